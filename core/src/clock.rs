@@ -1,0 +1,176 @@
+//! Time and randomness, injected.
+//!
+//! Every rule that depends on time (13-month identifier, 6-month consent,
+//! queue age, upload backoff) reads the [`Clock`] handed to the SDK, so tests
+//! move time instead of sleeping. Identifiers come from [`Random`]; the
+//! production implementation draws from the operating system's CSPRNG and is
+//! never derived from a device or OS identifier.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Months, Utc};
+use uuid::Uuid;
+
+/// Milliseconds since the Unix epoch, UTC.
+pub type EpochMillis = i64;
+
+/// A source of the current time.
+pub trait Clock: Send + Sync + 'static {
+    /// Current time in milliseconds since the Unix epoch (UTC).
+    fn now_ms(&self) -> EpochMillis;
+}
+
+/// The wall clock of the device.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> EpochMillis {
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+            // A clock set before 1970 is a broken device; treat it as the epoch.
+            Err(_) => 0,
+        }
+    }
+}
+
+/// A clock that only moves when told to. For tests and conformance vectors.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    now: AtomicI64,
+}
+
+impl ManualClock {
+    pub fn new(start_ms: EpochMillis) -> Self {
+        Self { now: AtomicI64::new(start_ms) }
+    }
+    pub fn set_ms(&self, ms: EpochMillis) {
+        self.now.store(ms, Ordering::SeqCst);
+    }
+    pub fn advance_ms(&self, delta: i64) {
+        self.now.fetch_add(delta, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> EpochMillis {
+        self.now.load(Ordering::SeqCst)
+    }
+}
+
+impl<T: Clock> Clock for std::sync::Arc<T> {
+    fn now_ms(&self) -> EpochMillis {
+        (**self).now_ms()
+    }
+}
+
+/// A source of randomness.
+pub trait Random: Send + Sync + 'static {
+    /// A random (version 4) UUID.
+    fn uuid_v4(&self) -> Uuid;
+    /// A uniformly distributed number in `[0, 1)`, used for backoff jitter.
+    fn unit(&self) -> f64 {
+        // 53 random bits make an exactly representable f64 in [0, 1).
+        let bits = (self.uuid_v4().as_u128() >> 75) as u64;
+        bits as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Randomness from the operating system's CSPRNG (`getrandom`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsRandom;
+
+impl Random for OsRandom {
+    fn uuid_v4(&self) -> Uuid {
+        Uuid::new_v4()
+    }
+}
+
+/// Deterministic randomness for tests: a SplitMix64 sequence formatted as v4 UUIDs.
+/// Never use it in an app: identifiers must be unpredictable.
+#[derive(Debug)]
+pub struct SeededRandom {
+    state: AtomicU64,
+}
+
+impl SeededRandom {
+    pub fn new(seed: u64) -> Self {
+        Self { state: AtomicU64::new(seed) }
+    }
+    fn next_u64(&self) -> u64 {
+        let mut z = self
+            .state
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+impl Random for SeededRandom {
+    fn uuid_v4(&self) -> Uuid {
+        let hi = self.next_u64() as u128;
+        let lo = self.next_u64() as u128;
+        uuid::Builder::from_random_bytes(((hi << 64) | lo).to_be_bytes()).into_uuid()
+    }
+}
+
+/// `start` plus `months` calendar months, in UTC. The day of month is clamped
+/// to the last day of the target month (31 January + 1 month = 28/29 February),
+/// the time of day is kept. `None` when out of chrono's range.
+pub fn add_calendar_months(start: EpochMillis, months: u32) -> Option<EpochMillis> {
+    let dt = DateTime::<Utc>::from_timestamp_millis(start)?;
+    dt.checked_add_months(Months::new(months)).map(|d| d.timestamp_millis())
+}
+
+/// RFC 3339 rendering of an epoch-millisecond instant (for reports and exports).
+pub fn format_rfc3339(ms: EpochMillis) -> String {
+    match DateTime::<Utc>::from_timestamp_millis(ms) {
+        Some(dt) => dt.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        None => ms.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> EpochMillis {
+        DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
+    }
+
+    #[test]
+    fn calendar_months_clamp_to_month_end() {
+        assert_eq!(
+            add_calendar_months(at("2026-01-31T10:00:00Z"), 13),
+            Some(at("2027-02-28T10:00:00Z"))
+        );
+        assert_eq!(
+            add_calendar_months(at("2027-01-31T10:00:00Z"), 13),
+            Some(at("2028-02-29T10:00:00Z"))
+        );
+        assert_eq!(
+            add_calendar_months(at("2026-03-15T23:59:59.999Z"), 6),
+            Some(at("2026-09-15T23:59:59.999Z"))
+        );
+    }
+
+    #[test]
+    fn seeded_random_makes_distinct_v4_uuids() {
+        let r = SeededRandom::new(7);
+        let a = r.uuid_v4();
+        let b = r.uuid_v4();
+        assert_ne!(a, b);
+        assert_eq!(a.get_version_num(), 4);
+        assert_eq!(b.get_variant(), uuid::Variant::RFC4122);
+        let u = r.unit();
+        assert!((0.0..1.0).contains(&u));
+    }
+
+    #[test]
+    fn os_random_is_v4() {
+        assert_eq!(OsRandom.uuid_v4().get_version_num(), 4);
+    }
+}

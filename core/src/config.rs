@@ -1,0 +1,533 @@
+//! Configuration and its validation. Every error names the field at fault.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::error::{ConfigError, ConfigErrorKind as K};
+use crate::hit::{property_name_problem, Value};
+use crate::mode::VisitorMode;
+use crate::rules::is_identifying;
+
+/// Consent choices are kept 6 months (CNIL recommendations 2020-092, art. 2:
+/// "conservation des choix: 6 mois", seed 002). Longer values are refused.
+pub const DEFAULT_CONSENT_LIFETIME_MONTHS: u32 = 6;
+pub const MAX_CONSENT_LIFETIME_MONTHS: u32 = 6;
+/// Default queue bound by count: ~10 000 hits of ~400 bytes is ~4 MB on disk.
+pub const DEFAULT_QUEUE_MAX_HITS: u32 = 10_000;
+/// Default queue bound by age: a hit older than 30 days is dropped, not sent.
+pub const DEFAULT_QUEUE_MAX_AGE_DAYS: u32 = 30;
+/// Hits per request by default.
+pub const DEFAULT_BATCH_SIZE: u32 = 50;
+/// Upload attempt interval when hits are pending.
+pub const DEFAULT_FLUSH_INTERVAL_MS: u64 = 30_000;
+/// Longest wait for one upload request, the platform's HTTP client included.
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 15_000;
+/// First retry delay after a failed upload; doubles per failure (with jitter).
+pub const DEFAULT_RETRY_BASE_MS: u64 = 2_000;
+/// Longest delay between retries (Retry-After may ask for more, up to a day).
+pub const DEFAULT_RETRY_MAX_MS: u64 = 15 * 60_000;
+/// Longest context string (OS name, device model, ...).
+pub const MAX_CONTEXT_CHARS: usize = 256;
+
+/// A property the data controller allows in an exempt-derived mode, with the
+/// written justification kept for the compliance report.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowedProperty {
+    /// Exact property name (no wildcard: each property is justified on its own).
+    pub property: String,
+    /// Event-name pattern the allowance applies to (`*` by default).
+    #[serde(default = "any")]
+    pub events: String,
+    /// Why it is strictly necessary.
+    pub justification: String,
+}
+
+/// A property never sent (in any mode) with events matching `events`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PropertyRule {
+    /// Property-name pattern.
+    pub property: String,
+    /// Event-name pattern (`*` by default).
+    #[serde(default = "any")]
+    pub events: String,
+}
+
+/// A controller-defined mode derived from exempt: the exempt defaults plus
+/// its own allowlist of events and properties. It never sends consent and
+/// never carries an identifying property.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomMode {
+    pub name: String,
+    #[serde(default)]
+    pub allowed_events: Vec<String>,
+    #[serde(default)]
+    pub allowed_properties: Vec<AllowedProperty>,
+}
+
+fn any() -> String {
+    "*".to_owned()
+}
+
+/// What the platform knows about the device and the app; attached to every
+/// hit before filtering, so each mode keeps only what it allows.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeviceContext {
+    pub os: Option<String>,
+    pub os_version: Option<String>,
+    pub device_brand: Option<String>,
+    pub device_model: Option<String>,
+    /// `mobile`, `tablet`, `desktop`, `tv`, ...
+    pub device_type: Option<String>,
+    pub device_screen_width: Option<u32>,
+    pub device_screen_height: Option<u32>,
+    pub app_version: Option<String>,
+    /// `wifi`, `cellular`, `offline`, ...
+    pub connection_type: Option<String>,
+    /// `event_collection_platform`: `android`, `ios`, ... (default `rust`).
+    pub collection_platform: Option<String>,
+}
+
+impl DeviceContext {
+    /// The context as hit properties (the SDK adds `device_timestamp_utc` and
+    /// `event_collection_version` itself).
+    pub(crate) fn properties(&self) -> Vec<(String, Value)> {
+        let mut v = Vec::with_capacity(11);
+        let mut s = |k: &str, val: &Option<String>| {
+            if let Some(x) = val {
+                v.push((k.to_owned(), Value::String(x.clone())));
+            }
+        };
+        s("os", &self.os);
+        s("os_version", &self.os_version);
+        s("device_brand", &self.device_brand);
+        s("device_model", &self.device_model);
+        s("device_type", &self.device_type);
+        s("app_version", &self.app_version);
+        s("connection_type", &self.connection_type);
+        v.push((
+            "event_collection_platform".to_owned(),
+            Value::String(self.collection_platform.clone().unwrap_or_else(|| "rust".to_owned())),
+        ));
+        if let Some(w) = self.device_screen_width {
+            v.push(("device_screen_width".to_owned(), Value::Int(w.into())));
+        }
+        if let Some(h) = self.device_screen_height {
+            v.push(("device_screen_height".to_owned(), Value::Int(h.into())));
+        }
+        v
+    }
+
+    /// Checks string lengths and control characters.
+    pub fn validate(&self, field: &str) -> Result<(), ConfigError> {
+        let fields = [
+            ("os", &self.os),
+            ("os_version", &self.os_version),
+            ("device_brand", &self.device_brand),
+            ("device_model", &self.device_model),
+            ("device_type", &self.device_type),
+            ("app_version", &self.app_version),
+            ("connection_type", &self.connection_type),
+            ("collection_platform", &self.collection_platform),
+        ];
+        for (name, value) in fields {
+            if let Some(v) = value {
+                if v.chars().count() > MAX_CONTEXT_CHARS {
+                    return Err(ConfigError::new(
+                        format!("{field}.{name}"),
+                        K::OutOfRange,
+                        format!("longer than {MAX_CONTEXT_CHARS} characters"),
+                    ));
+                }
+                if v.chars().any(char::is_control) {
+                    return Err(ConfigError::new(format!("{field}.{name}"), K::Invalid, "control character"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn mode_from_str<'de, D: Deserializer<'de>>(d: D) -> Result<VisitorMode, D::Error> {
+    let s = String::deserialize(d)?;
+    Ok(VisitorMode::parse(&s))
+}
+
+/// The SDK configuration. Build it with [`Config::new`] and adjust fields;
+/// [`Config::validate`] (called by the SDK) names the first bad field.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Collection endpoint, `https://` (plain `http://` only to a loopback host).
+    pub collect_endpoint: String,
+    /// Site id in the collector (a positive integer).
+    pub site_id: u32,
+    /// An app-private directory (absolute path); the SDK creates `mesure.sqlite3` in it.
+    pub storage_dir: PathBuf,
+    /// The mode before any choice, and after an opt-in lapses. Never opt-in.
+    #[serde(deserialize_with = "mode_from_str")]
+    pub default_mode: VisitorMode,
+    /// Properties the controller allows in exempt mode, each justified.
+    pub exempt_allowlist: Vec<AllowedProperty>,
+    /// Properties never sent, in any mode.
+    pub forbidden_properties: Vec<PropertyRule>,
+    /// Controller-defined modes derived from exempt.
+    pub custom_modes: Vec<CustomMode>,
+    /// Send anonymous counters (visitor id `opt-out`) when the visitor opted out.
+    pub send_hits_in_opt_out: bool,
+    /// Lifetime of an opt-in choice, in calendar months (1 to 6).
+    pub consent_lifetime_months: u32,
+    /// Queue bound by count; the oldest hits go first.
+    pub queue_max_hits: u32,
+    /// Queue bound by age, in days.
+    pub queue_max_age_days: u32,
+    /// Hits per upload request.
+    pub batch_size: u32,
+    /// Interval between upload attempts while hits are pending.
+    pub flush_interval_ms: u64,
+    /// Longest wait for an upload request.
+    pub request_timeout_ms: u64,
+    /// First retry delay after a failed upload.
+    pub retry_base_ms: u64,
+    /// Longest retry delay.
+    pub retry_max_ms: u64,
+    /// Device and app context, attached to every hit before filtering.
+    pub context: DeviceContext,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            collect_endpoint: String::new(),
+            site_id: 0,
+            storage_dir: PathBuf::new(),
+            default_mode: VisitorMode::Exempt,
+            exempt_allowlist: Vec::new(),
+            forbidden_properties: Vec::new(),
+            custom_modes: Vec::new(),
+            send_hits_in_opt_out: false,
+            consent_lifetime_months: DEFAULT_CONSENT_LIFETIME_MONTHS,
+            queue_max_hits: DEFAULT_QUEUE_MAX_HITS,
+            queue_max_age_days: DEFAULT_QUEUE_MAX_AGE_DAYS,
+            batch_size: DEFAULT_BATCH_SIZE,
+            flush_interval_ms: DEFAULT_FLUSH_INTERVAL_MS,
+            request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
+            retry_base_ms: DEFAULT_RETRY_BASE_MS,
+            retry_max_ms: DEFAULT_RETRY_MAX_MS,
+            context: DeviceContext::default(),
+        }
+    }
+}
+
+fn range<T: PartialOrd + std::fmt::Display + Copy>(field: &str, v: T, min: T, max: T) -> Result<(), ConfigError> {
+    if v < min || v > max {
+        return Err(ConfigError::new(field, K::OutOfRange, format!("{v} is outside {min}..={max}")));
+    }
+    Ok(())
+}
+
+fn check_pattern(field: &str, p: &str, what: &str) -> Result<(), ConfigError> {
+    let ok = !p.is_empty()
+        && p.len() <= 80
+        && p.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'*'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(field, K::Invalid, format!("{p:?} is not a valid {what} pattern (a-z, 0-9, '_', '.', '*')")))
+    }
+}
+
+fn check_allowance(field: &str, a: &AllowedProperty) -> Result<(), ConfigError> {
+    if let Some(why) = property_name_problem(&a.property) {
+        return Err(ConfigError::new(format!("{field}.property"), K::Invalid, format!("{:?}: {why}", a.property)));
+    }
+    if is_identifying(&a.property) {
+        return Err(ConfigError::new(
+            format!("{field}.property"),
+            K::IdentifyingProperty,
+            format!(
+                "{:?} identifies a person or device (user id, OS or advertising id, precise location, \
+                 e-mail): it can only be sent with consent (opt-in)",
+                a.property
+            ),
+        ));
+    }
+    check_pattern(&format!("{field}.events"), &a.events, "event")?;
+    if a.justification.trim().chars().count() < 10 {
+        return Err(ConfigError::new(
+            format!("{field}.justification"),
+            K::MissingJustification,
+            format!("{:?} needs a written justification (10 characters at least) for the compliance report", a.property),
+        ));
+    }
+    Ok(())
+}
+
+impl Config {
+    /// A configuration with every default: exempt by default, no allowlist,
+    /// no opt-out hits, 6-month consent, 10 000 hits / 30 days of queue.
+    pub fn new(collect_endpoint: impl Into<String>, site_id: u32, storage_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            collect_endpoint: collect_endpoint.into(),
+            site_id,
+            storage_dir: storage_dir.into(),
+            ..Config::default()
+        }
+    }
+
+    /// Parses a JSON configuration (same field names); unknown fields are refused.
+    pub fn from_json(json: &str) -> Result<Config, ConfigError> {
+        serde_json::from_str(json).map_err(|e| ConfigError::new("json", K::Invalid, e.to_string()))
+    }
+
+    /// The endpoint without trailing slashes (after validation).
+    pub fn endpoint_base(&self) -> &str {
+        self.collect_endpoint.trim_end_matches('/')
+    }
+
+    /// Checks every field; the error names the first one at fault.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate_endpoint(&self.collect_endpoint)?;
+        if self.site_id == 0 {
+            return Err(ConfigError::new("site_id", K::OutOfRange, "must be a positive integer"));
+        }
+        if self.storage_dir.as_os_str().is_empty() || !self.storage_dir.is_absolute() {
+            return Err(ConfigError::new("storage_dir", K::Invalid, "must be an absolute path to an app-private directory"));
+        }
+        for (i, a) in self.exempt_allowlist.iter().enumerate() {
+            check_allowance(&format!("exempt_allowlist[{i}]"), a)?;
+        }
+        for (i, r) in self.forbidden_properties.iter().enumerate() {
+            check_pattern(&format!("forbidden_properties[{i}].property"), &r.property, "property")?;
+            check_pattern(&format!("forbidden_properties[{i}].events"), &r.events, "event")?;
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for (i, m) in self.custom_modes.iter().enumerate() {
+            let field = format!("custom_modes[{i}]");
+            let name_ok = m.name.len() <= 40
+                && m.name.starts_with(|c: char| c.is_ascii_lowercase())
+                && m.name.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'));
+            if !name_ok {
+                return Err(ConfigError::new(format!("{field}.name"), K::Invalid, format!("{:?}: a-z, 0-9, '_' and '-', starting with a letter, 40 at most", m.name)));
+            }
+            if !matches!(VisitorMode::parse(&m.name), VisitorMode::Custom(_)) || names.contains(&m.name.as_str()) {
+                return Err(ConfigError::new(format!("{field}.name"), K::DuplicateMode, format!("{:?} is already a mode", m.name)));
+            }
+            names.push(&m.name);
+            for (j, e) in m.allowed_events.iter().enumerate() {
+                check_pattern(&format!("{field}.allowed_events[{j}]"), e, "event")?;
+            }
+            for (j, a) in m.allowed_properties.iter().enumerate() {
+                check_allowance(&format!("{field}.allowed_properties[{j}]"), a)?;
+            }
+        }
+        match &self.default_mode {
+            VisitorMode::OptIn => {
+                return Err(ConfigError::new("default_mode", K::OptInAsDefault, "opt-in requires the visitor's consent and cannot be a default"));
+            }
+            VisitorMode::Custom(name) if !names.contains(&name.as_str()) => {
+                return Err(ConfigError::new("default_mode", K::Invalid, format!("unknown mode {name:?}")));
+            }
+            _ => {}
+        }
+        range("consent_lifetime_months", self.consent_lifetime_months, 1, MAX_CONSENT_LIFETIME_MONTHS)?;
+        range("queue_max_hits", self.queue_max_hits, 100, 10_000_000)?;
+        range("queue_max_age_days", self.queue_max_age_days, 1, 395)?;
+        range("batch_size", self.batch_size, 1, 500)?;
+        range("flush_interval_ms", self.flush_interval_ms, 100, 3_600_000)?;
+        range("request_timeout_ms", self.request_timeout_ms, 100, 120_000)?;
+        range("retry_base_ms", self.retry_base_ms, 10, 600_000)?;
+        range("retry_max_ms", self.retry_max_ms, self.retry_base_ms, 86_400_000)?;
+        self.context.validate("context")?;
+        Ok(())
+    }
+}
+
+/// `https://host[:port][/path]`; `http://` only to `localhost`, `127.0.0.0/8`
+/// or `[::1]`. No user info, query or fragment.
+fn validate_endpoint(url: &str) -> Result<(), ConfigError> {
+    let f = "collect_endpoint";
+    let bad = |p: &str| Err(ConfigError::new(f, K::Invalid, format!("{url:?}: {p}")));
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("contains white space or control characters");
+    }
+    let (secure, rest) = if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else {
+        return bad("must start with https://");
+    };
+    if rest.contains(['?', '#']) {
+        return bad("must not contain a query or fragment");
+    }
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.contains('@') {
+        return bad("must not contain user information");
+    }
+    let host = if let Some(r) = authority.strip_prefix('[') {
+        match r.split_once(']') {
+            Some((h, port)) if port.is_empty() || port.starts_with(':') => {
+                check_port(url, port.strip_prefix(':'))?;
+                h
+            }
+            _ => return bad("malformed IPv6 host"),
+        }
+    } else {
+        let (h, port) = match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        };
+        check_port(url, port)?;
+        h
+    };
+    if host.is_empty() {
+        return bad("missing host");
+    }
+    if !host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':')) {
+        return bad("invalid host name");
+    }
+    if !secure && !is_loopback(host) {
+        return Err(ConfigError::new(
+            f,
+            K::InsecureEndpoint,
+            format!("{url:?}: plain http is only accepted for loopback hosts; use https"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_port(url: &str, port: Option<&str>) -> Result<(), ConfigError> {
+    match port {
+        None => Ok(()),
+        Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok_and(|n| n > 0) => Ok(()),
+        Some(_) => Err(ConfigError::new("collect_endpoint", K::Invalid, format!("{url:?}: invalid port"))),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok() -> Config {
+        Config::new("https://collect.example.com/", 42, "/data/app/files/mesure")
+    }
+
+    fn err(c: &Config) -> (String, K) {
+        let e = c.validate().unwrap_err();
+        (e.field, e.kind)
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        ok().validate().unwrap();
+        assert_eq!(ok().endpoint_base(), "https://collect.example.com");
+        assert_eq!(ok().default_mode, VisitorMode::Exempt);
+        assert!(!ok().send_hits_in_opt_out);
+        assert_eq!(ok().consent_lifetime_months, 6);
+    }
+
+    #[test]
+    fn endpoints() {
+        for good in ["https://a.b", "https://a.b:8443/x/y", "http://127.0.0.1:9000", "http://localhost:1", "http://[::1]:80", "https://[2001:db8::1]"] {
+            let mut c = ok();
+            c.collect_endpoint = good.into();
+            assert!(c.validate().is_ok(), "{good}");
+        }
+        for (bad, kind) in [
+            ("http://collect.example.com", K::InsecureEndpoint),
+            ("http://10.0.0.1", K::InsecureEndpoint),
+            ("ftp://x", K::Invalid),
+            ("https://", K::Invalid),
+            ("https://u:p@x.com", K::Invalid),
+            ("https://x.com?a=1", K::Invalid),
+            ("https://x.com:0", K::Invalid),
+            ("https://x.com:99999", K::Invalid),
+            ("https://x .com", K::Invalid),
+            ("https://[::1", K::Invalid),
+            ("", K::Invalid),
+        ] {
+            let mut c = ok();
+            c.collect_endpoint = bad.into();
+            assert_eq!(err(&c), ("collect_endpoint".into(), kind), "{bad}");
+        }
+    }
+
+    #[test]
+    fn each_field_is_named() {
+        type Case = (Box<dyn Fn(&mut Config)>, &'static str, K);
+        let cases: Vec<Case> = vec![
+            (Box::new(|c| c.site_id = 0), "site_id", K::OutOfRange),
+            (Box::new(|c| c.storage_dir = "relative/dir".into()), "storage_dir", K::Invalid),
+            (Box::new(|c| c.default_mode = VisitorMode::OptIn), "default_mode", K::OptInAsDefault),
+            (Box::new(|c| c.default_mode = VisitorMode::Custom("nope".into())), "default_mode", K::Invalid),
+            (Box::new(|c| c.consent_lifetime_months = 7), "consent_lifetime_months", K::OutOfRange),
+            (Box::new(|c| c.consent_lifetime_months = 0), "consent_lifetime_months", K::OutOfRange),
+            (Box::new(|c| c.queue_max_hits = 1), "queue_max_hits", K::OutOfRange),
+            (Box::new(|c| c.queue_max_age_days = 0), "queue_max_age_days", K::OutOfRange),
+            (Box::new(|c| c.batch_size = 0), "batch_size", K::OutOfRange),
+            (Box::new(|c| c.flush_interval_ms = 1), "flush_interval_ms", K::OutOfRange),
+            (Box::new(|c| c.request_timeout_ms = 0), "request_timeout_ms", K::OutOfRange),
+            (Box::new(|c| c.retry_base_ms = 1), "retry_base_ms", K::OutOfRange),
+            (Box::new(|c| c.retry_max_ms = 10), "retry_max_ms", K::OutOfRange),
+            (Box::new(|c| c.context.device_model = Some("x".repeat(300))), "context.device_model", K::OutOfRange),
+            (Box::new(|c| c.context.os = Some("a\nb".into())), "context.os", K::Invalid),
+            (Box::new(|c| c.forbidden_properties.push(PropertyRule { property: "Bad!".into(), events: "*".into() })), "forbidden_properties[0].property", K::Invalid),
+            (Box::new(|c| c.custom_modes.push(CustomMode { name: "exempt".into(), allowed_events: vec![], allowed_properties: vec![] })), "custom_modes[0].name", K::DuplicateMode),
+            (Box::new(|c| c.custom_modes.push(CustomMode { name: "Bad Name".into(), allowed_events: vec![], allowed_properties: vec![] })), "custom_modes[0].name", K::Invalid),
+            (Box::new(|c| c.custom_modes.push(CustomMode { name: "plus".into(), allowed_events: vec!["Bad".into()], allowed_properties: vec![] })), "custom_modes[0].allowed_events[0]", K::Invalid),
+        ];
+        for (mutate, field, kind) in cases {
+            let mut c = ok();
+            mutate(&mut c);
+            assert_eq!(err(&c), (field.to_owned(), kind), "{field}");
+        }
+    }
+
+    #[test]
+    fn allowlist_refuses_identifying_and_unjustified() {
+        for (prop, kind) in [
+            ("user_id", K::IdentifyingProperty),
+            ("advertising_id", K::IdentifyingProperty),
+            ("idfa", K::IdentifyingProperty),
+            ("geo_latitude", K::IdentifyingProperty),
+            ("email", K::IdentifyingProperty),
+        ] {
+            let mut c = ok();
+            c.exempt_allowlist.push(AllowedProperty { property: prop.into(), events: "*".into(), justification: "we really need it".into() });
+            assert_eq!(err(&c), ("exempt_allowlist[0].property".into(), kind), "{prop}");
+        }
+        let mut c = ok();
+        c.exempt_allowlist.push(AllowedProperty { property: "ab_variant".into(), events: "*".into(), justification: " ".into() });
+        assert_eq!(err(&c), ("exempt_allowlist[0].justification".into(), K::MissingJustification));
+        let mut c = ok();
+        c.exempt_allowlist.push(AllowedProperty { property: "ab_*".into(), events: "*".into(), justification: "a long enough reason".into() });
+        assert_eq!(err(&c), ("exempt_allowlist[0].property".into(), K::Invalid));
+        let mut c = ok();
+        c.custom_modes.push(CustomMode {
+            name: "plus".into(),
+            allowed_events: vec![],
+            allowed_properties: vec![AllowedProperty { property: "user_category".into(), events: "*".into(), justification: "segmenting by plan".into() }],
+        });
+        assert_eq!(err(&c), ("custom_modes[0].allowed_properties[0].property".into(), K::IdentifyingProperty));
+    }
+
+    #[test]
+    fn json_round() {
+        let c = Config::from_json(r#"{"collect_endpoint":"https://x.y","site_id":3,"storage_dir":"/tmp/a","default_mode":"no-consent"}"#).unwrap();
+        assert_eq!(c.default_mode, VisitorMode::NoConsent);
+        c.validate().unwrap();
+        let e = Config::from_json(r#"{"site_id":-1}"#).unwrap_err();
+        assert_eq!(e.field, "json");
+        assert!(Config::from_json(r#"{"unknown_field":1}"#).is_err());
+    }
+}

@@ -1,0 +1,102 @@
+//! What the SDK tells the app about itself: mode changes and diagnostics.
+//! Nothing is dropped silently: every property or event held back, every hit
+//! lost from the queue, every storage problem is reported here.
+
+use crate::mode::ModeChange;
+
+/// Why a property or an event did not leave the device as tagged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DropReason {
+    /// The property name breaks the collector's rules (the text says which).
+    InvalidName(&'static str),
+    /// The key is written by the SDK itself (`visitor_privacy_*`, `event_id`, ...).
+    Reserved,
+    /// NaN or an infinite number cannot be sent.
+    NonFiniteNumber,
+    /// Kept, but cut to the length limits (not a drop).
+    Truncated,
+    /// The visitor mode in force does not allow this property.
+    NotAllowedInMode,
+    /// A forbidden-property rule matched.
+    ForbiddenByRule,
+    /// The visitor mode in force does not allow this event.
+    EventNotAllowedInMode,
+    /// Opt-out: the configuration sends no hit at all.
+    OptOutSendsNothing,
+}
+
+impl DropReason {
+    /// Stable machine code (used by the conformance vectors and the FFI).
+    pub fn code(&self) -> &'static str {
+        match self {
+            DropReason::InvalidName(_) => "invalid_name",
+            DropReason::Reserved => "reserved",
+            DropReason::NonFiniteNumber => "non_finite_number",
+            DropReason::Truncated => "truncated",
+            DropReason::NotAllowedInMode => "not_allowed_in_mode",
+            DropReason::ForbiddenByRule => "forbidden_by_rule",
+            DropReason::EventNotAllowedInMode => "event_not_allowed_in_mode",
+            DropReason::OptOutSendsNothing => "opt_out_sends_nothing",
+        }
+    }
+
+    /// A sentence for a developer reading logs.
+    pub fn explain(&self) -> String {
+        match self {
+            DropReason::InvalidName(why) => format!("invalid property name: {why}"),
+            DropReason::Reserved => "reserved: the SDK sets this key itself".into(),
+            DropReason::NonFiniteNumber => "NaN or infinite numbers cannot be sent".into(),
+            DropReason::Truncated => "value cut to the length limits".into(),
+            DropReason::NotAllowedInMode => {
+                "not strictly necessary: not allowed in this visitor mode".into()
+            }
+            DropReason::ForbiddenByRule => "forbidden by a configured rule".into(),
+            DropReason::EventNotAllowedInMode => "event not allowed in this visitor mode".into(),
+            DropReason::OptOutSendsNothing => {
+                "visitor opted out and anonymous opt-out hits are disabled".into()
+            }
+        }
+    }
+}
+
+/// One property (or, when `property` is `None`, a whole event) held back or altered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    pub event: String,
+    pub property: Option<String>,
+    pub reason: DropReason,
+}
+
+/// Which queue bound removed hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrimCause {
+    MaxHits,
+    MaxAge,
+}
+
+/// A report about the SDK's own behaviour, delivered on the SDK's background thread.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Diagnostic {
+    /// A property or event was held back (or truncated) when tracked.
+    Dropped { mode: String, dropped: Dropped },
+    /// `track` was refused because the in-memory hand-off to the storage thread was full.
+    Backpressure { dropped: u64 },
+    /// The queue bounds removed the oldest hits.
+    QueueTrimmed { cause: TrimCause, dropped: u64 },
+    /// The collector refused hits (4xx other than 429); they are dropped and counted.
+    HitsRejected { status: u16, count: u64 },
+    /// An upload failed; the hits stay queued and are retried after the delay.
+    UploadDeferred { hits: u64, cause: String, retry_in_ms: u64 },
+    /// Storage failed; hits are kept in memory (bounded) and writing is retried.
+    StorageError { message: String },
+    /// The database could not be read and was recreated.
+    StorageRecovered { reason: String },
+}
+
+/// Receives mode changes and diagnostics. Called on the SDK's storage thread,
+/// after the change is persisted; never while the SDK holds a lock, so calling
+/// back into the SDK is safe. Keep it short: it delays the next write.
+pub trait Listener: Send + Sync + 'static {
+    fn on_mode_changed(&self, _change: &ModeChange) {}
+    fn on_diagnostic(&self, _diagnostic: &Diagnostic) {}
+}

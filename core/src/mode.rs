@@ -1,0 +1,199 @@
+//! Visitor modes, the record of the visitor's choice, and its expiry.
+//!
+//! An opt-in choice lasts the configured consent lifetime (6 calendar months by
+//! default: CNIL recommendations 2020-092, art. 2, "conservation des choix",
+//! seed 002); then the SDK returns to the configured default mode, never to
+//! opt-in, and reports that consent must be asked again. An opt-out never
+//! expires by itself.
+
+use crate::clock::{add_calendar_months, EpochMillis};
+
+/// Visitor id sent in opt-out (when anonymous opt-out hits are enabled).
+pub const OPT_OUT_VISITOR_ID: &str = "opt-out";
+/// Visitor id sent in no-consent.
+pub const NO_CONSENT_VISITOR_ID: &str = "Consent-NO";
+/// Visitor id sent in no-storage.
+pub const NO_STORAGE_VISITOR_ID: &str = "no-storage";
+/// The fixed, non-identifying visitor ids. A queued hit carrying anything
+/// else carries a real, app-scoped identifier.
+pub const FIXED_VISITOR_IDS: [&str; 3] = [OPT_OUT_VISITOR_ID, NO_CONSENT_VISITOR_ID, NO_STORAGE_VISITOR_ID];
+
+/// A visitor mode.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VisitorMode {
+    /// Consent given: every valid property and event, app-scoped id.
+    OptIn,
+    /// No consent asked: only strictly necessary data, app-scoped id (CNIL exemption).
+    Exempt,
+    /// The visitor objected: nothing, or anonymous counters with visitor id `opt-out`.
+    OptOut,
+    /// Consent refused through a CMP: minimal anonymous hits, visitor id `Consent-NO`,
+    /// nothing stored but the queued hit.
+    NoConsent,
+    /// Nothing stored on the device but the queued hit; hits carry visitor id `no-storage`.
+    NoStorage,
+    /// A controller-defined mode derived from exempt, with its own allowlist.
+    Custom(String),
+}
+
+impl VisitorMode {
+    /// The value of `visitor_privacy_mode` on the wire (Piano Analytics names).
+    pub fn wire_name(&self) -> &str {
+        match self {
+            VisitorMode::OptIn => "optin",
+            VisitorMode::Exempt => "exempt",
+            VisitorMode::OptOut => "optout",
+            VisitorMode::NoConsent => "no-consent",
+            VisitorMode::NoStorage => "no-storage",
+            VisitorMode::Custom(name) => name,
+        }
+    }
+
+    /// Parses a mode name. Built-in names are recognised in both spellings
+    /// (`optin`/`opt-in`); any other name is taken as a custom mode, which the
+    /// SDK checks against its configuration.
+    pub fn parse(name: &str) -> VisitorMode {
+        match name {
+            "optin" | "opt-in" => VisitorMode::OptIn,
+            "exempt" => VisitorMode::Exempt,
+            "optout" | "opt-out" => VisitorMode::OptOut,
+            "no-consent" => VisitorMode::NoConsent,
+            "no-storage" => VisitorMode::NoStorage,
+            other => VisitorMode::Custom(other.to_owned()),
+        }
+    }
+
+    /// `visitor_privacy_consent`: true only in opt-in.
+    pub fn consent(&self) -> bool {
+        matches!(self, VisitorMode::OptIn)
+    }
+
+    /// Whether the app-scoped identifier may exist on the device in this mode.
+    pub fn stores_visitor_id(&self) -> bool {
+        matches!(self, VisitorMode::OptIn | VisitorMode::Exempt | VisitorMode::Custom(_))
+    }
+
+    /// Whether the choice itself is recorded on the device. No-consent and
+    /// no-storage store nothing but queued hits: the app (its CMP) sets them
+    /// again at each launch.
+    pub fn recorded_on_device(&self) -> bool {
+        !matches!(self, VisitorMode::NoConsent | VisitorMode::NoStorage)
+    }
+
+    /// The fixed visitor id of the anonymous modes.
+    pub fn fixed_visitor_id(&self) -> Option<&'static str> {
+        match self {
+            VisitorMode::OptOut => Some(OPT_OUT_VISITOR_ID),
+            VisitorMode::NoConsent => Some(NO_CONSENT_VISITOR_ID),
+            VisitorMode::NoStorage => Some(NO_STORAGE_VISITOR_ID),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for VisitorMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.wire_name())
+    }
+}
+
+/// Why the mode changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeChangeReason {
+    /// The app called `set_mode`.
+    SetByApp,
+    /// The opt-in choice reached its lifetime: back to the default mode.
+    ConsentExpired,
+    /// The app deleted all local data.
+    LocalDataDeleted,
+}
+
+impl ModeChangeReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            ModeChangeReason::SetByApp => "set_by_app",
+            ModeChangeReason::ConsentExpired => "consent_expired",
+            ModeChangeReason::LocalDataDeleted => "local_data_deleted",
+        }
+    }
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "set_by_app" => Some(ModeChangeReason::SetByApp),
+            "consent_expired" => Some(ModeChangeReason::ConsentExpired),
+            "local_data_deleted" => Some(ModeChangeReason::LocalDataDeleted),
+            _ => None,
+        }
+    }
+}
+
+/// A mode and when it took effect, as persisted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModeRecord {
+    pub mode: VisitorMode,
+    pub since_ms: EpochMillis,
+    pub reason: ModeChangeReason,
+}
+
+/// A change of mode, reported to the listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModeChange {
+    pub previous: VisitorMode,
+    pub current: VisitorMode,
+    pub at_ms: EpochMillis,
+    pub reason: ModeChangeReason,
+    /// True when an opt-in expired: the app should ask for consent again.
+    pub consent_renewal_needed: bool,
+}
+
+/// The mode in force, for a settings screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModeStatus {
+    pub mode: VisitorMode,
+    /// When the mode took effect; `None` when it is the configured default
+    /// and no choice is recorded.
+    pub since_ms: Option<EpochMillis>,
+    /// When an opt-in choice lapses.
+    pub consent_expires_at_ms: Option<EpochMillis>,
+    /// The current mode results from an expired consent: ask again.
+    pub consent_renewal_needed: bool,
+}
+
+/// The instant an opt-in choice set at `since_ms` lapses (inclusive: at that
+/// instant the choice is no longer valid).
+pub fn consent_expiry(since_ms: EpochMillis, lifetime_months: u32) -> EpochMillis {
+    add_calendar_months(since_ms, lifetime_months).unwrap_or(EpochMillis::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for m in [
+            VisitorMode::OptIn,
+            VisitorMode::Exempt,
+            VisitorMode::OptOut,
+            VisitorMode::NoConsent,
+            VisitorMode::NoStorage,
+            VisitorMode::Custom("audience_plus".into()),
+        ] {
+            assert_eq!(VisitorMode::parse(m.wire_name()), m);
+        }
+        assert_eq!(VisitorMode::parse("opt-in"), VisitorMode::OptIn);
+        assert_eq!(VisitorMode::parse("opt-out"), VisitorMode::OptOut);
+    }
+
+    #[test]
+    fn only_opt_in_consents_and_only_identified_modes_store_an_id() {
+        assert!(VisitorMode::OptIn.consent());
+        assert!(!VisitorMode::Exempt.consent());
+        assert!(!VisitorMode::Custom("x".into()).consent());
+        assert!(VisitorMode::Exempt.stores_visitor_id());
+        assert!(!VisitorMode::OptOut.stores_visitor_id());
+        assert!(!VisitorMode::NoConsent.stores_visitor_id());
+        assert!(!VisitorMode::NoStorage.stores_visitor_id());
+        assert!(VisitorMode::OptOut.recorded_on_device());
+        assert!(!VisitorMode::NoStorage.recorded_on_device());
+    }
+}

@@ -1,0 +1,458 @@
+//! Per-mode filtering rules. Built once from the configuration, immutable,
+//! shared by every tracking thread.
+//!
+//! Rules are keyed by event-name patterns (`page.*`, `click_*`, `*`) and
+//! merged across every pattern that matches the event: a property is kept
+//! when some matching *allowed* rule names it and no matching *forbidden* rule
+//! does (allowed first, then forbidden).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::config::{AllowedProperty, Config, CustomMode, PropertyRule};
+use crate::diagnostics::DropReason;
+use crate::hit::events;
+use crate::mode::VisitorMode;
+
+/// A name pattern where `*` matches any run of characters (possibly empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern(String);
+
+impl Pattern {
+    pub fn new(p: impl Into<String>) -> Self {
+        Pattern(p.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn is_literal(&self) -> bool {
+        !self.0.contains('*')
+    }
+    pub fn matches(&self, text: &str) -> bool {
+        glob_match(self.0.as_bytes(), text.as_bytes())
+    }
+}
+
+/// Iterative glob match with `*` only; linear in practice, never recursive.
+fn glob_match(p: &[u8], t: &[u8]) -> bool {
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+/// A set of names given as exact names and patterns; exact names are hashed.
+#[derive(Debug, Clone, Default)]
+struct NameSet {
+    any: bool,
+    exact: HashSet<String>,
+    globs: Vec<Pattern>,
+}
+
+impl NameSet {
+    fn add(&mut self, pattern: &str) {
+        if pattern == "*" {
+            self.any = true;
+        } else if pattern.contains('*') {
+            self.globs.push(Pattern::new(pattern));
+        } else {
+            self.exact.insert(pattern.to_owned());
+        }
+    }
+    fn contains(&self, name: &str) -> bool {
+        self.any || self.exact.contains(name) || self.globs.iter().any(|g| g.matches(name))
+    }
+}
+
+/// Names allowed (or forbidden) for events matching `events`.
+#[derive(Debug, Clone)]
+struct Scoped {
+    events: Pattern,
+    names: NameSet,
+}
+
+fn scoped_add(list: &mut Vec<Scoped>, events: &str, name: &str) {
+    if let Some(s) = list.iter_mut().find(|s| s.events.as_str() == events) {
+        s.names.add(name);
+    } else {
+        let mut names = NameSet::default();
+        names.add(name);
+        list.push(Scoped { events: Pattern::new(events), names });
+    }
+}
+
+/// Where an allowed property comes from, for the compliance report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PropertyEntry {
+    pub events: String,
+    pub property: String,
+    /// The reason it may leave the device: a default's source, or the controller's justification.
+    pub justification: String,
+    pub added_by_controller: bool,
+}
+
+/// The rules of one visitor mode.
+#[derive(Debug, Clone)]
+pub struct ModeRules {
+    pub mode: VisitorMode,
+    /// False in opt-out unless anonymous opt-out hits are enabled.
+    pub sends_hits: bool,
+    allowed_events: NameSet,
+    forbidden_events: NameSet,
+    allowed: Vec<Scoped>,
+    forbidden: Vec<Scoped>,
+    /// Report view of the rules above.
+    pub event_patterns: Vec<String>,
+    pub property_entries: Vec<PropertyEntry>,
+    pub forbidden_patterns: Vec<String>,
+}
+
+impl ModeRules {
+    fn new(mode: VisitorMode, sends_hits: bool) -> Self {
+        ModeRules {
+            mode,
+            sends_hits,
+            allowed_events: NameSet::default(),
+            forbidden_events: NameSet::default(),
+            allowed: Vec::new(),
+            forbidden: Vec::new(),
+            event_patterns: Vec::new(),
+            property_entries: Vec::new(),
+            forbidden_patterns: Vec::new(),
+        }
+    }
+
+    fn allow_event(&mut self, pattern: &str) {
+        self.allowed_events.add(pattern);
+        self.event_patterns.push(pattern.to_owned());
+    }
+
+    fn allow(&mut self, events: &str, property: &str, justification: &str, by_controller: bool) {
+        scoped_add(&mut self.allowed, events, property);
+        self.property_entries.push(PropertyEntry {
+            events: events.to_owned(),
+            property: property.to_owned(),
+            justification: justification.to_owned(),
+            added_by_controller: by_controller,
+        });
+    }
+
+    fn forbid(&mut self, events: &str, property: &str) {
+        scoped_add(&mut self.forbidden, events, property);
+        self.forbidden_patterns.push(if events == "*" {
+            property.to_owned()
+        } else {
+            format!("{property} (events {events})")
+        });
+    }
+
+    /// Whether an event may leave the device in this mode.
+    pub fn event_verdict(&self, event: &str) -> Result<(), DropReason> {
+        if !self.sends_hits {
+            return Err(DropReason::OptOutSendsNothing);
+        }
+        if self.allowed_events.contains(event) && !self.forbidden_events.contains(event) {
+            Ok(())
+        } else {
+            Err(DropReason::EventNotAllowedInMode)
+        }
+    }
+
+    /// Whether a property may leave the device with `event` in this mode.
+    pub fn property_verdict(&self, event: &str, property: &str) -> Result<(), DropReason> {
+        let allowed = self
+            .allowed
+            .iter()
+            .any(|s| s.names.contains(property) && s.events.matches(event));
+        if !allowed {
+            return Err(DropReason::NotAllowedInMode);
+        }
+        let forbidden = self
+            .forbidden
+            .iter()
+            .any(|s| s.names.contains(property) && s.events.matches(event));
+        if forbidden {
+            Err(DropReason::ForbiddenByRule)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Citation used for the defaults below.
+const SEED_NECESSARY: &str = "strictly necessary (CNIL 2020-091 §50; seeds 000, 004)";
+
+/// Events allowed without consent (seed 000: page and click hits only).
+pub const EXEMPT_EVENTS: [&str; 5] = [
+    events::PAGE_DISPLAY,
+    events::CLICK_ACTION,
+    events::CLICK_NAVIGATION,
+    events::CLICK_DOWNLOAD,
+    events::CLICK_EXIT,
+];
+
+/// Properties the exempt mode lets leave the device by default, each with the
+/// measurement it serves in the CNIL's list (seed 004) or the hit fields of
+/// seed 000 (`s, idclient, vm, vc, ts, vtag, ptag, p, type, click`).
+pub const EXEMPT_PROPERTIES: [(&str, &str); 24] = [
+    ("page", "screen audience, screen by screen (seed 004; seed 000 'p')"),
+    ("page_chapter1", "screen audience, screen by screen (seed 004)"),
+    ("page_chapter2", "screen audience, screen by screen (seed 004)"),
+    ("page_chapter3", "screen audience, screen by screen (seed 004)"),
+    ("previous_page", "screen from which the current one was reached: the app's referrer (seed 004)"),
+    ("click", "statistics on user actions (seed 004; seed 000 'click')"),
+    ("click_chapter1", "statistics on user actions (seed 004)"),
+    ("click_chapter2", "statistics on user actions (seed 004)"),
+    ("click_chapter3", "statistics on user actions (seed 004)"),
+    ("device_type", "terminal type (seed 004)"),
+    ("device_brand", "terminal type (seed 004)"),
+    ("device_model", "terminal type (seed 004)"),
+    ("device_screen_width", "screen size (seed 004)"),
+    ("device_screen_height", "screen size (seed 004)"),
+    ("os", "detection of navigation problems (CNIL 2020-091 §50)"),
+    ("os_version", "detection of navigation problems (CNIL 2020-091 §50)"),
+    ("app_version", "detection of navigation problems, technical optimisation (§50)"),
+    ("connection_type", "technical performance (§50); minimal field of anonymous hits"),
+    ("device_timestamp_utc", "hit timestamp (seed 000 'ts')"),
+    ("event_collection_platform", "platform using the tag (seed 000 'ptag')"),
+    ("event_collection_version", "tag version (seed 000 'vtag')"),
+    ("page_duration", "time spent on each screen (seed 004)"),
+    ("page_load_time", "load-time statistics (seed 004)"),
+    ("page_scroll_depth", "scroll depth (seed 004)"),
+];
+
+/// What an anonymous hit (opt-out with hits enabled, no-consent) may carry
+/// besides the event name and the `visitor_privacy_*` pair.
+pub const MINIMAL_PROPERTIES: [&str; 2] = ["connection_type", "device_timestamp_utc"];
+
+/// Properties that identify a person or a device. Refused in every
+/// exempt-derived allowlist, and forbidden in those modes whatever the app tags:
+/// user ids (seed 001 §4.2), OS and advertising ids (CNIL 2020-091 §13),
+/// precise location (seed 001 §4.3: city level at most), e-mail and phone.
+pub const IDENTIFYING_PATTERNS: [&str; 27] = [
+    "user_*",
+    "*_user_id",
+    "*email*",
+    "*e_mail*",
+    "*phone*",
+    "*msisdn*",
+    "*idfa*",
+    "*idfv*",
+    "*gaid*",
+    "*aaid*",
+    "*adid*",
+    "ad_id",
+    "*_ad_id",
+    "*advertising*",
+    "*android_id*",
+    "*device_id*",
+    "*imei*",
+    "*mac_address*",
+    "*serial_number*",
+    "*latitude*",
+    "*longitude*",
+    "*_lat",
+    "*_lng",
+    "*_lon",
+    "*gps*",
+    "*ip_address*",
+    "*precise_location*",
+];
+
+/// Whether a property name matches the identifying list.
+pub fn is_identifying(name: &str) -> bool {
+    IDENTIFYING_PATTERNS.iter().any(|p| glob_match(p.as_bytes(), name.as_bytes()))
+}
+
+/// The rules of every mode of one configuration.
+#[derive(Debug, Clone)]
+pub struct RuleBook {
+    modes: HashMap<VisitorMode, Arc<ModeRules>>,
+}
+
+impl RuleBook {
+    /// Builds the rules. The configuration must have been validated.
+    pub fn new(config: &Config) -> RuleBook {
+        let mut modes = HashMap::new();
+        let everything = "every valid property (consent given)";
+
+        let mut opt_in = ModeRules::new(VisitorMode::OptIn, true);
+        opt_in.allow_event("*");
+        opt_in.allow("*", "*", everything, false);
+        modes.insert(VisitorMode::OptIn, opt_in);
+
+        let mut no_storage = ModeRules::new(VisitorMode::NoStorage, true);
+        no_storage.allow_event("*");
+        no_storage.allow("*", "*", "every valid property (no identifier on the device)", false);
+        modes.insert(VisitorMode::NoStorage, no_storage);
+
+        let exempt = exempt_derived(VisitorMode::Exempt, &config.exempt_allowlist, &[]);
+        modes.insert(VisitorMode::Exempt, exempt);
+
+        for CustomMode { name, allowed_events, allowed_properties } in &config.custom_modes {
+            let mode = VisitorMode::Custom(name.clone());
+            let rules = exempt_derived(mode.clone(), allowed_properties, allowed_events);
+            modes.insert(mode, rules);
+        }
+
+        let minimal = |mode: VisitorMode, sends: bool| {
+            let mut r = ModeRules::new(mode, sends);
+            r.allow_event("*");
+            for p in MINIMAL_PROPERTIES {
+                r.allow("*", p, "anonymous counter field (seed 000; seed 001 §4.9)", false);
+            }
+            r
+        };
+        modes.insert(VisitorMode::OptOut, minimal(VisitorMode::OptOut, config.send_hits_in_opt_out));
+        modes.insert(VisitorMode::NoConsent, minimal(VisitorMode::NoConsent, true));
+
+        for rules in modes.values_mut() {
+            for PropertyRule { events, property } in &config.forbidden_properties {
+                rules.forbid(events, property);
+            }
+        }
+        RuleBook { modes: modes.into_iter().map(|(k, v)| (k, Arc::new(v))).collect() }
+    }
+
+    pub fn rules(&self, mode: &VisitorMode) -> Option<&ModeRules> {
+        self.modes.get(mode).map(|r| &**r)
+    }
+
+    /// The shared rules of `mode`; exempt's for a mode the book does not know
+    /// (callers check [`RuleBook::knows`] first, so this is a safe fallback).
+    pub(crate) fn shared(&self, mode: &VisitorMode) -> Arc<ModeRules> {
+        match self.modes.get(mode).or_else(|| self.modes.get(&VisitorMode::Exempt)) {
+            Some(r) => r.clone(),
+            None => Arc::new(exempt_derived(VisitorMode::Exempt, &[], &[])),
+        }
+    }
+
+    pub fn knows(&self, mode: &VisitorMode) -> bool {
+        self.modes.contains_key(mode)
+    }
+
+    /// Every mode, built-in ones first, then custom ones by name.
+    pub fn all(&self) -> Vec<&ModeRules> {
+        let mut v: Vec<&ModeRules> = self.modes.values().map(|r| &**r).collect();
+        v.sort_by(|a, b| a.mode.cmp(&b.mode));
+        v
+    }
+}
+
+fn exempt_derived(mode: VisitorMode, extra: &[AllowedProperty], extra_events: &[String]) -> ModeRules {
+    let mut r = ModeRules::new(mode, true);
+    for e in EXEMPT_EVENTS {
+        r.allow_event(e);
+    }
+    for e in extra_events {
+        r.allow_event(e);
+    }
+    for (p, why) in EXEMPT_PROPERTIES {
+        r.allow("*", p, &format!("{SEED_NECESSARY}: {why}"), false);
+    }
+    for a in extra {
+        r.allow(&a.events, &a.property, &a.justification, true);
+    }
+    for p in IDENTIFYING_PATTERNS {
+        r.forbid("*", p);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob() {
+        let m = |p: &str, t: &str| Pattern::new(p).matches(t);
+        assert!(m("*", ""));
+        assert!(m("*", "page.display"));
+        assert!(m("page.*", "page.display"));
+        assert!(!m("page.*", "page"));
+        assert!(m("click_*", "click_chapter1"));
+        assert!(m("*_id", "user_id"));
+        assert!(m("a*b*c", "axxbyyc"));
+        assert!(!m("a*b*c", "axxbyy"));
+        assert!(m("page.display", "page.display"));
+        assert!(!m("page.display", "page.displays"));
+        assert!(m("**", "x"));
+    }
+
+    #[test]
+    fn identifying_names() {
+        for n in ["user_id", "user_category", "email", "contact_email", "idfa", "gaid", "android_id",
+                  "geo_latitude", "home_lat", "advertising_id", "ad_id", "device_id", "phone_number"] {
+            assert!(is_identifying(n), "{n}");
+        }
+        for n in ["page", "load_id", "click", "device_model", "app_version", "page_load_time"] {
+            assert!(!is_identifying(n), "{n}");
+        }
+    }
+
+    fn config() -> Config {
+        let mut c = Config::new("https://collect.example.com", 1, "/tmp/x");
+        c.exempt_allowlist.push(AllowedProperty {
+            events: "page.*".into(),
+            property: "ab_variant".into(),
+            justification: "UX optimisation of the checkout screen".into(),
+        });
+        c.forbidden_properties.push(PropertyRule { events: "click.*".into(), property: "click_chapter3".into() });
+        c
+    }
+
+    #[test]
+    fn exempt_merges_patterns_then_applies_forbidden() {
+        let book = RuleBook::new(&config());
+        let ex = book.rules(&VisitorMode::Exempt).unwrap();
+        assert!(ex.property_verdict("page.display", "page").is_ok());
+        assert!(ex.property_verdict("page.display", "ab_variant").is_ok());
+        assert_eq!(ex.property_verdict("click.action", "ab_variant"), Err(DropReason::NotAllowedInMode));
+        assert_eq!(ex.property_verdict("page.display", "user_id"), Err(DropReason::NotAllowedInMode));
+        assert_eq!(ex.property_verdict("click.exit", "click_chapter3"), Err(DropReason::ForbiddenByRule));
+        assert!(ex.property_verdict("page.display", "click_chapter3").is_ok());
+        assert!(ex.event_verdict("page.display").is_ok());
+        assert_eq!(ex.event_verdict("purchase"), Err(DropReason::EventNotAllowedInMode));
+    }
+
+    #[test]
+    fn opt_in_allows_everything_but_forbidden() {
+        let book = RuleBook::new(&config());
+        let r = book.rules(&VisitorMode::OptIn).unwrap();
+        assert!(r.property_verdict("purchase", "user_id").is_ok());
+        assert!(r.event_verdict("purchase").is_ok());
+        assert_eq!(r.property_verdict("click.action", "click_chapter3"), Err(DropReason::ForbiddenByRule));
+    }
+
+    #[test]
+    fn opt_out_sends_nothing_unless_enabled() {
+        let mut c = config();
+        let book = RuleBook::new(&c);
+        assert_eq!(
+            book.rules(&VisitorMode::OptOut).unwrap().event_verdict("page.display"),
+            Err(DropReason::OptOutSendsNothing)
+        );
+        c.send_hits_in_opt_out = true;
+        let book = RuleBook::new(&c);
+        let r = book.rules(&VisitorMode::OptOut).unwrap();
+        assert!(r.event_verdict("anything").is_ok());
+        assert!(r.property_verdict("anything", "connection_type").is_ok());
+        assert_eq!(r.property_verdict("anything", "page"), Err(DropReason::NotAllowedInMode));
+    }
+}

@@ -1,0 +1,610 @@
+//! The SDK facade: tracking on the caller's thread, state in memory, all I/O
+//! on two background threads (storage writer, uploader).
+//!
+//! Locking: one mutex guards the visitor state (mode, visitor id, device
+//! context). `track` takes it twice, briefly: once to read the mode, once to
+//! bind the visitor id and hand the hit to the writer. Handing over under the
+//! lock makes the writer's queue order the order of mode changes and hits, so
+//! a purge on opt-out always follows every hit bound to the purged id. No
+//! listener is ever called, and no disk or network touched, under the lock.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::clock::{Clock, EpochMillis, OsRandom, Random, SystemClock};
+use crate::config::{Config, DeviceContext};
+use crate::diagnostics::{Diagnostic, DropReason, Dropped, Listener};
+use crate::error::{ConfigError, ModeError, SdkError, TrackError};
+use crate::hit::{check_event, reserved, CheckedEvent, Event, Hit, Value};
+use crate::mode::{consent_expiry, ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode};
+use crate::report::{ComplianceReport, LocalData};
+use crate::rules::{ModeRules, RuleBook};
+use crate::stats::{Counters, Stats};
+use crate::store::{self, StoredState};
+use crate::upload::uploader::{FlushReport, UpMsg, Uploader};
+use crate::upload::HttpClient;
+use crate::visitor_id::VisitorId;
+use crate::worker::{ModeWrite, Op, Writer};
+
+/// Version sent as `event_collection_version`.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Hits handed to the writer and not yet taken by it. Past this, `track`
+/// refuses with [`TrackError::QueueFull`] instead of growing memory: the
+/// writer commits ~10^5 hits/s, so this is a stall of storage, not load.
+pub const MAX_IN_FLIGHT: usize = 16_384;
+
+/// How long a caller waits for the writer to answer (flush, export, delete).
+const WRITER_ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What became of a tracked event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrackOutcome {
+    /// Queued for upload, with the hit's `event_id`.
+    Queued { event_id: String },
+    /// Not sent: the visitor mode does not allow this event (reported to the listener too).
+    NotSent { reason: DropReason },
+}
+
+pub(crate) struct State {
+    /// The recorded choice; `None` while the configured default applies.
+    pub record: Option<ModeRecord>,
+    pub mode: VisitorMode,
+    pub rules: Arc<ModeRules>,
+    pub renewal_needed: bool,
+    pub visitor: Option<VisitorId>,
+    pub context: Arc<Vec<(String, Value)>>,
+    /// Bumped at each mode change; `track` re-filters when it moved.
+    pub epoch: u64,
+    pub closed: bool,
+}
+
+pub(crate) struct Inner {
+    pub config: Config,
+    pub rules: RuleBook,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+    pub listener: Option<Arc<dyn Listener>>,
+    pub http: Arc<dyn HttpClient>,
+    pub counters: Counters,
+    pub storage_dir: PathBuf,
+    /// Bumped by the writer each time it recreates the database file.
+    pub db_generation: AtomicU64,
+    /// Hits (and drop notes) sent to the writer and not yet received by it.
+    pub in_flight: AtomicUsize,
+    pub uploads: Sender<UpMsg>,
+    state: Mutex<State>,
+    ops: Sender<Op>,
+    closed: AtomicBool,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent even if a thread panicked while holding
+        // the lock: every update is a few assignments with no early return.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn rules_for(&self, mode: &VisitorMode) -> Arc<ModeRules> {
+        self.rules.shared(mode)
+    }
+
+    /// Records a mode change in memory and hands its persistence to the writer.
+    fn apply_mode(&self, st: &mut State, mode: VisitorMode, at: EpochMillis, reason: ModeChangeReason) {
+        let previous = std::mem::replace(&mut st.mode, mode.clone());
+        let forget_visitor = !mode.stores_visitor_id();
+        let record = ModeRecord { mode: mode.clone(), since_ms: at, reason };
+        let write = if mode.recorded_on_device() { ModeWrite::Push(record.clone()) } else { ModeWrite::Clear };
+        st.record = mode.recorded_on_device().then_some(record);
+        if forget_visitor {
+            st.visitor = None;
+        }
+        st.rules = self.rules_for(&mode);
+        st.renewal_needed = reason == ModeChangeReason::ConsentExpired;
+        st.epoch += 1;
+        let change = ModeChange {
+            previous,
+            current: mode,
+            at_ms: at,
+            reason,
+            consent_renewal_needed: reason == ModeChangeReason::ConsentExpired,
+        };
+        // Mode operations bypass the in-flight bound: they must never be lost.
+        let _ = self.ops.send(Op::Mode { write, forget_visitor, change });
+    }
+
+    /// Returns to the default mode once an opt-in choice has lapsed.
+    fn expire_consent(&self, st: &mut State, now: EpochMillis) {
+        if st.mode != VisitorMode::OptIn {
+            return;
+        }
+        let Some(since) = st.record.as_ref().map(|r| r.since_ms) else { return };
+        let expiry = consent_expiry(since, self.config.consent_lifetime_months);
+        if now >= expiry {
+            self.apply_mode(st, self.config.default_mode.clone(), expiry, ModeChangeReason::ConsentExpired);
+        }
+    }
+
+    /// The app-scoped id, created when missing or expired (never extended).
+    fn ensure_visitor(&self, st: &mut State, now: EpochMillis) -> String {
+        if let Some(v) = &st.visitor {
+            if v.is_valid_at(now) {
+                return v.id.clone();
+            }
+        }
+        let v = VisitorId::generate(&*self.random, now);
+        let id = v.id.clone();
+        let _ = self.ops.send(Op::NewVisitor(v.clone()));
+        st.visitor = Some(v);
+        id
+    }
+
+    fn send_notes(&self, mode: &VisitorMode, notes: Vec<Dropped>) {
+        if notes.is_empty() || self.in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
+            return;
+        }
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let _ = self.ops.send(Op::Notes { mode: mode.wire_name().to_owned(), notes });
+    }
+
+    pub(crate) fn notify_diagnostic(&self, d: Diagnostic) {
+        if let Some(l) = &self.listener {
+            let l = l.clone();
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || l.on_diagnostic(&d)));
+        }
+    }
+
+    pub(crate) fn notify_mode(&self, c: &ModeChange) {
+        if let Some(l) = &self.listener {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l.on_mode_changed(c)));
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn ops_send(&self, op: Op) -> Result<(), SdkError> {
+        self.ops.send(op).map_err(|_| SdkError::ShutDown)
+    }
+
+    fn ask_writer<T>(&self, make: impl FnOnce(mpsc::SyncSender<T>) -> Op) -> Result<T, SdkError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.ops.send(make(tx)).map_err(|_| SdkError::ShutDown)?;
+        rx.recv_timeout(WRITER_ANSWER_TIMEOUT).map_err(|e| match e {
+            mpsc::RecvTimeoutError::Timeout => SdkError::Timeout(WRITER_ANSWER_TIMEOUT.as_millis() as u64),
+            mpsc::RecvTimeoutError::Disconnected => SdkError::ShutDown,
+        })
+    }
+}
+
+fn context_properties(ctx: &DeviceContext) -> Arc<Vec<(String, Value)>> {
+    let mut v = ctx.properties();
+    v.push((reserved::EVENT_COLLECTION_VERSION.to_owned(), Value::String(SDK_VERSION.to_owned())));
+    Arc::new(v)
+}
+
+/// Builds an [`Sdk`]; every part but the configuration has a production default.
+pub struct SdkBuilder {
+    config: Config,
+    clock: Option<Arc<dyn Clock>>,
+    random: Option<Arc<dyn Random>>,
+    listener: Option<Arc<dyn Listener>>,
+    http: Option<Arc<dyn HttpClient>>,
+}
+
+impl SdkBuilder {
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+    /// Tests only: identifiers must come from the OS CSPRNG ([`OsRandom`], the default).
+    pub fn random(mut self, random: Arc<dyn Random>) -> Self {
+        self.random = Some(random);
+        self
+    }
+    pub fn listener(mut self, listener: Arc<dyn Listener>) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+    pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Validates the configuration, opens the store (recreating it if
+    /// unreadable; running without storage if it cannot be opened), loads the
+    /// visitor's state and starts the background threads.
+    pub fn build(self) -> Result<Sdk, SdkError> {
+        let config = self.config;
+        config.validate()?;
+        let http = match self.http {
+            Some(h) => h,
+            None => default_http_client()?,
+        };
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let random = self.random.unwrap_or_else(|| Arc::new(OsRandom));
+        let rules = RuleBook::new(&config);
+        let now = clock.now_ms();
+
+        let mut startup = Vec::new();
+        let (conn, stored) = match store::open_or_recreate(&config.storage_dir) {
+            Ok((conn, recovered)) => {
+                if let Some(reason) = recovered {
+                    startup.push(Diagnostic::StorageRecovered { reason });
+                }
+                match store::load_state(&conn) {
+                    Ok(s) => (Some(conn), s),
+                    Err(e) => {
+                        startup.push(Diagnostic::StorageError { message: e.to_string() });
+                        (Some(conn), StoredState::default())
+                    }
+                }
+            }
+            Err(e) => {
+                startup.push(Diagnostic::StorageError { message: e.to_string() });
+                (None, StoredState::default())
+            }
+        };
+
+        let mut mode = config.default_mode.clone();
+        let mut record = None;
+        let mut renewal_needed = false;
+        if let Some(r) = stored.mode.clone() {
+            // A custom mode the configuration no longer defines falls back to the default.
+            if rules.knows(&r.mode) && r.mode.recorded_on_device() {
+                mode = r.mode.clone();
+                renewal_needed = r.reason == ModeChangeReason::ConsentExpired;
+                record = Some(r);
+            }
+        }
+        let visitor = stored.visitor.clone().filter(|v| v.is_valid_at(now) && mode.stores_visitor_id());
+        let stale_visitor = stored.visitor.is_some() && visitor.is_none();
+
+        let (ops_tx, ops_rx) = mpsc::channel();
+        let (up_tx, up_rx) = mpsc::channel();
+        let state = State {
+            record,
+            rules: rules.shared(&mode),
+            mode,
+            renewal_needed,
+            visitor,
+            context: context_properties(&config.context),
+            epoch: 0,
+            closed: false,
+        };
+        let inner = Arc::new(Inner {
+            storage_dir: config.storage_dir.clone(),
+            config,
+            rules,
+            clock,
+            random,
+            listener: self.listener,
+            http,
+            counters: Counters::default(),
+            db_generation: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            uploads: up_tx,
+            state: Mutex::new(state),
+            ops: ops_tx,
+            closed: AtomicBool::new(false),
+        });
+        {
+            let mut st = inner.lock();
+            if stale_visitor {
+                // Expired, or left by a mode that may not hold one: delete it now.
+                let purge = !st.mode.stores_visitor_id();
+                let _ = inner.ops.send(Op::ForgetVisitor { purge });
+            }
+            inner.expire_consent(&mut st, now);
+        }
+        for d in startup {
+            let _ = inner.ops.send(Op::Diagnostic(d));
+        }
+
+        let writer = Writer::new(inner.clone(), ops_rx, conn, stored);
+        let writer = spawn("mesure-writer", move || writer.run())?;
+        let uploader = Uploader::new(inner.clone(), up_rx);
+        let uploader = match spawn("mesure-uploader", move || uploader.run()) {
+            Ok(h) => h,
+            Err(e) => {
+                inner.closed.store(true, Ordering::SeqCst);
+                let (tx, _rx) = mpsc::sync_channel(1);
+                let _ = inner.ops.send(Op::Shutdown(tx));
+                let _ = writer.join();
+                return Err(e);
+            }
+        };
+        Ok(Sdk { inner, threads: Mutex::new(Some((writer, uploader))) })
+    }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, SdkError> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .map_err(|e| SdkError::Thread(e.to_string()))
+}
+
+#[cfg(feature = "ureq-client")]
+fn default_http_client() -> Result<Arc<dyn HttpClient>, SdkError> {
+    crate::upload::ureq_client::UreqClient::new()
+        .map(|c| Arc::new(c) as Arc<dyn HttpClient>)
+        .map_err(|e| SdkError::Thread(e.to_string()))
+}
+
+#[cfg(not(feature = "ureq-client"))]
+fn default_http_client() -> Result<Arc<dyn HttpClient>, SdkError> {
+    Err(SdkError::Config(ConfigError::new(
+        "http_client",
+        crate::error::ConfigErrorKind::Invalid,
+        "this build has no built-in HTTP client: pass the platform's client",
+    )))
+}
+
+/// The Mesure SDK. Cheap to share (`Send + Sync`); create one per app.
+pub struct Sdk {
+    inner: Arc<Inner>,
+    threads: Mutex<Option<(JoinHandle<()>, JoinHandle<()>)>>,
+}
+
+impl Sdk {
+    pub fn builder(config: Config) -> SdkBuilder {
+        SdkBuilder { config, clock: None, random: None, listener: None, http: None }
+    }
+
+    /// Filters the event under the mode in force now, binds the visitor id
+    /// and hands the hit to the storage thread. Never touches disk or network.
+    pub fn track(&self, event: Event) -> Result<TrackOutcome, TrackError> {
+        let inner = &*self.inner;
+        if inner.closed.load(Ordering::Acquire) {
+            return Err(TrackError::ShutDown);
+        }
+        let CheckedEvent { name, properties, mut notes } = check_event(event)?;
+        loop {
+            let (rules, epoch, context, now) = {
+                let mut st = inner.lock();
+                let now = inner.clock.now_ms();
+                inner.expire_consent(&mut st, now);
+                (st.rules.clone(), st.epoch, st.context.clone(), now)
+            };
+            if let Err(reason) = rules.event_verdict(&name) {
+                Counters::add(&inner.counters.events_dropped_by_mode, 1);
+                Counters::add(&inner.counters.properties_dropped, count_drops(&notes));
+                notes.push(Dropped { event: name, property: None, reason: reason.clone() });
+                inner.send_notes(&rules.mode, notes);
+                return Ok(TrackOutcome::NotSent { reason });
+            }
+            let mut data = BTreeMap::new();
+            for (k, v) in context.iter() {
+                if rules.property_verdict(&name, k).is_ok() {
+                    data.insert(k.clone(), v.clone());
+                }
+            }
+            if rules.property_verdict(&name, reserved::DEVICE_TIMESTAMP_UTC).is_ok() {
+                data.insert(reserved::DEVICE_TIMESTAMP_UTC.to_owned(), Value::Int(now.div_euclid(1000)));
+            }
+            let mut mode_notes = Vec::new();
+            for (k, v) in &properties {
+                match rules.property_verdict(&name, k) {
+                    Ok(()) => {
+                        data.insert(k.clone(), v.clone());
+                    }
+                    Err(reason) => mode_notes.push(Dropped { event: name.clone(), property: Some(k.clone()), reason }),
+                }
+            }
+            let mode = &rules.mode;
+            data.insert(reserved::VISITOR_PRIVACY_MODE.to_owned(), Value::String(mode.wire_name().to_owned()));
+            data.insert(reserved::VISITOR_PRIVACY_CONSENT.to_owned(), Value::Bool(mode.consent()));
+            let event_id = inner.random.uuid_v4().hyphenated().to_string();
+            data.insert(reserved::EVENT_ID.to_owned(), Value::String(event_id.clone()));
+
+            let mut st = inner.lock();
+            if st.closed {
+                return Err(TrackError::ShutDown);
+            }
+            if st.epoch != epoch {
+                continue; // the mode changed meanwhile: filter again under the new one
+            }
+            if inner.in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
+                Counters::add(&inner.counters.rejected_backpressure, 1);
+                return Err(TrackError::QueueFull);
+            }
+            let visitor_id = match mode.fixed_visitor_id() {
+                Some(fixed) => fixed.to_owned(),
+                None => inner.ensure_visitor(&mut st, now),
+            };
+            notes.append(&mut mode_notes);
+            Counters::add(&inner.counters.properties_dropped, count_drops(&notes));
+            let hit = Hit {
+                event_id: event_id.clone(),
+                name,
+                visitor_id,
+                mode: mode.wire_name().to_owned(),
+                tracked_at_ms: now,
+                data,
+            };
+            inner.in_flight.fetch_add(1, Ordering::Relaxed);
+            if inner.ops.send(Op::Hit { hit: Box::new(hit), notes }).is_err() {
+                return Err(TrackError::ShutDown);
+            }
+            Counters::add(&inner.counters.accepted, 1);
+            return Ok(TrackOutcome::Queued { event_id });
+        }
+    }
+
+    /// Tracks a screen view (`page.display`).
+    pub fn track_screen(&self, name: &str, properties: Vec<(String, Value)>) -> Result<TrackOutcome, TrackError> {
+        let mut e = Event::screen(name);
+        e.properties.extend(properties);
+        self.track(e)
+    }
+
+    /// The visitor mode in force.
+    pub fn mode(&self) -> VisitorMode {
+        let mut st = self.inner.lock();
+        self.inner.expire_consent(&mut st, self.inner.clock.now_ms());
+        st.mode.clone()
+    }
+
+    /// The mode in force, since when, and whether consent must be asked again.
+    pub fn mode_status(&self) -> ModeStatus {
+        let mut st = self.inner.lock();
+        let now = self.inner.clock.now_ms();
+        self.inner.expire_consent(&mut st, now);
+        let since_ms = st.record.as_ref().map(|r| r.since_ms);
+        ModeStatus {
+            mode: st.mode.clone(),
+            since_ms,
+            consent_expires_at_ms: match (&st.mode, since_ms) {
+                (VisitorMode::OptIn, Some(s)) => Some(consent_expiry(s, self.inner.config.consent_lifetime_months)),
+                _ => None,
+            },
+            consent_renewal_needed: st.renewal_needed,
+        }
+    }
+
+    /// Sets the visitor mode; effective for the next `track` on any thread.
+    /// Leaving for opt-out, no-consent or no-storage deletes the visitor id
+    /// and every queued hit that carries it, in one transaction. The change
+    /// is persisted by the storage thread, then reported to the listener;
+    /// `flush` waits for it.
+    pub fn set_mode(&self, mode: VisitorMode) -> Result<(), ModeError> {
+        let inner = &*self.inner;
+        if !inner.rules.knows(&mode) {
+            return Err(ModeError::UnknownMode(mode.wire_name().to_owned()));
+        }
+        let mut st = inner.lock();
+        if st.closed {
+            return Err(ModeError::ShutDown);
+        }
+        let now = inner.clock.now_ms();
+        inner.expire_consent(&mut st, now);
+        inner.apply_mode(&mut st, mode, now, ModeChangeReason::SetByApp);
+        Ok(())
+    }
+
+    /// Replaces the device and app context attached to later hits.
+    pub fn set_context(&self, context: DeviceContext) -> Result<(), ConfigError> {
+        context.validate("context")?;
+        let props = context_properties(&context);
+        self.inner.lock().context = props;
+        Ok(())
+    }
+
+    /// Persists every accepted hit, then tries to upload the queue now (an
+    /// exponential backoff is skipped, a server's Retry-After is not).
+    /// Blocks until the attempt ends: call it off the main thread.
+    pub fn flush(&self) -> Result<FlushReport, SdkError> {
+        let persisted = self.inner.ask_writer(Op::Flush)?;
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.inner.uploads.send(UpMsg::Flush(tx)).map_err(|_| SdkError::ShutDown)?;
+        let mut report = rx.recv().map_err(|_| SdkError::ShutDown)?;
+        if let Err(message) = persisted {
+            report.storage_error = Some(message);
+        }
+        Ok(report)
+    }
+
+    /// Everything stored on the device about this visitor, for an access request.
+    pub fn export_local_data(&self) -> Result<LocalData, SdkError> {
+        let status = self.mode_status();
+        let now = self.inner.clock.now_ms();
+        let mut data = self.inner.ask_writer(Op::Export)?.map_err(SdkError::Storage)?;
+        data.exported_at_ms = now;
+        data.current_mode = Some(status);
+        Ok(data)
+    }
+
+    /// Deletes the visitor id, the queue and the history of choices. An
+    /// opt-out (or no-consent, no-storage) in force stays in force, so erasing
+    /// data never restarts tracking; other modes return to the default.
+    /// Returns the number of queued hits deleted.
+    pub fn delete_local_data(&self) -> Result<u64, SdkError> {
+        let inner = &*self.inner;
+        let (tx, rx) = mpsc::sync_channel(1);
+        {
+            let mut st = inner.lock();
+            if st.closed {
+                return Err(SdkError::ShutDown);
+            }
+            let now = inner.clock.now_ms();
+            inner.expire_consent(&mut st, now);
+            let previous = st.mode.clone();
+            let keep = if st.mode.stores_visitor_id() {
+                st.record = None;
+                st.mode = inner.config.default_mode.clone();
+                st.rules = inner.rules_for(&st.mode);
+                st.renewal_needed = false;
+                None
+            } else {
+                st.record.clone()
+            };
+            st.visitor = None;
+            st.epoch += 1;
+            let change = (previous != st.mode).then(|| ModeChange {
+                previous,
+                current: st.mode.clone(),
+                at_ms: now,
+                reason: ModeChangeReason::LocalDataDeleted,
+                consent_renewal_needed: false,
+            });
+            inner.ops.send(Op::DeleteAll { keep, change, reply: tx }).map_err(|_| SdkError::ShutDown)?;
+        }
+        match rx.recv_timeout(WRITER_ANSWER_TIMEOUT) {
+            Ok(r) => r.map_err(SdkError::Storage),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(SdkError::Timeout(WRITER_ANSWER_TIMEOUT.as_millis() as u64)),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(SdkError::ShutDown),
+        }
+    }
+
+    /// What each mode lets leave the device, from the live configuration.
+    pub fn compliance_report(&self) -> ComplianceReport {
+        ComplianceReport::new(&self.inner.config, &self.inner.rules, self.inner.clock.now_ms())
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.inner.counters.snapshot()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Persists everything accepted and stops the background threads. Later
+    /// calls return [`TrackError::ShutDown`] / [`SdkError::ShutDown`].
+    pub fn shutdown(&self) -> Result<(), SdkError> {
+        let mut threads = self.threads.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((writer, uploader)) = threads.take() else { return Ok(()) };
+        let (tx, rx) = mpsc::sync_channel(1);
+        {
+            let mut st = self.inner.lock();
+            st.closed = true;
+            self.inner.closed.store(true, Ordering::Release);
+            let _ = self.inner.ops.send(Op::Shutdown(tx));
+        }
+        let persisted = rx.recv().map_err(|_| SdkError::ShutDown);
+        let _ = self.inner.uploads.send(UpMsg::Stop);
+        let _ = writer.join();
+        let _ = uploader.join();
+        match persisted? {
+            Ok(()) => Ok(()),
+            Err(message) => Err(SdkError::Storage(message)),
+        }
+    }
+}
+
+impl Drop for Sdk {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+fn count_drops(notes: &[Dropped]) -> u64 {
+    notes.iter().filter(|n| n.reason != DropReason::Truncated).count() as u64
+}

@@ -1,0 +1,182 @@
+//! Queries. Each takes a connection or a transaction and does one thing.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::StoreError;
+use crate::clock::EpochMillis;
+use crate::hit::Hit;
+use crate::mode::{ModeChangeReason, ModeRecord, VisitorMode, FIXED_VISITOR_IDS};
+use crate::visitor_id::VisitorId;
+
+/// Mode history rows kept (older ones are removed).
+pub const MODE_HISTORY_KEPT: i64 = 100;
+
+/// A queued hit as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRow {
+    pub seq: i64,
+    pub event_id: String,
+    pub visitor_id: String,
+    pub mode: String,
+    pub tracked_at_ms: EpochMillis,
+    /// The event in wire format, `{"name":..,"data":{..}}`.
+    pub body: String,
+}
+
+/// The visitor's choice and id as found on disk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredState {
+    pub mode: Option<ModeRecord>,
+    pub visitor: Option<VisitorId>,
+}
+
+pub fn insert_hit(conn: &Connection, hit: &Hit, body: &str) -> Result<(), StoreError> {
+    let mut st = conn.prepare_cached(
+        "INSERT INTO hits (event_id, visitor_id, mode, tracked_at_ms, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    st.execute(params![hit.event_id, hit.visitor_id, hit.mode, hit.tracked_at_ms, body])?;
+    Ok(())
+}
+
+pub fn save_visitor(conn: &Connection, v: &VisitorId) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO visitor (slot, visitor_id, created_at_ms, expires_at_ms) VALUES (1, ?1, ?2, ?3)",
+        params![v.id, v.created_at_ms, v.expires_at_ms],
+    )?;
+    Ok(())
+}
+
+pub fn delete_visitor(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM visitor", [])?;
+    Ok(())
+}
+
+/// Deletes every queued hit that carries a real (app-scoped) visitor id.
+pub fn purge_identified_hits(conn: &Connection) -> Result<u64, StoreError> {
+    let n = conn.execute(
+        "DELETE FROM hits WHERE visitor_id NOT IN (?1, ?2, ?3)",
+        params![FIXED_VISITOR_IDS[0], FIXED_VISITOR_IDS[1], FIXED_VISITOR_IDS[2]],
+    )?;
+    Ok(n as u64)
+}
+
+pub fn push_mode(conn: &Connection, r: &ModeRecord) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO mode_history (mode, since_ms, reason) VALUES (?1, ?2, ?3)",
+        params![r.mode.wire_name(), r.since_ms, r.reason.code()],
+    )?;
+    conn.execute(
+        "DELETE FROM mode_history WHERE seq <= (SELECT max(seq) FROM mode_history) - ?1",
+        params![MODE_HISTORY_KEPT],
+    )?;
+    Ok(())
+}
+
+pub fn clear_modes(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM mode_history", [])?;
+    Ok(())
+}
+
+fn mode_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ModeRecord> {
+    let mode: String = r.get(0)?;
+    let reason: String = r.get(2)?;
+    Ok(ModeRecord {
+        mode: VisitorMode::parse(&mode),
+        since_ms: r.get(1)?,
+        reason: ModeChangeReason::parse(&reason).unwrap_or(ModeChangeReason::SetByApp),
+    })
+}
+
+pub fn load_state(conn: &Connection) -> Result<StoredState, StoreError> {
+    let mode = conn
+        .query_row(
+            "SELECT mode, since_ms, reason FROM mode_history ORDER BY seq DESC LIMIT 1",
+            [],
+            mode_row,
+        )
+        .optional()?;
+    let visitor = conn
+        .query_row(
+            "SELECT visitor_id, created_at_ms, expires_at_ms FROM visitor WHERE slot = 1",
+            [],
+            |r| Ok(VisitorId { id: r.get(0)?, created_at_ms: r.get(1)?, expires_at_ms: r.get(2)? }),
+        )
+        .optional()?;
+    Ok(StoredState { mode, visitor })
+}
+
+pub fn mode_history(conn: &Connection) -> Result<Vec<ModeRecord>, StoreError> {
+    let mut st = conn.prepare("SELECT mode, since_ms, reason FROM mode_history ORDER BY seq")?;
+    let rows = st.query_map([], mode_row)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// The oldest queued hits, in the order they were tracked.
+pub fn oldest_hits(conn: &Connection, limit: u32) -> Result<Vec<PendingRow>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT seq, event_id, visitor_id, mode, tracked_at_ms, body FROM hits ORDER BY seq LIMIT ?1",
+    )?;
+    let rows = st
+        .query_map([limit], |r| {
+            Ok(PendingRow {
+                seq: r.get(0)?,
+                event_id: r.get(1)?,
+                visitor_id: r.get(2)?,
+                mode: r.get(3)?,
+                tracked_at_ms: r.get(4)?,
+                body: r.get(5)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Deletes the hits with `first <= seq <= last` (an acknowledged batch).
+pub fn delete_range(conn: &Connection, first: i64, last: i64) -> Result<u64, StoreError> {
+    let mut st = conn.prepare_cached("DELETE FROM hits WHERE seq BETWEEN ?1 AND ?2")?;
+    Ok(st.execute([first, last])? as u64)
+}
+
+/// Keeps at most `max` hits, dropping the oldest. Cheap when under the bound:
+/// the seq span bounds the count from above and costs two index lookups.
+pub fn trim_to_count(conn: &Connection, max: u32) -> Result<u64, StoreError> {
+    let span: Option<i64> = conn.query_row("SELECT max(seq) - min(seq) + 1 FROM hits", [], |r| r.get(0))?;
+    if span.unwrap_or(0) <= i64::from(max) {
+        return Ok(0);
+    }
+    let n = conn.execute(
+        "DELETE FROM hits WHERE seq < (SELECT seq FROM hits ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
+        [max.saturating_sub(1)],
+    )?;
+    Ok(n as u64)
+}
+
+/// Drops hits tracked before `cutoff`, scanning from the oldest and stopping
+/// at the first younger one.
+pub fn trim_older_than(conn: &Connection, cutoff: EpochMillis) -> Result<u64, StoreError> {
+    let first_young: Option<i64> = conn
+        .query_row(
+            "SELECT seq FROM hits WHERE tracked_at_ms >= ?1 ORDER BY seq LIMIT 1",
+            [cutoff],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let n = match first_young {
+        Some(seq) => conn.execute("DELETE FROM hits WHERE seq < ?1", [seq])?,
+        None => conn.execute("DELETE FROM hits", [])?,
+    };
+    Ok(n as u64)
+}
+
+pub fn count_hits(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM hits", [], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+/// Deletes the queue, the visitor id and the history of choices.
+pub fn delete_all(conn: &Connection) -> Result<u64, StoreError> {
+    let n = conn.execute("DELETE FROM hits", [])?;
+    conn.execute("DELETE FROM visitor", [])?;
+    conn.execute("DELETE FROM mode_history", [])?;
+    Ok(n as u64)
+}

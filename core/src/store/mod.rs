@@ -1,0 +1,133 @@
+//! The on-device store: one SQLite file (WAL) holding the hit queue, the
+//! visitor id and the history of visitor choices.
+//!
+//! Durability: `synchronous=FULL` in WAL mode, so a committed transaction
+//! survives a process kill and a power cut. The writer commits in batches so
+//! the cost of the sync is shared by many hits.
+
+mod db;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+use thiserror::Error;
+
+pub use db::{PendingRow, StoredState};
+
+/// Name of the database file inside the configured storage directory.
+pub const DB_FILE_NAME: &str = "mesure.sqlite3";
+
+/// How long a connection waits for the other one (writer or uploader).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Storage errors, classified by what the SDK does about them.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The file is not a database or is damaged: it is recreated.
+    #[error("database corrupt: {0}")]
+    Corrupt(String),
+    /// Written by a newer SDK: left untouched, the SDK runs without storage.
+    #[error("database schema version {found} is newer than this SDK's {supported}")]
+    NewerSchema { found: i64, supported: i64 },
+    /// Disk full, read-only, permissions, I/O: kept in memory and retried.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt(e.to_string()),
+            _ => StoreError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Unavailable(e.to_string())
+    }
+}
+
+/// The database path for a storage directory.
+pub fn db_path(dir: &Path) -> PathBuf {
+    dir.join(DB_FILE_NAME)
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Unavailable(format!("journal_mode is {mode}, WAL refused")));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Keep the WAL file from growing past 4 MiB once checkpointed.
+    conn.pragma_update(None, "journal_size_limit", 4 * 1024 * 1024)?;
+    Ok(())
+}
+
+/// Opens (creating the directory and file if needed) and migrates the database.
+pub fn open(dir: &Path) -> Result<Connection, StoreError> {
+    std::fs::create_dir_all(dir)?;
+    let mut conn = Connection::open_with_flags(
+        db_path(dir),
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    schema::migrate(&mut conn)?;
+    // Touch every table once so a damaged schema shows now, not mid-session.
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM visitor) + (SELECT count(*) FROM mode_history) \
+         + (SELECT count(*) FROM (SELECT seq FROM hits ORDER BY seq LIMIT 1))",
+        [],
+        |r| r.get::<_, i64>(0),
+    )?;
+    Ok(conn)
+}
+
+/// Opens the database, recreating it when it is unreadable. Returns the
+/// connection and, when it was recreated, why.
+pub fn open_or_recreate(dir: &Path) -> Result<(Connection, Option<String>), StoreError> {
+    match open(dir) {
+        Ok(c) => Ok((c, None)),
+        Err(StoreError::Corrupt(why)) => {
+            remove_files(dir)?;
+            Ok((open(dir)?, Some(why)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes the database and its WAL and shared-memory files.
+pub fn remove_files(dir: &Path) -> Result<(), StoreError> {
+    let base = db_path(dir);
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = base.clone().into_os_string();
+        p.push(suffix);
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// A second connection for the uploader: no migration, it only reads and
+/// deletes acknowledged rows.
+pub fn open_reader(dir: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        db_path(dir),
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if v != schema::SCHEMA_VERSION {
+        return Err(StoreError::Unavailable(format!("schema version {v} not ready")));
+    }
+    Ok(conn)
+}
+
+pub use db::*;

@@ -1,0 +1,311 @@
+//! The upload thread: takes the oldest queued hits, sends them in batches of
+//! one visitor id each, in the order tracked, and deletes them only once the
+//! collector acknowledged them.
+//!
+//! It wakes on its own every `flush_interval_ms` while hits are pending, when
+//! the writer has queued a full batch, and on `flush()`. After a failure it
+//! waits the backoff delay (clock time) before the next attempt.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+use super::http::{Completion, FailureKind, HttpOutcome, HttpRequest};
+use super::policy::{classify, retry_delay_ms, Verdict};
+use crate::clock::EpochMillis;
+use crate::diagnostics::{Diagnostic, TrimCause};
+use crate::sdk::Inner;
+use crate::stats::Counters;
+use crate::store::{self, PendingRow, StoreError};
+use crate::worker::Op;
+
+/// Extra time granted to the HTTP client beyond the request timeout before
+/// the attempt counts as timed out.
+const COMPLETION_GRACE: Duration = Duration::from_secs(2);
+/// How often a wait for the HTTP client checks for shutdown.
+const STOP_CHECK: Duration = Duration::from_millis(50);
+const DAY_MS: i64 = 86_400_000;
+
+pub(crate) enum UpMsg {
+    /// A full batch is queued.
+    Wake,
+    Flush(SyncSender<FlushReport>),
+    Stop,
+}
+
+/// What a `flush()` achieved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlushReport {
+    /// Hits acknowledged by the collector and deleted.
+    pub uploaded: u64,
+    /// Hits the collector refused (4xx), dropped.
+    pub rejected: u64,
+    /// Hits past the queue's age bound, dropped unsent.
+    pub expired: u64,
+    /// Hits still queued after the attempt.
+    pub pending: u64,
+    /// Why the upload stopped early (the hits stay queued).
+    pub deferred: Option<String>,
+    /// When the next automatic attempt is due.
+    pub retry_in_ms: Option<u64>,
+    /// A storage problem met while persisting or uploading.
+    pub storage_error: Option<String>,
+}
+
+pub(crate) struct Uploader {
+    inner: Arc<Inner>,
+    rx: Receiver<UpMsg>,
+    conn: Option<Connection>,
+    generation: u64,
+    failures: u32,
+    /// No automatic attempt before this instant (clock time).
+    next_attempt_ms: EpochMillis,
+    /// The server's Retry-After: not even `flush` sends before it.
+    retry_after_until_ms: EpochMillis,
+}
+
+impl Uploader {
+    pub fn new(inner: Arc<Inner>, rx: Receiver<UpMsg>) -> Uploader {
+        Uploader { inner, rx, conn: None, generation: 0, failures: 0, next_attempt_ms: 0, retry_after_until_ms: 0 }
+    }
+
+    pub fn run(mut self) {
+        let interval = self.inner.config.flush_interval_ms;
+        loop {
+            let now = self.inner.clock.now_ms();
+            let wait = if self.next_attempt_ms > now {
+                (self.next_attempt_ms - now).unsigned_abs().clamp(10, interval)
+            } else {
+                interval
+            };
+            match self.rx.recv_timeout(Duration::from_millis(wait)) {
+                Ok(UpMsg::Wake) | Err(RecvTimeoutError::Timeout) => {
+                    if self.inner.clock.now_ms() >= self.next_attempt_ms {
+                        self.drain(false);
+                    }
+                }
+                Ok(UpMsg::Flush(reply)) => {
+                    let report = self.drain(true);
+                    let _ = reply.send(report);
+                }
+                Ok(UpMsg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    fn connection(&mut self) -> Result<&Connection, StoreError> {
+        let generation = self.inner.db_generation.load(Ordering::SeqCst);
+        if self.conn.is_none() || generation != self.generation {
+            self.conn = None;
+            self.conn = Some(store::open_reader(&self.inner.storage_dir)?);
+            self.generation = generation;
+        }
+        self.conn.as_ref().ok_or_else(|| StoreError::Unavailable("no database".into()))
+    }
+
+    fn storage_failed(&mut self, e: StoreError, report: &mut FlushReport) {
+        if matches!(e, StoreError::Corrupt(_)) {
+            let _ = self.inner.ops_send(Op::Recover);
+        }
+        self.conn = None;
+        report.storage_error = Some(e.to_string());
+    }
+
+    /// Uploads until the queue is empty, an attempt fails, or the SDK stops.
+    fn drain(&mut self, forced: bool) -> FlushReport {
+        let mut report = FlushReport::default();
+        let now = self.inner.clock.now_ms();
+        if now < self.retry_after_until_ms || (!forced && now < self.next_attempt_ms) {
+            report.deferred = Some("waiting for the retry delay the collector asked for".into());
+            report.retry_in_ms = Some((self.next_attempt_ms.max(self.retry_after_until_ms) - now).unsigned_abs());
+        } else {
+            while !self.inner.is_closed() || forced {
+                match self.upload_one_group(&mut report) {
+                    Ok(true) => continue,
+                    Ok(false) => break,
+                    Err(e) => {
+                        self.storage_failed(e, &mut report);
+                        break;
+                    }
+                }
+            }
+        }
+        if forced {
+            match self.connection().and_then(store::count_hits) {
+                Ok(n) => report.pending = n,
+                Err(e) => self.storage_failed(e, &mut report),
+            }
+        }
+        report
+    }
+
+    /// Sends the oldest run of hits sharing one visitor id. Ok(true) when it
+    /// went through and more may follow.
+    fn upload_one_group(&mut self, report: &mut FlushReport) -> Result<bool, StoreError> {
+        let inner = self.inner.clone();
+        let config = &inner.config;
+        let batch_size = config.batch_size;
+        let now = self.inner.clock.now_ms();
+        let cutoff = now.saturating_sub(i64::from(config.queue_max_age_days) * DAY_MS);
+        let rows = store::oldest_hits(self.connection()?, batch_size)?;
+        let Some(first) = rows.first() else { return Ok(false) };
+        let visitor = first.visitor_id.clone();
+        let mut group: Vec<PendingRow> = rows.into_iter().take_while(|r| r.visitor_id == visitor).collect();
+
+        // Never send a hit past the queue's age bound.
+        if group.iter().any(|r| r.tracked_at_ms < cutoff) {
+            let (old, young): (Vec<_>, Vec<_>) = group.into_iter().partition(|r| r.tracked_at_ms < cutoff);
+            let conn = self.connection()?;
+            for r in &old {
+                store::delete_range(conn, r.seq, r.seq)?;
+            }
+            let n = old.len() as u64;
+            report.expired += n;
+            Counters::add(&self.inner.counters.trimmed_max_age, n);
+            self.inner.notify_diagnostic(Diagnostic::QueueTrimmed { cause: TrimCause::MaxAge, dropped: n });
+            group = young;
+            if group.is_empty() {
+                return Ok(true);
+            }
+        }
+
+        // Batches to send, last to first; 400/413 splits a batch in halves.
+        let mut stack = vec![group];
+        while let Some(batch) = stack.pop() {
+            let (first_seq, last_seq) = match (batch.first(), batch.last()) {
+                (Some(a), Some(b)) => (a.seq, b.seq),
+                _ => continue,
+            };
+            let n = batch.len() as u64;
+            let outcome = self.send(&visitor, &batch);
+            let now = self.inner.clock.now_ms();
+            match classify(&outcome, now) {
+                Verdict::Delivered => {
+                    store::delete_range(self.connection()?, first_seq, last_seq)?;
+                    self.failures = 0;
+                    self.next_attempt_ms = 0;
+                    report.uploaded += n;
+                    Counters::add(&self.inner.counters.uploaded, n);
+                }
+                Verdict::Rejected { isolate: true, .. } if batch.len() > 1 => {
+                    let mut left = batch;
+                    let right = left.split_off(left.len() / 2);
+                    stack.push(right);
+                    stack.push(left);
+                }
+                Verdict::Rejected { status, .. } => {
+                    store::delete_range(self.connection()?, first_seq, last_seq)?;
+                    report.rejected += n;
+                    Counters::add(&self.inner.counters.rejected_by_collector, n);
+                    self.inner.notify_diagnostic(Diagnostic::HitsRejected { status, count: n });
+                }
+                Verdict::Retry { retry_after_ms, cause } => {
+                    self.failures = self.failures.saturating_add(1);
+                    let delay = retry_delay_ms(
+                        self.failures,
+                        config.retry_base_ms,
+                        config.retry_max_ms,
+                        retry_after_ms,
+                        self.inner.random.unit(),
+                    );
+                    self.next_attempt_ms = now.saturating_add(delay as i64);
+                    if let Some(ra) = retry_after_ms {
+                        self.retry_after_until_ms = now.saturating_add(ra as i64);
+                    }
+                    Counters::add(&self.inner.counters.upload_failures, 1);
+                    let pending_in_group: u64 = n + stack.iter().map(|b| b.len() as u64).sum::<u64>();
+                    self.inner.notify_diagnostic(Diagnostic::UploadDeferred {
+                        hits: pending_in_group,
+                        cause: cause.clone(),
+                        retry_in_ms: delay,
+                    });
+                    report.deferred = Some(cause);
+                    report.retry_in_ms = Some(delay);
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// One request through the configured client; waits for its completion at
+    /// most the request timeout plus a grace period.
+    fn send(&self, visitor: &str, batch: &[PendingRow]) -> HttpOutcome {
+        let config = &self.inner.config;
+        let url = format!(
+            "{}/event?s={}&idclient={}",
+            config.endpoint_base(),
+            config.site_id,
+            percent_encode(visitor)
+        );
+        let mut body = String::with_capacity(16 + batch.iter().map(|r| r.body.len() + 1).sum::<usize>());
+        body.push_str("{\"events\":[");
+        for (i, r) in batch.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&r.body);
+        }
+        body.push_str("]}");
+        let request = HttpRequest {
+            url,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.into_bytes(),
+            timeout_ms: config.request_timeout_ms,
+        };
+        let (completion, answer) = Completion::pair();
+        let client = self.inner.http.clone();
+        let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || client.send(request, completion)));
+        if started.is_err() {
+            return HttpOutcome::Failed { kind: FailureKind::Other, message: "the HTTP client panicked".into() };
+        }
+        let deadline = Instant::now() + Duration::from_millis(config.request_timeout_ms) + COMPLETION_GRACE;
+        loop {
+            match answer.recv_timeout(STOP_CHECK) {
+                Ok(outcome) => return outcome,
+                Err(RecvTimeoutError::Disconnected) => {
+                    return HttpOutcome::Failed {
+                        kind: FailureKind::Other,
+                        message: "the HTTP client dropped the request without answering".into(),
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if Instant::now() >= deadline {
+                        return HttpOutcome::Failed {
+                            kind: FailureKind::Timeout,
+                            message: "the HTTP client did not answer in time".into(),
+                        };
+                    }
+                    if self.inner.is_closed() {
+                        return HttpOutcome::Failed { kind: FailureKind::Other, message: "SDK shutting down".into() };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percent_encoding() {
+        assert_eq!(super::percent_encode("Consent-NO"), "Consent-NO");
+        assert_eq!(super::percent_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+    }
+}

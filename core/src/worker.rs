@@ -1,0 +1,458 @@
+//! The storage thread: receives hits and state changes in the order they
+//! were made, commits them in batched transactions, enforces the queue
+//! bounds, and reports to the listener after each commit.
+//!
+//! If storage fails, writes stay in memory (at most
+//! [`MAX_UNPERSISTED_HITS`] hits, oldest dropped and counted) and are retried
+//! every [`STORAGE_RETRY`]. An unreadable database is recreated and the
+//! visitor's state written again from memory.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::clock::EpochMillis;
+use crate::diagnostics::{Diagnostic, Dropped, TrimCause};
+use crate::hit::Hit;
+use crate::mode::{ModeChange, ModeRecord};
+use crate::report::LocalData;
+use crate::sdk::Inner;
+use crate::stats::Counters;
+use crate::store::{self, StoreError, StoredState};
+use crate::upload::uploader::UpMsg;
+use crate::visitor_id::VisitorId;
+
+/// Most operations committed in one transaction.
+const MAX_OPS_PER_TX: usize = 4096;
+/// Hits kept in memory while storage fails.
+pub const MAX_UNPERSISTED_HITS: usize = 10_000;
+/// Delay between attempts to write when storage fails.
+pub const STORAGE_RETRY: Duration = Duration::from_secs(1);
+/// The age bound is enforced at most this often (clock time).
+const AGE_TRIM_EVERY_MS: i64 = 60_000;
+const DAY_MS: i64 = 86_400_000;
+
+pub(crate) enum ModeWrite {
+    Push(ModeRecord),
+    Clear,
+}
+
+/// What the rest of the SDK sends to the storage thread.
+pub(crate) enum Op {
+    Hit { hit: Box<Hit>, notes: Vec<Dropped> },
+    /// Drop notes of an event that produced no hit.
+    Notes { mode: String, notes: Vec<Dropped> },
+    NewVisitor(VisitorId),
+    ForgetVisitor { purge: bool },
+    Mode { write: ModeWrite, forget_visitor: bool, change: ModeChange },
+    Diagnostic(Diagnostic),
+    Flush(SyncSender<Result<(), String>>),
+    Export(SyncSender<Result<LocalData, String>>),
+    DeleteAll { keep: Option<ModeRecord>, change: Option<ModeChange>, reply: SyncSender<Result<u64, String>> },
+    /// The uploader read a damaged page.
+    Recover,
+    Shutdown(SyncSender<Result<(), String>>),
+}
+
+/// A write waiting for its transaction.
+enum Write {
+    Hit(Box<Hit>),
+    NewVisitor(VisitorId),
+    ForgetVisitor { purge: bool },
+    Mode { write: ModeWrite, forget_visitor: bool },
+    DeleteAll { keep: Option<ModeRecord> },
+}
+
+enum Notice {
+    Diagnostic(Diagnostic),
+    Mode(ModeChange),
+}
+
+enum Control {
+    Flush(SyncSender<Result<(), String>>),
+    Export(SyncSender<Result<LocalData, String>>),
+    DeleteAll(SyncSender<Result<u64, String>>),
+    Recover,
+    Shutdown(SyncSender<Result<(), String>>),
+}
+
+#[derive(Default)]
+struct Committed {
+    hits: u64,
+    purged: u64,
+    deleted: u64,
+    trimmed_count: u64,
+    trimmed_age: u64,
+}
+
+pub(crate) struct Writer {
+    inner: Arc<Inner>,
+    rx: Receiver<Op>,
+    conn: Option<Connection>,
+    /// The visitor state the database holds (written again after a recreation).
+    mirror: StoredState,
+    pending: VecDeque<Write>,
+    pending_hits: usize,
+    /// The storage error in force, reported once.
+    failing: Option<String>,
+    since_wake: u64,
+    last_age_trim: Option<EpochMillis>,
+    /// Result of the last DeleteAll commit, for its reply.
+    last_deleted: u64,
+}
+
+impl Writer {
+    pub fn new(inner: Arc<Inner>, rx: Receiver<Op>, conn: Option<Connection>, mirror: StoredState) -> Writer {
+        let failing = conn.is_none().then(|| "storage could not be opened".to_owned());
+        Writer {
+            inner,
+            rx,
+            conn,
+            mirror,
+            pending: VecDeque::new(),
+            pending_hits: 0,
+            failing,
+            since_wake: 0,
+            last_age_trim: None,
+            last_deleted: 0,
+        }
+    }
+
+    pub fn run(mut self) {
+        loop {
+            let first = if self.pending.is_empty() {
+                match self.rx.recv() {
+                    Ok(op) => op,
+                    Err(_) => return,
+                }
+            } else {
+                match self.rx.recv_timeout(STORAGE_RETRY) {
+                    Ok(op) => op,
+                    Err(RecvTimeoutError::Timeout) => {
+                        let mut notices = Vec::new();
+                        self.commit(&mut notices);
+                        self.deliver(notices);
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            };
+            let mut notices = Vec::new();
+            let mut control = self.take(first, &mut notices);
+            let mut taken = 1;
+            while control.is_none() && taken < MAX_OPS_PER_TX {
+                match self.rx.try_recv() {
+                    Ok(op) => {
+                        control = self.take(op, &mut notices);
+                        taken += 1;
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit(&mut notices);
+            self.deliver(notices);
+            if let Some(c) = control {
+                if !self.control(c) {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn queue(&mut self, w: Write) {
+        if matches!(w, Write::Hit(_)) {
+            self.pending_hits += 1;
+        }
+        self.pending.push_back(w);
+    }
+
+    /// Sorts an operation into writes, notices and control.
+    fn take(&mut self, op: Op, notices: &mut Vec<Notice>) -> Option<Control> {
+        match op {
+            Op::Hit { hit, notes } => {
+                self.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+                for dropped in notes {
+                    notices.push(Notice::Diagnostic(Diagnostic::Dropped { mode: hit.mode.clone(), dropped }));
+                }
+                self.queue(Write::Hit(hit));
+            }
+            Op::Notes { mode, notes } => {
+                self.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+                for dropped in notes {
+                    notices.push(Notice::Diagnostic(Diagnostic::Dropped { mode: mode.clone(), dropped }));
+                }
+            }
+            Op::NewVisitor(v) => self.queue(Write::NewVisitor(v)),
+            Op::ForgetVisitor { purge } => self.queue(Write::ForgetVisitor { purge }),
+            Op::Mode { write, forget_visitor, change } => {
+                self.queue(Write::Mode { write, forget_visitor });
+                notices.push(Notice::Mode(change));
+            }
+            Op::Diagnostic(d) => notices.push(Notice::Diagnostic(d)),
+            Op::DeleteAll { keep, change, reply } => {
+                self.queue(Write::DeleteAll { keep });
+                if let Some(c) = change {
+                    notices.push(Notice::Mode(c));
+                }
+                return Some(Control::DeleteAll(reply));
+            }
+            Op::Flush(r) => return Some(Control::Flush(r)),
+            Op::Export(r) => return Some(Control::Export(r)),
+            Op::Recover => return Some(Control::Recover),
+            Op::Shutdown(r) => return Some(Control::Shutdown(r)),
+        }
+        None
+    }
+
+    fn deliver(&self, notices: Vec<Notice>) {
+        for n in notices {
+            match n {
+                Notice::Diagnostic(d) => self.inner.notify_diagnostic(d),
+                Notice::Mode(c) => self.inner.notify_mode(&c),
+            }
+        }
+    }
+
+    /// Answers a control request; false to stop the thread.
+    fn control(&mut self, c: Control) -> bool {
+        let status = || match &self.failing {
+            Some(e) if !self.pending.is_empty() => Err(e.clone()),
+            _ => Ok(()),
+        };
+        match c {
+            Control::Flush(reply) => {
+                self.since_wake = 0;
+                let _ = reply.send(status());
+            }
+            Control::Export(reply) => {
+                let _ = reply.send(self.export());
+            }
+            Control::DeleteAll(reply) => {
+                let r = status().map(|()| self.last_deleted);
+                let _ = reply.send(r);
+            }
+            Control::Recover => {
+                let damaged = match &self.conn {
+                    Some(conn) => conn
+                        .query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0))
+                        .map(|s| s != "ok")
+                        .unwrap_or(true),
+                    None => false,
+                };
+                if damaged {
+                    let mut notices = Vec::new();
+                    self.recreate("damaged page found while uploading".into(), &mut notices);
+                    self.deliver(notices);
+                }
+            }
+            Control::Shutdown(reply) => {
+                let _ = reply.send(status());
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Commits every pending write in one transaction.
+    fn commit(&mut self, notices: &mut Vec<Notice>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        if self.conn.is_none() {
+            match store::open_or_recreate(&self.inner.storage_dir) {
+                Ok((conn, recovered)) => {
+                    self.conn = Some(conn);
+                    if let Some(reason) = recovered {
+                        self.after_recreate(reason, notices);
+                    }
+                }
+                Err(e) => return self.failed(e, notices),
+            }
+        }
+        let mut result = self.try_commit();
+        if let Err(StoreError::Corrupt(why)) = &result {
+            self.recreate(why.clone(), notices);
+            result = self.try_commit();
+        }
+        match result {
+            Ok(done) => self.committed(done, notices),
+            Err(e) => self.failed(e, notices),
+        }
+    }
+
+    fn try_commit(&mut self) -> Result<Committed, StoreError> {
+        let now = self.inner.clock.now_ms();
+        let config = &self.inner.config;
+        let conn = self.conn.as_mut().ok_or_else(|| StoreError::Unavailable("no database".into()))?;
+        let tx = conn.transaction()?;
+        let mut done = Committed::default();
+        for w in &self.pending {
+            match w {
+                Write::Hit(hit) => {
+                    store::insert_hit(&tx, hit, &hit.wire_json())?;
+                    done.hits += 1;
+                }
+                Write::NewVisitor(v) => store::save_visitor(&tx, v)?,
+                Write::ForgetVisitor { purge } => {
+                    store::delete_visitor(&tx)?;
+                    if *purge {
+                        done.purged += store::purge_identified_hits(&tx)?;
+                    }
+                }
+                Write::Mode { write, forget_visitor } => {
+                    if *forget_visitor {
+                        store::delete_visitor(&tx)?;
+                        done.purged += store::purge_identified_hits(&tx)?;
+                    }
+                    match write {
+                        ModeWrite::Push(r) => store::push_mode(&tx, r)?,
+                        ModeWrite::Clear => store::clear_modes(&tx)?,
+                    }
+                }
+                Write::DeleteAll { keep } => {
+                    done.deleted += store::delete_all(&tx)?;
+                    if let Some(r) = keep {
+                        store::push_mode(&tx, r)?;
+                    }
+                }
+            }
+        }
+        done.trimmed_count = store::trim_to_count(&tx, config.queue_max_hits)?;
+        let age_trim_due = self.last_age_trim.is_none_or(|t| (now - t).abs() >= AGE_TRIM_EVERY_MS);
+        if age_trim_due {
+            let cutoff = now.saturating_sub(i64::from(config.queue_max_age_days) * DAY_MS);
+            done.trimmed_age = store::trim_older_than(&tx, cutoff)?;
+        }
+        tx.commit()?;
+        if age_trim_due {
+            self.last_age_trim = Some(now);
+        }
+        Ok(done)
+    }
+
+    fn committed(&mut self, done: Committed, notices: &mut Vec<Notice>) {
+        for w in self.pending.drain(..) {
+            match w {
+                Write::Hit(_) => {}
+                Write::NewVisitor(v) => self.mirror.visitor = Some(v),
+                Write::ForgetVisitor { .. } => self.mirror.visitor = None,
+                Write::Mode { write, forget_visitor } => {
+                    if forget_visitor {
+                        self.mirror.visitor = None;
+                    }
+                    self.mirror.mode = match write {
+                        ModeWrite::Push(r) => Some(r),
+                        ModeWrite::Clear => None,
+                    };
+                }
+                Write::DeleteAll { keep } => {
+                    self.mirror = StoredState { mode: keep, visitor: None };
+                }
+            }
+        }
+        self.pending_hits = 0;
+        self.failing = None;
+        self.last_deleted = done.deleted;
+        let c = &self.inner.counters;
+        Counters::add(&c.persisted, done.hits);
+        Counters::add(&c.purged_on_mode_change, done.purged);
+        Counters::add(&c.deleted_with_local_data, done.deleted);
+        Counters::add(&c.trimmed_max_hits, done.trimmed_count);
+        Counters::add(&c.trimmed_max_age, done.trimmed_age);
+        if done.trimmed_count > 0 {
+            notices.push(Notice::Diagnostic(Diagnostic::QueueTrimmed { cause: TrimCause::MaxHits, dropped: done.trimmed_count }));
+        }
+        if done.trimmed_age > 0 {
+            notices.push(Notice::Diagnostic(Diagnostic::QueueTrimmed { cause: TrimCause::MaxAge, dropped: done.trimmed_age }));
+        }
+        self.since_wake += done.hits;
+        if self.since_wake >= u64::from(self.inner.config.batch_size) {
+            self.since_wake = 0;
+            let _ = self.inner.uploads.send(UpMsg::Wake);
+        }
+    }
+
+    fn failed(&mut self, e: StoreError, notices: &mut Vec<Notice>) {
+        let message = e.to_string();
+        if self.failing.as_deref() != Some(message.as_str()) {
+            notices.push(Notice::Diagnostic(Diagnostic::StorageError { message: message.clone() }));
+        }
+        self.failing = Some(message);
+        if matches!(e, StoreError::NewerSchema { .. }) {
+            // Not ours to touch: stop writing to it and keep retrying to open it
+            // (a newer SDK may migrate it back, or the app may delete it).
+            self.conn = None;
+        }
+        let mut lost = 0;
+        while self.pending_hits > MAX_UNPERSISTED_HITS {
+            match self.pending.iter().position(|w| matches!(w, Write::Hit(_))) {
+                Some(i) => {
+                    self.pending.remove(i);
+                    self.pending_hits -= 1;
+                    lost += 1;
+                }
+                None => break,
+            }
+        }
+        Counters::add(&self.inner.counters.lost_storage_failure, lost);
+    }
+
+    /// Replaces an unreadable database with a new one holding the visitor's state.
+    fn recreate(&mut self, reason: String, notices: &mut Vec<Notice>) {
+        self.conn = None;
+        let opened = store::remove_files(&self.inner.storage_dir).and_then(|()| store::open(&self.inner.storage_dir));
+        match opened {
+            Ok(conn) => {
+                self.conn = Some(conn);
+                self.after_recreate(reason, notices);
+            }
+            Err(e) => self.failed(e, notices),
+        }
+    }
+
+    fn after_recreate(&mut self, reason: String, notices: &mut Vec<Notice>) {
+        self.inner.db_generation.fetch_add(1, Ordering::SeqCst);
+        notices.push(Notice::Diagnostic(Diagnostic::StorageRecovered { reason }));
+        // The committed state is gone with the file: queue it again, before
+        // the pending writes that were meant to follow it.
+        if let Some(v) = self.mirror.visitor.clone() {
+            self.pending.push_front(Write::NewVisitor(v));
+        }
+        if let Some(r) = self.mirror.mode.clone() {
+            self.pending.push_front(Write::Mode { write: ModeWrite::Push(r), forget_visitor: false });
+        }
+    }
+
+    fn export(&self) -> Result<LocalData, String> {
+        let conn = self.conn.as_ref().ok_or_else(|| self.failing.clone().unwrap_or_else(|| "no database".into()))?;
+        let read = || -> Result<LocalData, StoreError> {
+            let state = store::load_state(conn)?;
+            let mut pending = store::oldest_hits(conn, u32::MAX)?;
+            // Hits still waiting in memory because storage failed.
+            for w in &self.pending {
+                if let Write::Hit(h) = w {
+                    pending.push(store::PendingRow {
+                        seq: 0,
+                        event_id: h.event_id.clone(),
+                        visitor_id: h.visitor_id.clone(),
+                        mode: h.mode.clone(),
+                        tracked_at_ms: h.tracked_at_ms,
+                        body: h.wire_json(),
+                    });
+                }
+            }
+            Ok(LocalData {
+                exported_at_ms: 0,
+                current_mode: None,
+                visitor: state.visitor,
+                mode_history: store::mode_history(conn)?,
+                pending_hits: pending,
+            })
+        };
+        read().map_err(|e| e.to_string())
+    }
+}
