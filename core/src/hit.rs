@@ -295,13 +295,19 @@ pub(crate) fn check_event(event: Event) -> Result<CheckedEvent, TrackError> {
             max: MAX_PROPERTIES,
         });
     }
+    // Keys are lower-cased and handled in sorted order, so diagnostics come
+    // out in the same order on every platform (maps crossing FFI have none).
+    let mut input = event.properties;
+    for (key, _) in input.iter_mut() {
+        key.make_ascii_lowercase();
+    }
+    input.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(w) = input.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(TrackError::DuplicateProperty { name: w[0].0.clone() });
+    }
     let mut properties = BTreeMap::new();
     let mut notes = Vec::new();
-    for (mut key, mut value) in event.properties {
-        key.make_ascii_lowercase();
-        if properties.contains_key(&key) {
-            return Err(TrackError::DuplicateProperty { name: key });
-        }
+    for (key, mut value) in input {
         let verdict = if let Some(why) = property_name_problem(&key) {
             Err(DropReason::InvalidName(why))
         } else if reserved::ALL.contains(&key.as_str()) {
@@ -411,8 +417,11 @@ mod tests {
             Value::String(s) => assert_eq!(s.chars().count(), 1000),
             other => panic!("{other:?}"),
         }
-        let reasons: Vec<_> = c.notes.iter().map(|n| n.reason.code()).collect();
-        assert_eq!(reasons, vec!["invalid_name", "reserved", "non_finite_number", "truncated"]);
+        let reasons: Vec<_> = c.notes.iter().map(|n| (n.property.as_deref().unwrap(), n.reason.code())).collect();
+        assert_eq!(
+            reasons,
+            vec![("bad-name", "invalid_name"), ("event_id", "reserved"), ("long", "truncated"), ("ratio", "non_finite_number")]
+        );
     }
 
     #[test]

@@ -138,12 +138,12 @@ fn bad_events_get_typed_errors_and_bad_properties_are_reported() {
     assert_eq!(
         codes,
         vec![
-            (Some("page_load_time".into()), "non_finite_number"),
-            (Some("m_secret".into()), "invalid_name"),
             (Some("event_id".into()), "reserved"),
+            (Some("m_secret".into()), "invalid_name"),
             (Some("page_chapter1".into()), "truncated"),
+            (Some("page_load_time".into()), "non_finite_number"),
         ],
-        "in tagging order"
+        "in key order"
     );
 }
 
