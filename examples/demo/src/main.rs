@@ -1,0 +1,164 @@
+//! A scripted app session: the same tagging under exempt, opt-in and opt-out,
+//! against a real HTTP collector on loopback, with local SQLite storage.
+//! Prints, per mode, exactly what the collector received and what the SDK
+//! held back, and why.
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use mesure_core::*;
+use mesure_test_collector::Collector;
+use serde_json::Value as Json;
+
+#[derive(Default)]
+struct HeldBack(Mutex<Vec<Diagnostic>>);
+
+impl Listener for HeldBack {
+    fn on_diagnostic(&self, d: &Diagnostic) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(d.clone());
+        }
+    }
+}
+
+impl HeldBack {
+    fn take(&self) -> Vec<Diagnostic> {
+        self.0.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+    }
+}
+
+/// The app's tagging: the same calls in every mode, mistakes included.
+fn session(sdk: &Sdk) -> Result<(), TrackError> {
+    sdk.track(
+        Event::screen("home")
+            .with("page_chapter1", "news")
+            .with("user_id", "u-123") // tagging mistake for exempt: identifies the user
+            .with("basket_value", 12.5), // custom property: not strictly necessary
+    )?;
+    sdk.track(Event::click(ClickKind::Navigation, "open_article").with("click_chapter1", "headlines"))?;
+    sdk.track(Event::new("purchase").with("amount", 30).with("currency", "EUR"))?;
+    Ok(())
+}
+
+fn show_tagging() {
+    println!("The app tags, in every mode:");
+    println!("  page.display      page=home page_chapter1=news user_id=u-123 basket_value=12.5");
+    println!("  click.navigation  click=open_article click_chapter1=headlines");
+    println!("  purchase          amount=30 currency=EUR");
+}
+
+fn print_received(collector: &Collector, seen: &mut usize) {
+    let all = collector.received();
+    let new = &all[*seen..];
+    *seen = all.len();
+    if new.is_empty() {
+        println!("  Collector received: nothing.");
+        return;
+    }
+    for r in new {
+        println!(
+            "  Collector received POST {}?s={}&idclient={} ({})",
+            r.path,
+            r.query.get("s").map(String::as_str).unwrap_or(""),
+            r.query.get("idclient").map(String::as_str).unwrap_or(""),
+            if r.acknowledged() { "acknowledged" } else { "refused" }
+        );
+        for e in r.events() {
+            println!("    {}", e["name"].as_str().unwrap_or("?"));
+            if let Some(data) = e["data"].as_object() {
+                for (k, v) in data {
+                    println!("      {k:<28} {}", compact(v));
+                }
+            }
+        }
+    }
+}
+
+fn compact(v: &Json) -> String {
+    match v {
+        Json::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}
+
+fn print_held_back(listener: &HeldBack) {
+    let mut any = false;
+    for d in listener.take() {
+        if let Diagnostic::Dropped { dropped, .. } = d {
+            any = true;
+            let what = match &dropped.property {
+                Some(p) => format!("{}.{p}", dropped.event),
+                None => format!("event {}", dropped.event),
+            };
+            println!("  Held back {what:<36} {}", dropped.reason.explain());
+        }
+    }
+    if !any {
+        println!("  Held back: nothing.");
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let collector = Collector::start()?;
+    let storage = tempfile::tempdir()?;
+    let mut config = Config::new(collector.url(), 615_000, storage.path());
+    config.context = DeviceContext {
+        os: Some("android".into()),
+        os_version: Some("15".into()),
+        device_brand: Some("Fairphone".into()),
+        device_model: Some("FP5".into()),
+        device_type: Some("mobile".into()),
+        device_screen_width: Some(1224),
+        device_screen_height: Some(2700),
+        app_version: Some("3.1.0".into()),
+        connection_type: Some("wifi".into()),
+        collection_platform: Some("android".into()),
+    };
+    let listener = Arc::new(HeldBack::default());
+    let sdk = Sdk::builder(config).listener(listener.clone()).build()?;
+
+    println!("Mesure {SDK_VERSION} demo");
+    println!("Collector: {} (real HTTP on loopback)", collector.url());
+    println!("Storage:   {}\n", storage.path().join(store::DB_FILE_NAME).display());
+    show_tagging();
+
+    let mut seen = 0;
+    let steps = [
+        (None, "exempt: the default, no consent asked (CNIL exemption)"),
+        (Some(VisitorMode::OptIn), "opt-in: the visitor consented"),
+        (Some(VisitorMode::OptOut), "opt-out: the visitor objected"),
+    ];
+    for (mode, title) in steps {
+        if let Some(m) = mode {
+            sdk.set_mode(m)?;
+        }
+        println!("\n== Mode {title} ==");
+        session(&sdk)?;
+        let report = sdk.flush()?;
+        print_received(&collector, &mut seen);
+        print_held_back(&listener);
+        println!("  Queue after flush: {} uploaded, {} pending", report.uploaded, report.pending);
+    }
+
+    let stored = sdk.export_local_data()?;
+    println!("\nOn the device after opt-out: visitor id {}, {} queued hits, choices recorded: {}",
+        stored.visitor.as_ref().map(|v| v.id.as_str()).unwrap_or("none (deleted)"),
+        stored.pending_hits.len(),
+        stored.mode_history.iter().map(|r| r.mode.wire_name().to_owned()).collect::<Vec<_>>().join(" -> "));
+
+    let report_path = std::env::temp_dir().join("mesure-compliance-report.md");
+    std::fs::write(&report_path, sdk.compliance_report().to_markdown())?;
+    println!("Compliance report of this configuration: {}", report_path.display());
+    sdk.shutdown()?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
