@@ -1,1 +1,149 @@
+//! # mesure-ffi
+//!
+//! The UniFFI surface of Mesure for Kotlin and Swift. It adapts
+//! `mesure-core`: types are converted, errors mapped to [`MesureError`],
+//! foreign callbacks wrapped. No privacy rule lives here.
+//!
+//! Panics: the core does not panic on input or I/O; UniFFI's scaffolding
+//! catches any panic at the boundary and turns it into an error, and the
+//! core contains panics of foreign callbacks on its own threads.
 
+mod callbacks;
+mod error;
+mod types;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mesure_core as core;
+
+pub use callbacks::{HttpFailure, HttpHeader, HttpRequest, MesureClock, MesureListener, PlatformHttpClient, UploadCompletion};
+pub use error::{CallbackError, MesureError};
+pub use types::*;
+
+uniffi::setup_scaffolding!();
+
+/// The SDK version (`event_collection_version` on the wire).
+#[uniffi::export]
+pub fn sdk_version() -> String {
+    core::SDK_VERSION.to_owned()
+}
+
+/// Whether this build carries the Rust HTTP client (desktop builds do;
+/// mobile builds leave it out and need a platform client).
+#[uniffi::export]
+pub fn has_builtin_http_client() -> bool {
+    cfg!(feature = "ureq-client")
+}
+
+/// The Mesure SDK. Create one per app and share it; every method is thread-safe.
+#[derive(uniffi::Object)]
+pub struct Mesure {
+    sdk: core::Sdk,
+}
+
+#[uniffi::export]
+impl Mesure {
+    /// Validates the configuration, opens the local store and starts the
+    /// background threads. `http_client`: the platform's client; without it
+    /// the built-in Rust client is used (absent from mobile builds).
+    /// `clock`: for tests only.
+    #[uniffi::constructor(default(listener = None, http_client = None, clock = None))]
+    pub fn new(
+        config: MesureConfig,
+        listener: Option<Arc<dyn MesureListener>>,
+        http_client: Option<Arc<dyn PlatformHttpClient>>,
+        clock: Option<Arc<dyn MesureClock>>,
+    ) -> Result<Arc<Self>, MesureError> {
+        let mut builder = core::Sdk::builder(config.into());
+        if let Some(l) = listener {
+            builder = builder.listener(Arc::new(callbacks::ListenerAdapter(l)));
+        }
+        if let Some(h) = http_client {
+            builder = builder.http_client(Arc::new(callbacks::HttpAdapter(h)));
+        }
+        if let Some(c) = clock {
+            builder = builder.clock(Arc::new(callbacks::ClockAdapter(c)));
+        }
+        Ok(Arc::new(Mesure { sdk: builder.build()? }))
+    }
+
+    /// Tracks an event; returns without touching disk or network.
+    #[uniffi::method(default(properties))]
+    pub fn track(&self, name: String, properties: HashMap<String, PropertyValue>) -> Result<TrackOutcome, MesureError> {
+        Ok(self.sdk.track(types::event(name, properties))?.into())
+    }
+
+    /// A screen view: `page.display` with `page = name`.
+    #[uniffi::method(default(properties))]
+    pub fn track_screen(&self, name: String, properties: HashMap<String, PropertyValue>) -> Result<TrackOutcome, MesureError> {
+        let mut e = core::Event::screen(name);
+        e.properties.extend(properties.into_iter().map(|(k, v)| (k, v.into())));
+        Ok(self.sdk.track(e)?.into())
+    }
+
+    /// A click: `click.action|navigation|download|exit` with `click = name`.
+    #[uniffi::method(default(properties))]
+    pub fn track_click(
+        &self,
+        kind: ClickKind,
+        name: String,
+        properties: HashMap<String, PropertyValue>,
+    ) -> Result<TrackOutcome, MesureError> {
+        let mut e = core::Event::click(kind.into(), name);
+        e.properties.extend(properties.into_iter().map(|(k, v)| (k, v.into())));
+        Ok(self.sdk.track(e)?.into())
+    }
+
+    pub fn mode(&self) -> VisitorMode {
+        self.sdk.mode().into()
+    }
+
+    pub fn mode_status(&self) -> ModeStatus {
+        self.sdk.mode_status().into()
+    }
+
+    pub fn set_mode(&self, mode: VisitorMode) -> Result<(), MesureError> {
+        Ok(self.sdk.set_mode(mode.into())?)
+    }
+
+    /// Replaces the device context (connection type changed, app updated...).
+    pub fn set_context(&self, context: DeviceContext) -> Result<(), MesureError> {
+        Ok(self.sdk.set_context(context.into())?)
+    }
+
+    /// Persists and uploads now. Blocks: call it off the main thread.
+    pub fn flush(&self) -> Result<FlushReport, MesureError> {
+        Ok(self.sdk.flush()?.into())
+    }
+
+    /// Persists everything accepted and stops. Later calls fail with `ShutDown`.
+    pub fn shutdown(&self) -> Result<(), MesureError> {
+        Ok(self.sdk.shutdown()?)
+    }
+
+    /// Everything stored on the device, as a JSON document (right of access).
+    pub fn export_local_data(&self) -> Result<String, MesureError> {
+        Ok(self.sdk.export_local_data()?.to_json())
+    }
+
+    /// Deletes the id, the queue and the history of choices (right to erasure).
+    /// An opt-out in force stays in force. Returns the number of hits deleted.
+    pub fn delete_local_data(&self) -> Result<u64, MesureError> {
+        Ok(self.sdk.delete_local_data()?)
+    }
+
+    /// The compliance report of the live configuration, as JSON.
+    pub fn compliance_report_json(&self) -> String {
+        self.sdk.compliance_report().to_json()
+    }
+
+    /// The compliance report of the live configuration, as Markdown.
+    pub fn compliance_report_markdown(&self) -> String {
+        self.sdk.compliance_report().to_markdown()
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.sdk.stats().into()
+    }
+}

@@ -1,32 +1,43 @@
 //! `cargo xtask <command>`: the project's build and test tooling.
 //!
-//! - `test`: every suite, as CI runs it.
-//! - `test-rust`: the Rust workspace tests.
+//! - `test`: every suite, as CI runs it (Rust, then Kotlin, then Swift).
+//! - `test-rust`, `test-kotlin`, `test-swift`: one suite.
+//! - `bindings kotlin|swift`: generate the bindings into target/bindings/.
 
-use std::process::{Command, ExitCode};
+mod bindings;
+mod kotlin;
+mod swift;
+mod util;
 
-fn run(cmd: &mut Command) -> Result<(), String> {
-    eprintln!("xtask: {cmd:?}");
-    let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed: {status}")) }
+use std::process::ExitCode;
+
+use util::{cargo, run, Result};
+
+fn test_rust() -> Result<()> {
+    run(cargo().args(["test", "--workspace", "--exclude", "xtask", "--exclude", "uniffi-bindgen"]))
 }
 
-fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-}
-
-fn test_rust() -> Result<(), String> {
-    run(cargo().args(["test", "--workspace", "--exclude", "xtask"]))
+fn dispatch(args: &[String]) -> Result<()> {
+    match args.first().map(String::as_str) {
+        Some("test") | None => {
+            test_rust()?;
+            kotlin::test()?;
+            swift::test()
+        }
+        Some("test-rust") => test_rust(),
+        Some("test-kotlin") => kotlin::test(),
+        Some("test-swift") => swift::test(),
+        Some("bindings") => match args.get(1).map(String::as_str) {
+            Some(lang @ ("kotlin" | "swift")) => bindings::generate(lang).map(|dir| eprintln!("xtask: {}", dir.display())),
+            _ => Err("usage: cargo xtask bindings kotlin|swift".into()),
+        },
+        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings")),
+    }
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("test") | None => test_rust(),
-        Some("test-rust") => test_rust(),
-        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust")),
-    };
-    match result {
+    match dispatch(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("xtask: {e}");

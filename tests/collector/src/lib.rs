@@ -244,6 +244,10 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+fn head_is_control(path: &str) -> bool {
+    path.starts_with("/_")
+}
+
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
@@ -268,6 +272,81 @@ fn response(status: u16, retry_after: Option<&str>) -> Vec<u8> {
     r.into_bytes()
 }
 
+impl Reply {
+    fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Reply::Status(s) => json!({"status": s}),
+            Reply::RetryAfter(s, ra) => json!({"status": s, "retry_after": ra}),
+            Reply::Stall(d) => json!({"stall_ms": d.as_millis() as u64}),
+            Reply::Reset => json!({"reset": true}),
+            Reply::Garbage => json!({"garbage": true}),
+        }
+    }
+
+    fn from_json(v: &serde_json::Value) -> Option<Reply> {
+        if let Some(ms) = v.get("stall_ms").and_then(|x| x.as_u64()) {
+            return Some(Reply::Stall(Duration::from_millis(ms)));
+        }
+        if v.get("reset").is_some() {
+            return Some(Reply::Reset);
+        }
+        if v.get("garbage").is_some() {
+            return Some(Reply::Garbage);
+        }
+        let status = u16::try_from(v.get("status")?.as_u64()?).ok()?;
+        Some(match v.get("retry_after").and_then(|x| x.as_str()) {
+            Some(ra) => Reply::RetryAfter(status, ra.to_owned()),
+            None => Reply::Status(status),
+        })
+    }
+}
+
+/// Control endpoints for tests in other languages, which run this collector
+/// as a process (`mesure-test-collector` binary): `GET /_received` lists the
+/// requests, `POST /_reset` forgets them and the script, `POST /_script`
+/// queues replies (a JSON array of `{"status": 503, "retry_after": "1"}`,
+/// `{"stall_ms": 1500}`, `{"reset": true}`, `{"garbage": true}`).
+fn control(shared: &Shared, req: &Received) -> Vec<u8> {
+    let ok = |body: String| {
+        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+            .into_bytes()
+    };
+    match (req.method.as_str(), req.path.as_str()) {
+        ("GET", "/_received") => {
+            let list: Vec<serde_json::Value> = lock(&shared.received)
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "method": r.method,
+                        "path": r.path,
+                        "query": r.query,
+                        "headers": r.headers,
+                        "body": r.json(),
+                        "reply": r.reply.to_json(),
+                        "acknowledged": r.acknowledged(),
+                    })
+                })
+                .collect();
+            ok(serde_json::Value::Array(list).to_string())
+        }
+        ("POST", "/_reset") => {
+            lock(&shared.received).clear();
+            lock(&shared.script).clear();
+            ok("{}".into())
+        }
+        ("POST", "/_script") => {
+            let replies: Vec<Reply> = match serde_json::from_str::<serde_json::Value>(&req.body) {
+                Ok(serde_json::Value::Array(items)) => items.iter().filter_map(Reply::from_json).collect(),
+                _ => return response(400, None),
+            };
+            lock(&shared.script).extend(replies);
+            ok("{}".into())
+        }
+        _ => response(404, None),
+    }
+}
+
 fn serve(stream: TcpStream, shared: &Shared) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
@@ -288,10 +367,18 @@ fn serve(stream: TcpStream, shared: &Shared) {
         let policy = lock(&shared.policy).clone();
         // The reply is chosen before the body is read, so Reset can leave it unread;
         // a policy sees the body, so it is read first when a policy is set.
-        let scripted = lock(&shared.script).pop_front();
+        let scripted = if head_is_control(&req.path) { None } else { lock(&shared.script).pop_front() };
         if scripted != Some(Reply::Reset) {
             let Some(body) = read_body(&mut reader, &req.headers) else { return };
             req.body = String::from_utf8_lossy(&body).into_owned();
+        }
+        if head_is_control(&req.path) {
+            let bytes = control(shared, &req);
+            if writer.write_all(&bytes).is_err() || close {
+                let _ = writer.shutdown(Shutdown::Both);
+                return;
+            }
+            continue;
         }
         let reply = policy
             .and_then(|p| p(&req))

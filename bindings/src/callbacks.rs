@@ -1,0 +1,124 @@
+//! Traits the apps implement (listener, HTTP client, clock) and their
+//! adapters to the core's traits.
+
+use std::sync::Arc;
+
+use mesure_core as core;
+
+use crate::error::CallbackError;
+use crate::types::{Diagnostic, ModeChange};
+
+/// Receives mode changes and diagnostics, on the SDK's storage thread.
+/// Keep it short and hop to your UI thread yourself.
+#[uniffi::export(foreign)]
+pub trait MesureListener: Send + Sync {
+    fn on_mode_changed(&self, change: ModeChange) -> Result<(), CallbackError>;
+    fn on_diagnostic(&self, diagnostic: Diagnostic) -> Result<(), CallbackError>;
+}
+
+pub(crate) struct ListenerAdapter(pub Arc<dyn MesureListener>);
+
+impl core::Listener for ListenerAdapter {
+    fn on_mode_changed(&self, change: &core::ModeChange) {
+        // A throwing listener must not stop the SDK: its error is dropped.
+        let _ = self.0.on_mode_changed(change.into());
+    }
+    fn on_diagnostic(&self, diagnostic: &core::Diagnostic) {
+        let _ = self.0.on_diagnostic(diagnostic.into());
+    }
+}
+
+/// An HTTP header.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpHeader {
+    pub name: String,
+    pub value: String,
+}
+
+/// One upload request for the platform's HTTP client.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpRequest {
+    pub url: String,
+    pub headers: Vec<HttpHeader>,
+    pub body: Vec<u8>,
+    pub timeout_ms: u64,
+}
+
+/// How a request failed before an HTTP status arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum HttpFailure {
+    Timeout,
+    Network,
+    Other,
+}
+
+/// The answer channel of one request. Call exactly one of its methods, once,
+/// from any thread. If neither is called within the request timeout (plus two
+/// seconds), or the object is dropped unanswered, the attempt counts as failed
+/// and the batch stays queued; a late or second answer is ignored.
+#[derive(uniffi::Object)]
+pub struct UploadCompletion {
+    inner: core::Completion,
+}
+
+#[uniffi::export]
+impl UploadCompletion {
+    /// The server answered. `retry_after`: the raw `Retry-After` header, if any.
+    /// Returns false when the SDK had stopped waiting or already had an answer.
+    pub fn response(&self, status: u16, retry_after: Option<String>) -> bool {
+        self.inner.complete(core::HttpOutcome::Response { status, retry_after })
+    }
+
+    /// The request failed without an HTTP status.
+    pub fn failure(&self, kind: HttpFailure, message: String) -> bool {
+        let kind = match kind {
+            HttpFailure::Timeout => core::FailureKind::Timeout,
+            HttpFailure::Network => core::FailureKind::Network,
+            HttpFailure::Other => core::FailureKind::Other,
+        };
+        self.inner.complete(core::HttpOutcome::Failed { kind, message })
+    }
+}
+
+/// The platform's HTTP client (OkHttp or HttpURLConnection, URLSession).
+/// `send` must return at once and answer through `completion` later.
+#[uniffi::export(foreign)]
+pub trait PlatformHttpClient: Send + Sync {
+    fn send(&self, request: HttpRequest, completion: Arc<UploadCompletion>) -> Result<(), CallbackError>;
+}
+
+pub(crate) struct HttpAdapter(pub Arc<dyn PlatformHttpClient>);
+
+impl core::HttpClient for HttpAdapter {
+    fn send(&self, request: core::HttpRequest, completion: core::Completion) {
+        let request = HttpRequest {
+            url: request.url,
+            headers: request.headers.into_iter().map(|(name, value)| HttpHeader { name, value }).collect(),
+            body: request.body,
+            timeout_ms: request.timeout_ms,
+        };
+        let handle = Arc::new(UploadCompletion { inner: completion.clone() });
+        if let Err(CallbackError::Failed { message }) = self.0.send(request, handle) {
+            completion.complete(core::HttpOutcome::Failed {
+                kind: core::FailureKind::Other,
+                message: format!("the platform HTTP client threw: {message}"),
+            });
+        }
+    }
+}
+
+/// A time source, for tests (the conformance vectors move time by hand).
+/// Apps leave it out: the system clock is used.
+#[uniffi::export(foreign)]
+pub trait MesureClock: Send + Sync {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> Result<i64, CallbackError>;
+}
+
+pub(crate) struct ClockAdapter(pub Arc<dyn MesureClock>);
+
+impl core::Clock for ClockAdapter {
+    fn now_ms(&self) -> core::EpochMillis {
+        self.0.now_ms().unwrap_or_else(|_| core::SystemClock.now_ms())
+    }
+}
