@@ -98,10 +98,10 @@ impl core::HttpClient for HttpAdapter {
             timeout_ms: request.timeout_ms,
         };
         let handle = Arc::new(UploadCompletion { inner: completion.clone() });
-        if let Err(CallbackError::Failed { message }) = self.0.send(request, handle) {
+        if let Err(CallbackError::Failed { reason }) = self.0.send(request, handle) {
             completion.complete(core::HttpOutcome::Failed {
                 kind: core::FailureKind::Other,
-                message: format!("the platform HTTP client threw: {message}"),
+                message: format!("the platform HTTP client threw: {reason}"),
             });
         }
     }

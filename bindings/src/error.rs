@@ -77,12 +77,12 @@ impl From<core::SdkError> for MesureError {
 /// is a failed upload attempt, a failing clock falls back to the system clock.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum CallbackError {
-    #[error("callback failed: {message}")]
-    Failed { message: String },
+    #[error("callback failed: {reason}")]
+    Failed { reason: String },
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for CallbackError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        CallbackError::Failed { message: e.reason }
+        CallbackError::Failed { reason: e.reason }
     }
 }

@@ -1,7 +1,111 @@
-//! The Kotlin suite (being written).
+//! The Kotlin suite: generated bindings + the Kotlin wrapper + JUnit tests,
+//! compiled with kotlinc and run on the desktop JVM against the host library.
+//! Installs what it needs: JNA, JUnit 4, Hamcrest and Gson from Debian,
+//! kotlinc from the npm package `kotlin-compiler` (cached outside the tree).
 
-use crate::util::Result;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::bindings;
+use crate::util::{apt_install, cache_dir, root, run, CollectorProcess, Result};
+
+const KOTLIN_COMPILER: &str = "kotlin-compiler@2.4.20";
+const DEBIAN_JARS: [&str; 4] = ["jna", "junit4", "hamcrest", "gson"];
+const TEST_CLASSES: [&str; 5] = [
+    "eu.mesure.tests.ConformanceTest",
+    "eu.mesure.tests.MatcherTest",
+    "eu.mesure.tests.RoundTripTest",
+    "eu.mesure.tests.ModeFlowTest",
+    "eu.mesure.tests.ErrorsTest",
+];
+
+/// kotlinc's home (bin/, lib/), installed on first use.
+fn kotlin_home() -> Result<PathBuf> {
+    let dir = cache_dir().join("kotlin");
+    let home = dir.join("node_modules/kotlin-compiler");
+    if !home.join("bin/kotlinc").exists() {
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        run(Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg(KOTLIN_COMPILER))?;
+    }
+    Ok(home)
+}
+
+fn classpath(parts: &[PathBuf]) -> String {
+    parts.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":")
+}
+
+fn kotlin_sources(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(kotlin_sources(&p));
+            } else if p.extension().is_some_and(|x| x == "kt") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
 
 pub fn test() -> Result<()> {
-    Err("the Kotlin suite is not wired yet".into())
+    apt_install(&["libjna-java", "junit4", "libhamcrest-java", "libgoogle-gson-java"])?;
+    let home = kotlin_home()?;
+    let generated = bindings::generate("kotlin")?;
+    let root = root();
+    let lib_dir = root.join("target/debug");
+
+    let share = PathBuf::from("/usr/share/java");
+    let mut deps: Vec<PathBuf> = DEBIAN_JARS.iter().map(|j| share.join(format!("{j}.jar"))).collect();
+    deps.push(home.join("lib/kotlinx-coroutines-core-jvm.jar"));
+    let runtime = [
+        home.join("lib/kotlin-stdlib.jar"),
+        home.join("lib/kotlin-test.jar"),
+        home.join("lib/kotlin-test-junit.jar"),
+    ];
+
+    // The wrapper's JVM-portable sources (the Android glue needs the Android SDK).
+    let wrapper: Vec<PathBuf> = kotlin_sources(&root.join("android/src/main/kotlin"))
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().contains("/android/src/main/kotlin/eu/mesure/android/"))
+        .collect();
+    let classes = root.join("target/kotlin-tests/classes");
+    let _ = std::fs::remove_dir_all(&classes);
+    let mut kotlinc = Command::new(home.join("bin/kotlinc"));
+    kotlinc
+        .args(["-jvm-target", "17", "-nowarn", "-cp"])
+        .arg(classpath(&[deps.clone(), runtime.to_vec()].concat()))
+        .arg("-d")
+        .arg(&classes)
+        .args(kotlin_sources(&generated))
+        .args(&wrapper)
+        .args(kotlin_sources(&root.join("tests/kotlin")))
+        .args(kotlin_sources(&root.join("examples/jvm")));
+    run(&mut kotlinc)?;
+
+    let collector = CollectorProcess::start()?;
+    let cp = classpath(&[vec![classes], deps, runtime.to_vec()].concat());
+    let mut junit = Command::new("java");
+    junit
+        .current_dir(&root)
+        .env("MESURE_COLLECTOR_URL", &collector.url)
+        .env("MESURE_VECTORS_DIR", root.join("tests/vectors"))
+        .arg(format!("-Djna.library.path={}", lib_dir.display()))
+        .args(["-cp", &cp, "org.junit.runner.JUnitCore"])
+        .args(TEST_CLASSES);
+    run(&mut junit)?;
+
+    // The JVM example must keep working: run it against the same collector.
+    let mut example = Command::new("java");
+    example
+        .current_dir(&root)
+        .env("MESURE_COLLECTOR_URL", &collector.url)
+        .arg(format!("-Djna.library.path={}", lib_dir.display()))
+        .args(["-cp", &cp, "eu.mesure.example.MainKt"]);
+    run(&mut example)
 }

@@ -1,0 +1,68 @@
+package eu.mesure
+
+import eu.mesure.ffi.HttpFailure
+import eu.mesure.ffi.HttpRequest
+import eu.mesure.ffi.PlatformHttpClient
+import eu.mesure.ffi.UploadCompletion
+import java.io.IOException
+import java.net.HttpURLConnection
+import java.net.SocketTimeoutException
+import java.net.URL
+import java.util.concurrent.ExecutorService
+import java.util.concurrent.Executors
+import java.util.concurrent.RejectedExecutionException
+
+/**
+ * The platform HTTP client on Android (and any JVM): `HttpURLConnection`,
+ * no extra dependency. Requests run one at a time on a daemon thread; the
+ * completion is answered exactly once on every path. Redirects are not
+ * followed (hits go to the configured collector only), nothing is cached and
+ * no cookie is sent.
+ */
+class HttpUrlConnectionClient(
+    private val executor: ExecutorService = Executors.newSingleThreadExecutor { r ->
+        Thread(r, "mesure-http").apply { isDaemon = true }
+    },
+) : PlatformHttpClient {
+
+    override fun send(request: HttpRequest, completion: UploadCompletion) {
+        try {
+            executor.execute { perform(request, completion) }
+        } catch (e: RejectedExecutionException) {
+            completion.failure(HttpFailure.OTHER, "HTTP executor shut down")
+        }
+    }
+
+    private fun perform(request: HttpRequest, completion: UploadCompletion) {
+        var connection: HttpURLConnection? = null
+        try {
+            val timeout = request.timeoutMs.coerceAtMost(Int.MAX_VALUE.toULong()).toInt()
+            connection = (URL(request.url).openConnection() as HttpURLConnection).apply {
+                requestMethod = "POST"
+                connectTimeout = timeout
+                readTimeout = timeout
+                instanceFollowRedirects = false
+                useCaches = false
+                doOutput = true
+                setFixedLengthStreamingMode(request.body.size)
+                request.headers.forEach { setRequestProperty(it.name, it.value) }
+            }
+            connection.outputStream.use { it.write(request.body) }
+            val status = connection.responseCode
+            val retryAfter = connection.getHeaderField("Retry-After")
+            // Drain so the connection can be reused; the content is ignored.
+            (if (status >= 400) connection.errorStream else connection.inputStream)?.use { it.readBytes() }
+            completion.response(status.toUShort(), retryAfter)
+        } catch (e: SocketTimeoutException) {
+            completion.failure(HttpFailure.TIMEOUT, e.toString())
+        } catch (e: IOException) {
+            completion.failure(HttpFailure.NETWORK, e.toString())
+        } catch (e: Throwable) {
+            // Anything else still answers: the SDK must never wait for nothing.
+            completion.failure(HttpFailure.OTHER, e.toString())
+        } finally {
+            connection?.disconnect()
+            completion.close()
+        }
+    }
+}

@@ -1,0 +1,126 @@
+package eu.mesure
+
+import eu.mesure.ffi.ClickKind
+import eu.mesure.ffi.Diagnostic
+import eu.mesure.ffi.FlushReport
+import eu.mesure.ffi.MesureClock
+import eu.mesure.ffi.MesureConfig
+import eu.mesure.ffi.MesureListener
+import eu.mesure.ffi.ModeChange
+import eu.mesure.ffi.ModeStatus
+import eu.mesure.ffi.PlatformHttpClient
+import eu.mesure.ffi.Stats
+import eu.mesure.ffi.TrackOutcome
+import eu.mesure.ffi.VisitorMode
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import eu.mesure.ffi.Mesure as Core
+
+/**
+ * The app's entry point to Mesure: one per process.
+ *
+ * Every privacy rule (what each visitor mode lets leave the device, the
+ * 13-month visitor id, consent expiry, the offline queue) lives in the Rust
+ * core; this class only adapts it to Kotlin: a [StateFlow] of the visitor mode
+ * for settings screens, `Map<String, Any?>` properties, and [AutoCloseable].
+ *
+ * `track*` never block on disk or network. [flush], [exportLocalData] and
+ * [deleteLocalData] do: call them off the main thread.
+ */
+class Mesure private constructor(
+    private val core: Core,
+    private val modeFlow: MutableStateFlow<VisitorMode>,
+    private val defaultMode: VisitorMode,
+) : AutoCloseable {
+
+    /** The visitor mode in force; collect it to keep a settings toggle in sync. */
+    val mode: StateFlow<VisitorMode> = modeFlow.asStateFlow()
+
+    /** The mode with its dates, and whether consent must be asked again. */
+    val modeStatus: ModeStatus get() = core.modeStatus()
+
+    /** Tracks an event. Property values: String, Int, Long, Float, Double, Boolean, java.util.Date, java.time.Instant, or lists of one of those. */
+    fun track(name: String, properties: Map<String, Any?> = emptyMap()): TrackOutcome =
+        core.track(name, properties.toPropertyValues())
+
+    /** A screen view (`page.display`, `page = name`). */
+    fun trackScreen(name: String, properties: Map<String, Any?> = emptyMap()): TrackOutcome =
+        core.trackScreen(name, properties.toPropertyValues())
+
+    /** A click (`click.action`, `click.navigation`, `click.download`, `click.exit`). */
+    fun trackClick(kind: ClickKind, name: String, properties: Map<String, Any?> = emptyMap()): TrackOutcome =
+        core.trackClick(kind, name, properties.toPropertyValues())
+
+    fun setMode(mode: VisitorMode) {
+        core.setMode(mode)
+        // The listener confirms from the storage thread; show the choice at once.
+        modeFlow.value = core.mode()
+    }
+
+    /**
+     * For a settings switch "Audience measurement": off sets opt-out (the id and
+     * its queued hits are deleted), on returns to the configured default mode.
+     * Consent (opt-in) is a separate, explicit choice: [setMode] with OptIn.
+     */
+    fun setOptedOut(optedOut: Boolean) = setMode(if (optedOut) VisitorMode.OptOut else defaultMode)
+
+    fun setContext(context: eu.mesure.ffi.DeviceContext) = core.setContext(context)
+
+    /** Persists everything and uploads now. Blocks. */
+    fun flush(): FlushReport = core.flush()
+
+    /** Everything stored on the device, as JSON (right of access). Blocks. */
+    fun exportLocalData(): String = core.exportLocalData()
+
+    /** Erases the id, the queue and the history of choices (right to erasure). Blocks. */
+    fun deleteLocalData(): ULong {
+        val deleted = core.deleteLocalData()
+        modeFlow.value = core.mode()
+        return deleted
+    }
+
+    fun complianceReportMarkdown(): String = core.complianceReportMarkdown()
+
+    fun stats(): Stats = core.stats()
+
+    /** Persists everything accepted and stops; the object is unusable afterwards. */
+    override fun close() {
+        try {
+            core.shutdown()
+        } finally {
+            core.close()
+        }
+    }
+
+    companion object {
+        /**
+         * Starts the SDK. [httpClient]: the platform client (required on
+         * Android builds, which carry no Rust HTTP client); [onDiagnostic]:
+         * held-back properties and other reports, on the SDK's storage thread;
+         * [clock]: tests only.
+         */
+        @JvmStatic
+        @JvmOverloads
+        fun start(
+            config: MesureConfig,
+            httpClient: PlatformHttpClient? = null,
+            onDiagnostic: ((Diagnostic) -> Unit)? = null,
+            clock: MesureClock? = null,
+        ): Mesure {
+            val flow = MutableStateFlow(config.defaultMode ?: VisitorMode.Exempt)
+            val listener = object : MesureListener {
+                override fun onModeChanged(change: ModeChange) {
+                    flow.value = change.current
+                }
+
+                override fun onDiagnostic(diagnostic: Diagnostic) {
+                    onDiagnostic?.invoke(diagnostic)
+                }
+            }
+            val core = Core(config, listener, httpClient, clock)
+            flow.value = core.mode()
+            return Mesure(core, flow, config.defaultMode ?: VisitorMode.Exempt)
+        }
+    }
+}

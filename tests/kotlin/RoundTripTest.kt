@@ -1,0 +1,130 @@
+package eu.mesure.tests
+
+import com.google.gson.JsonObject
+import eu.mesure.HttpUrlConnectionClient
+import eu.mesure.Mesure
+import eu.mesure.ffi.Diagnostic
+import eu.mesure.ffi.DeviceContext
+import eu.mesure.ffi.MesureConfig
+import eu.mesure.ffi.TrackOutcome
+import eu.mesure.ffi.VisitorMode
+import eu.mesure.ffi.sdkVersion
+import java.util.Collections
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertNotNull
+import org.junit.Assert.assertNull
+import org.junit.Assert.assertTrue
+import org.junit.Before
+import org.junit.Test
+
+/** Real HTTP on loopback, through the Kotlin wrapper, with each HTTP client. */
+class RoundTripTest {
+    private fun config() = MesureConfig(
+        collectEndpoint = Env.collectorUrl,
+        siteId = 615_000u,
+        storageDir = Env.tempDir(),
+        flushIntervalMs = 3_600_000uL,
+        requestTimeoutMs = 2_000uL,
+        context = DeviceContext(os = "android", osVersion = "15", deviceType = "mobile", appVersion = "3.1.0", connectionType = "wifi", collectionPlatform = "android"),
+    )
+
+    @Before
+    fun reset() = Collector.reset()
+
+    private fun exemptRoundTrip(mesure: Mesure) {
+        val dropped = mesure.track("page.display", mapOf("page" to "home", "user_id" to "u-123", "basket_value" to 12.5))
+        assertTrue(dropped is TrackOutcome.Queued)
+        val report = mesure.flush()
+        assertEquals(1uL, report.uploaded)
+        assertEquals(0uL, report.pending)
+
+        val received = Collector.received()
+        assertEquals(1, received.size())
+        val r = received[0].asJsonObject
+        assertEquals("/event", r["path"].asString)
+        assertEquals("615000", r["query"].asJsonObject["s"].asString)
+        assertTrue(isUuidV4(r["query"].asJsonObject["idclient"].asString))
+        assertEquals("application/json", r["headers"].asJsonObject["content-type"].asString)
+        val event = r["body"].asJsonObject["events"].asJsonArray.single().asJsonObject
+        assertEquals("page.display", event["name"].asString)
+        val data: JsonObject = event["data"].asJsonObject
+        assertEquals(
+            listOf(
+                "app_version", "connection_type", "device_timestamp_utc", "device_type", "event_collection_platform",
+                "event_collection_version", "event_id", "os", "os_version", "page", "visitor_privacy_consent", "visitor_privacy_mode",
+            ),
+            data.keySet().sorted(),
+        )
+        assertEquals("home", data["page"].asString)
+        assertEquals("exempt", data["visitor_privacy_mode"].asString)
+        assertFalse(data["visitor_privacy_consent"].asBoolean)
+        assertEquals(sdkVersion(), data["event_collection_version"].asString)
+        assertTrue(isUuidV4(data["event_id"].asString))
+    }
+
+    @Test
+    fun exemptHitThroughHttpUrlConnection() {
+        val diagnostics = Collections.synchronizedList(mutableListOf<Diagnostic>())
+        Mesure.start(config(), HttpUrlConnectionClient(), onDiagnostic = { diagnostics += it }).use { mesure ->
+            exemptRoundTrip(mesure)
+            val held = diagnostics.filterIsInstance<Diagnostic.Dropped>().map { it.property to it.reason }
+            assertEquals(listOf("basket_value" to "not_allowed_in_mode", "user_id" to "not_allowed_in_mode"), held)
+        }
+    }
+
+    @Test
+    fun exemptHitThroughTheBuiltInRustClient() {
+        Mesure.start(config()).use { exemptRoundTrip(it) }
+    }
+
+    @Test
+    fun serverErrorKeepsTheBatchUntilAcknowledged() {
+        Collector.script("""[{"status":503}]""")
+        Mesure.start(config(), HttpUrlConnectionClient()).use { mesure ->
+            mesure.trackScreen("home")
+            val first = mesure.flush()
+            assertEquals(0uL, first.uploaded)
+            assertEquals(1uL, first.pending)
+            assertEquals("HTTP 503", first.deferred)
+            val second = mesure.flush()
+            assertEquals(1uL, second.uploaded)
+            assertEquals(0uL, second.pending)
+            val received = Collector.received()
+            assertEquals(2, received.size())
+            val ids = received.map { it.asJsonObject["body"].asJsonObject["events"].asJsonArray[0].asJsonObject["data"].asJsonObject["event_id"].asString }
+            assertEquals("the retry resends the same event_id", ids[0], ids[1])
+            assertTrue(received[1].asJsonObject["acknowledged"].asBoolean)
+        }
+    }
+
+    @Test
+    fun aStalledServerTimesOutAndTheBatchIsKept() {
+        Collector.script("""[{"stall_ms":1500}]""")
+        Mesure.start(config().copy(requestTimeoutMs = 300uL), HttpUrlConnectionClient()).use { mesure ->
+            mesure.trackScreen("home")
+            val first = mesure.flush()
+            assertEquals(1uL, first.pending)
+            assertNotNull(first.deferred)
+            assertTrue(first.deferred!!, first.deferred!!.contains("Timeout"))
+            assertEquals(1uL, mesure.flush().uploaded)
+        }
+    }
+
+    @Test
+    fun optOutSendsNothingAndDeletesTheId() {
+        Mesure.start(config(), HttpUrlConnectionClient()).use { mesure ->
+            mesure.trackScreen("before")
+            mesure.setOptedOut(true)
+            assertEquals(VisitorMode.OptOut, mesure.mode.value)
+            assertTrue(mesure.trackScreen("after") is TrackOutcome.NotSent)
+            val report = mesure.flush()
+            assertEquals(0uL, report.uploaded)
+            assertEquals(0, Collector.received().size())
+            val export = com.google.gson.JsonParser.parseString(mesure.exportLocalData()).asJsonObject
+            assertTrue(export["visitor_id"].isJsonNull)
+            assertEquals(0, export["pending_hits"].asJsonArray.size())
+            assertNull(mesure.modeStatus.consentExpiresAtMs)
+        }
+    }
+}
