@@ -94,10 +94,10 @@ pub struct DeviceContext {
 }
 
 impl DeviceContext {
-    /// The context as hit properties (the SDK adds `device_timestamp_utc` and
-    /// `event_collection_version` itself).
-    pub(crate) fn properties(&self) -> Vec<(String, Value)> {
-        let mut v = Vec::with_capacity(11);
+    /// The context as hit properties, with `event_collection_version` (the
+    /// SDK adds `device_timestamp_utc` per hit).
+    pub fn properties(&self) -> Vec<(String, Value)> {
+        let mut v = Vec::with_capacity(12);
         let mut s = |k: &str, val: &Option<String>| {
             if let Some(x) = val {
                 v.push((k.to_owned(), Value::String(x.clone())));
@@ -120,6 +120,10 @@ impl DeviceContext {
         if let Some(h) = self.device_screen_height {
             v.push(("device_screen_height".to_owned(), Value::Int(h.into())));
         }
+        v.push((
+            crate::hit::reserved::EVENT_COLLECTION_VERSION.to_owned(),
+            Value::String(crate::sdk::SDK_VERSION.to_owned()),
+        ));
         v
     }
 

@@ -276,7 +276,7 @@ fn truncate_vec<T>(v: &mut Vec<T>) -> bool {
 
 /// An event whose name and properties passed the collector's rules.
 #[derive(Debug)]
-pub(crate) struct CheckedEvent {
+pub struct CheckedEvent {
     pub name: String,
     /// Lower-cased keys, sorted, unique.
     pub properties: BTreeMap<String, Value>,
@@ -287,7 +287,7 @@ pub(crate) struct CheckedEvent {
 /// Validates an event: a bad name, too many properties or two keys that are
 /// equal once lower-cased reject the event; a bad property name, a reserved
 /// key or a non-finite number drops that property; long values are truncated.
-pub(crate) fn check_event(event: Event) -> Result<CheckedEvent, TrackError> {
+pub fn check_event(event: Event) -> Result<CheckedEvent, TrackError> {
     validate_event_name(&event.name)?;
     if event.properties.len() > MAX_PROPERTIES {
         return Err(TrackError::TooManyProperties {

@@ -6,14 +6,15 @@
 //! when some matching *allowed* rule names it and no matching *forbidden* rule
 //! does (allowed first, then forbidden).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::config::{AllowedProperty, Config, CustomMode, PropertyRule};
-use crate::diagnostics::DropReason;
-use crate::hit::events;
+use crate::clock::EpochMillis;
+use crate::diagnostics::{DropReason, Dropped};
+use crate::hit::{events, reserved, Value};
 use crate::mode::VisitorMode;
 
 /// A name pattern where `*` matches any run of characters (possibly empty).
@@ -192,6 +193,46 @@ impl ModeRules {
         } else {
             Ok(())
         }
+    }
+}
+
+impl ModeRules {
+    /// What leaves the device for one event in this mode: the device context
+    /// and the app's properties this mode allows (the app's win over the
+    /// context), the timestamp, then `visitor_privacy_mode`,
+    /// `visitor_privacy_consent` and `event_id`. Pure: no I/O, no clock, no
+    /// randomness of its own. Returns the app properties held back; context
+    /// properties a mode does not allow are left out by design, not reported.
+    pub fn hit_data(
+        &self,
+        event: &str,
+        context: &[(String, Value)],
+        properties: &BTreeMap<String, Value>,
+        now: EpochMillis,
+        event_id: &str,
+    ) -> (BTreeMap<String, Value>, Vec<Dropped>) {
+        let mut data = BTreeMap::new();
+        for (k, v) in context {
+            if self.property_verdict(event, k).is_ok() {
+                data.insert(k.clone(), v.clone());
+            }
+        }
+        if self.property_verdict(event, reserved::DEVICE_TIMESTAMP_UTC).is_ok() {
+            data.insert(reserved::DEVICE_TIMESTAMP_UTC.to_owned(), Value::Int(now.div_euclid(1000)));
+        }
+        let mut dropped = Vec::new();
+        for (k, v) in properties {
+            match self.property_verdict(event, k) {
+                Ok(()) => {
+                    data.insert(k.clone(), v.clone());
+                }
+                Err(reason) => dropped.push(Dropped { event: event.to_owned(), property: Some(k.clone()), reason }),
+            }
+        }
+        data.insert(reserved::VISITOR_PRIVACY_MODE.to_owned(), Value::String(self.mode.wire_name().to_owned()));
+        data.insert(reserved::VISITOR_PRIVACY_CONSENT.to_owned(), Value::Bool(self.mode.consent()));
+        data.insert(reserved::EVENT_ID.to_owned(), Value::String(event_id.to_owned()));
+        (data, dropped)
     }
 }
 

@@ -8,7 +8,6 @@
 //! a purge on opt-out always follows every hit bound to the purged id. No
 //! listener is ever called, and no disk or network touched, under the lock.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
@@ -20,7 +19,7 @@ use crate::clock::{Clock, EpochMillis, OsRandom, Random, SystemClock};
 use crate::config::{Config, DeviceContext};
 use crate::diagnostics::{Diagnostic, DropReason, Dropped, Listener};
 use crate::error::{ConfigError, ModeError, SdkError, TrackError};
-use crate::hit::{check_event, reserved, CheckedEvent, Event, Hit, Value};
+use crate::hit::{check_event, CheckedEvent, Event, Hit, Value};
 use crate::mode::{consent_expiry, ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode};
 use crate::report::{ComplianceReport, LocalData};
 use crate::rules::{ModeRules, RuleBook};
@@ -184,9 +183,7 @@ impl Inner {
 }
 
 fn context_properties(ctx: &DeviceContext) -> Arc<Vec<(String, Value)>> {
-    let mut v = ctx.properties();
-    v.push((reserved::EVENT_COLLECTION_VERSION.to_owned(), Value::String(SDK_VERSION.to_owned())));
-    Arc::new(v)
+    Arc::new(ctx.properties())
 }
 
 /// Builds an [`Sdk`]; every part but the configuration has a production default.
@@ -380,29 +377,9 @@ impl Sdk {
                 inner.send_notes(&rules.mode, notes);
                 return Ok(TrackOutcome::NotSent { reason });
             }
-            let mut data = BTreeMap::new();
-            for (k, v) in context.iter() {
-                if rules.property_verdict(&name, k).is_ok() {
-                    data.insert(k.clone(), v.clone());
-                }
-            }
-            if rules.property_verdict(&name, reserved::DEVICE_TIMESTAMP_UTC).is_ok() {
-                data.insert(reserved::DEVICE_TIMESTAMP_UTC.to_owned(), Value::Int(now.div_euclid(1000)));
-            }
-            let mut mode_notes = Vec::new();
-            for (k, v) in &properties {
-                match rules.property_verdict(&name, k) {
-                    Ok(()) => {
-                        data.insert(k.clone(), v.clone());
-                    }
-                    Err(reason) => mode_notes.push(Dropped { event: name.clone(), property: Some(k.clone()), reason }),
-                }
-            }
-            let mode = &rules.mode;
-            data.insert(reserved::VISITOR_PRIVACY_MODE.to_owned(), Value::String(mode.wire_name().to_owned()));
-            data.insert(reserved::VISITOR_PRIVACY_CONSENT.to_owned(), Value::Bool(mode.consent()));
             let event_id = inner.random.uuid_v4().hyphenated().to_string();
-            data.insert(reserved::EVENT_ID.to_owned(), Value::String(event_id.clone()));
+            let (data, mut mode_notes) = rules.hit_data(&name, &context, &properties, now, &event_id);
+            let mode = &rules.mode;
 
             let mut st = inner.lock();
             if st.closed {
