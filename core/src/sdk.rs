@@ -168,6 +168,13 @@ impl Inner {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Tells the writer the uploader deleted rows (it paces writes on a full disk).
+    pub(crate) fn space_freed(&self, rows: u64) {
+        if rows > 0 {
+            let _ = self.ops.send(Op::SpaceFreed(rows));
+        }
+    }
+
     pub(crate) fn ops_send(&self, op: Op) -> Result<(), SdkError> {
         self.ops.send(op).map_err(|_| SdkError::ShutDown)
     }

@@ -4,8 +4,11 @@
 //!
 //! If storage fails, writes stay in memory (at most
 //! [`MAX_UNPERSISTED_HITS`] hits, oldest dropped and counted) and are retried
-//! every [`STORAGE_RETRY`]. An unreadable database is recreated and the
-//! visitor's state written again from memory.
+//! every [`STORAGE_RETRY`]. When the disk is full the writer stops competing
+//! for space with the uploader: it writes back only as many hits as uploads
+//! have deleted (plus one per retry, to notice space freed elsewhere), so the
+//! uploader can always delete what the collector acknowledged. An unreadable
+//! database is recreated and the visitor's state written again from memory.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -55,6 +58,8 @@ pub(crate) enum Op {
     DeleteAll { keep: Option<ModeRecord>, change: Option<ModeChange>, reply: SyncSender<Result<u64, String>> },
     /// The uploader read a damaged page.
     Recover,
+    /// The uploader deleted this many acknowledged or rejected rows.
+    SpaceFreed(u64),
     Shutdown(SyncSender<Result<(), String>>),
 }
 
@@ -103,6 +108,8 @@ pub(crate) struct Writer {
     last_age_trim: Option<EpochMillis>,
     /// Result of the last DeleteAll commit, for its reply.
     last_deleted: u64,
+    /// Set while the disk is full: how many hits may be written back.
+    full_budget: Option<u64>,
 }
 
 impl Writer {
@@ -119,6 +126,7 @@ impl Writer {
             since_wake: 0,
             last_age_trim: None,
             last_deleted: 0,
+            full_budget: None,
         }
     }
 
@@ -133,6 +141,9 @@ impl Writer {
                 match self.rx.recv_timeout(STORAGE_RETRY) {
                     Ok(op) => op,
                     Err(RecvTimeoutError::Timeout) => {
+                        if let Some(b) = &mut self.full_budget {
+                            *b += 1; // probe: space may have been freed by someone else
+                        }
                         let mut notices = Vec::new();
                         self.commit(&mut notices);
                         self.deliver(notices);
@@ -168,6 +179,14 @@ impl Writer {
             self.pending_hits += 1;
         }
         self.pending.push_back(w);
+        if self.pending_hits > MAX_UNPERSISTED_HITS {
+            // Storage has been failing for a while: the oldest waiting hit goes.
+            if let Some(i) = self.pending.iter().position(|w| matches!(w, Write::Hit(_))) {
+                self.pending.remove(i);
+                self.pending_hits -= 1;
+                Counters::add(&self.inner.counters.lost_storage_failure, 1);
+            }
+        }
     }
 
     /// Sorts an operation into writes, notices and control.
@@ -193,6 +212,11 @@ impl Writer {
                 notices.push(Notice::Mode(change));
             }
             Op::Diagnostic(d) => notices.push(Notice::Diagnostic(d)),
+            Op::SpaceFreed(n) => {
+                if let Some(b) = &mut self.full_budget {
+                    *b += n;
+                }
+            }
             Op::DeleteAll { keep, change, reply } => {
                 self.queue(Write::DeleteAll { keep });
                 if let Some(c) = change {
@@ -273,24 +297,74 @@ impl Writer {
                 Err(e) => return self.failed(e, notices),
             }
         }
-        let mut result = self.try_commit();
-        if let Err(StoreError::Corrupt(why)) = &result {
-            self.recreate(why.clone(), notices);
-            result = self.try_commit();
+        if self.full_budget.is_some() {
+            // The WAL only shrinks once checkpointed; on a full disk that is
+            // what gives uploads and writes room again.
+            if let Some(conn) = &self.conn {
+                let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            }
         }
-        match result {
-            Ok(done) => self.committed(done, notices),
-            Err(e) => self.failed(e, notices),
+        // One transaction for everything pending; on an I/O error, smaller
+        // ones, so whatever can be written is. While the disk is full, only
+        // as many hits as the budget allows.
+        let mut chunk = self.writable_ops();
+        while chunk > 0 {
+            let n = chunk.min(self.pending.len());
+            let mut result = self.try_commit(n);
+            if let Err(StoreError::Corrupt(why)) = &result {
+                self.recreate(why.clone(), notices);
+                result = self.try_commit(n);
+            }
+            match result {
+                Ok(done) => {
+                    if let Some(b) = &mut self.full_budget {
+                        *b = b.saturating_sub(done.hits);
+                    }
+                    self.committed(n, done, notices);
+                    chunk = self.writable_ops();
+                }
+                Err(StoreError::Unavailable(_)) if n > 1 => chunk = n / 2,
+                Err(e) => {
+                    if matches!(e, StoreError::Full(_)) {
+                        self.full_budget = Some(0);
+                        // Start afresh once space is back: SQLite may keep the
+                        // connection's WAL state from the failed write.
+                        self.conn = None;
+                    }
+                    return self.failed(e, notices);
+                }
+            }
+        }
+        if self.pending.is_empty() {
+            self.failing = None;
+            self.full_budget = None;
         }
     }
 
-    fn try_commit(&mut self) -> Result<Committed, StoreError> {
+    /// How many leading pending writes may be attempted now: all of them,
+    /// or, while the disk is full, those holding at most the budget in hits.
+    fn writable_ops(&self) -> usize {
+        let Some(budget) = self.full_budget else { return self.pending.len() };
+        let mut hits = 0;
+        for (i, w) in self.pending.iter().enumerate() {
+            if matches!(w, Write::Hit(_)) {
+                if hits == budget {
+                    return i;
+                }
+                hits += 1;
+            }
+        }
+        self.pending.len()
+    }
+
+    /// Commits the first `n` pending writes in one transaction.
+    fn try_commit(&mut self, n: usize) -> Result<Committed, StoreError> {
         let now = self.inner.clock.now_ms();
         let config = &self.inner.config;
         let conn = self.conn.as_mut().ok_or_else(|| StoreError::Unavailable("no database".into()))?;
         let tx = conn.transaction()?;
         let mut done = Committed::default();
-        for w in &self.pending {
+        for w in self.pending.iter().take(n) {
             match w {
                 Write::Hit(hit) => {
                     store::insert_hit(&tx, hit, &hit.wire_json())?;
@@ -334,10 +408,10 @@ impl Writer {
         Ok(done)
     }
 
-    fn committed(&mut self, done: Committed, notices: &mut Vec<Notice>) {
-        for w in self.pending.drain(..) {
+    fn committed(&mut self, n: usize, done: Committed, notices: &mut Vec<Notice>) {
+        for w in self.pending.drain(..n) {
             match w {
-                Write::Hit(_) => {}
+                Write::Hit(_) => self.pending_hits -= 1,
                 Write::NewVisitor(v) => self.mirror.visitor = Some(v),
                 Write::ForgetVisitor { .. } => self.mirror.visitor = None,
                 Write::Mode { write, forget_visitor } => {
@@ -354,8 +428,6 @@ impl Writer {
                 }
             }
         }
-        self.pending_hits = 0;
-        self.failing = None;
         self.last_deleted = done.deleted;
         let c = &self.inner.counters;
         Counters::add(&c.persisted, done.hits);
@@ -387,18 +459,6 @@ impl Writer {
             // (a newer SDK may migrate it back, or the app may delete it).
             self.conn = None;
         }
-        let mut lost = 0;
-        while self.pending_hits > MAX_UNPERSISTED_HITS {
-            match self.pending.iter().position(|w| matches!(w, Write::Hit(_))) {
-                Some(i) => {
-                    self.pending.remove(i);
-                    self.pending_hits -= 1;
-                    lost += 1;
-                }
-                None => break,
-            }
-        }
-        Counters::add(&self.inner.counters.lost_storage_failure, lost);
     }
 
     /// Replaces an unreadable database with a new one holding the visitor's state.

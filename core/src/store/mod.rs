@@ -31,7 +31,10 @@ pub enum StoreError {
     /// Written by a newer SDK: left untouched, the SDK runs without storage.
     #[error("database schema version {found} is newer than this SDK's {supported}")]
     NewerSchema { found: i64, supported: i64 },
-    /// Disk full, read-only, permissions, I/O: kept in memory and retried.
+    /// No space left: writes wait in memory and resume as uploads free rows.
+    #[error("storage full: {0}")]
+    Full(String),
+    /// Read-only, permissions, I/O: kept in memory and retried.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
 }
@@ -40,6 +43,7 @@ impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         match e.sqlite_error_code() {
             Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt(e.to_string()),
+            Some(ErrorCode::DiskFull) => StoreError::Full(e.to_string()),
             _ => StoreError::Unavailable(e.to_string()),
         }
     }

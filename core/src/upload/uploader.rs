@@ -184,11 +184,14 @@ impl Uploader {
             let now = self.inner.clock.now_ms();
             match classify(&outcome, now) {
                 Verdict::Delivered => {
-                    store::delete_range(self.connection()?, first_seq, last_seq)?;
+                    // Rows a concurrent purge (opt-out) already removed are
+                    // counted there, not here.
+                    let deleted = store::delete_range(self.connection()?, first_seq, last_seq)?;
+                    self.inner.space_freed(deleted);
                     self.failures = 0;
                     self.next_attempt_ms = 0;
-                    report.uploaded += n;
-                    Counters::add(&self.inner.counters.uploaded, n);
+                    report.uploaded += deleted;
+                    Counters::add(&self.inner.counters.uploaded, deleted);
                 }
                 Verdict::Rejected { isolate: true, .. } if batch.len() > 1 => {
                     let mut left = batch;
@@ -197,10 +200,11 @@ impl Uploader {
                     stack.push(left);
                 }
                 Verdict::Rejected { status, .. } => {
-                    store::delete_range(self.connection()?, first_seq, last_seq)?;
-                    report.rejected += n;
-                    Counters::add(&self.inner.counters.rejected_by_collector, n);
-                    self.inner.notify_diagnostic(Diagnostic::HitsRejected { status, count: n });
+                    let deleted = store::delete_range(self.connection()?, first_seq, last_seq)?;
+                    self.inner.space_freed(deleted);
+                    report.rejected += deleted;
+                    Counters::add(&self.inner.counters.rejected_by_collector, deleted);
+                    self.inner.notify_diagnostic(Diagnostic::HitsRejected { status, count: deleted });
                 }
                 Verdict::Retry { retry_after_ms, cause } => {
                     self.failures = self.failures.saturating_add(1);
