@@ -26,8 +26,15 @@ class ModeFlowTest {
             runBlocking { withTimeout(5_000) { mesure.mode.first { it == VisitorMode.OptOut } } }
             mesure.setOptedOut(false)
             runBlocking { withTimeout(5_000) { mesure.mode.first { it == VisitorMode.Exempt } } }
-            mesure.setMode(VisitorMode.OptIn)
+            mesure.setConsent(true)
             assertEquals(VisitorMode.OptIn, mesure.mode.value)
+            mesure.setOptedOut(false)
+            assertEquals("a switch left on never drops a consent", VisitorMode.OptIn, mesure.mode.value)
+            mesure.setConsent(false)
+            assertEquals(VisitorMode.Exempt, mesure.mode.value)
+            mesure.setOptedOut(true)
+            mesure.setConsent(false)
+            assertEquals("declining keeps an opt-out", VisitorMode.OptOut, mesure.mode.value)
         }
     }
 

@@ -46,6 +46,8 @@ class RoundTripTest {
         assertEquals("615000", r["query"].asJsonObject["s"].asString)
         assertTrue(isUuidV4(r["query"].asJsonObject["idclient"].asString))
         assertEquals("application/json", r["headers"].asJsonObject["content-type"].asString)
+        val agent = r["headers"].asJsonObject["user-agent"].asString
+        assertTrue(agent, agent == "Mesure" || agent.startsWith("mesure/"))
         val event = r["body"].asJsonObject["events"].asJsonArray.single().asJsonObject
         assertEquals("page.display", event["name"].asString)
         val data: JsonObject = event["data"].asJsonObject

@@ -59,11 +59,29 @@ class Mesure private constructor(
     }
 
     /**
-     * For a settings switch "Audience measurement": off sets opt-out (the id and
-     * its queued hits are deleted), on returns to the configured default mode.
-     * Consent (opt-in) is a separate, explicit choice: [setMode] with OptIn.
+     * For a settings switch "Audience measurement": on opts out (the id and
+     * its queued hits are deleted); off returns from opt-out to the configured
+     * default mode, and changes nothing otherwise, so a consent given (opt-in)
+     * is never dropped by a switch. Same semantics as the Swift wrapper.
      */
-    fun setOptedOut(optedOut: Boolean) = setMode(if (optedOut) VisitorMode.OptOut else defaultMode)
+    fun setOptedOut(optedOut: Boolean) {
+        if (optedOut) {
+            setMode(VisitorMode.OptOut)
+        } else if (core.mode() == VisitorMode.OptOut) {
+            setMode(defaultMode)
+        }
+    }
+
+    /**
+     * For a consent prompt (also the one due when [modeStatus] says
+     * `consentRenewalNeeded`): granting opts in; declining withdraws a consent
+     * given and otherwise records the answer in the current mode (an opt-out
+     * stays in force), which also settles a pending renewal.
+     */
+    fun setConsent(granted: Boolean) {
+        val current = core.mode()
+        setMode(if (granted) VisitorMode.OptIn else if (current == VisitorMode.OptIn) defaultMode else current)
+    }
 
     fun setContext(context: eu.mesure.ffi.DeviceContext) = core.setContext(context)
 

@@ -1,0 +1,183 @@
+// The generated types (MesureConfig, VisitorMode, PropertyValue, MesureError...)
+// are the public API too: one `import Mesure` brings them.
+@_exported import MesureBindings
+import Foundation
+
+/// The app's entry point to Mesure: builds the configuration from the
+/// platform, plugs URLSession in, and keeps a publisher of the visitor mode.
+/// Every privacy rule (what each mode sends, consent lifetime, visitor id)
+/// lives in the Rust core; nothing here decides one.
+///
+///     let sdk = try MesureSDK.start(collectEndpoint: "https://collect.example.com", siteId: 42)
+///     try sdk.trackScreen("home")
+public final class MesureSDK: @unchecked Sendable {
+    /// The whole API: flush, exportLocalData, deleteLocalData, compliance reports, stats.
+    public let mesure: Mesure
+    /// The mode in force, for settings screens.
+    public let modes: ModePublisher
+    /// Where "not opted out" goes back to.
+    private let defaultMode: VisitorMode
+    #if canImport(UIKit) && !os(watchOS)
+    private let backgroundFlush: BackgroundFlush
+    #endif
+
+    /// What the wrapper fills in for the configuration.
+    public struct Platform: Sendable {
+        /// Application Support/mesure unless another directory was given; created, excluded from backups.
+        public let storageDir: String
+        /// OS, version, model, app version (and, on the main thread, device type and screen).
+        public let context: DeviceContext
+    }
+
+    /// Starts with the defaults of the Rust core (exempt mode by default).
+    public static func start(
+        collectEndpoint: String,
+        siteId: UInt32,
+        storageDirectory: URL? = nil,
+        httpClient: PlatformHttpClient? = URLSessionHttpClient(),
+        onDiagnostic: (@Sendable (Diagnostic) -> Void)? = nil
+    ) throws -> MesureSDK {
+        try start(storageDirectory: storageDirectory, httpClient: httpClient, onDiagnostic: onDiagnostic) { platform in
+            MesureConfig(collectEndpoint: collectEndpoint, siteId: siteId, storageDir: platform.storageDir, context: platform.context)
+        }
+    }
+
+    /// Starts with a configuration of the app's own (allowlist, custom
+    /// modes...), built from what the platform provides:
+    ///
+    ///     try MesureSDK.start { platform in
+    ///         MesureConfig(collectEndpoint: "https://collect.example.com", siteId: 42,
+    ///                      storageDir: platform.storageDir,
+    ///                      exemptAllowlist: [AllowedProperty(property: "ab_variant", justification: "...")],
+    ///                      context: platform.context)
+    ///     }
+    ///
+    /// - Parameters:
+    ///   - httpClient: nil uses the Rust client, which only desktop builds carry.
+    ///   - onDiagnostic: called on the SDK's thread: keep it short.
+    /// - Throws: `MesureError.InvalidConfig` naming the field at fault, `MesureError.Storage`.
+    public static func start(
+        storageDirectory: URL? = nil,
+        httpClient: PlatformHttpClient? = URLSessionHttpClient(),
+        onDiagnostic: (@Sendable (Diagnostic) -> Void)? = nil,
+        configuration: (Platform) throws -> MesureConfig
+    ) throws -> MesureSDK {
+        let directory: URL
+        do {
+            directory = try storageDirectory ?? PlatformContext.defaultStorageDirectory()
+            try PlatformContext.prepare(directory)
+        } catch {
+            throw MesureError.Storage(detail: "cannot prepare the storage directory: \(error.localizedDescription)")
+        }
+        let base = PlatformContext.base()
+        #if canImport(UIKit) && !os(watchOS)
+        let onMain = Thread.isMainThread
+        let context = onMain ? MainActor.assumeIsolated { PlatformContext.withScreen(base) } : base
+        #else
+        let context = base
+        #endif
+        let config = try configuration(Platform(storageDir: directory.path, context: context))
+
+        let defaultMode = config.defaultMode ?? .exempt
+        let modes = ModePublisher(ModeState(mode: defaultMode, consentRenewalNeeded: false))
+        let listener = Listener(modes: modes, onDiagnostic: onDiagnostic)
+        let mesure = try Mesure(config: config, listener: listener, httpClient: httpClient)
+        // The stored choice (opt-out, a lapsed opt-in...) wins over the default.
+        modes.publish(ModeState(mesure.modeStatus()))
+        let sdk = MesureSDK(mesure: mesure, modes: modes, defaultMode: defaultMode)
+
+        #if canImport(UIKit) && !os(watchOS)
+        if !onMain {
+            // Started off the main thread: device type and screen size follow.
+            let appContext = config.context ?? base
+            DispatchQueue.main.async {
+                let full = MainActor.assumeIsolated { PlatformContext.withScreen(appContext) }
+                // Fails only once shut down, when no hit needs it any more.
+                try? mesure.setContext(context: full)
+            }
+        }
+        #endif
+        return sdk
+    }
+
+    private init(mesure: Mesure, modes: ModePublisher, defaultMode: VisitorMode) {
+        self.mesure = mesure
+        self.modes = modes
+        self.defaultMode = defaultMode
+        #if canImport(UIKit) && !os(watchOS)
+        backgroundFlush = BackgroundFlush(mesure: mesure)
+        #endif
+    }
+
+    @discardableResult
+    public func track(_ name: String, _ properties: [String: PropertyValue] = [:]) throws -> TrackOutcome {
+        try mesure.track(name: name, properties: properties)
+    }
+
+    @discardableResult
+    public func trackScreen(_ name: String, _ properties: [String: PropertyValue] = [:]) throws -> TrackOutcome {
+        try mesure.trackScreen(name: name, properties: properties)
+    }
+
+    @discardableResult
+    public func trackClick(_ kind: ClickKind, _ name: String, _ properties: [String: PropertyValue] = [:]) throws -> TrackOutcome {
+        try mesure.trackClick(kind: kind, name: name, properties: properties)
+    }
+
+    public var isOptedOut: Bool { mesure.mode() == .optOut }
+
+    /// For an opt-out switch in settings. Opting out sends nothing more
+    /// (unless the controller enabled anonymous opt-out counters); turning
+    /// it off returns to the default mode. Turning it off when not opted out
+    /// changes nothing, so a consent given (opt-in) is not silently dropped.
+    public func setOptedOut(_ optedOut: Bool) throws {
+        if optedOut {
+            try setMode(.optOut)
+        } else if mesure.mode() == .optOut {
+            try setMode(defaultMode)
+        }
+    }
+
+    /// For a consent prompt (including the one shown when `consentRenewalNeeded`).
+    /// Granting opts in. Declining withdraws a consent given, leaves an
+    /// opt-out in force, and otherwise records the answer in the current
+    /// mode, which also settles a pending renewal.
+    public func setConsent(_ granted: Bool) throws {
+        let current = mesure.mode()
+        try setMode(granted ? .optIn : (current == .optIn ? defaultMode : current))
+    }
+
+    /// Any mode: `.optIn` once the visitor consented, a custom mode...
+    /// - Throws: `MesureError.UnknownMode`, `MesureError.ShutDown`.
+    public func setMode(_ mode: VisitorMode) throws {
+        try mesure.setMode(mode: mode)
+        // Publish now rather than when the listener reports it: code reading
+        // `modes.current` right after this call must see the new mode.
+        modes.publish(ModeState(mesure.modeStatus()))
+    }
+
+    /// Persists what was accepted, stops, and ends the `modes.updates()` sequences.
+    public func shutdown() throws {
+        defer { modes.finish() }
+        try mesure.shutdown()
+    }
+}
+
+/// Forwards the SDK's reports. Runs on the SDK's storage thread.
+private final class Listener: MesureListener {
+    private let modes: ModePublisher
+    private let onDiagnostic: (@Sendable (Diagnostic) -> Void)?
+
+    init(modes: ModePublisher, onDiagnostic: (@Sendable (Diagnostic) -> Void)?) {
+        self.modes = modes
+        self.onDiagnostic = onDiagnostic
+    }
+
+    func onModeChanged(change: ModeChange) throws {
+        modes.publish(ModeState(mode: change.current, consentRenewalNeeded: change.consentRenewalNeeded))
+    }
+
+    func onDiagnostic(diagnostic: Diagnostic) throws {
+        onDiagnostic?(diagnostic)
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import MesureBindings
+
+/// Uploads through URLSession. The iOS library carries no HTTP client of its
+/// own, so this is the default of `MesureSDK.start`.
+///
+/// Every request is answered exactly once: URLSession calls a data task's
+/// completion handler once, and each path below ends in one `deliver`.
+public final class URLSessionHttpClient: PlatformHttpClient, @unchecked Sendable {
+    private let session: URLSession
+
+    public init() {
+        // Ephemeral, no cookies, no cache, no credentials: an upload must not
+        // carry or leave anything that could tie two requests together
+        // beyond what the visitor mode allows in the body.
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpCookieStorage = nil
+        configuration.httpShouldSetCookies = false
+        configuration.httpCookieAcceptPolicy = .never
+        configuration.urlCache = nil
+        configuration.urlCredentialStorage = nil
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        session = URLSession(configuration: configuration)
+    }
+
+    deinit {
+        // Lets requests in flight finish (and answer), then frees the session.
+        session.finishTasksAndInvalidate()
+    }
+
+    public func send(request: HttpRequest, completion: UploadCompletion) throws {
+        guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http" else {
+            Self.deliver(.failure(.other, "not an http(s) URL: \(request.url)"), to: completion)
+            return
+        }
+        let timeout = TimeInterval(request.timeoutMs) / 1000
+        var urlRequest = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
+        urlRequest.httpMethod = "POST"
+        urlRequest.httpShouldHandleCookies = false
+        for header in request.headers {
+            urlRequest.setValue(header.value, forHTTPHeaderField: header.name)
+        }
+        // URLSession would otherwise send the app's name and build, the
+        // Darwin version and the user's languages: details the visitor mode
+        // may withhold from the body must not travel in the headers.
+        if urlRequest.value(forHTTPHeaderField: "User-Agent") == nil {
+            urlRequest.setValue("Mesure", forHTTPHeaderField: "User-Agent")
+        }
+        if urlRequest.value(forHTTPHeaderField: "Accept-Language") == nil {
+            urlRequest.setValue("*", forHTTPHeaderField: "Accept-Language")
+        }
+        urlRequest.httpBody = request.body
+
+        let deadline = Deadline()
+        let task = session.dataTask(with: urlRequest) { _, response, error in
+            Self.deliver(Self.outcome(response: response, error: error, deadlinePassed: deadline.passed), to: completion)
+        }
+        // URLRequest's timeout is an idle timeout; the SDK's is for the whole
+        // request. Cancelling at the deadline frees the connection the SDK
+        // has stopped waiting for.
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + timeout) { [weak task] in
+            guard let task, task.state == .running else { return }
+            deadline.pass()
+            task.cancel()
+        }
+        task.resume()
+    }
+
+    enum Outcome: Equatable {
+        case response(status: UInt16, retryAfter: String?)
+        case failure(HttpFailure, String)
+    }
+
+    /// What URLSession's answer means to the SDK.
+    static func outcome(response: URLResponse?, error: Error?, deadlinePassed: Bool = false) -> Outcome {
+        if let error {
+            guard let urlError = error as? URLError else {
+                return .failure(.other, String(describing: error))
+            }
+            switch urlError.code {
+            case .timedOut:
+                return .failure(.timeout, urlError.localizedDescription)
+            case .cancelled where deadlinePassed:
+                return .failure(.timeout, "no answer within the request timeout")
+            default:
+                return .failure(.network, "\(urlError.code.rawValue): \(urlError.localizedDescription)")
+            }
+        }
+        guard let http = response as? HTTPURLResponse else {
+            return .failure(.other, "not an HTTP response")
+        }
+        guard let status = UInt16(exactly: http.statusCode) else {
+            return .failure(.other, "HTTP status \(http.statusCode)")
+        }
+        return .response(status: status, retryAfter: header("Retry-After", in: http))
+    }
+
+    static func deliver(_ outcome: Outcome, to completion: UploadCompletion) {
+        // false means the SDK stopped waiting (timeout, shutdown): the batch
+        // is still queued and nothing is left to do.
+        switch outcome {
+        case let .response(status, retryAfter):
+            _ = completion.response(status: status, retryAfter: retryAfter)
+        case let .failure(kind, message):
+            _ = completion.failure(kind: kind, message: message)
+        }
+    }
+
+    /// Header names are case-insensitive; `allHeaderFields` keeps the server's spelling.
+    private static func header(_ name: String, in response: HTTPURLResponse) -> String? {
+        for (key, value) in response.allHeaderFields {
+            if let key = key as? String, key.caseInsensitiveCompare(name) == .orderedSame {
+                return value as? String
+            }
+        }
+        return nil
+    }
+}
+
+/// Whether the client gave up on a request itself (a cancel then means timeout).
+private final class Deadline: @unchecked Sendable {
+    private let lock = NSLock()
+    private var didPass = false
+
+    var passed: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return didPass
+    }
+
+    func pass() {
+        lock.lock()
+        didPass = true
+        lock.unlock()
+    }
+}

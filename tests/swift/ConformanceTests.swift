@@ -1,0 +1,403 @@
+// Runs every conformance vector (tests/vectors/*.json, format in its
+// README) through the generated Swift bindings: a Swift HTTP client that
+// captures requests and answers 200, a Swift clock moved by the script, and
+// the listener recording drops and mode changes. The Rust runner
+// (core/tests/conformance.rs) is the reference; this one must agree with it.
+
+import Foundation
+import MesureBindings
+import XCTest
+
+final class ConformanceTests: XCTestCase {
+    func testEveryVector() throws {
+        let dir = URL(fileURLWithPath: try environment("MESURE_VECTORS_DIR"), isDirectory: true)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }.sorted()
+        XCTAssertGreaterThanOrEqual(files.count, 15, "vectors missing from \(dir.path): \(files)")
+        var failures: [String] = []
+        for file in files {
+            do {
+                let vector = try JSON.parse(try Data(contentsOf: dir.appendingPathComponent(file)))
+                try VectorRunner(vector).run()
+            } catch {
+                failures.append("\(file): \(error)")
+            }
+        }
+        XCTAssert(failures.isEmpty, "\(failures.count) of \(files.count) vectors failed:\n" + failures.joined(separator: "\n"))
+    }
+
+    /// A vector whose expectations are wrong must fail, and say where.
+    func testATamperedVectorFails() throws {
+        let dir = URL(fileURLWithPath: try environment("MESURE_VECTORS_DIR"), isDirectory: true)
+        let vector = try JSON.parse(try Data(contentsOf: dir.appendingPathComponent("opt_in_sends_everything.json")))
+        XCTAssertNoThrow(try VectorRunner(vector).run())
+        guard case var .object(root) = vector, case var .array(requests) = root["requests"] ?? .null,
+              case var .object(first) = requests.first ?? .null, case var .array(events) = first["events"] ?? .null,
+              case var .object(event) = events.first ?? .null
+        else { throw TestFailure("opt_in_sends_everything.json no longer expects a request with events") }
+        event["name"] = .string("tampered.name")
+        events[0] = .object(event)
+        first["events"] = .array(events)
+        requests[0] = .object(first)
+        root["requests"] = .array(requests)
+        XCTAssertThrowsError(try VectorRunner(.object(root)).run()) { error in
+            XCTAssert("\(error)".contains("requests[0].events[0].name"), "\(error)")
+        }
+    }
+
+    func testTheMatcherCanFail() throws {
+        let id = "7b7c5a52-2f0d-4f7a-9a4e-0d1f3c2b1a00"
+        var b = Placeholders()
+        XCTAssertNoThrow(try match(.string("$visitor1"), .string(id), &b, "x"))
+        XCTAssertThrowsError(try match(.string("$visitor1"), .string("8b7c5a52-2f0d-4f7a-9a4e-0d1f3c2b1a00"), &b, "x"))
+        XCTAssertThrowsError(try match(.string("$visitor2"), .string(id), &b, "x"), "distinct placeholders, distinct ids")
+        XCTAssertNoThrow(try match(.string("$uuid"), .string(id), &b, "x"))
+        XCTAssertThrowsError(try match(.string("$uuid"), .string(id), &b, "x"), "event ids are unique")
+        XCTAssertThrowsError(try match(.string("$uuid"), .string("not-a-uuid"), &b, "x"))
+        XCTAssertThrowsError(try match(.string("$sdk_version"), .string("0.0.0-other"), &b, "x"))
+        XCTAssertThrowsError(try match(try JSON.parse(#"{"a":1}"#), try JSON.parse(#"{"a":1,"b":2}"#), &b, "x"), "extra keys fail")
+        XCTAssertThrowsError(try match(try JSON.parse("[1,2]"), try JSON.parse("[1]"), &b, "x"))
+        XCTAssertNoThrow(try match(.double(12.5), .double(12.5), &b, "x"))
+        XCTAssertNoThrow(try match(.int(1772532000), .double(1772532000), &b, "x"), "numbers compare by value")
+        XCTAssertThrowsError(try match(.int(1), .int(2), &b, "x"))
+        XCTAssertThrowsError(try match(.bool(true), .int(1), &b, "x"), "a boolean is not a number")
+        XCTAssertThrowsError(try match(.null, .string("x"), &b, "x"))
+        XCTAssertEqual(try JSON.parse("[true, 1, 1.5, null]"), .array([.bool(true), .int(1), .double(1.5), .null]))
+    }
+}
+
+// MARK: - Matching with placeholders
+
+struct Placeholders {
+    var visitors: [String: String] = [:]
+    var eventIDs: Set<String> = []
+}
+
+/// Compares `actual` with `expected`, where expected strings may be
+/// placeholders: `$uuid` (a v4 UUID never seen before in this run),
+/// `$visitorN` (a v4 UUID, the same for the same N, different for different
+/// N), `$sdk_version`. Objects must have the same keys.
+func match(_ expected: JSON, _ actual: JSON, _ b: inout Placeholders, _ path: String) throws {
+    func fail(_ why: String) -> TestFailure { TestFailure("\(path): \(why)") }
+    if case let .string(e) = expected, e == "$uuid" {
+        guard let a = actual.string, isUUIDv4(a), b.eventIDs.insert(a).inserted else {
+            throw fail("expected a fresh v4 UUID, got \(actual)")
+        }
+        return
+    }
+    if case let .string(e) = expected, e.hasPrefix("$visitor") {
+        guard let a = actual.string, isUUIDv4(a) else { throw fail("expected a v4 UUID for \(e), got \(actual)") }
+        if let bound = b.visitors[e] {
+            if bound != a { throw fail("\(e) was \(bound), now \(a)") }
+        } else if b.visitors.values.contains(a) {
+            throw fail("\(e) reuses another visitor's id \(a)")
+        } else {
+            b.visitors[e] = a
+        }
+        return
+    }
+    if case let .string(e) = expected, e == "$sdk_version" {
+        guard actual.string == sdkVersion() else { throw fail("sdk version \(actual), expected \(sdkVersion())") }
+        return
+    }
+    switch (expected, actual) {
+    case let (.object(e), .object(a)):
+        let ek = e.keys.sorted(), ak = a.keys.sorted()
+        guard ek == ak else { throw fail("keys differ: expected \(ek), got \(ak)") }
+        for k in ek {
+            try match(e[k]!, a[k]!, &b, "\(path).\(k)")
+        }
+    case let (.array(e), .array(a)):
+        guard e.count == a.count else { throw fail("expected \(e.count) items, got \(a.count): \(actual)") }
+        for (i, (ev, av)) in zip(e, a).enumerated() {
+            try match(ev, av, &b, "\(path)[\(i)]")
+        }
+    default:
+        if let e = expected.number, let a = actual.number, e == a { return }
+        guard expected == actual else { throw fail("expected \(expected), got \(actual)") }
+    }
+}
+
+// MARK: - The runner
+
+private let endpoint = "https://collect.example.test"
+
+final class VectorRunner {
+    private let vector: JSON
+    private let storage: TempDir
+    private let clock: ManualClock
+    private let recorder = Recorder()
+    private let capture = CapturingClient()
+    private let config: MesureConfig
+    private var b = Placeholders()
+
+    init(_ vector: JSON) throws {
+        self.vector = vector
+        storage = try TempDir()
+        guard let start = vector["start"].string else { throw TestFailure("no start") }
+        clock = ManualClock(try epochMs(start))
+        config = try makeConfig(vector["config"], storageDir: storage.path)
+    }
+
+    private func build() throws -> Mesure {
+        try Mesure(config: config, listener: recorder, httpClient: capture, clock: clock)
+    }
+
+    func run() throws {
+        var sdk = try build()
+        guard let steps = vector["steps"].array else { throw TestFailure("no steps") }
+        for (i, step) in steps.enumerated() {
+            let at = "step \(i) \(step)"
+            do {
+                try perform(step, on: &sdk, at: at)
+            } catch let e as TestFailure {
+                throw e
+            } catch {
+                throw TestFailure("\(at): \(error)")
+            }
+        }
+        try sdk.shutdown()
+
+        let site = String(config.siteId)
+        let requests: [JSON] = try capture.requests.map { request in
+            guard request.url.hasPrefix("\(endpoint)/event?") else { throw TestFailure("request to \(request.url)") }
+            let query = queryItems(request.url)
+            guard query["s"] == site else { throw TestFailure("site id \(query["s"] ?? "none") in \(request.url), expected \(site)") }
+            let body = (try? JSON.parse(request.body)) ?? .null
+            return .object(["idclient": query["idclient"].map(JSON.string) ?? .null, "events": body["events"]])
+        }
+        try match(vector["requests"], .array(requests), &b, "requests")
+
+        let dropped: [JSON] = recorder.diagnostics.compactMap {
+            guard case let .dropped(mode, event, property, reason, _) = $0 else { return nil }
+            return .object(["mode": .string(mode), "event": .string(event), "property": property.map(JSON.string) ?? .null, "reason": .string(reason)])
+        }
+        try match(vector["dropped"], .array(dropped), &b, "dropped")
+
+        let changes: [JSON] = recorder.changes.map {
+            .object([
+                "previous": .string(visitorModeName(mode: $0.previous)),
+                "current": .string(visitorModeName(mode: $0.current)),
+                "reason": .string(reasonCode($0.reason)),
+                "consent_renewal_needed": .bool($0.consentRenewalNeeded),
+            ])
+        }
+        try match(vector["mode_changes"], .array(changes), &b, "mode_changes")
+    }
+
+    private func perform(_ step: JSON, on sdk: inout Mesure, at: String) throws {
+        let expectedError = step["error"].string
+        if case .object = step["track"] {
+            let t = step["track"]
+            guard let name = t["name"].string else { throw TestFailure("\(at): track without a name") }
+            var properties: [String: PropertyValue] = [:]
+            for (k, v) in t["properties"].object ?? [:] {
+                properties[k] = try propertyValue(v)
+            }
+            let notSent = step["not_sent"].string
+            do {
+                let outcome = try sdk.track(name: name, properties: properties)
+                switch (outcome, expectedError, notSent) {
+                case (.queued, nil, nil): break
+                case let (.notSent(reason), nil, expected?) where reason == expected: break
+                default: throw TestFailure("\(at): got \(outcome)")
+                }
+            } catch let error as MesureError {
+                guard let expectedError, trackErrorCode(error) == expectedError else { throw TestFailure("\(at): got \(error)") }
+            }
+        } else if let mode = step["set_mode"].string {
+            do {
+                try sdk.setMode(mode: visitorModeFromName(name: mode))
+                if expectedError != nil { throw TestFailure("\(at): succeeded") }
+            } catch let error as MesureError {
+                guard case .UnknownMode = error, expectedError == "unknown_mode" else { throw TestFailure("\(at): got \(error)") }
+            }
+        } else if let time = step["set_time"].string {
+            clock.set(try epochMs(time))
+        } else if let seconds = step["advance_seconds"].int {
+            clock.advance(seconds * 1000)
+        } else if !step["flush"].isNull {
+            _ = try sdk.flush()
+        } else if !step["restart"].isNull {
+            try sdk.shutdown()
+            sdk = try build()
+        } else if !step["delete_local_data"].isNull {
+            _ = try sdk.deleteLocalData()
+        } else if !step["expect_mode"].isNull {
+            let status = sdk.modeStatus()
+            let got = JSON.object(["mode": .string(visitorModeName(mode: status.mode)), "consent_renewal_needed": .bool(status.consentRenewalNeeded)])
+            try match(step["expect_mode"], got, &b, at)
+        } else if !step["expect_export"].isNull {
+            let doc = try JSON.parse(try sdk.exportLocalData())
+            let got = JSON.object([
+                "visitor": doc["visitor_id"]["id"],
+                "pending_hits": doc["pending_hits"].array.map { .int(Int64($0.count)) } ?? .null,
+                "mode_history": doc["mode_history"].array.map { .array($0.map { $0["mode"] }) } ?? .null,
+            ])
+            try match(step["expect_export"], got, &b, at)
+        } else {
+            throw TestFailure("\(at): unknown step")
+        }
+    }
+}
+
+private func trackErrorCode(_ e: MesureError) -> String {
+    switch e {
+    case .InvalidEventName: return "invalid_event_name"
+    case .TooManyProperties: return "too_many_properties"
+    case .DuplicateProperty: return "duplicate_property"
+    case .QueueFull: return "queue_full"
+    case .ShutDown: return "shut_down"
+    default: return "\(e)"
+    }
+}
+
+private func reasonCode(_ r: ModeChangeReason) -> String {
+    switch r {
+    case .setByApp: return "set_by_app"
+    case .consentExpired: return "consent_expired"
+    case .localDataDeleted: return "local_data_deleted"
+    }
+}
+
+/// `a=b&c=d` after the `?`, undecoded, as the Rust runner reads it.
+private func queryItems(_ url: String) -> [String: String] {
+    guard let q = url.split(separator: "?", maxSplits: 1).dropFirst().first else { return [:] }
+    var out: [String: String] = [:]
+    for pair in q.split(separator: "&") {
+        let kv = pair.split(separator: "=", maxSplits: 1)
+        if kv.count == 2 { out[String(kv[0])] = String(kv[1]) }
+    }
+    return out
+}
+
+func epochMs(_ rfc3339: String) throws -> Int64 {
+    let f = ISO8601DateFormatter()
+    f.formatOptions = [.withInternetDateTime]
+    if let d = f.date(from: rfc3339) { return Int64((d.timeIntervalSince1970 * 1000).rounded()) }
+    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    if let d = f.date(from: rfc3339) { return Int64((d.timeIntervalSince1970 * 1000).rounded()) }
+    throw TestFailure("not an RFC 3339 time: \(rfc3339)")
+}
+
+/// A string, or one of `{"int": 1}`, `{"float": 1.5}`, `{"bool": true}`,
+/// `{"date": "..."}`, `{"strings": [...]}`, `{"ints"...}`, `{"floats"...}`,
+/// `{"bools"...}`, `{"dates"...}`.
+func propertyValue(_ v: JSON) throws -> PropertyValue {
+    if let s = v.string { return .text(value: s) }
+    guard let o = v.object, o.count == 1, let (kind, x) = o.first else { throw TestFailure("not a property value: \(v)") }
+    func list<T>(_ f: (JSON) -> T?) throws -> [T] {
+        guard let a = x.array else { throw TestFailure("\(kind) needs an array: \(v)") }
+        return try a.map { guard let e = f($0) else { throw TestFailure("bad \(kind) item \($0)") }; return e }
+    }
+    func need<T>(_ value: T?) throws -> T {
+        guard let value else { throw TestFailure("bad \(kind) value \(x)") }
+        return value
+    }
+    switch kind {
+    case "int": return .integer(value: try need(x.int))
+    case "float": return .decimal(value: try need(x.number))
+    case "bool": return .flag(value: try need(x.bool))
+    case "date": return .date(epochMs: try epochMs(try need(x.string)))
+    case "strings": return .textList(values: try list { $0.string })
+    case "ints": return .integerList(values: try list { $0.int })
+    case "floats": return .decimalList(values: try list { $0.number })
+    case "bools": return .flagList(values: try list { $0.bool })
+    case "dates": return .dateList(epochMs: try list { $0.string.flatMap { try? epochMs($0) } })
+    default: throw TestFailure("unknown value type \(kind)")
+    }
+}
+
+// MARK: - Configuration
+
+/// The vector's `config` (mesure_core::Config field names) as a MesureConfig,
+/// with the runner's endpoint, storage and one-hour flush interval. Unknown
+/// fields fail, as `Config::from_json` refuses them.
+func makeConfig(_ json: JSON, storageDir: String) throws -> MesureConfig {
+    guard let c = json.object else { throw TestFailure("config is not an object") }
+    // Set by the runner, whatever the vector says.
+    let known: Set<String> = [
+        "collect_endpoint", "storage_dir", "flush_interval_ms", "site_id", "default_mode", "exempt_allowlist",
+        "forbidden_properties", "custom_modes", "send_hits_in_opt_out", "consent_lifetime_months", "queue_max_hits",
+        "queue_max_age_days", "batch_size", "request_timeout_ms", "retry_base_ms", "retry_max_ms", "context",
+    ]
+    if let unknown = c.keys.sorted().first(where: { !known.contains($0) }) {
+        throw TestFailure("config field \(unknown) is not mapped by the Swift runner")
+    }
+    guard let siteId = try u32(c["site_id"], "site_id") else { throw TestFailure("config.site_id missing") }
+    return MesureConfig(
+        collectEndpoint: endpoint,
+        siteId: siteId,
+        storageDir: storageDir,
+        defaultMode: try c["default_mode"].map { v -> VisitorMode in
+            guard let name = v.string else { throw TestFailure("default_mode: not a string: \(v)") }
+            return visitorModeFromName(name: name)
+        },
+        exemptAllowlist: try (c["exempt_allowlist"]?.array ?? []).map(allowedProperty),
+        forbiddenProperties: try (c["forbidden_properties"]?.array ?? []).map { r in
+            try onlyKeys(r, ["property", "events"], "forbidden_properties")
+            guard let property = r["property"].string else { throw TestFailure("forbidden_properties: property missing") }
+            return PropertyRule(property: property, events: r["events"].string ?? "*")
+        },
+        customModes: try (c["custom_modes"]?.array ?? []).map { m in
+            try onlyKeys(m, ["name", "allowed_events", "allowed_properties"], "custom_modes")
+            guard let name = m["name"].string else { throw TestFailure("custom_modes: name missing") }
+            return CustomMode(
+                name: name,
+                allowedEvents: (m["allowed_events"].array ?? []).compactMap(\.string),
+                allowedProperties: try (m["allowed_properties"].array ?? []).map(allowedProperty)
+            )
+        },
+        sendHitsInOptOut: c["send_hits_in_opt_out"]?.bool,
+        consentLifetimeMonths: try u32(c["consent_lifetime_months"], "consent_lifetime_months"),
+        queueMaxHits: try u32(c["queue_max_hits"], "queue_max_hits"),
+        queueMaxAgeDays: try u32(c["queue_max_age_days"], "queue_max_age_days"),
+        batchSize: try u32(c["batch_size"], "batch_size"),
+        flushIntervalMs: 3_600_000,
+        requestTimeoutMs: try u64(c["request_timeout_ms"], "request_timeout_ms"),
+        retryBaseMs: try u64(c["retry_base_ms"], "retry_base_ms"),
+        retryMaxMs: try u64(c["retry_max_ms"], "retry_max_ms"),
+        context: try c["context"].map(deviceContext)
+    )
+}
+
+private func onlyKeys(_ json: JSON, _ allowed: Set<String>, _ field: String) throws {
+    guard let o = json.object else { throw TestFailure("\(field): not an object: \(json)") }
+    if let unknown = o.keys.first(where: { !allowed.contains($0) }) {
+        throw TestFailure("\(field).\(unknown) is not mapped by the Swift runner")
+    }
+}
+
+private func allowedProperty(_ a: JSON) throws -> AllowedProperty {
+    try onlyKeys(a, ["property", "events", "justification"], "allowed property")
+    guard let property = a["property"].string, let justification = a["justification"].string else {
+        throw TestFailure("allowed property needs property and justification: \(a)")
+    }
+    return AllowedProperty(property: property, events: a["events"].string ?? "*", justification: justification)
+}
+
+private func deviceContext(_ c: JSON) throws -> DeviceContext {
+    try onlyKeys(c, [
+        "os", "os_version", "device_brand", "device_model", "device_type", "device_screen_width",
+        "device_screen_height", "app_version", "connection_type", "collection_platform",
+    ], "context")
+    return DeviceContext(
+        os: c["os"].string, osVersion: c["os_version"].string, deviceBrand: c["device_brand"].string,
+        deviceModel: c["device_model"].string, deviceType: c["device_type"].string,
+        deviceScreenWidth: try u32(c["device_screen_width"], "context.device_screen_width"),
+        deviceScreenHeight: try u32(c["device_screen_height"], "context.device_screen_height"),
+        appVersion: c["app_version"].string, connectionType: c["connection_type"].string,
+        collectionPlatform: c["collection_platform"].string
+    )
+}
+
+private func u32(_ v: JSON?, _ field: String) throws -> UInt32? {
+    guard let v, !v.isNull else { return nil }
+    guard let i = v.int, let n = UInt32(exactly: i) else { throw TestFailure("\(field): not a u32: \(v)") }
+    return n
+}
+
+private func u64(_ v: JSON?, _ field: String) throws -> UInt64? {
+    guard let v, !v.isNull else { return nil }
+    guard let i = v.int, let n = UInt64(exactly: i) else { throw TestFailure("\(field): not a u64: \(v)") }
+    return n
+}

@@ -1,0 +1,272 @@
+// Fixtures of the Swift suite: JSON values, the collector process's control
+// endpoints, temporary storage, a manual clock, a capturing HTTP client and a
+// recording listener. `cargo xtask test-swift` passes MESURE_COLLECTOR_URL
+// and MESURE_VECTORS_DIR.
+
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import MesureBindings
+import XCTest
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+func environment(_ name: String) throws -> String {
+    guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+        throw TestFailure("\(name) is not set: run the suite with `cargo xtask test-swift`")
+    }
+    return value
+}
+
+// MARK: - JSON
+
+/// A JSON value that keeps integers apart from decimals and booleans apart from numbers.
+enum JSON: Equatable, Decodable, CustomStringConvertible {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSON])
+    case object([String: JSON])
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? c.decode(Int64.self) {
+            self = .int(i)
+        } else if let d = try? c.decode(Double.self) {
+            self = .double(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSON].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSON].self))
+        }
+    }
+
+    static func parse(_ data: Data) throws -> JSON {
+        try JSONDecoder().decode(JSON.self, from: data)
+    }
+
+    static func parse(_ text: String) throws -> JSON {
+        try parse(Data(text.utf8))
+    }
+
+    subscript(key: String) -> JSON {
+        if case let .object(o) = self { return o[key] ?? .null }
+        return .null
+    }
+
+    var string: String? { if case let .string(s) = self { return s }; return nil }
+    var bool: Bool? { if case let .bool(b) = self { return b }; return nil }
+    var int: Int64? { if case let .int(i) = self { return i }; return nil }
+    var number: Double? {
+        switch self {
+        case let .int(i): return Double(i)
+        case let .double(d): return d
+        default: return nil
+        }
+    }
+    var array: [JSON]? { if case let .array(a) = self { return a }; return nil }
+    var object: [String: JSON]? { if case let .object(o) = self { return o }; return nil }
+    var isNull: Bool { self == .null }
+
+    var description: String {
+        switch self {
+        case .null: return "null"
+        case let .bool(b): return b ? "true" : "false"
+        case let .int(i): return String(i)
+        case let .double(d): return String(d)
+        case let .string(s): return "\"\(s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\""
+        case let .array(a): return "[" + a.map(\.description).joined(separator: ",") + "]"
+        case let .object(o): return "{" + o.keys.sorted().map { "\"\($0)\":\(o[$0]!.description)" }.joined(separator: ",") + "}"
+        }
+    }
+}
+
+/// Lower-case, hyphenated, version 4, RFC 4122 variant: what the core emits.
+func isUUIDv4(_ s: String) -> Bool {
+    let chars = Array(s)
+    guard chars.count == 36 else { return false }
+    for (i, c) in chars.enumerated() {
+        if [8, 13, 18, 23].contains(i) {
+            if c != "-" { return false }
+        } else if !("0"..."9").contains(c) && !("a"..."f").contains(c) {
+            return false
+        }
+    }
+    return chars[14] == "4" && "89ab".contains(chars[19])
+}
+
+// MARK: - The collector process
+
+/// The loopback collector started by xtask, through its control endpoints.
+struct Collector {
+    let url: String
+
+    static func fromEnvironment() throws -> Collector {
+        Collector(url: try environment("MESURE_COLLECTOR_URL"))
+    }
+
+    func reset() throws {
+        _ = try call("POST", "/_reset", body: Data())
+    }
+
+    /// Replies for the next collection requests, e.g. `[["status": 503]]`.
+    func script(_ replies: [[String: Any]]) throws {
+        _ = try call("POST", "/_script", body: try JSONSerialization.data(withJSONObject: replies))
+    }
+
+    func received() throws -> [JSON] {
+        guard let list = try JSON.parse(try call("GET", "/_received", body: nil)).array else {
+            throw TestFailure("/_received did not answer a JSON array")
+        }
+        return list
+    }
+
+    /// Waits until at least `count` collection requests arrived.
+    func waitForRequests(_ count: Int, timeout: TimeInterval = 10) throws -> [JSON] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let got = try received()
+            if got.count >= count || Date() > deadline { return got }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    private func call(_ method: String, _ path: String, body: Data?) throws -> Data {
+        guard let endpoint = URL(string: url + path) else { throw TestFailure("bad collector URL \(url)") }
+        var request = URLRequest(url: endpoint, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: 10)
+        request.httpMethod = method
+        request.httpBody = body
+        let done = DispatchSemaphore(value: 0)
+        let result = Shared<Result<Data, Error>>(.failure(TestFailure("\(method) \(path): no answer")))
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            if let error {
+                result.value = .failure(error)
+            } else if let status = (response as? HTTPURLResponse)?.statusCode, status != 200 {
+                result.value = .failure(TestFailure("\(method) \(path): HTTP \(status)"))
+            } else {
+                result.value = .success(data ?? Data())
+            }
+            done.signal()
+        }.resume()
+        guard done.wait(timeout: .now() + 15) == .success else { throw TestFailure("\(method) \(path): timed out") }
+        return try result.value.get()
+    }
+}
+
+// MARK: - SDK fixtures
+
+/// A value handed between threads.
+final class Shared<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: T
+    init(_ value: T) { stored = value }
+    var value: T {
+        get { lock.lock(); defer { lock.unlock() }; return stored }
+        set { lock.lock(); stored = newValue; lock.unlock() }
+    }
+}
+
+/// A fresh directory, deleted when released.
+final class TempDir {
+    let url: URL
+    var path: String { url.path }
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("mesure-swift-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: url)
+    }
+}
+
+/// A clock moved by hand.
+final class ManualClock: MesureClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var ms: Int64
+
+    init(_ ms: Int64) { self.ms = ms }
+
+    func nowMs() throws -> Int64 {
+        lock.lock(); defer { lock.unlock() }
+        return ms
+    }
+
+    func set(_ value: Int64) {
+        lock.lock(); ms = value; lock.unlock()
+    }
+
+    func advance(_ delta: Int64) {
+        lock.lock(); ms += delta; lock.unlock()
+    }
+}
+
+/// Records every request and answers with the next scripted status (200 when none is left).
+final class CapturingClient: PlatformHttpClient, @unchecked Sendable {
+    private let lock = NSLock()
+    private var captured: [HttpRequest] = []
+    private var statuses: [UInt16]
+
+    init(statuses: [UInt16] = []) { self.statuses = statuses }
+
+    var requests: [HttpRequest] {
+        lock.lock(); defer { lock.unlock() }
+        return captured
+    }
+
+    func send(request: HttpRequest, completion: UploadCompletion) throws {
+        let status: UInt16 = {
+            lock.lock(); defer { lock.unlock() }
+            captured.append(request)
+            return statuses.isEmpty ? 200 : statuses.removeFirst()
+        }()
+        _ = completion.response(status: status, retryAfter: nil)
+    }
+}
+
+/// Keeps what the listener reports.
+final class Recorder: MesureListener, @unchecked Sendable {
+    private let lock = NSLock()
+    private var diagnosticList: [Diagnostic] = []
+    private var changeList: [ModeChange] = []
+
+    var diagnostics: [Diagnostic] { lock.lock(); defer { lock.unlock() }; return diagnosticList }
+    var changes: [ModeChange] { lock.lock(); defer { lock.unlock() }; return changeList }
+
+    func onModeChanged(change: ModeChange) throws {
+        lock.lock(); changeList.append(change); lock.unlock()
+    }
+
+    func onDiagnostic(diagnostic: Diagnostic) throws {
+        lock.lock(); diagnosticList.append(diagnostic); lock.unlock()
+    }
+}
+
+/// The context of the conformance vectors, as an iPhone would send it.
+let iPhoneContext = DeviceContext(
+    os: "ios", osVersion: "18.2", deviceBrand: "Apple", deviceModel: "iPhone17,1", deviceType: "mobile",
+    deviceScreenWidth: 1206, deviceScreenHeight: 2622, appVersion: "2.4.0", connectionType: "wifi", collectionPlatform: "ios"
+)
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+func eventually(timeout: TimeInterval = 5, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+    return try condition()
+}
