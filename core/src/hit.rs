@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::ser::{SerializeMap, SerializeStruct};
+use std::sync::Arc;
+
 use serde::{Serialize, Serializer};
 
 use crate::clock::EpochMillis;
@@ -329,48 +330,172 @@ pub fn check_event(event: Event) -> Result<CheckedEvent, TrackError> {
     Ok(CheckedEvent { name: event.name, properties, notes })
 }
 
-/// A filtered hit, bound to its visitor id, ready for the queue.
+/// The device context attached to hits: each property with its JSON text,
+/// serialised once when the context is set, sorted by key.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Context {
+    entries: Vec<(String, Value, String)>,
+}
+
+impl Context {
+    pub fn new(mut properties: Vec<(String, Value)>) -> Context {
+        properties.sort_by(|a, b| a.0.cmp(&b.0));
+        properties.dedup_by(|a, b| a.0 == b.0);
+        let entries = properties
+            .into_iter()
+            .map(|(k, v)| {
+                let json = serde_json::to_string(&v).unwrap_or_else(|_| "null".to_owned());
+                (k, v, json)
+            })
+            .collect();
+        Context { entries }
+    }
+
+    /// Keys and values, in key order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.entries.iter().map(|(k, v, _)| (k.as_str(), v))
+    }
+
+    /// The index of `key`, if the context has it (at most a few dozen keys).
+    pub fn position(&self, key: &str) -> Option<usize> {
+        self.entries.iter().position(|(k, _, _)| k == key)
+    }
+}
+
+/// The most context properties a hit can select from (one bit each).
+pub const MAX_CONTEXT_PROPERTIES: usize = 64;
+
+/// A filtered event, as it will leave the device. The device context is
+/// shared between hits and referenced by a mask, so tracking copies nothing
+/// of it. The visitor id travels beside it ([`QueuedHit`]), in the request URL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     pub event_id: String,
     pub name: String,
-    pub visitor_id: String,
     /// Wire name of the visitor mode in force when the event was tracked.
-    pub mode: String,
+    pub mode: Arc<str>,
+    /// `visitor_privacy_consent`.
+    pub consent: bool,
     pub tracked_at_ms: EpochMillis,
-    /// Everything that leaves the device, `visitor_privacy_*` and `event_id` included.
-    pub data: BTreeMap<String, Value>,
+    pub context: Arc<Context>,
+    /// Bit `i` set: context entry `i` leaves with this hit.
+    pub context_mask: u64,
+    /// Whether the mode lets `device_timestamp_utc` leave.
+    pub timestamp: bool,
+    /// The app's properties the mode allows, in key order.
+    pub properties: Vec<(String, Value)>,
+}
+
+/// A hit as queued: serialised on the tracking thread, so the storage thread
+/// only writes it, and frees one string instead of every property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedHit {
+    pub event_id: String,
+    pub visitor_id: Arc<str>,
+    pub mode: Arc<str>,
+    pub tracked_at_ms: EpochMillis,
+    /// The event in wire format, `{"name":..,"data":{..}}`.
+    pub body: String,
+}
+
+thread_local! {
+    /// Reused by each tracking thread to serialise its hits.
+    static WIRE_BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(1024));
+}
+
+/// Where one `data` entry of a hit comes from.
+enum Field<'a> {
+    Json(&'a str),
+    Value(&'a Value),
+    Int(i64),
+    Bool(bool),
+    Str(&'a str),
 }
 
 impl Hit {
+    /// Every field that leaves the device, in key order: the selected context,
+    /// the app's properties (which win over the context), the timestamp,
+    /// `event_id` and the `visitor_privacy_*` pair.
+    fn fields(&self) -> Vec<(&str, Field<'_>)> {
+        let mut out: Vec<(&str, Field<'_>)> = Vec::with_capacity(self.properties.len() + 20);
+        for (i, (k, _, json)) in self.context.entries.iter().enumerate() {
+            if i < MAX_CONTEXT_PROPERTIES && self.context_mask & (1 << i) != 0 {
+                out.push((k, Field::Json(json)));
+            }
+        }
+        for (k, v) in &self.properties {
+            out.push((k, Field::Value(v)));
+        }
+        if self.timestamp {
+            out.push((reserved::DEVICE_TIMESTAMP_UTC, Field::Int(self.tracked_at_ms.div_euclid(1000))));
+        }
+        out.push((reserved::EVENT_ID, Field::Str(&self.event_id)));
+        out.push((reserved::VISITOR_PRIVACY_CONSENT, Field::Bool(self.consent)));
+        out.push((reserved::VISITOR_PRIVACY_MODE, Field::Str(&self.mode)));
+        out.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        out
+    }
+
+    /// What leaves the device, as values (for inspection and tests).
+    pub fn data(&self) -> BTreeMap<String, Value> {
+        self.fields()
+            .into_iter()
+            .map(|(k, f)| {
+                let v = match f {
+                    Field::Json(_) => self
+                        .context
+                        .entries()
+                        .find(|(ck, _)| *ck == k)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or(Value::Bool(false)),
+                    Field::Value(v) => v.clone(),
+                    Field::Int(i) => Value::Int(i),
+                    Field::Bool(b) => Value::Bool(b),
+                    Field::Str(s) => Value::String(s.to_owned()),
+                };
+                (k.to_owned(), v)
+            })
+            .collect()
+    }
+
     /// The event as the collector receives it: `{"name": ..., "data": {...}}`.
     pub fn wire_json(&self) -> String {
-        // Serialising owned, finite data into a String cannot fail; an empty
-        // object is the defensive answer should serde ever disagree.
-        serde_json::to_string(&WireEvent(self)).unwrap_or_else(|_| String::from("{}"))
+        WIRE_BUFFER.with(|b| match b.try_borrow_mut() {
+            Ok(mut buf) => self.write_wire_json(&mut buf).to_owned(),
+            Err(_) => self.write_wire_json(&mut Vec::with_capacity(512)).to_owned(),
+        })
     }
-}
 
-struct WireEvent<'a>(&'a Hit);
-
-impl Serialize for WireEvent<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Event", 2)?;
-        st.serialize_field("name", &self.0.name)?;
-        st.serialize_field("data", &WireData(&self.0.data))?;
-        st.end()
-    }
-}
-
-struct WireData<'a>(&'a BTreeMap<String, Value>);
-
-impl Serialize for WireData<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            m.serialize_entry(k, v)?;
+    /// The same, written into a reused buffer; returns the JSON text. Keys
+    /// are written as they are: every one was checked against `[a-z0-9_]`.
+    pub fn write_wire_json<'b>(&self, buf: &'b mut Vec<u8>) -> &'b str {
+        buf.clear();
+        buf.extend_from_slice(b"{\"name\":");
+        let mut ok = serde_json::to_writer(&mut *buf, &self.name).is_ok();
+        buf.extend_from_slice(b",\"data\":{");
+        for (i, (k, f)) in self.fields().into_iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            buf.push(b'"');
+            buf.extend_from_slice(k.as_bytes());
+            buf.extend_from_slice(b"\":");
+            match f {
+                Field::Json(j) => buf.extend_from_slice(j.as_bytes()),
+                Field::Value(v) => ok &= serde_json::to_writer(&mut *buf, v).is_ok(),
+                Field::Int(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+                Field::Bool(b) => buf.extend_from_slice(if b { b"true" } else { b"false" }),
+                Field::Str(s) => ok &= serde_json::to_writer(&mut *buf, s).is_ok(),
+            }
         }
-        m.end()
+        buf.extend_from_slice(b"}}");
+        // Owned, finite values always serialise; an empty object is the
+        // defensive answer should that ever break.
+        if !ok || std::str::from_utf8(buf).is_err() {
+            buf.clear();
+            buf.extend_from_slice(b"{}");
+        }
+        std::str::from_utf8(buf).unwrap_or("{}")
     }
 }
 
@@ -447,21 +572,31 @@ mod tests {
 
     #[test]
     fn wire_format_sorts_keys_and_sends_dates_in_seconds() {
-        let mut data = BTreeMap::new();
-        data.insert("z".to_owned(), Value::Date(1_700_000_000_999));
-        data.insert("a".to_owned(), Value::StringArray(vec!["x".into()]));
-        data.insert("f".to_owned(), Value::Float(1.5));
+        let context = Arc::new(Context::new(vec![
+            ("os".into(), Value::from("android")),
+            ("app_version".into(), Value::from("1.0")),
+            ("connection_type".into(), Value::from("wifi")),
+        ]));
         let hit = Hit {
             event_id: "e".into(),
             name: "page.display".into(),
-            visitor_id: "v".into(),
             mode: "exempt".into(),
-            tracked_at_ms: 0,
-            data,
+            consent: false,
+            tracked_at_ms: 1_700_000_000_999,
+            context,
+            context_mask: 0b101, // app_version, os
+            timestamp: true,
+            properties: vec![
+                ("a".to_owned(), Value::StringArray(vec!["x\"y".into()])),
+                ("f".to_owned(), Value::Float(1.5)),
+                ("z".to_owned(), Value::Date(1_700_000_000_999)),
+            ],
         };
         assert_eq!(
             hit.wire_json(),
-            r#"{"name":"page.display","data":{"a":["x"],"f":1.5,"z":1700000000}}"#
+            r#"{"name":"page.display","data":{"a":["x\"y"],"app_version":"1.0","device_timestamp_utc":1700000000,"event_id":"e","f":1.5,"os":"android","visitor_privacy_consent":false,"visitor_privacy_mode":"exempt","z":1700000000}}"#
         );
+        let parsed: serde_json::Value = serde_json::from_str(&hit.wire_json()).unwrap();
+        assert_eq!(parsed["data"].as_object().unwrap().len(), hit.data().len());
     }
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::config::{AllowedProperty, Config, CustomMode, PropertyRule};
 use crate::clock::EpochMillis;
 use crate::diagnostics::{DropReason, Dropped};
-use crate::hit::{events, reserved, Value};
+use crate::hit::{events, reserved, Context, Hit, Value, MAX_CONTEXT_PROPERTIES};
 use crate::mode::VisitorMode;
 
 /// A name pattern where `*` matches any run of characters (possibly empty).
@@ -112,6 +112,10 @@ pub struct PropertyEntry {
 #[derive(Debug, Clone)]
 pub struct ModeRules {
     pub mode: VisitorMode,
+    /// `mode.wire_name()`, shared by every hit of this mode.
+    pub wire: Arc<str>,
+    /// `mode.fixed_visitor_id()`, shared likewise.
+    pub fixed_visitor: Option<Arc<str>>,
     /// False in opt-out unless anonymous opt-out hits are enabled.
     pub sends_hits: bool,
     allowed_events: NameSet,
@@ -127,6 +131,8 @@ pub struct ModeRules {
 impl ModeRules {
     fn new(mode: VisitorMode, sends_hits: bool) -> Self {
         ModeRules {
+            wire: Arc::from(mode.wire_name()),
+            fixed_visitor: mode.fixed_visitor_id().map(Arc::from),
             mode,
             sends_hits,
             allowed_events: NameSet::default(),
@@ -196,43 +202,81 @@ impl ModeRules {
     }
 }
 
+/// Which parts of an event leave the device in one mode (see [`ModeRules::select`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// Bit `i`: context entry `i` is sent.
+    pub context_mask: u64,
+    /// One flag per app property, in key order: sent or not.
+    pub keep: Vec<bool>,
+    /// Whether `device_timestamp_utc` is sent.
+    pub timestamp: bool,
+    /// The app's properties held back, and why.
+    pub dropped: Vec<Dropped>,
+}
+
 impl ModeRules {
-    /// What leaves the device for one event in this mode: the device context
-    /// and the app's properties this mode allows (the app's win over the
-    /// context), the timestamp, then `visitor_privacy_mode`,
-    /// `visitor_privacy_consent` and `event_id`. Pure: no I/O, no clock, no
-    /// randomness of its own. Returns the app properties held back; context
-    /// properties a mode does not allow are left out by design, not reported.
+    /// Decides, for one event in this mode, which context entries and which
+    /// of the app's properties leave the device. The app's properties win
+    /// over context entries of the same name. Context entries a mode does not
+    /// allow are left out by design, not reported. Pure: no I/O, no clock.
+    pub fn select(&self, event: &str, context: &Context, properties: &BTreeMap<String, Value>) -> Selection {
+        let mut context_mask = 0u64;
+        for (i, (k, _)) in context.entries().enumerate().take(MAX_CONTEXT_PROPERTIES) {
+            if self.property_verdict(event, k).is_ok() {
+                context_mask |= 1 << i;
+            }
+        }
+        let mut keep = Vec::with_capacity(properties.len());
+        let mut dropped = Vec::new();
+        for k in properties.keys() {
+            match self.property_verdict(event, k) {
+                Ok(()) => {
+                    keep.push(true);
+                    if let Some(i) = context.position(k).filter(|i| *i < MAX_CONTEXT_PROPERTIES) {
+                        context_mask &= !(1 << i);
+                    }
+                }
+                Err(reason) => {
+                    keep.push(false);
+                    dropped.push(Dropped { event: event.to_owned(), property: Some(k.clone()), reason });
+                }
+            }
+        }
+        let timestamp = self.property_verdict(event, reserved::DEVICE_TIMESTAMP_UTC).is_ok();
+        Selection { context_mask, keep, timestamp, dropped }
+    }
+
+    /// What leaves the device for one event in this mode, as the SDK would
+    /// send it (`visitor_privacy_*` and `event_id` included), and the app's
+    /// properties held back. For inspection and tests; `track` uses
+    /// [`ModeRules::select`] and the same [`Hit`] serialisation.
     pub fn hit_data(
         &self,
         event: &str,
-        context: &[(String, Value)],
+        context: &Arc<Context>,
         properties: &BTreeMap<String, Value>,
         now: EpochMillis,
         event_id: &str,
     ) -> (BTreeMap<String, Value>, Vec<Dropped>) {
-        let mut data = BTreeMap::new();
-        for (k, v) in context {
-            if self.property_verdict(event, k).is_ok() {
-                data.insert(k.clone(), v.clone());
-            }
-        }
-        if self.property_verdict(event, reserved::DEVICE_TIMESTAMP_UTC).is_ok() {
-            data.insert(reserved::DEVICE_TIMESTAMP_UTC.to_owned(), Value::Int(now.div_euclid(1000)));
-        }
-        let mut dropped = Vec::new();
-        for (k, v) in properties {
-            match self.property_verdict(event, k) {
-                Ok(()) => {
-                    data.insert(k.clone(), v.clone());
-                }
-                Err(reason) => dropped.push(Dropped { event: event.to_owned(), property: Some(k.clone()), reason }),
-            }
-        }
-        data.insert(reserved::VISITOR_PRIVACY_MODE.to_owned(), Value::String(self.mode.wire_name().to_owned()));
-        data.insert(reserved::VISITOR_PRIVACY_CONSENT.to_owned(), Value::Bool(self.mode.consent()));
-        data.insert(reserved::EVENT_ID.to_owned(), Value::String(event_id.to_owned()));
-        (data, dropped)
+        let sel = self.select(event, context, properties);
+        let hit = Hit {
+            event_id: event_id.to_owned(),
+            name: event.to_owned(),
+            mode: self.wire.clone(),
+            consent: self.mode.consent(),
+            tracked_at_ms: now,
+            context: context.clone(),
+            context_mask: sel.context_mask,
+            timestamp: sel.timestamp,
+            properties: properties
+                .iter()
+                .zip(&sel.keep)
+                .filter(|(_, keep)| **keep)
+                .map(|((k, v), _)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        (hit.data(), sel.dropped)
     }
 }
 

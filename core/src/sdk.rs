@@ -10,16 +10,16 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Sender};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{self, Sender, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 
 use crate::clock::{Clock, EpochMillis, OsRandom, Random, SystemClock};
 use crate::config::{Config, DeviceContext};
 use crate::diagnostics::{Diagnostic, DropReason, Dropped, Listener};
 use crate::error::{ConfigError, ModeError, SdkError, TrackError};
-use crate::hit::{check_event, CheckedEvent, Event, Hit, Value};
+use crate::hit::{check_event, CheckedEvent, Context, Event, Hit, QueuedHit, Value};
 use crate::mode::{consent_expiry, ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode};
 use crate::report::{ComplianceReport, LocalData};
 use crate::rules::{ModeRules, RuleBook};
@@ -28,7 +28,7 @@ use crate::store::{self, StoredState};
 use crate::upload::uploader::{FlushReport, UpMsg, Uploader};
 use crate::upload::HttpClient;
 use crate::visitor_id::VisitorId;
-use crate::worker::{ModeWrite, Op, Writer};
+use crate::worker::{DeleteAllOp, ModeOp, ModeWrite, Op, Writer};
 
 /// Version sent as `event_collection_version`.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -36,7 +36,10 @@ pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Hits handed to the writer and not yet taken by it. Past this, `track`
 /// refuses with [`TrackError::QueueFull`] instead of growing memory: the
 /// writer commits ~10^5 hits/s, so this is a stall of storage, not load.
-pub const MAX_IN_FLIGHT: usize = 16_384;
+pub const MAX_IN_FLIGHT: usize = 8192;
+/// Room kept in the hand-off for everything but hits (mode changes, flush,
+/// export...): hits can never take it, so those never wait in practice.
+const CONTROL_RESERVE: usize = 1024;
 
 /// How long a caller waits for the writer to answer (flush, export, delete).
 const WRITER_ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -57,7 +60,9 @@ pub(crate) struct State {
     pub rules: Arc<ModeRules>,
     pub renewal_needed: bool,
     pub visitor: Option<VisitorId>,
-    pub context: Arc<Vec<(String, Value)>>,
+    /// `visitor.id`, shared by the hits that carry it.
+    pub visitor_wire: Option<Arc<str>>,
+    pub context: Arc<Context>,
     /// Bumped at each mode change; `track` re-filters when it moved.
     pub epoch: u64,
     pub closed: bool,
@@ -77,16 +82,28 @@ pub(crate) struct Inner {
     /// Hits (and drop notes) sent to the writer and not yet received by it.
     pub in_flight: AtomicUsize,
     pub uploads: Sender<UpMsg>,
-    state: Mutex<State>,
-    ops: Sender<Op>,
+    state: RwLock<State>,
+    /// Preallocated ring: handing a hit over allocates nothing.
+    ops: SyncSender<Op>,
     closed: AtomicBool,
+    /// The writer thread, and whether it is parked waiting for work.
+    pub writer: OnceLock<Thread>,
+    pub writer_idle: AtomicBool,
 }
 
 impl Inner {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    /// For changes of state (mode, visitor id, context).
+    fn lock(&self) -> RwLockWriteGuard<'_, State> {
         // The state stays consistent even if a thread panicked while holding
         // the lock: every update is a few assignments with no early return.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// For tracking: any number of threads read and hand over hits at once;
+    /// a change of mode (write lock) waits for them, so the writer's queue
+    /// still receives hits and mode changes in a consistent order.
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
     fn rules_for(&self, mode: &VisitorMode) -> Arc<ModeRules> {
@@ -102,6 +119,7 @@ impl Inner {
         st.record = mode.recorded_on_device().then_some(record);
         if forget_visitor {
             st.visitor = None;
+            st.visitor_wire = None;
         }
         st.rules = self.rules_for(&mode);
         st.renewal_needed = reason == ModeChangeReason::ConsentExpired;
@@ -114,33 +132,70 @@ impl Inner {
             consent_renewal_needed: reason == ModeChangeReason::ConsentExpired,
         };
         // Mode operations bypass the in-flight bound: they must never be lost.
-        let _ = self.ops.send(Op::Mode { write, forget_visitor, change });
+        let _ = self.ops.send(Op::Mode(Box::new(ModeOp { write, forget_visitor, change })));
     }
 
-    /// Returns to the default mode once an opt-in choice has lapsed.
-    fn expire_consent(&self, st: &mut State, now: EpochMillis) {
-        if st.mode != VisitorMode::OptIn {
-            return;
+    /// Whether an opt-in in force has lapsed at `now` (read-only check).
+    fn consent_lapsed(&self, st: &State, now: EpochMillis) -> bool {
+        st.mode == VisitorMode::OptIn
+            && st.record.as_ref().is_some_and(|r| now >= consent_expiry(r.since_ms, self.config.consent_lifetime_months))
+    }
+
+    /// Hands a hit to the writer under a lock on the state (read or write),
+    /// unless the mode changed since it was filtered or the SDK is closing.
+    fn hand_over(&self, st: &State, epoch: u64, visitor_id: Arc<str>, mut hit: Box<QueuedHit>, notes: Vec<Dropped>) -> Result<(), HandOver> {
+        if st.closed {
+            return Err(HandOver::Failed(TrackError::ShutDown));
         }
-        let Some(since) = st.record.as_ref().map(|r| r.since_ms) else { return };
+        if st.epoch != epoch {
+            return Err(HandOver::Retry);
+        }
+        if self.in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
+            Counters::add(&self.counters.rejected_backpressure, 1);
+            return Err(HandOver::Failed(TrackError::QueueFull));
+        }
+        hit.visitor_id = visitor_id;
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        match self.ops.try_send(Op::Hit { hit, notes }) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.in_flight.fetch_sub(1, Ordering::Relaxed);
+                Err(HandOver::Failed(match e {
+                    TrySendError::Full(_) => TrackError::QueueFull,
+                    TrySendError::Disconnected(_) => TrackError::ShutDown,
+                }))
+            }
+        }
+    }
+
+    /// Returns to the default mode once an opt-in choice has lapsed. True
+    /// when it did (the caller wakes the writer once the lock is released).
+    fn expire_consent(&self, st: &mut State, now: EpochMillis) -> bool {
+        if st.mode != VisitorMode::OptIn {
+            return false;
+        }
+        let Some(since) = st.record.as_ref().map(|r| r.since_ms) else { return false };
         let expiry = consent_expiry(since, self.config.consent_lifetime_months);
         if now >= expiry {
             self.apply_mode(st, self.config.default_mode.clone(), expiry, ModeChangeReason::ConsentExpired);
+            return true;
         }
+        false
     }
 
     /// The app-scoped id, created when missing or expired (never extended).
-    fn ensure_visitor(&self, st: &mut State, now: EpochMillis) -> String {
-        if let Some(v) = &st.visitor {
+    fn ensure_visitor(&self, st: &mut State, now: EpochMillis) -> Arc<str> {
+        if let (Some(v), Some(wire)) = (&st.visitor, &st.visitor_wire) {
             if v.is_valid_at(now) {
-                return v.id.clone();
+                return wire.clone();
             }
         }
         let v = VisitorId::generate(&*self.random, now);
-        let id = v.id.clone();
-        let _ = self.ops.send(Op::NewVisitor(v.clone()));
+        let wire: Arc<str> = Arc::from(v.id.as_str());
+        let _ = self.ops.send(Op::NewVisitor(Box::new(v.clone())));
         st.visitor = Some(v);
-        id
+        st.visitor_wire = Some(wire.clone());
+        wire
     }
 
     fn send_notes(&self, mode: &VisitorMode, notes: Vec<Dropped>) {
@@ -148,7 +203,10 @@ impl Inner {
             return;
         }
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        let _ = self.ops.send(Op::Notes { mode: mode.wire_name().to_owned(), notes });
+        if self.ops.try_send(Op::Notes { mode: mode.wire_name().into(), notes }).is_err() {
+            self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+        self.wake_writer();
     }
 
     pub(crate) fn notify_diagnostic(&self, d: Diagnostic) {
@@ -164,6 +222,17 @@ impl Inner {
         }
     }
 
+    /// Wakes the writer if it is parked. Called after handing it something,
+    /// outside the state lock: a wake-up is a system call, and it is only
+    /// needed when the writer has gone idle (it polls while busy).
+    pub(crate) fn wake_writer(&self) {
+        if self.writer_idle.load(Ordering::SeqCst) {
+            if let Some(t) = self.writer.get() {
+                t.unpark();
+            }
+        }
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
@@ -172,16 +241,19 @@ impl Inner {
     pub(crate) fn space_freed(&self, rows: u64) {
         if rows > 0 {
             let _ = self.ops.send(Op::SpaceFreed(rows));
+            self.wake_writer();
         }
     }
 
     pub(crate) fn ops_send(&self, op: Op) -> Result<(), SdkError> {
-        self.ops.send(op).map_err(|_| SdkError::ShutDown)
+        self.ops.send(op).map_err(|_| SdkError::ShutDown)?;
+        self.wake_writer();
+        Ok(())
     }
 
     fn ask_writer<T>(&self, make: impl FnOnce(mpsc::SyncSender<T>) -> Op) -> Result<T, SdkError> {
         let (tx, rx) = mpsc::sync_channel(1);
-        self.ops.send(make(tx)).map_err(|_| SdkError::ShutDown)?;
+        self.ops_send(make(tx))?;
         rx.recv_timeout(WRITER_ANSWER_TIMEOUT).map_err(|e| match e {
             mpsc::RecvTimeoutError::Timeout => SdkError::Timeout(WRITER_ANSWER_TIMEOUT.as_millis() as u64),
             mpsc::RecvTimeoutError::Disconnected => SdkError::ShutDown,
@@ -189,8 +261,14 @@ impl Inner {
     }
 }
 
-fn context_properties(ctx: &DeviceContext) -> Arc<Vec<(String, Value)>> {
-    Arc::new(ctx.properties())
+fn context_properties(ctx: &DeviceContext) -> Arc<Context> {
+    Arc::new(Context::new(ctx.properties()))
+}
+
+enum HandOver {
+    /// The mode changed after filtering: filter again.
+    Retry,
+    Failed(TrackError),
 }
 
 /// Builds an [`Sdk`]; every part but the configuration has a production default.
@@ -270,13 +348,14 @@ impl SdkBuilder {
         let visitor = stored.visitor.clone().filter(|v| v.is_valid_at(now) && mode.stores_visitor_id());
         let stale_visitor = stored.visitor.is_some() && visitor.is_none();
 
-        let (ops_tx, ops_rx) = mpsc::channel();
+        let (ops_tx, ops_rx) = mpsc::sync_channel(MAX_IN_FLIGHT + CONTROL_RESERVE);
         let (up_tx, up_rx) = mpsc::channel();
         let state = State {
             record,
             rules: rules.shared(&mode),
             mode,
             renewal_needed,
+            visitor_wire: visitor.as_ref().map(|v| Arc::from(v.id.as_str())),
             visitor,
             context: context_properties(&config.context),
             epoch: 0,
@@ -294,9 +373,11 @@ impl SdkBuilder {
             db_generation: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             uploads: up_tx,
-            state: Mutex::new(state),
+            state: RwLock::new(state),
             ops: ops_tx,
             closed: AtomicBool::new(false),
+            writer: OnceLock::new(),
+            writer_idle: AtomicBool::new(false),
         });
         {
             let mut st = inner.lock();
@@ -308,7 +389,7 @@ impl SdkBuilder {
             inner.expire_consent(&mut st, now);
         }
         for d in startup {
-            let _ = inner.ops.send(Op::Diagnostic(d));
+            let _ = inner.ops.send(Op::Diagnostic(Box::new(d)));
         }
 
         let writer = Writer::new(inner.clone(), ops_rx, conn, stored);
@@ -319,7 +400,7 @@ impl SdkBuilder {
             Err(e) => {
                 inner.closed.store(true, Ordering::SeqCst);
                 let (tx, _rx) = mpsc::sync_channel(1);
-                let _ = inner.ops.send(Op::Shutdown(tx));
+                let _ = inner.ops_send(Op::Shutdown(tx));
                 let _ = writer.join();
                 return Err(e);
             }
@@ -369,56 +450,105 @@ impl Sdk {
         if inner.closed.load(Ordering::Acquire) {
             return Err(TrackError::ShutDown);
         }
-        let CheckedEvent { name, properties, mut notes } = check_event(event)?;
+        let CheckedEvent { mut name, mut properties, notes } = check_event(event)?;
         loop {
-            let (rules, epoch, context, now) = {
-                let mut st = inner.lock();
-                let now = inner.clock.now_ms();
-                inner.expire_consent(&mut st, now);
-                (st.rules.clone(), st.epoch, st.context.clone(), now)
+            let now = inner.clock.now_ms();
+            let (rules, epoch, context, consent_lapsed) = {
+                let st = inner.read();
+                (st.rules.clone(), st.epoch, st.context.clone(), inner.consent_lapsed(&st, now))
             };
+            if consent_lapsed {
+                let mut st = inner.lock();
+                inner.expire_consent(&mut st, now);
+                drop(st);
+                inner.wake_writer();
+                continue;
+            }
             if let Err(reason) = rules.event_verdict(&name) {
+                let mut notes = notes;
                 Counters::add(&inner.counters.events_dropped_by_mode, 1);
                 Counters::add(&inner.counters.properties_dropped, count_drops(&notes));
                 notes.push(Dropped { event: name, property: None, reason: reason.clone() });
                 inner.send_notes(&rules.mode, notes);
                 return Ok(TrackOutcome::NotSent { reason });
             }
-            let event_id = inner.random.uuid_v4().hyphenated().to_string();
-            let (data, mut mode_notes) = rules.hit_data(&name, &context, &properties, now, &event_id);
-            let mode = &rules.mode;
-
-            let mut st = inner.lock();
-            if st.closed {
-                return Err(TrackError::ShutDown);
+            let selection = rules.select(&name, &context, &properties);
+            // The allowed properties move into the hit; the others stay, so a
+            // retry under another mode still has everything the app tagged.
+            let all = std::mem::take(&mut properties);
+            let mut kept = Vec::with_capacity(all.len());
+            for ((k, v), keep) in all.into_iter().zip(&selection.keep) {
+                if *keep {
+                    kept.push((k, v));
+                } else {
+                    properties.insert(k, v);
+                }
             }
-            if st.epoch != epoch {
-                continue; // the mode changed meanwhile: filter again under the new one
-            }
-            if inner.in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
-                Counters::add(&inner.counters.rejected_backpressure, 1);
-                return Err(TrackError::QueueFull);
-            }
-            let visitor_id = match mode.fixed_visitor_id() {
-                Some(fixed) => fixed.to_owned(),
-                None => inner.ensure_visitor(&mut st, now),
-            };
-            notes.append(&mut mode_notes);
-            Counters::add(&inner.counters.properties_dropped, count_drops(&notes));
+            let mut hit_notes = notes.clone();
+            hit_notes.extend(selection.dropped);
+            let event_id = inner.random.event_id().hyphenated().to_string();
+            // Built (and allocated) before any lock; only the visitor id is
+            // decided under it.
             let hit = Hit {
-                event_id: event_id.clone(),
-                name,
-                visitor_id,
-                mode: mode.wire_name().to_owned(),
+                event_id,
+                name: std::mem::take(&mut name),
+                mode: rules.wire.clone(),
+                consent: rules.mode.consent(),
                 tracked_at_ms: now,
-                data,
+                context,
+                context_mask: selection.context_mask,
+                timestamp: selection.timestamp,
+                properties: kept,
             };
-            inner.in_flight.fetch_add(1, Ordering::Relaxed);
-            if inner.ops.send(Op::Hit { hit: Box::new(hit), notes }).is_err() {
-                return Err(TrackError::ShutDown);
+            // Serialised here, before any lock: the storage thread only
+            // writes it, and the properties are freed by the thread that
+            // allocated them.
+            let queued = Box::new(QueuedHit {
+                event_id: hit.event_id.clone(),
+                // Bound under the lock by hand_over.
+                visitor_id: rules.wire.clone(),
+                mode: rules.wire.clone(),
+                tracked_at_ms: now,
+                body: hit.wire_json(),
+            });
+            let dropped = count_drops(&hit_notes);
+            let handed = match &rules.fixed_visitor {
+                Some(fixed) => inner.hand_over(&inner.read(), epoch, fixed.clone(), queued, hit_notes),
+                None => {
+                    // Usually the id exists: a read lock. Creating one takes the write lock.
+                    let read = inner.read();
+                    match read.visitor_wire.clone().filter(|_| read.visitor.as_ref().is_some_and(|v| v.is_valid_at(now))) {
+                        Some(id) => inner.hand_over(&read, epoch, id, queued, hit_notes),
+                        None => {
+                            drop(read);
+                            let mut st = inner.lock();
+                            // A changed mode or a closing SDK is refused by
+                            // hand_over: no id is created for a hit not sent.
+                            let id = if st.epoch == epoch && !st.closed {
+                                inner.ensure_visitor(&mut st, now)
+                            } else {
+                                rules.wire.clone()
+                            };
+                            inner.hand_over(&st, epoch, id, queued, hit_notes)
+                        }
+                    }
+                }
+            };
+            let Hit { event_id, name: hit_name, properties: hit_properties, .. } = hit;
+            match handed {
+                Ok(()) => {
+                    inner.wake_writer();
+                    Counters::add(&inner.counters.properties_dropped, dropped);
+                    Counters::add(&inner.counters.accepted, 1);
+                    return Ok(TrackOutcome::Queued { event_id });
+                }
+                Err(HandOver::Retry) => {
+                    // The mode changed after filtering: filter again under the new one.
+                    name = hit_name;
+                    properties.extend(hit_properties);
+                }
+                Err(HandOver::Failed(e)) => return Err(e),
             }
-            Counters::add(&inner.counters.accepted, 1);
-            return Ok(TrackOutcome::Queued { event_id });
         }
     }
 
@@ -432,15 +562,24 @@ impl Sdk {
     /// The visitor mode in force.
     pub fn mode(&self) -> VisitorMode {
         let mut st = self.inner.lock();
-        self.inner.expire_consent(&mut st, self.inner.clock.now_ms());
-        st.mode.clone()
+        let lapsed = self.inner.expire_consent(&mut st, self.inner.clock.now_ms());
+        let mode = st.mode.clone();
+        drop(st);
+        if lapsed {
+            self.inner.wake_writer();
+        }
+        mode
     }
 
     /// The mode in force, since when, and whether consent must be asked again.
     pub fn mode_status(&self) -> ModeStatus {
         let mut st = self.inner.lock();
         let now = self.inner.clock.now_ms();
-        self.inner.expire_consent(&mut st, now);
+        if self.inner.expire_consent(&mut st, now) {
+            drop(st);
+            self.inner.wake_writer();
+            st = self.inner.lock();
+        }
         let since_ms = st.record.as_ref().map(|r| r.since_ms);
         ModeStatus {
             mode: st.mode.clone(),
@@ -470,6 +609,8 @@ impl Sdk {
         let now = inner.clock.now_ms();
         inner.expire_consent(&mut st, now);
         inner.apply_mode(&mut st, mode, now, ModeChangeReason::SetByApp);
+        drop(st);
+        inner.wake_writer();
         Ok(())
     }
 
@@ -530,6 +671,7 @@ impl Sdk {
                 st.record.clone()
             };
             st.visitor = None;
+            st.visitor_wire = None;
             st.epoch += 1;
             let change = (previous != st.mode).then(|| ModeChange {
                 previous,
@@ -538,8 +680,9 @@ impl Sdk {
                 reason: ModeChangeReason::LocalDataDeleted,
                 consent_renewal_needed: false,
             });
-            inner.ops.send(Op::DeleteAll { keep, change, reply: tx }).map_err(|_| SdkError::ShutDown)?;
+            inner.ops.send(Op::DeleteAll(Box::new(DeleteAllOp { keep, change, reply: tx }))).map_err(|_| SdkError::ShutDown)?;
         }
+        inner.wake_writer();
         match rx.recv_timeout(WRITER_ANSWER_TIMEOUT) {
             Ok(r) => r.map_err(SdkError::Storage),
             Err(mpsc::RecvTimeoutError::Timeout) => Err(SdkError::Timeout(WRITER_ANSWER_TIMEOUT.as_millis() as u64)),
@@ -572,6 +715,7 @@ impl Sdk {
             self.inner.closed.store(true, Ordering::Release);
             let _ = self.inner.ops.send(Op::Shutdown(tx));
         }
+        self.inner.wake_writer();
         let persisted = rx.recv().map_err(|_| SdkError::ShutDown);
         let _ = self.inner.uploads.send(UpMsg::Stop);
         let _ = writer.join();

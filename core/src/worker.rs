@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use rusqlite::Connection;
 
 use crate::clock::EpochMillis;
 use crate::diagnostics::{Diagnostic, Dropped, TrimCause};
-use crate::hit::Hit;
+use crate::hit::QueuedHit;
 use crate::mode::{ModeChange, ModeRecord};
 use crate::report::LocalData;
 use crate::sdk::Inner;
@@ -37,6 +37,16 @@ pub const MAX_UNPERSISTED_HITS: usize = 10_000;
 pub const STORAGE_RETRY: Duration = Duration::from_secs(1);
 /// The age bound is enforced at most this often (clock time).
 const AGE_TRIM_EVERY_MS: i64 = 60_000;
+/// Short sleeps the writer takes before parking: while hits keep coming it
+/// is awake to take them, and tracking threads never need to wake it.
+const IDLE_POLLS: u32 = 8;
+const IDLE_POLL: Duration = Duration::from_micros(250);
+
+enum Next {
+    Op(Op),
+    Tick,
+    Closed,
+}
 const DAY_MS: i64 = 86_400_000;
 
 pub(crate) enum ModeWrite {
@@ -44,18 +54,19 @@ pub(crate) enum ModeWrite {
     Clear,
 }
 
-/// What the rest of the SDK sends to the storage thread.
+/// What the rest of the SDK sends to the storage thread. Kept small (large
+/// payloads boxed): the hand-off is a preallocated ring of these.
 pub(crate) enum Op {
-    Hit { hit: Box<Hit>, notes: Vec<Dropped> },
+    Hit { hit: Box<QueuedHit>, notes: Vec<Dropped> },
     /// Drop notes of an event that produced no hit.
-    Notes { mode: String, notes: Vec<Dropped> },
-    NewVisitor(VisitorId),
+    Notes { mode: Box<str>, notes: Vec<Dropped> },
+    NewVisitor(Box<VisitorId>),
     ForgetVisitor { purge: bool },
-    Mode { write: ModeWrite, forget_visitor: bool, change: ModeChange },
-    Diagnostic(Diagnostic),
+    Mode(Box<ModeOp>),
+    Diagnostic(Box<Diagnostic>),
     Flush(SyncSender<Result<(), String>>),
     Export(SyncSender<Result<LocalData, String>>),
-    DeleteAll { keep: Option<ModeRecord>, change: Option<ModeChange>, reply: SyncSender<Result<u64, String>> },
+    DeleteAll(Box<DeleteAllOp>),
     /// The uploader read a damaged page.
     Recover,
     /// The uploader deleted this many acknowledged or rejected rows.
@@ -63,9 +74,21 @@ pub(crate) enum Op {
     Shutdown(SyncSender<Result<(), String>>),
 }
 
+pub(crate) struct ModeOp {
+    pub write: ModeWrite,
+    pub forget_visitor: bool,
+    pub change: ModeChange,
+}
+
+pub(crate) struct DeleteAllOp {
+    pub keep: Option<ModeRecord>,
+    pub change: Option<ModeChange>,
+    pub reply: SyncSender<Result<u64, String>>,
+}
+
 /// A write waiting for its transaction.
 enum Write {
-    Hit(Box<Hit>),
+    Hit(Box<QueuedHit>),
     NewVisitor(VisitorId),
     ForgetVisitor { purge: bool },
     Mode { write: ModeWrite, forget_visitor: bool },
@@ -130,26 +153,63 @@ impl Writer {
         }
     }
 
-    pub fn run(mut self) {
+    /// The next operation. While there is work the writer polls (a few
+    /// short sleeps), so senders need no system call to reach it; once idle
+    /// it parks and the next sender unparks it ([`Inner::wake_writer`]).
+    /// `Tick` when storage is failing and it is time to retry.
+    fn next(&mut self) -> Next {
+        let mut polls = 0;
         loop {
-            let first = if self.pending.is_empty() {
-                match self.rx.recv() {
-                    Ok(op) => op,
-                    Err(_) => return,
-                }
+            match self.rx.try_recv() {
+                Ok(op) => return Next::Op(op),
+                Err(TryRecvError::Disconnected) => return Next::Closed,
+                Err(TryRecvError::Empty) => {}
+            }
+            if polls < IDLE_POLLS {
+                polls += 1;
+                std::thread::park_timeout(IDLE_POLL);
+                continue;
+            }
+            self.inner.writer_idle.store(true, Ordering::SeqCst);
+            // Checked again once idleness is announced, so that a sender that
+            // looked at the flag just before it was set is not missed.
+            let op = self.rx.try_recv();
+            if let Ok(op) = op {
+                self.inner.writer_idle.store(false, Ordering::SeqCst);
+                return Next::Op(op);
+            }
+            if matches!(op, Err(TryRecvError::Disconnected)) {
+                return Next::Closed;
+            }
+            let retrying = !self.pending.is_empty();
+            if retrying {
+                std::thread::park_timeout(STORAGE_RETRY);
             } else {
-                match self.rx.recv_timeout(STORAGE_RETRY) {
-                    Ok(op) => op,
-                    Err(RecvTimeoutError::Timeout) => {
-                        if let Some(b) = &mut self.full_budget {
-                            *b += 1; // probe: space may have been freed by someone else
-                        }
-                        let mut notices = Vec::new();
-                        self.commit(&mut notices);
-                        self.deliver(notices);
-                        continue;
+                std::thread::park();
+            }
+            self.inner.writer_idle.store(false, Ordering::SeqCst);
+            if retrying {
+                return Next::Tick;
+            }
+            polls = 0;
+        }
+    }
+
+    pub fn run(mut self) {
+        // Registered before the writer can ever park, so no wake-up is lost.
+        let _ = self.inner.writer.set(std::thread::current());
+        loop {
+            let first = match self.next() {
+                Next::Op(op) => op,
+                Next::Closed => return,
+                Next::Tick => {
+                    if let Some(b) = &mut self.full_budget {
+                        *b += 1; // probe: space may have been freed by someone else
                     }
-                    Err(RecvTimeoutError::Disconnected) => return,
+                    let mut notices = Vec::new();
+                    self.commit(&mut notices);
+                    self.deliver(notices);
+                    continue;
                 }
             };
             let mut notices = Vec::new();
@@ -195,29 +255,31 @@ impl Writer {
             Op::Hit { hit, notes } => {
                 self.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
                 for dropped in notes {
-                    notices.push(Notice::Diagnostic(Diagnostic::Dropped { mode: hit.mode.clone(), dropped }));
+                    notices.push(Notice::Diagnostic(Diagnostic::Dropped { mode: hit.mode.to_string(), dropped }));
                 }
                 self.queue(Write::Hit(hit));
             }
             Op::Notes { mode, notes } => {
                 self.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
                 for dropped in notes {
-                    notices.push(Notice::Diagnostic(Diagnostic::Dropped { mode: mode.clone(), dropped }));
+                    notices.push(Notice::Diagnostic(Diagnostic::Dropped { mode: mode.to_string(), dropped }));
                 }
             }
-            Op::NewVisitor(v) => self.queue(Write::NewVisitor(v)),
+            Op::NewVisitor(v) => self.queue(Write::NewVisitor(*v)),
             Op::ForgetVisitor { purge } => self.queue(Write::ForgetVisitor { purge }),
-            Op::Mode { write, forget_visitor, change } => {
+            Op::Mode(op) => {
+                let ModeOp { write, forget_visitor, change } = *op;
                 self.queue(Write::Mode { write, forget_visitor });
                 notices.push(Notice::Mode(change));
             }
-            Op::Diagnostic(d) => notices.push(Notice::Diagnostic(d)),
+            Op::Diagnostic(d) => notices.push(Notice::Diagnostic(*d)),
             Op::SpaceFreed(n) => {
                 if let Some(b) = &mut self.full_budget {
                     *b += n;
                 }
             }
-            Op::DeleteAll { keep, change, reply } => {
+            Op::DeleteAll(op) => {
+                let DeleteAllOp { keep, change, reply } = *op;
                 self.queue(Write::DeleteAll { keep });
                 if let Some(c) = change {
                     notices.push(Notice::Mode(c));
@@ -364,10 +426,11 @@ impl Writer {
         let conn = self.conn.as_mut().ok_or_else(|| StoreError::Unavailable("no database".into()))?;
         let tx = conn.transaction()?;
         let mut done = Committed::default();
+        let mut insert = store::hit_inserter(&tx)?;
         for w in self.pending.iter().take(n) {
             match w {
                 Write::Hit(hit) => {
-                    store::insert_hit(&tx, hit, &hit.wire_json())?;
+                    store::insert_hit(&mut insert, hit)?;
                     done.hits += 1;
                 }
                 Write::NewVisitor(v) => store::save_visitor(&tx, v)?,
@@ -395,6 +458,7 @@ impl Writer {
                 }
             }
         }
+        drop(insert);
         done.trimmed_count = store::trim_to_count(&tx, config.queue_max_hits)?;
         let age_trim_due = self.last_age_trim.is_none_or(|t| (now - t).abs() >= AGE_TRIM_EVERY_MS);
         if age_trim_due {
@@ -498,10 +562,10 @@ impl Writer {
                     pending.push(store::PendingRow {
                         seq: 0,
                         event_id: h.event_id.clone(),
-                        visitor_id: h.visitor_id.clone(),
-                        mode: h.mode.clone(),
+                        visitor_id: h.visitor_id.to_string(),
+                        mode: h.mode.to_string(),
                         tracked_at_ms: h.tracked_at_ms,
-                        body: h.wire_json(),
+                        body: h.body.clone(),
                     });
                 }
             }
@@ -514,5 +578,14 @@ impl Writer {
             })
         };
         read().map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_hand_off_slot_stays_small() {
+        // The ring holds MAX_IN_FLIGHT + CONTROL_RESERVE of these, preallocated.
+        assert!(std::mem::size_of::<super::Op>() <= 48, "{}", std::mem::size_of::<super::Op>());
     }
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use mesure_core::clock::add_calendar_months;
-use mesure_core::hit::{check_event, reserved};
+use mesure_core::hit::{check_event, reserved, Context};
 use mesure_core::rules::{is_identifying, RuleBook, EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
 use mesure_core::*;
 use proptest::prelude::*;
@@ -72,11 +72,11 @@ fn config_with_allowlist() -> Config {
 }
 
 /// Built once: the rules are immutable and shared, as in the SDK.
-static EXEMPT_BOOK: LazyLock<(Config, RuleBook, Vec<(String, Value)>)> = LazyLock::new(|| {
+static EXEMPT_BOOK: LazyLock<(Config, RuleBook, Arc<Context>)> = LazyLock::new(|| {
     let mut config = config_with_allowlist();
     config.send_hits_in_opt_out = true;
     let book = RuleBook::new(&config);
-    let context = config.context.properties();
+    let context = Arc::new(Context::new(config.context.properties()));
     (config, book, context)
 });
 

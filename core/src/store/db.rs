@@ -4,7 +4,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::StoreError;
 use crate::clock::EpochMillis;
-use crate::hit::Hit;
+use crate::hit::QueuedHit;
 use crate::mode::{ModeChangeReason, ModeRecord, VisitorMode, FIXED_VISITOR_IDS};
 use crate::visitor_id::VisitorId;
 
@@ -30,11 +30,15 @@ pub struct StoredState {
     pub visitor: Option<VisitorId>,
 }
 
-pub fn insert_hit(conn: &Connection, hit: &Hit, body: &str) -> Result<(), StoreError> {
-    let mut st = conn.prepare_cached(
+/// The insert statement, prepared once per transaction by the writer.
+pub fn hit_inserter(conn: &Connection) -> Result<rusqlite::CachedStatement<'_>, StoreError> {
+    Ok(conn.prepare_cached(
         "INSERT INTO hits (event_id, visitor_id, mode, tracked_at_ms, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    st.execute(params![hit.event_id, hit.visitor_id, hit.mode, hit.tracked_at_ms, body])?;
+    )?)
+}
+
+pub fn insert_hit(st: &mut rusqlite::CachedStatement<'_>, hit: &QueuedHit) -> Result<(), StoreError> {
+    st.execute(params![hit.event_id, &*hit.visitor_id, &*hit.mode, hit.tracked_at_ms, hit.body])?;
     Ok(())
 }
 
@@ -140,7 +144,13 @@ pub fn delete_range(conn: &Connection, first: i64, last: i64) -> Result<u64, Sto
 /// Keeps at most `max` hits, dropping the oldest. Cheap when under the bound:
 /// the seq span bounds the count from above and costs two index lookups.
 pub fn trim_to_count(conn: &Connection, max: u32) -> Result<u64, StoreError> {
-    let span: Option<i64> = conn.query_row("SELECT max(seq) - min(seq) + 1 FROM hits", [], |r| r.get(0))?;
+    // Two sub-queries: SQLite answers a lone min() or max() from the rowid
+    // b-tree in O(log n), but `max(seq) - min(seq)` in one query scans the table.
+    let span: Option<i64> = conn.query_row(
+        "SELECT (SELECT max(seq) FROM hits) - (SELECT min(seq) FROM hits) + 1",
+        [],
+        |r| r.get(0),
+    )?;
     if span.unwrap_or(0) <= i64::from(max) {
         return Ok(0);
     }
