@@ -121,6 +121,12 @@ impl Collector {
         lock(&self.shared.received).clone()
     }
 
+    /// The requests after the first `n` (to follow a long run without
+    /// copying everything each time).
+    pub fn received_since(&self, n: usize) -> Vec<Received> {
+        lock(&self.shared.received).iter().skip(n).cloned().collect()
+    }
+
     /// Events of acknowledged requests, in arrival order.
     pub fn acknowledged_events(&self) -> Vec<serde_json::Value> {
         self.received().iter().filter(|r| r.acknowledged()).flat_map(|r| r.events()).collect()
