@@ -89,6 +89,9 @@ pub(crate) struct Inner {
     /// The writer thread, and whether it is parked waiting for work.
     pub writer: OnceLock<Thread>,
     pub writer_idle: AtomicBool,
+    /// Set by the writer while the disk is full: it then wants to hear of
+    /// every row the uploader deletes.
+    pub disk_full: AtomicBool,
 }
 
 impl Inner {
@@ -239,7 +242,7 @@ impl Inner {
 
     /// Tells the writer the uploader deleted rows (it paces writes on a full disk).
     pub(crate) fn space_freed(&self, rows: u64) {
-        if rows > 0 {
+        if rows > 0 && self.disk_full.load(Ordering::Relaxed) {
             let _ = self.ops.send(Op::SpaceFreed(rows));
             self.wake_writer();
         }
@@ -378,6 +381,7 @@ impl SdkBuilder {
             closed: AtomicBool::new(false),
             writer: OnceLock::new(),
             writer_idle: AtomicBool::new(false),
+            disk_full: AtomicBool::new(false),
         });
         {
             let mut st = inner.lock();

@@ -389,6 +389,7 @@ impl Writer {
                 Err(e) => {
                     if matches!(e, StoreError::Full(_)) {
                         self.full_budget = Some(0);
+                        self.inner.disk_full.store(true, Ordering::Relaxed);
                         // Start afresh once space is back: SQLite may keep the
                         // connection's WAL state from the failed write.
                         self.conn = None;
@@ -400,6 +401,7 @@ impl Writer {
         if self.pending.is_empty() {
             self.failing = None;
             self.full_budget = None;
+            self.inner.disk_full.store(false, Ordering::Relaxed);
         }
     }
 

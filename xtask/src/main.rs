@@ -3,7 +3,9 @@
 //! - `test`: every suite, as CI runs it (Rust, then Kotlin, then Swift).
 //! - `test-rust`, `test-kotlin`, `test-swift`: one suite.
 //! - `bindings kotlin|swift`: generate the bindings into target/bindings/.
+//! - `bench`: the benchmarks of BENCHMARKS.md (release builds; minutes).
 
+mod bench;
 mod bindings;
 mod kotlin;
 mod swift;
@@ -28,11 +30,12 @@ fn dispatch(args: &[String]) -> Result<()> {
         Some("test-rust") => test_rust(),
         Some("test-kotlin") => kotlin::test(),
         Some("test-swift") => swift::test(),
+        Some("bench") => bench::bench(),
         Some("bindings") => match args.get(1).map(String::as_str) {
             Some(lang @ ("kotlin" | "swift")) => bindings::generate(lang).map(|dir| eprintln!("xtask: {}", dir.display())),
             _ => Err("usage: cargo xtask bindings kotlin|swift".into()),
         },
-        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings")),
+        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench")),
     }
 }
 

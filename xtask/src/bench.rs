@@ -1,0 +1,102 @@
+//! `cargo xtask bench`: every figure of BENCHMARKS.md in one run. The Rust
+//! benchmarks (against the SQLite floor and Glean), the stripped library
+//! sizes with and without the Rust HTTP client, and `track` through the
+//! Kotlin bindings on the JVM. Writes target/bench/BENCHMARKS.generated.md.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::bindings;
+use crate::kotlin;
+use crate::util::{cargo, output, root, run, Result};
+
+fn stripped_size(lib: &Path, out: &Path) -> Result<u64> {
+    std::fs::copy(lib, out).map_err(|e| format!("{}: {e}", lib.display()))?;
+    run(Command::new("strip").arg(out))?;
+    Ok(std::fs::metadata(out).map_err(|e| e.to_string())?.len())
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.2} MB", bytes as f64 / 1_000_000.0)
+}
+
+fn kotlin_figures(dir: &Path) -> Result<String> {
+    let home = kotlin::kotlin_home()?;
+    let generated = bindings::generate("kotlin")?;
+    let classes = dir.join("kotlin-bench");
+    let _ = std::fs::remove_dir_all(&classes);
+    let jna = PathBuf::from("/usr/share/java/jna.jar");
+    let stdlib = home.join("lib/kotlin-stdlib.jar");
+    let cp = format!("{}:{}", jna.display(), stdlib.display());
+    run(Command::new(home.join("bin/kotlinc"))
+        .args(["-jvm-target", "17", "-nowarn", "-cp", &cp, "-d"])
+        .arg(&classes)
+        .args(kotlin::kotlin_sources(&generated))
+        .arg(root().join("tests/kotlin/bench/TrackBench.kt")))?;
+    let json = output(
+        Command::new("java")
+            .arg(format!("-Djna.library.path={}", root().join("target/release").display()))
+            .args(["-cp", &format!("{}:{cp}", classes.display()), "eu.mesure.bench.TrackBenchKt"]),
+    )?;
+    let line = json.lines().last().unwrap_or("").to_owned();
+    let v = |key: &str, field: &str| -> f64 {
+        line.split(&format!("\"{key}\":{{"))
+            .nth(1)
+            .and_then(|r| r.split(&format!("\"{field}\":")).nth(1))
+            .and_then(|r| r.split([',', '}']).next())
+            .and_then(|n| n.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+            / 1000.0
+    };
+    Ok(format!(
+        "### `track()` through the Kotlin bindings (desktop JVM, JNA)\n\n\
+         100 bursts of 1000 calls after warm-up; baselines in the same JVM: calls across the same FFI that do nothing, one returning a string (`sdkVersion()`: a UniFFI buffer crosses back), one a boolean (`hasBuiltinHttpClient()`).\n\n\
+         | | p50 | p99 | p99.9 |\n|---|---|---|---|\n\
+         | `trackScreen` (3 properties) | {:.2} µs | {:.2} µs | {:.2} µs |\n\
+         | baseline: empty call returning a string | {:.2} µs | {:.2} µs | {:.2} µs |\n\
+         | baseline: empty call returning a boolean | {:.2} µs | {:.2} µs | {:.2} µs |\n\n\
+         Ratio (p50): {:.1}× the string-returning crossing. Raw: `{line}`\n",
+        v("track", "p50"),
+        v("track", "p99"),
+        v("track", "p999"),
+        v("ffi_call", "p50"),
+        v("ffi_call", "p99"),
+        v("ffi_call", "p999"),
+        v("plain_call", "p50"),
+        v("plain_call", "p99"),
+        v("plain_call", "p999"),
+        v("track", "p50") / v("ffi_call", "p50"),
+    ))
+}
+
+pub fn bench() -> Result<()> {
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let rust_md = dir.join("rust.md");
+
+    run(cargo().args(["build", "--release", "-p", "mesure-bench"]))?;
+    run(Command::new(root().join("target/release/mesure-bench")).current_dir(root()).env("MESURE_BENCH_OUT", &rust_md))?;
+
+    // Sizes: the desktop library (with ureq) and the mobile variant (without).
+    run(cargo().args(["build", "--release", "-p", "mesure-ffi"]))?;
+    run(cargo().args(["build", "--release", "-p", "mesure-ffi", "--no-default-features", "--target-dir", "target/mobile"]))?;
+    let full = stripped_size(&root().join("target/release").join(bindings::lib_file_name()), &dir.join("full.so"))?;
+    let mobile = stripped_size(&root().join("target/mobile/release").join(bindings::lib_file_name()), &dir.join("mobile.so"))?;
+    let sizes = format!(
+        "### Library size\n\nStripped release cdylib (`lto`, `opt-level = \"s\"`, one codegen unit), x86_64 Linux:\n\n\
+         | build | size |\n|---|---|\n| with the Rust HTTP client (ureq + rustls) | {} |\n| mobile: without it (platform HTTP client) | {} |\n\n\
+         Ratio: the mobile build is {:.2}× the desktop one.\n",
+        mb(full),
+        mb(mobile),
+        mobile as f64 / full as f64
+    );
+
+    let kotlin = kotlin_figures(&dir)?;
+    let rust = std::fs::read_to_string(&rust_md).map_err(|e| e.to_string())?;
+    let report = format!("{rust}\n{sizes}\n{kotlin}");
+    let out = dir.join("BENCHMARKS.generated.md");
+    std::fs::write(&out, &report).map_err(|e| e.to_string())?;
+    println!("{sizes}\n{kotlin}");
+    eprintln!("xtask: report written to {}", out.display());
+    Ok(())
+}
