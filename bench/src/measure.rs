@@ -202,6 +202,17 @@ fn ingest() -> Res<(f64, f64)> {
     Ok((INGEST as f64 / elapsed.as_secs_f64(), avg))
 }
 
+/// `track` latency alone, with its spin baseline (for quick comparisons).
+pub fn latency_only() -> Res<()> {
+    let (one, _) = track_latency(1)?;
+    let (four, _) = track_latency(4)?;
+    let spin = spin_latency(1, one.p50);
+    for (name, p) in [("mesure 1 thread", one), ("mesure 4 threads", four), ("spin of mesure's p50", spin)] {
+        println!("{name:<22} p50 {} p99 {} p99.9 {}", us(p.p50), us(p.p99), us(p.p999));
+    }
+    Ok(())
+}
+
 /// Ingest alone, for profiling (`perf record mesure-bench ingest`).
 pub fn ingest_only() -> Res<()> {
     let (rate, avg) = ingest()?;

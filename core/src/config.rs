@@ -533,5 +533,8 @@ mod tests {
         let e = Config::from_json(r#"{"site_id":-1}"#).unwrap_err();
         assert_eq!(e.field, "json");
         assert!(Config::from_json(r#"{"unknown_field":1}"#).is_err());
+        // Deep nesting is refused by the parser's depth limit, not by the stack.
+        let deep = format!(r#"{{"custom_modes":{}{}}}"#, "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(Config::from_json(&deep).unwrap_err().field, "json");
     }
 }

@@ -413,49 +413,66 @@ enum Field<'a> {
 }
 
 impl Hit {
-    /// Every field that leaves the device, in key order: the selected context,
-    /// the app's properties (which win over the context), the timestamp,
-    /// `event_id` and the `visitor_privacy_*` pair.
-    fn fields(&self) -> Vec<(&str, Field<'_>)> {
-        let mut out: Vec<(&str, Field<'_>)> = Vec::with_capacity(self.properties.len() + 20);
-        for (i, (k, _, json)) in self.context.entries.iter().enumerate() {
-            if i < MAX_CONTEXT_PROPERTIES && self.context_mask & (1 << i) != 0 {
-                out.push((k, Field::Json(json)));
+    /// Calls `f` with every field that leaves the device, in key order: the
+    /// selected context, the app's properties (which win over the context),
+    /// the timestamp, `event_id` and the `visitor_privacy_*` pair. A merge of
+    /// three sorted sequences: no allocation, no sort.
+    fn for_each_field<'a>(&'a self, mut f: impl FnMut(&'a str, Field<'a>)) {
+        let mut context = self
+            .context
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i < MAX_CONTEXT_PROPERTIES && self.context_mask & (1 << i) != 0)
+            .map(|(_, (k, _, json))| (k.as_str(), Field::Json(json)))
+            .peekable();
+        let mut properties = self.properties.iter().map(|(k, v)| (k.as_str(), Field::Value(v))).peekable();
+        let timestamp = self
+            .timestamp
+            .then(|| (reserved::DEVICE_TIMESTAMP_UTC, Field::Int(self.tracked_at_ms.div_euclid(1000))));
+        // Already in key order.
+        let mut fixed = timestamp
+            .into_iter()
+            .chain([
+                (reserved::EVENT_ID, Field::Str(&self.event_id)),
+                (reserved::VISITOR_PRIVACY_CONSENT, Field::Bool(self.consent)),
+                (reserved::VISITOR_PRIVACY_MODE, Field::Str(&self.mode)),
+            ])
+            .peekable();
+        loop {
+            let keys = [context.peek().map(|e| e.0), properties.peek().map(|e| e.0), fixed.peek().map(|e| e.0)];
+            let smallest = keys.iter().enumerate().filter_map(|(i, k)| k.map(|k| (k, i))).min();
+            let next = match smallest {
+                Some((_, 0)) => context.next(),
+                Some((_, 1)) => properties.next(),
+                Some(_) => fixed.next(),
+                None => return,
+            };
+            if let Some((k, field)) = next {
+                f(k, field);
             }
         }
-        for (k, v) in &self.properties {
-            out.push((k, Field::Value(v)));
-        }
-        if self.timestamp {
-            out.push((reserved::DEVICE_TIMESTAMP_UTC, Field::Int(self.tracked_at_ms.div_euclid(1000))));
-        }
-        out.push((reserved::EVENT_ID, Field::Str(&self.event_id)));
-        out.push((reserved::VISITOR_PRIVACY_CONSENT, Field::Bool(self.consent)));
-        out.push((reserved::VISITOR_PRIVACY_MODE, Field::Str(&self.mode)));
-        out.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        out
     }
 
     /// What leaves the device, as values (for inspection and tests).
     pub fn data(&self) -> BTreeMap<String, Value> {
-        self.fields()
-            .into_iter()
-            .map(|(k, f)| {
-                let v = match f {
-                    Field::Json(_) => self
-                        .context
-                        .entries()
-                        .find(|(ck, _)| *ck == k)
-                        .map(|(_, v)| v.clone())
-                        .unwrap_or(Value::Bool(false)),
-                    Field::Value(v) => v.clone(),
-                    Field::Int(i) => Value::Int(i),
-                    Field::Bool(b) => Value::Bool(b),
-                    Field::Str(s) => Value::String(s.to_owned()),
-                };
-                (k.to_owned(), v)
-            })
-            .collect()
+        let mut out = BTreeMap::new();
+        self.for_each_field(|k, f| {
+            let v = match f {
+                Field::Json(_) => self
+                    .context
+                    .entries()
+                    .find(|(ck, _)| *ck == k)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or(Value::Bool(false)),
+                Field::Value(v) => v.clone(),
+                Field::Int(i) => Value::Int(i),
+                Field::Bool(b) => Value::Bool(b),
+                Field::Str(s) => Value::String(s.to_owned()),
+            };
+            out.insert(k.to_owned(), v);
+        });
+        out
     }
 
     /// The event as the collector receives it: `{"name": ..., "data": {...}}`.
@@ -473,10 +490,12 @@ impl Hit {
         buf.extend_from_slice(b"{\"name\":");
         let mut ok = serde_json::to_writer(&mut *buf, &self.name).is_ok();
         buf.extend_from_slice(b",\"data\":{");
-        for (i, (k, f)) in self.fields().into_iter().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        self.for_each_field(|k, f| {
+            if !first {
                 buf.push(b',');
             }
+            first = false;
             buf.push(b'"');
             buf.extend_from_slice(k.as_bytes());
             buf.extend_from_slice(b"\":");
@@ -487,7 +506,7 @@ impl Hit {
                 Field::Bool(b) => buf.extend_from_slice(if b { b"true" } else { b"false" }),
                 Field::Str(s) => ok &= serde_json::to_writer(&mut *buf, s).is_ok(),
             }
-        }
+        });
         buf.extend_from_slice(b"}}");
         // Owned, finite values always serialise; an empty object is the
         // defensive answer should that ever break.
@@ -534,9 +553,11 @@ mod tests {
             .with("bad-name", 1)
             .with("event_id", "forged")
             .with("ratio", f64::NAN)
-            .with("long", "é".repeat(1001));
+            .with("long", "é".repeat(1001))
+            .with("list", Value::IntArray((0..150).collect()));
         let c = check_event(ev).unwrap();
-        assert_eq!(c.properties.keys().collect::<Vec<_>>(), vec!["long", "page"]);
+        assert_eq!(c.properties.keys().collect::<Vec<_>>(), vec!["list", "long", "page"]);
+        assert_eq!(c.properties["list"], Value::IntArray((0..100).collect()));
         assert_eq!(c.properties["page"], Value::String("Home".into()));
         match &c.properties["long"] {
             Value::String(s) => assert_eq!(s.chars().count(), 1000),
@@ -545,7 +566,13 @@ mod tests {
         let reasons: Vec<_> = c.notes.iter().map(|n| (n.property.as_deref().unwrap(), n.reason.code())).collect();
         assert_eq!(
             reasons,
-            vec![("bad-name", "invalid_name"), ("event_id", "reserved"), ("long", "truncated"), ("ratio", "non_finite_number")]
+            vec![
+                ("bad-name", "invalid_name"),
+                ("event_id", "reserved"),
+                ("list", "truncated"),
+                ("long", "truncated"),
+                ("ratio", "non_finite_number")
+            ]
         );
     }
 

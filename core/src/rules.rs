@@ -18,21 +18,45 @@ use crate::hit::{events, reserved, Context, Hit, Value, MAX_CONTEXT_PROPERTIES};
 use crate::mode::VisitorMode;
 
 /// A name pattern where `*` matches any run of characters (possibly empty).
+/// The common shapes (`*`, an exact name) are decided without the glob loop:
+/// patterns are matched on every tracked event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pattern(String);
+pub struct Pattern {
+    text: String,
+    shape: Shape,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Any,
+    Exact,
+    Glob,
+}
 
 impl Pattern {
     pub fn new(p: impl Into<String>) -> Self {
-        Pattern(p.into())
+        let text = p.into();
+        let shape = if text.bytes().all(|b| b == b'*') && !text.is_empty() {
+            Shape::Any
+        } else if text.contains('*') {
+            Shape::Glob
+        } else {
+            Shape::Exact
+        };
+        Pattern { text, shape }
     }
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
     pub fn is_literal(&self) -> bool {
-        !self.0.contains('*')
+        self.shape == Shape::Exact
     }
     pub fn matches(&self, text: &str) -> bool {
-        glob_match(self.0.as_bytes(), text.as_bytes())
+        match self.shape {
+            Shape::Any => true,
+            Shape::Exact => self.text == text,
+            Shape::Glob => glob_match(self.text.as_bytes(), text.as_bytes()),
+        }
     }
 }
 
