@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use mesure_core::store;
@@ -55,52 +55,66 @@ fn wait_persisted(sdk: &Sdk, n: u64) {
     }
 }
 
-/// Caller-side latency of `track`, in bursts of 1000 calls shared by
-/// `threads` threads, waiting for the writer to catch up between bursts so
-/// the figure is the call itself, not back-pressure.
+/// Times `op` in 100 bursts of 1000 calls shared by `threads` threads (all
+/// released together), running `between` on this thread after each burst.
+/// `prepare` builds each call's input outside the timed section.
+fn bursts<T>(threads: usize, prepare: impl Fn(usize) -> T + Sync, op: impl Fn(T) + Sync, between: impl Fn()) -> Percentiles {
+    let barrier = Barrier::new(threads + 1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (barrier, prepare, op) = (&barrier, &prepare, &op);
+                s.spawn(move || {
+                    let mut samples = Vec::with_capacity(BURSTS * BURST / threads);
+                    for b in 0..BURSTS {
+                        barrier.wait();
+                        for i in 0..BURST / threads {
+                            let input = prepare(t * 1_000_000 + b * BURST + i);
+                            let t0 = Instant::now();
+                            op(input);
+                            samples.push(t0.elapsed().as_nanos() as u64);
+                        }
+                        barrier.wait();
+                    }
+                    samples
+                })
+            })
+            .collect();
+        for _ in 0..BURSTS {
+            barrier.wait();
+            barrier.wait();
+            between();
+        }
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.join().unwrap_or_default());
+        }
+        Percentiles::of(all)
+    })
+}
+
+/// Caller-side latency of `track`, waiting for the writer to catch up
+/// between bursts so the figure is the call itself, not back-pressure.
 fn track_latency(threads: usize) -> Res<(Percentiles, u64)> {
     let dir = tempfile::tempdir().map_err(err)?;
-    let sdk = Arc::new(sdk(dir.path(), NOWHERE)?);
+    let sdk = sdk(dir.path(), NOWHERE)?;
     for i in 0..2000 {
         let _ = sdk.track(event(i));
     }
     wait_persisted(&sdk, 2000);
-    let barrier = Arc::new(Barrier::new(threads + 1));
-    let refused = Arc::new(AtomicU64::new(0));
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (sdk, barrier, refused) = (sdk.clone(), barrier.clone(), refused.clone());
-            std::thread::spawn(move || {
-                let mut samples = Vec::with_capacity(BURSTS * BURST / threads);
-                for b in 0..BURSTS {
-                    barrier.wait();
-                    for i in 0..BURST / threads {
-                        let e = event(t * 1_000_000 + b * BURST + i);
-                        let t0 = Instant::now();
-                        let r = sdk.track(e);
-                        samples.push(t0.elapsed().as_nanos() as u64);
-                        if r.is_err() {
-                            refused.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    barrier.wait();
-                }
-                samples
-            })
-        })
-        .collect();
-    for _ in 0..BURSTS {
-        barrier.wait();
-        barrier.wait();
-        wait_persisted(&sdk, sdk.stats().accepted);
-    }
-    let mut all = Vec::new();
-    for h in handles {
-        all.extend(h.join().map_err(|_| "latency thread panicked".to_string())?);
-    }
-    let refused = refused.load(Ordering::Relaxed);
+    let refused = AtomicU64::new(0);
+    let p = bursts(
+        threads,
+        event,
+        |e| {
+            if sdk.track(e).is_err() {
+                refused.fetch_add(1, Ordering::Relaxed);
+            }
+        },
+        || wait_persisted(&sdk, sdk.stats().accepted),
+    );
     sdk.shutdown().map_err(err)?;
-    Ok((Percentiles::of(all), refused))
+    Ok((p, refused.load(Ordering::Relaxed)))
 }
 
 /// Baseline: the bare hand-off of a boxed event to another thread (an
@@ -109,75 +123,33 @@ fn track_latency(threads: usize) -> Res<(Percentiles, u64)> {
 fn handoff_latency(threads: usize) -> Percentiles {
     let (tx, rx) = std::sync::mpsc::channel::<Box<Event>>();
     let drain = std::thread::spawn(move || rx.into_iter().count());
-    let barrier = Arc::new(Barrier::new(threads + 1));
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (tx, barrier) = (tx.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                let mut samples = Vec::with_capacity(BURSTS * BURST / threads);
-                for b in 0..BURSTS {
-                    barrier.wait();
-                    for i in 0..BURST / threads {
-                        let e = Box::new(event(t * 1_000_000 + b * BURST + i));
-                        let t0 = Instant::now();
-                        let _ = tx.send(e);
-                        samples.push(t0.elapsed().as_nanos() as u64);
-                    }
-                    barrier.wait();
-                }
-                samples
-            })
-        })
-        .collect();
-    for _ in 0..BURSTS {
-        barrier.wait();
-        barrier.wait();
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let p = bursts(
+        threads,
+        |i| Box::new(event(i)),
+        |e| {
+            let _ = tx.send(e);
+        },
+        || std::thread::sleep(Duration::from_millis(2)),
+    );
     drop(tx);
-    let mut all = Vec::new();
-    for h in handles {
-        all.extend(h.join().unwrap_or_default());
-    }
     let _ = drain.join();
-    Percentiles::of(all)
+    p
 }
 
 /// Baseline for the machine itself: a call that only spins for `spin_ns`
 /// (no lock, no allocation), timed the same way with the same threads. Its
 /// tail is what the scheduler and the hypervisor add to any call that long.
 fn spin_latency(threads: usize, spin_ns: u64) -> Percentiles {
-    let barrier = Arc::new(Barrier::new(threads + 1));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                let mut samples = Vec::with_capacity(BURSTS * BURST / threads);
-                for _ in 0..BURSTS {
-                    barrier.wait();
-                    for _ in 0..BURST / threads {
-                        let t0 = Instant::now();
-                        while (t0.elapsed().as_nanos() as u64) < spin_ns {
-                            std::hint::spin_loop();
-                        }
-                        samples.push(t0.elapsed().as_nanos() as u64);
-                    }
-                    barrier.wait();
-                }
-                samples
-            })
-        })
-        .collect();
-    for _ in 0..BURSTS {
-        barrier.wait();
-        barrier.wait();
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let mut all = Vec::new();
-    for h in handles {
-        all.extend(h.join().unwrap_or_default());
-    }
-    Percentiles::of(all)
+    bursts(
+        threads,
+        |_| Instant::now(),
+        |t0| {
+            while (t0.elapsed().as_nanos() as u64) < spin_ns {
+                std::hint::spin_loop();
+            }
+        },
+        || std::thread::sleep(Duration::from_millis(2)),
+    )
 }
 
 /// Hits per second from the first `track` to the last row committed.

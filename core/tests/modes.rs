@@ -10,6 +10,16 @@ fn tagged_page() -> Event {
     Event::screen("home").with("user_id", "u-123").with("basket_value", 12.5)
 }
 
+/// The anonymous hit of opt-out and no-consent for a page tracked at t0.
+fn expected_minimal(mode: &str) -> serde_json::Value {
+    json!({
+        "connection_type": "wifi",
+        "device_timestamp_utc": t0() / 1000,
+        "visitor_privacy_consent": false,
+        "visitor_privacy_mode": mode,
+    })
+}
+
 #[test]
 fn exempt_sends_only_strictly_necessary_fields() {
     let env = Env::new();
@@ -110,15 +120,7 @@ fn opt_out_anonymous_hits_carry_no_identifier() {
     assert_eq!(reqs[0].0, "opt-out");
     let mut data = reqs[0].1[0]["data"].clone();
     take_event_id(&mut data);
-    assert_eq!(
-        data,
-        json!({
-            "connection_type": "wifi",
-            "device_timestamp_utc": t0() / 1000,
-            "visitor_privacy_consent": false,
-            "visitor_privacy_mode": "optout",
-        })
-    );
+    assert_eq!(data, expected_minimal("optout"));
     assert_eq!(env.stored_visitor(), None);
 }
 
@@ -139,15 +141,7 @@ fn no_consent_sends_minimal_hit_and_stores_only_the_queue_row() {
     assert_eq!(reqs[0].0, "Consent-NO");
     let mut data = reqs[0].1[0]["data"].clone();
     take_event_id(&mut data);
-    assert_eq!(
-        data,
-        json!({
-            "connection_type": "wifi",
-            "device_timestamp_utc": t0() / 1000,
-            "visitor_privacy_consent": false,
-            "visitor_privacy_mode": "no-consent",
-        })
-    );
+    assert_eq!(data, expected_minimal("no-consent"));
     // Not stored: a restart is back in the default mode.
     drop(sdk);
     assert_eq!(env.sdk().mode(), VisitorMode::Exempt);
