@@ -7,10 +7,41 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use mesure_core::hit::{check_event, Context};
+use mesure_core::hit::{check_event, Context, Hit};
 use mesure_core::rules::{is_identifying, RuleBook, MINIMAL_PROPERTIES};
 use mesure_core::{Config, Event, Value, VisitorMode};
 use serde_json::Value as Json;
+
+/// A wire body with the keys of `data` in the order they were written
+/// (a JSON map would hide a key written twice).
+#[derive(serde::Deserialize)]
+struct Body {
+    name: String,
+    data: Keys,
+}
+
+struct Keys(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for Keys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Keys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    keys.push(k);
+                }
+                Ok(Keys(keys))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 
 /// JSON values to property values, the way an app's loosely typed layer would.
 fn value(v: &Json, depth: usize) -> Option<Value> {
@@ -62,7 +93,32 @@ fuzz_target!(|data: &[u8]| {
         let Ok(checked) = check_event(Event { name, properties }) else { continue };
         for mode in [VisitorMode::Exempt, VisitorMode::OptOut, VisitorMode::OptIn, VisitorMode::NoConsent] {
             let Some(rules) = book.rules(&mode) else { continue };
-            let (data, _) = rules.hit_data(&checked.name, &context, &checked.properties, 0, "00000000-0000-4000-8000-000000000000");
+            // The wire text itself, as `track` writes it: valid JSON whose
+            // `data` holds exactly the fields the mode selected.
+            let sel = rules.select(&checked.name, &context, &checked.properties);
+            let hit = Hit {
+                event_id: "00000000-0000-4000-8000-000000000000".to_owned(),
+                name: checked.name.clone(),
+                mode: Arc::from(mode.wire_name()),
+                consent: mode.consent(),
+                tracked_at_ms: 0,
+                context: context.clone(),
+                context_mask: sel.context_mask,
+                timestamp: sel.timestamp,
+                properties: checked
+                    .properties
+                    .iter()
+                    .zip(&sel.keep)
+                    .filter(|(_, keep)| **keep)
+                    .map(|((k, v), _)| (k.clone(), v.clone()))
+                    .collect(),
+            };
+            let text = hit.wire_json();
+            let wire: Body = serde_json::from_str(&text).expect("wire body is JSON");
+            let data = hit.data();
+            // In written order: sorted, each key once, exactly the selection.
+            assert!(wire.data.0.iter().eq(data.keys()), "wire keys {:?} differ from the selection", wire.data.0);
+            assert_eq!(wire.name, checked.name);
             let added = ["visitor_privacy_mode", "visitor_privacy_consent", "event_id"];
             match mode {
                 VisitorMode::Exempt => {
