@@ -68,6 +68,17 @@ pub(crate) struct State {
     pub closed: bool,
 }
 
+impl State {
+    /// The visitor id a hit tracked at `now` may carry: the stored one while
+    /// it is within its 13 months, else none (a new one must be created).
+    fn valid_visitor(&self, now: EpochMillis) -> Option<Arc<str>> {
+        match (&self.visitor, &self.visitor_wire) {
+            (Some(v), Some(wire)) if v.is_valid_at(now) => Some(wire.clone()),
+            _ => None,
+        }
+    }
+}
+
 pub(crate) struct Inner {
     pub config: Config,
     pub rules: RuleBook,
@@ -138,10 +149,17 @@ impl Inner {
         let _ = self.ops.send(Op::Mode(Box::new(ModeOp { write, forget_visitor, change })));
     }
 
+    /// When the opt-in in force lapses; `None` in any other mode.
+    fn consent_expires_at(&self, st: &State) -> Option<EpochMillis> {
+        match (&st.mode, &st.record) {
+            (VisitorMode::OptIn, Some(r)) => Some(consent_expiry(r.since_ms, self.config.consent_lifetime_months)),
+            _ => None,
+        }
+    }
+
     /// Whether an opt-in in force has lapsed at `now` (read-only check).
     fn consent_lapsed(&self, st: &State, now: EpochMillis) -> bool {
-        st.mode == VisitorMode::OptIn
-            && st.record.as_ref().is_some_and(|r| now >= consent_expiry(r.since_ms, self.config.consent_lifetime_months))
+        self.consent_expires_at(st).is_some_and(|expiry| now >= expiry)
     }
 
     /// Hands a hit to the writer under a lock on the state (read or write),
@@ -174,24 +192,19 @@ impl Inner {
     /// Returns to the default mode once an opt-in choice has lapsed. True
     /// when it did (the caller wakes the writer once the lock is released).
     fn expire_consent(&self, st: &mut State, now: EpochMillis) -> bool {
-        if st.mode != VisitorMode::OptIn {
-            return false;
+        match self.consent_expires_at(st) {
+            Some(expiry) if now >= expiry => {
+                self.apply_mode(st, self.config.default_mode.clone(), expiry, ModeChangeReason::ConsentExpired);
+                true
+            }
+            _ => false,
         }
-        let Some(since) = st.record.as_ref().map(|r| r.since_ms) else { return false };
-        let expiry = consent_expiry(since, self.config.consent_lifetime_months);
-        if now >= expiry {
-            self.apply_mode(st, self.config.default_mode.clone(), expiry, ModeChangeReason::ConsentExpired);
-            return true;
-        }
-        false
     }
 
     /// The app-scoped id, created when missing or expired (never extended).
     fn ensure_visitor(&self, st: &mut State, now: EpochMillis) -> Arc<str> {
-        if let (Some(v), Some(wire)) = (&st.visitor, &st.visitor_wire) {
-            if v.is_valid_at(now) {
-                return wire.clone();
-            }
+        if let Some(wire) = st.valid_visitor(now) {
+            return wire;
         }
         let v = VisitorId::generate(&*self.random, now);
         let wire: Arc<str> = Arc::from(v.id.as_str());
@@ -521,7 +534,7 @@ impl Sdk {
                 None => {
                     // Usually the id exists: a read lock. Creating one takes the write lock.
                     let read = inner.read();
-                    match read.visitor_wire.clone().filter(|_| read.visitor.as_ref().is_some_and(|v| v.is_valid_at(now))) {
+                    match read.valid_visitor(now) {
                         Some(id) => inner.hand_over(&read, epoch, id, queued, hit_notes),
                         None => {
                             drop(read);
@@ -588,10 +601,7 @@ impl Sdk {
         ModeStatus {
             mode: st.mode.clone(),
             since_ms,
-            consent_expires_at_ms: match (&st.mode, since_ms) {
-                (VisitorMode::OptIn, Some(s)) => Some(consent_expiry(s, self.inner.config.consent_lifetime_months)),
-                _ => None,
-            },
+            consent_expires_at_ms: self.inner.consent_expires_at(&st),
             consent_renewal_needed: st.renewal_needed,
         }
     }
