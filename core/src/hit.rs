@@ -405,7 +405,8 @@ thread_local! {
 
 /// Where one `data` entry of a hit comes from.
 enum Field<'a> {
-    Json(&'a str),
+    /// A context entry: its value, and its JSON text serialised once.
+    Context(&'a Value, &'a str),
     Value(&'a Value),
     Int(i64),
     Bool(bool),
@@ -424,7 +425,7 @@ impl Hit {
             .iter()
             .enumerate()
             .filter(|(i, _)| *i < MAX_CONTEXT_PROPERTIES && self.context_mask & (1 << i) != 0)
-            .map(|(_, (k, _, json))| (k.as_str(), Field::Json(json)))
+            .map(|(_, (k, v, json))| (k.as_str(), Field::Context(v, json)))
             .peekable();
         let mut properties = self.properties.iter().map(|(k, v)| (k.as_str(), Field::Value(v))).peekable();
         let timestamp = self
@@ -459,13 +460,7 @@ impl Hit {
         let mut out = BTreeMap::new();
         self.for_each_field(|k, f| {
             let v = match f {
-                Field::Json(_) => self
-                    .context
-                    .entries()
-                    .find(|(ck, _)| *ck == k)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or(Value::Bool(false)),
-                Field::Value(v) => v.clone(),
+                Field::Context(v, _) | Field::Value(v) => v.clone(),
                 Field::Int(i) => Value::Int(i),
                 Field::Bool(b) => Value::Bool(b),
                 Field::Str(s) => Value::String(s.to_owned()),
@@ -500,9 +495,10 @@ impl Hit {
             buf.extend_from_slice(k.as_bytes());
             buf.extend_from_slice(b"\":");
             match f {
-                Field::Json(j) => buf.extend_from_slice(j.as_bytes()),
+                Field::Context(_, json) => buf.extend_from_slice(json.as_bytes()),
                 Field::Value(v) => ok &= serde_json::to_writer(&mut *buf, v).is_ok(),
-                Field::Int(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+                // Written in place: no temporary string.
+                Field::Int(n) => ok &= std::io::Write::write_fmt(&mut *buf, format_args!("{n}")).is_ok(),
                 Field::Bool(b) => buf.extend_from_slice(if b { b"true" } else { b"false" }),
                 Field::Str(s) => ok &= serde_json::to_writer(&mut *buf, s).is_ok(),
             }

@@ -271,18 +271,18 @@ impl ModeRules {
         Selection { context_mask, keep, timestamp, dropped }
     }
 
-    /// What leaves the device for one event in this mode, as the SDK would
-    /// send it (`visitor_privacy_*` and `event_id` included), and the app's
-    /// properties held back. For inspection and tests; `track` uses
-    /// [`ModeRules::select`] and the same [`Hit`] serialisation.
-    pub fn hit_data(
+    /// The hit `track` would build for one event in this mode (the app's
+    /// properties copied, not moved), and the app's properties held back.
+    /// For inspection, tests and fuzzing; `track` uses [`ModeRules::select`]
+    /// the same way and moves the properties instead.
+    pub fn hit(
         &self,
         event: &str,
         context: &Arc<Context>,
         properties: &BTreeMap<String, Value>,
         now: EpochMillis,
         event_id: &str,
-    ) -> (BTreeMap<String, Value>, Vec<Dropped>) {
+    ) -> (Hit, Vec<Dropped>) {
         let sel = self.select(event, context, properties);
         let hit = Hit {
             event_id: event_id.to_owned(),
@@ -300,7 +300,22 @@ impl ModeRules {
                 .map(|((k, v), _)| (k.clone(), v.clone()))
                 .collect(),
         };
-        (hit.data(), sel.dropped)
+        (hit, sel.dropped)
+    }
+
+    /// What leaves the device for one event in this mode, as values
+    /// (`visitor_privacy_*` and `event_id` included), and the app's
+    /// properties held back.
+    pub fn hit_data(
+        &self,
+        event: &str,
+        context: &Arc<Context>,
+        properties: &BTreeMap<String, Value>,
+        now: EpochMillis,
+        event_id: &str,
+    ) -> (BTreeMap<String, Value>, Vec<Dropped>) {
+        let (hit, dropped) = self.hit(event, context, properties, now, event_id);
+        (hit.data(), dropped)
     }
 }
 

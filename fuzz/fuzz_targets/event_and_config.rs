@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use mesure_core::hit::{check_event, Context, Hit};
+use mesure_core::hit::{check_event, Context};
 use mesure_core::rules::{is_identifying, RuleBook, MINIMAL_PROPERTIES};
 use mesure_core::{Config, Event, Value, VisitorMode};
 use serde_json::Value as Json;
@@ -95,24 +95,7 @@ fuzz_target!(|data: &[u8]| {
             let Some(rules) = book.rules(&mode) else { continue };
             // The wire text itself, as `track` writes it: valid JSON whose
             // `data` holds exactly the fields the mode selected.
-            let sel = rules.select(&checked.name, &context, &checked.properties);
-            let hit = Hit {
-                event_id: "00000000-0000-4000-8000-000000000000".to_owned(),
-                name: checked.name.clone(),
-                mode: Arc::from(mode.wire_name()),
-                consent: mode.consent(),
-                tracked_at_ms: 0,
-                context: context.clone(),
-                context_mask: sel.context_mask,
-                timestamp: sel.timestamp,
-                properties: checked
-                    .properties
-                    .iter()
-                    .zip(&sel.keep)
-                    .filter(|(_, keep)| **keep)
-                    .map(|((k, v), _)| (k.clone(), v.clone()))
-                    .collect(),
-            };
+            let (hit, _) = rules.hit(&checked.name, &context, &checked.properties, 0, "00000000-0000-4000-8000-000000000000");
             let text = hit.wire_json();
             let wire: Body = serde_json::from_str(&text).expect("wire body is JSON");
             let data = hit.data();
