@@ -77,9 +77,7 @@ impl Mesure {
     /// A screen view: `page.display` with `page = name`.
     #[uniffi::method(default(properties))]
     pub fn track_screen(&self, name: String, properties: HashMap<String, PropertyValue>) -> Result<TrackOutcome, MesureError> {
-        let mut e = core::Event::screen(name);
-        e.properties.extend(properties.into_iter().map(|(k, v)| (k, v.into())));
-        Ok(self.sdk.track(e)?.into())
+        Ok(self.sdk.track_screen(&name, types::properties(properties))?.into())
     }
 
     /// A click: `click.action|navigation|download|exit` with `click = name`.
@@ -91,7 +89,7 @@ impl Mesure {
         properties: HashMap<String, PropertyValue>,
     ) -> Result<TrackOutcome, MesureError> {
         let mut e = core::Event::click(kind.into(), name);
-        e.properties.extend(properties.into_iter().map(|(k, v)| (k, v.into())));
+        e.properties.extend(types::properties(properties));
         Ok(self.sdk.track(e)?.into())
     }
 

@@ -87,8 +87,12 @@ impl From<PropertyValue> for core::Value {
     }
 }
 
+pub(crate) fn properties(properties: HashMap<String, PropertyValue>) -> Vec<(String, core::Value)> {
+    properties.into_iter().map(|(k, v)| (k, v.into())).collect()
+}
+
 pub(crate) fn event(name: String, properties: HashMap<String, PropertyValue>) -> core::Event {
-    core::Event { name, properties: properties.into_iter().map(|(k, v)| (k, v.into())).collect() }
+    core::Event { name, properties: self::properties(properties) }
 }
 
 /// The four standard click events.
