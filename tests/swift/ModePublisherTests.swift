@@ -20,13 +20,10 @@ final class ModePublisherTests: XCTestCase {
         }
     }
 
-    /// The next state from `stream` that satisfies `condition`, or nil after `timeout`.
-    private func next(_ stream: AsyncStream<ModeState>, timeout: TimeInterval = 5, where condition: @escaping @Sendable (ModeState) -> Bool) async -> ModeState? {
-        await withTaskGroup(of: ModeState?.self) { group in
-            group.addTask {
-                for await state in stream where condition(state) { return state }
-                return nil
-            }
+    /// `body`'s answer, or nil if it has none after `timeout` seconds.
+    private func within<T: Sendable>(_ timeout: TimeInterval, _ body: @escaping @Sendable () async -> T?) async -> T? {
+        await withTaskGroup(of: T?.self) { group in
+            group.addTask { await body() }
             group.addTask {
                 try? await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
                 return nil
@@ -34,6 +31,14 @@ final class ModePublisherTests: XCTestCase {
             let first = await group.next() ?? nil
             group.cancelAll()
             return first
+        }
+    }
+
+    /// The next state from `stream` that satisfies `condition`, or nil after `timeout`.
+    private func next(_ stream: AsyncStream<ModeState>, timeout: TimeInterval = 5, where condition: @escaping @Sendable (ModeState) -> Bool) async -> ModeState? {
+        await within(timeout) {
+            for await state in stream where condition(state) { return state }
+            return nil
         }
     }
 
@@ -93,19 +98,10 @@ final class ModePublisherTests: XCTestCase {
 
     /// Elements until the stream ends; nil if it is still open after `timeout`.
     private func countUntilEnd(_ stream: AsyncStream<ModeState>, timeout: TimeInterval = 5) async -> Int? {
-        await withTaskGroup(of: Int?.self) { group -> Int? in
-            group.addTask {
-                var n = 0
-                for await _ in stream { n += 1 }
-                return n
-            }
-            group.addTask {
-                try? await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+        await within(timeout) {
+            var n = 0
+            for await _ in stream { n += 1 }
+            return n
         }
     }
 
