@@ -105,6 +105,20 @@ impl Mesure {
         Ok(self.sdk.set_mode(mode.into())?)
     }
 
+    /// For an opt-out switch: on opts out; off returns from opt-out to the
+    /// configured default and changes nothing in any other mode (a consent
+    /// is never dropped by the switch).
+    pub fn set_opted_out(&self, opted_out: bool) -> Result<(), MesureError> {
+        Ok(self.sdk.set_opted_out(opted_out)?)
+    }
+
+    /// The answer to a consent prompt: granted opts in; declined withdraws an
+    /// opt-in (back to the default), leaves an opt-out in force, and settles
+    /// a pending renewal.
+    pub fn set_consent(&self, granted: bool) -> Result<(), MesureError> {
+        Ok(self.sdk.set_consent(granted)?)
+    }
+
     /// Replaces the device context (connection type changed, app updated...).
     pub fn set_context(&self, context: DeviceContext) -> Result<(), MesureError> {
         Ok(self.sdk.set_context(context.into())?)

@@ -612,17 +612,52 @@ impl Sdk {
     /// is persisted by the storage thread, then reported to the listener;
     /// `flush` waits for it.
     pub fn set_mode(&self, mode: VisitorMode) -> Result<(), ModeError> {
-        let inner = &*self.inner;
-        if !inner.rules.knows(&mode) {
+        if !self.inner.rules.knows(&mode) {
             return Err(ModeError::UnknownMode(mode.wire_name().to_owned()));
         }
+        self.change_mode(|_| Some(mode))
+    }
+
+    /// For an opt-out switch in settings. On: opt-out. Off: from opt-out,
+    /// back to the configured default mode; in any other mode nothing
+    /// changes, so a consent given (opt-in) is never dropped by the switch.
+    pub fn set_opted_out(&self, opted_out: bool) -> Result<(), ModeError> {
+        let default = self.inner.config.default_mode.clone();
+        self.change_mode(|current| match (opted_out, current) {
+            (true, _) => Some(VisitorMode::OptOut),
+            (false, VisitorMode::OptOut) => Some(default),
+            (false, _) => None,
+        })
+    }
+
+    /// The answer to a consent prompt (also the one due when
+    /// [`ModeStatus::consent_renewal_needed`] is set). Granted: opt-in.
+    /// Declined: an opt-in is withdrawn (back to the configured default);
+    /// any other mode is recorded again as the answer (an opt-out stays in
+    /// force), which settles a pending renewal.
+    pub fn set_consent(&self, granted: bool) -> Result<(), ModeError> {
+        let default = self.inner.config.default_mode.clone();
+        self.change_mode(|current| match (granted, current) {
+            (true, _) => Some(VisitorMode::OptIn),
+            (false, VisitorMode::OptIn) => Some(default),
+            (false, other) => Some(other.clone()),
+        })
+    }
+
+    /// Applies the mode `choose` picks from the one in force (after a lapsed
+    /// consent is expired), all under the state lock, so the choice and the
+    /// change are one step; `None` changes nothing.
+    fn change_mode(&self, choose: impl FnOnce(&VisitorMode) -> Option<VisitorMode>) -> Result<(), ModeError> {
+        let inner = &*self.inner;
         let mut st = inner.lock();
         if st.closed {
             return Err(ModeError::ShutDown);
         }
         let now = inner.clock.now_ms();
         inner.expire_consent(&mut st, now);
-        inner.apply_mode(&mut st, mode, now, ModeChangeReason::SetByApp);
+        if let Some(mode) = choose(&st.mode) {
+            inner.apply_mode(&mut st, mode, now, ModeChangeReason::SetByApp);
+        }
         drop(st);
         inner.wake_writer();
         Ok(())

@@ -366,3 +366,45 @@ fn consent_lapse_is_detected_at_start_up() {
     let last = env.recorder.changes().last().cloned().unwrap();
     assert_eq!(last.reason, ModeChangeReason::ConsentExpired);
 }
+
+#[test]
+fn the_opt_out_switch_never_drops_a_consent() {
+    let mut env = Env::new();
+    env.config.default_mode = VisitorMode::NoConsent;
+    let sdk = env.sdk();
+    sdk.set_opted_out(true).unwrap();
+    assert_eq!(sdk.mode(), VisitorMode::OptOut);
+    sdk.set_opted_out(false).unwrap();
+    assert_eq!(sdk.mode(), VisitorMode::NoConsent, "off: back to the configured default");
+    sdk.set_mode(VisitorMode::OptIn).unwrap();
+    sdk.set_opted_out(false).unwrap();
+    assert_eq!(sdk.mode(), VisitorMode::OptIn, "off while opted in: nothing changes");
+    sdk.flush().unwrap();
+    let changes: Vec<VisitorMode> = env.recorder.changes().into_iter().map(|c| c.current).collect();
+    assert_eq!(changes, vec![VisitorMode::OptOut, VisitorMode::NoConsent, VisitorMode::OptIn], "the no-op changes nothing");
+}
+
+#[test]
+fn a_consent_answer_sets_withdraws_or_settles() {
+    let env = Env::new();
+    let sdk = env.sdk();
+    sdk.set_consent(true).unwrap();
+    assert_eq!(sdk.mode(), VisitorMode::OptIn);
+    sdk.set_consent(false).unwrap();
+    assert_eq!(sdk.mode(), VisitorMode::Exempt, "declining withdraws the consent");
+    sdk.set_opted_out(true).unwrap();
+    sdk.set_consent(false).unwrap();
+    assert_eq!(sdk.mode(), VisitorMode::OptOut, "declining leaves an opt-out in force");
+
+    // A lapsed consent asks for an answer; declining settles it.
+    sdk.set_consent(true).unwrap();
+    env.clock.set_ms(at("2026-09-03T10:00:00Z"));
+    assert!(sdk.mode_status().consent_renewal_needed);
+    sdk.set_consent(false).unwrap();
+    let status = sdk.mode_status();
+    assert_eq!((status.mode, status.consent_renewal_needed), (VisitorMode::Exempt, false));
+    assert!(sdk.set_consent(true).is_ok());
+    sdk.shutdown().unwrap();
+    assert_eq!(sdk.set_opted_out(true), Err(mesure_core::ModeError::ShutDown));
+    assert_eq!(sdk.set_consent(true), Err(mesure_core::ModeError::ShutDown));
+}

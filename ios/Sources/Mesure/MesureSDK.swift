@@ -15,8 +15,6 @@ public final class MesureSDK: @unchecked Sendable {
     public let mesure: Mesure
     /// The mode in force, for settings screens.
     public let modes: ModePublisher
-    /// Where "not opted out" goes back to.
-    private let defaultMode: VisitorMode
     #if canImport(UIKit) && !os(watchOS)
     private let backgroundFlush: BackgroundFlush
     #endif
@@ -78,13 +76,13 @@ public final class MesureSDK: @unchecked Sendable {
         #endif
         let config = try configuration(Platform(storageDir: directory.path, context: context))
 
-        let defaultMode = config.defaultMode ?? .exempt
-        let modes = ModePublisher(ModeState(mode: defaultMode, consentRenewalNeeded: false))
+        // Until the core answers below.
+        let modes = ModePublisher(ModeState(mode: config.defaultMode ?? .exempt, consentRenewalNeeded: false))
         let listener = Listener(modes: modes, onDiagnostic: onDiagnostic)
         let mesure = try Mesure(config: config, listener: listener, httpClient: httpClient)
         // The stored choice (opt-out, a lapsed opt-in...) wins over the default.
         modes.publish(ModeState(mesure.modeStatus()))
-        let sdk = MesureSDK(mesure: mesure, modes: modes, defaultMode: defaultMode)
+        let sdk = MesureSDK(mesure: mesure, modes: modes)
 
         #if canImport(UIKit) && !os(watchOS)
         if !onMain {
@@ -100,10 +98,9 @@ public final class MesureSDK: @unchecked Sendable {
         return sdk
     }
 
-    private init(mesure: Mesure, modes: ModePublisher, defaultMode: VisitorMode) {
+    private init(mesure: Mesure, modes: ModePublisher) {
         self.mesure = mesure
         self.modes = modes
-        self.defaultMode = defaultMode
         #if canImport(UIKit) && !os(watchOS)
         backgroundFlush = BackgroundFlush(mesure: mesure)
         #endif
@@ -130,12 +127,9 @@ public final class MesureSDK: @unchecked Sendable {
     /// (unless the controller enabled anonymous opt-out counters); turning
     /// it off returns to the default mode. Turning it off when not opted out
     /// changes nothing, so a consent given (opt-in) is not silently dropped.
+    /// Decided by the core, as on Android.
     public func setOptedOut(_ optedOut: Bool) throws {
-        if optedOut {
-            try setMode(.optOut)
-        } else if mesure.mode() == .optOut {
-            try setMode(defaultMode)
-        }
+        try publish { try $0.setOptedOut(optedOut: optedOut) }
     }
 
     /// For a consent prompt (including the one shown when `consentRenewalNeeded`).
@@ -143,16 +137,20 @@ public final class MesureSDK: @unchecked Sendable {
     /// opt-out in force, and otherwise records the answer in the current
     /// mode, which also settles a pending renewal.
     public func setConsent(_ granted: Bool) throws {
-        let current = mesure.mode()
-        try setMode(granted ? .optIn : (current == .optIn ? defaultMode : current))
+        try publish { try $0.setConsent(granted: granted) }
     }
 
     /// Any mode: `.optIn` once the visitor consented, a custom mode...
     /// - Throws: `MesureError.UnknownMode`, `MesureError.ShutDown`.
     public func setMode(_ mode: VisitorMode) throws {
-        try mesure.setMode(mode: mode)
-        // Publish now rather than when the listener reports it: code reading
-        // `modes.current` right after this call must see the new mode.
+        try publish { try $0.setMode(mode: mode) }
+    }
+
+    /// Runs a mode change, then publishes its result now rather than when the
+    /// listener reports it: code reading `modes.current` right after the call
+    /// must see the new mode.
+    private func publish(_ change: (Mesure) throws -> Void) throws {
+        try change(mesure)
         modes.publish(ModeState(mesure.modeStatus()))
     }
 

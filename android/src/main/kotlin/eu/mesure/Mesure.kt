@@ -31,7 +31,6 @@ import eu.mesure.ffi.Mesure as Core
 class Mesure private constructor(
     private val core: Core,
     private val modeFlow: MutableStateFlow<VisitorMode>,
-    private val defaultMode: VisitorMode,
 ) : AutoCloseable {
 
     /** The visitor mode in force; collect it to keep a settings toggle in sync. */
@@ -52,25 +51,15 @@ class Mesure private constructor(
     fun trackClick(kind: ClickKind, name: String, properties: Map<String, Any?> = emptyMap()): TrackOutcome =
         core.trackClick(kind, name, properties.toPropertyValues())
 
-    fun setMode(mode: VisitorMode) {
-        core.setMode(mode)
-        // The listener confirms from the storage thread; show the choice at once.
-        modeFlow.value = core.mode()
-    }
+    fun setMode(mode: VisitorMode): Unit = publish { core.setMode(mode) }
 
     /**
      * For a settings switch "Audience measurement": on opts out (the id and
      * its queued hits are deleted); off returns from opt-out to the configured
      * default mode, and changes nothing otherwise, so a consent given (opt-in)
-     * is never dropped by a switch. Same semantics as the Swift wrapper.
+     * is never dropped by a switch. Decided by the core, as on iOS.
      */
-    fun setOptedOut(optedOut: Boolean) {
-        if (optedOut) {
-            setMode(VisitorMode.OptOut)
-        } else if (core.mode() == VisitorMode.OptOut) {
-            setMode(defaultMode)
-        }
-    }
+    fun setOptedOut(optedOut: Boolean): Unit = publish { core.setOptedOut(optedOut) }
 
     /**
      * For a consent prompt (also the one due when [modeStatus] says
@@ -78,9 +67,13 @@ class Mesure private constructor(
      * given and otherwise records the answer in the current mode (an opt-out
      * stays in force), which also settles a pending renewal.
      */
-    fun setConsent(granted: Boolean) {
-        val current = core.mode()
-        setMode(if (granted) VisitorMode.OptIn else if (current == VisitorMode.OptIn) defaultMode else current)
+    fun setConsent(granted: Boolean): Unit = publish { core.setConsent(granted) }
+
+    /** Runs a mode change, then shows its result at once (the listener confirms later, from the storage thread). */
+    private fun <T> publish(change: () -> T): T {
+        val result = change()
+        modeFlow.value = core.mode()
+        return result
     }
 
     fun setContext(context: eu.mesure.ffi.DeviceContext) = core.setContext(context)
@@ -92,11 +85,7 @@ class Mesure private constructor(
     fun exportLocalData(): String = core.exportLocalData()
 
     /** Erases the id, the queue and the history of choices (right to erasure). Blocks. */
-    fun deleteLocalData(): ULong {
-        val deleted = core.deleteLocalData()
-        modeFlow.value = core.mode()
-        return deleted
-    }
+    fun deleteLocalData(): ULong = publish { core.deleteLocalData() }
 
     fun complianceReportMarkdown(): String = core.complianceReportMarkdown()
 
@@ -138,7 +127,7 @@ class Mesure private constructor(
             }
             val core = Core(config, listener, httpClient, clock)
             flow.value = core.mode()
-            return Mesure(core, flow, config.defaultMode ?: VisitorMode.Exempt)
+            return Mesure(core, flow)
         }
     }
 }
