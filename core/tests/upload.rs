@@ -24,6 +24,7 @@ fn requests_follow_the_collection_format() {
     assert_eq!(r.query.keys().collect::<Vec<_>>(), ["idclient", "s"]);
     assert_eq!(r.query["s"], "42");
     assert_eq!(r.headers["content-type"], "application/json");
+    assert_eq!(r.headers["user-agent"], "Mesure", "no version, OS or device in the headers");
     let body = r.json();
     assert_eq!(body.as_object().unwrap().keys().collect::<Vec<_>>(), ["events"]);
     assert_eq!(body["events"][0].as_object().unwrap().keys().collect::<Vec<_>>(), ["data", "name"]);
@@ -307,7 +308,13 @@ fn a_client_may_answer_from_another_thread() {
     let (env, sdk, client) = with_client(|req, c| {
         std::thread::spawn(move || {
             assert!(req.url.contains("/event?s=42&idclient="));
-            assert_eq!(req.headers, vec![("Content-Type".to_owned(), "application/json".to_owned())]);
+            assert_eq!(
+                req.headers,
+                vec![
+                    ("Content-Type".to_owned(), "application/json".to_owned()),
+                    ("User-Agent".to_owned(), "Mesure".to_owned())
+                ]
+            );
             std::thread::sleep(Duration::from_millis(20));
             c.complete(HttpOutcome::Response { status: 200, retry_after: None });
         });

@@ -47,7 +47,7 @@ class RoundTripTest {
         assertTrue(isUuidV4(r["query"].asJsonObject["idclient"].asString))
         assertEquals("application/json", r["headers"].asJsonObject["content-type"].asString)
         val agent = r["headers"].asJsonObject["user-agent"].asString
-        assertTrue(agent, agent == "Mesure" || agent.startsWith("mesure/"))
+        assertEquals("the core's User-Agent, whichever client sent it", "Mesure", agent)
         val event = r["body"].asJsonObject["events"].asJsonArray.single().asJsonObject
         assertEquals("page.display", event["name"].asString)
         val data: JsonObject = event["data"].asJsonObject

@@ -14,6 +14,12 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 
 use super::http::{Completion, FailureKind, HttpOutcome, HttpRequest};
+
+/// The `User-Agent` of every upload, whatever the HTTP client. A platform's
+/// default (app name and build, OS, device model) would tell the collector
+/// what the visitor mode may hold back from the body; the SDK version already
+/// travels in the body as `event_collection_version`.
+pub const USER_AGENT: &str = "Mesure";
 use super::policy::{classify, retry_delay_ms, Verdict};
 use crate::clock::EpochMillis;
 use crate::diagnostics::{Diagnostic, TrimCause};
@@ -256,7 +262,10 @@ impl Uploader {
         body.push_str("]}");
         let request = HttpRequest {
             url,
-            headers: vec![("Content-Type".into(), "application/json".into())],
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("User-Agent".into(), USER_AGENT.into()),
+            ],
             body: body.into_bytes(),
             timeout_ms: config.request_timeout_ms,
         };

@@ -24,7 +24,6 @@ impl UreqClient {
             .http_status_as_error(false)
             .max_redirects(0)
             .no_delay(true)
-            .user_agent(concat!("mesure/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
         thread::Builder::new().name("mesure-http".into()).spawn(move || {

@@ -43,12 +43,10 @@ public final class URLSessionHttpClient: PlatformHttpClient, @unchecked Sendable
         for header in request.headers {
             urlRequest.setValue(header.value, forHTTPHeaderField: header.name)
         }
-        // URLSession would otherwise send the app's name and build, the
-        // Darwin version and the user's languages: details the visitor mode
-        // may withhold from the body must not travel in the headers.
-        if urlRequest.value(forHTTPHeaderField: "User-Agent") == nil {
-            urlRequest.setValue("Mesure", forHTTPHeaderField: "User-Agent")
-        }
+        // The core's headers include its User-Agent, which replaces URLSession's
+        // (the app's name and build, the Darwin version). URLSession would also
+        // send the user's languages: details the visitor mode may withhold
+        // from the body must not travel in the headers.
         if urlRequest.value(forHTTPHeaderField: "Accept-Language") == nil {
             urlRequest.setValue("*", forHTTPHeaderField: "Accept-Language")
         }

@@ -45,9 +45,8 @@ class HttpUrlConnectionClient(
                 useCaches = false
                 doOutput = true
                 setFixedLengthStreamingMode(request.body.size)
-                // The platform default ("Dalvik/2.1.0 (Linux; U; Android 14; <model> Build/<id>)")
-                // would tell the collector what the visitor mode may hold back.
-                setRequestProperty("User-Agent", "Mesure")
+                // The core's headers include its User-Agent, which replaces the
+                // platform default ("Dalvik/2.1.0 (Linux; U; Android 14; <model> ...)").
                 request.headers.forEach { setRequestProperty(it.name, it.value) }
             }
             connection.outputStream.use { it.write(request.body) }
