@@ -3,7 +3,7 @@
 //! sizes with and without the Rust HTTP client, and `track` through the
 //! Kotlin bindings on the JVM. Writes target/bench/BENCHMARKS.generated.md.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use crate::bindings;
@@ -25,18 +25,14 @@ fn kotlin_figures(dir: &Path) -> Result<String> {
     let generated = bindings::generate("kotlin")?;
     let classes = dir.join("kotlin-bench");
     let _ = std::fs::remove_dir_all(&classes);
-    let jna = PathBuf::from("/usr/share/java/jna.jar");
-    let stdlib = home.join("lib/kotlin-stdlib.jar");
-    let cp = format!("{}:{}", jna.display(), stdlib.display());
-    run(Command::new(home.join("bin/kotlinc"))
-        .args(["-jvm-target", "17", "-nowarn", "-cp", &cp, "-d"])
-        .arg(&classes)
+    let deps = [kotlin::debian_jar("jna"), home.join("lib/kotlin-stdlib.jar")];
+    run(kotlin::kotlinc(&home, &deps, &classes)
         .args(kotlin::kotlin_sources(&generated))
         .arg(root().join("tests/kotlin/bench/TrackBench.kt")))?;
     let json = output(
         Command::new("java")
             .arg(format!("-Djna.library.path={}", root().join("target/release").display()))
-            .args(["-cp", &format!("{}:{cp}", classes.display()), "eu.mesure.bench.TrackBenchKt"]),
+            .args(["-cp", &kotlin::classpath(&[vec![classes], deps.to_vec()].concat()), "eu.mesure.bench.TrackBenchKt"]),
     )?;
     let line = json.lines().last().unwrap_or("").to_owned();
     let v = |key: &str, field: &str| -> f64 {

@@ -33,8 +33,21 @@ pub fn kotlin_home() -> Result<PathBuf> {
     Ok(home)
 }
 
-fn classpath(parts: &[PathBuf]) -> String {
+pub fn classpath(parts: &[PathBuf]) -> String {
     parts.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":")
+}
+
+/// A jar of a Debian `lib*-java` package.
+pub fn debian_jar(name: &str) -> PathBuf {
+    PathBuf::from("/usr/share/java").join(format!("{name}.jar"))
+}
+
+/// kotlinc for JVM 17, compiling against `classpath` into `out`. Not
+/// `-Werror`: the generated bindings warn.
+pub fn kotlinc(home: &Path, classpath: &[PathBuf], out: &Path) -> Command {
+    let mut c = Command::new(home.join("bin/kotlinc"));
+    c.args(["-jvm-target", "17", "-nowarn", "-cp"]).arg(self::classpath(classpath)).arg("-d").arg(out);
+    c
 }
 
 pub fn kotlin_sources(dir: &Path) -> Vec<PathBuf> {
@@ -60,8 +73,7 @@ pub fn test() -> Result<()> {
     let root = root();
     let lib_dir = root.join("target/debug");
 
-    let share = PathBuf::from("/usr/share/java");
-    let mut deps: Vec<PathBuf> = DEBIAN_JARS.iter().map(|j| share.join(format!("{j}.jar"))).collect();
+    let mut deps: Vec<PathBuf> = DEBIAN_JARS.iter().map(|j| debian_jar(j)).collect();
     deps.push(home.join("lib/kotlinx-coroutines-core-jvm.jar"));
     let runtime = [
         home.join("lib/kotlin-stdlib.jar"),
@@ -76,12 +88,8 @@ pub fn test() -> Result<()> {
         .collect();
     let classes = root.join("target/kotlin-tests/classes");
     let _ = std::fs::remove_dir_all(&classes);
-    let mut kotlinc = Command::new(home.join("bin/kotlinc"));
+    let mut kotlinc = kotlinc(&home, &[deps.clone(), runtime.to_vec()].concat(), &classes);
     kotlinc
-        .args(["-jvm-target", "17", "-nowarn", "-cp"])
-        .arg(classpath(&[deps.clone(), runtime.to_vec()].concat()))
-        .arg("-d")
-        .arg(&classes)
         .args(kotlin_sources(&generated))
         .args(&wrapper)
         .args(kotlin_sources(&root.join("tests/kotlin")).into_iter().filter(|p| !p.to_string_lossy().contains("/tests/kotlin/bench/")))

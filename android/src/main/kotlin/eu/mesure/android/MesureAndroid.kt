@@ -48,7 +48,7 @@ object MesureAndroid {
                 collectEndpoint = collectEndpoint,
                 siteId = siteId,
                 storageDir = storage.absolutePath,
-                context = deviceContext(app, connectionType(app)),
+                context = deviceContext(app, currentConnectionType(app)),
             ),
         )
         val mesure = Mesure.start(config, httpClient, onDiagnostic)
@@ -80,22 +80,26 @@ object MesureAndroid {
         )
     }
 
-    private fun connectionType(context: Context, network: Network? = null): String? {
+    private fun currentConnectionType(context: Context): String? {
         val cm = context.getSystemService(ConnectivityManager::class.java) ?: return null
-        val caps = cm.getNetworkCapabilities(network ?: cm.activeNetwork) ?: return "offline"
-        return when {
+        return connectionType(cm.getNetworkCapabilities(cm.activeNetwork))
+    }
+
+    private fun connectionType(caps: NetworkCapabilities?): String =
+        when {
+            caps == null -> "offline"
             caps.hasTransport(NetworkCapabilities.TRANSPORT_WIFI) -> "wifi"
             caps.hasTransport(NetworkCapabilities.TRANSPORT_CELLULAR) -> "cellular"
             caps.hasTransport(NetworkCapabilities.TRANSPORT_ETHERNET) -> "ethernet"
             else -> "other"
         }
-    }
 
     private fun watchConnectivity(context: Context, mesure: Mesure, base: DeviceContext) {
         val cm = context.getSystemService(ConnectivityManager::class.java) ?: return
         cm.registerDefaultNetworkCallback(object : ConnectivityManager.NetworkCallback() {
             override fun onCapabilitiesChanged(network: Network, caps: NetworkCapabilities) {
-                runCatching { mesure.setContext(base.copy(connectionType = connectionType(context, network))) }
+                // The callback hands the capabilities over: no need to ask again.
+                runCatching { mesure.setContext(base.copy(connectionType = connectionType(caps))) }
             }
 
             override fun onLost(network: Network) {
