@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 use crate::error::{ConfigError, ConfigErrorKind as K};
 use crate::hit::{property_name_problem, Value};
 use crate::mode::VisitorMode;
-use crate::rules::is_identifying;
+use crate::identifying::identifying_reason;
 
 /// Consent choices are kept 6 months (CNIL recommendations 2020-092, art. 2:
 /// "conservation des choix: 6 mois", seed 002). Longer values are refused.
@@ -246,27 +246,65 @@ fn check_pattern(field: &str, p: &str, what: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// An event pattern that names its events: a literal prefix before any
+/// `*` (`article.*`, `search`), never `*`, `**` or `*.display`.
+fn check_named_events(field: &str, p: &str) -> Result<(), ConfigError> {
+    check_pattern(field, p, "event")?;
+    if p.starts_with('*') {
+        return Err(ConfigError::new(
+            field,
+            K::Invalid,
+            format!("{p:?} does not name its events: give a name or a prefix (\"article.*\")"),
+        ));
+    }
+    refuse_identifying(field, p)
+}
+
+/// Refuses a property or event name that identifies a person or a device
+/// ([`crate::identifying`]): such data needs consent.
+fn refuse_identifying(field: &str, name: &str) -> Result<(), ConfigError> {
+    match identifying_reason(name) {
+        Some(why) => Err(ConfigError::new(
+            field,
+            K::IdentifyingProperty,
+            format!("{name:?} looks like {why}: it identifies a person or a device and can only be sent with consent (opt-in)"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A justification is words: at least [`MIN_JUSTIFICATION_LETTERS`] letters
+/// in at least [`MIN_JUSTIFICATION_WORDS`] words of two letters or more, so
+/// that the compliance report says why, not `..........`.
+pub const MIN_JUSTIFICATION_LETTERS: usize = 20;
+/// See [`MIN_JUSTIFICATION_LETTERS`].
+pub const MIN_JUSTIFICATION_WORDS: usize = 3;
+
+fn is_a_justification(text: &str) -> bool {
+    let words = text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().count() >= 2)
+        .collect::<Vec<_>>();
+    let letters: usize = words.iter().map(|w| w.chars().count()).sum();
+    let distinct: std::collections::BTreeSet<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    letters >= MIN_JUSTIFICATION_LETTERS && distinct.len() >= MIN_JUSTIFICATION_WORDS
+}
+
 fn check_allowance(field: &str, a: &AllowedProperty) -> Result<(), ConfigError> {
     if let Some(why) = property_name_problem(&a.property) {
         return Err(ConfigError::new(format!("{field}.property"), K::Invalid, format!("{:?}: {why}", a.property)));
     }
-    if is_identifying(&a.property) {
-        return Err(ConfigError::new(
-            format!("{field}.property"),
-            K::IdentifyingProperty,
-            format!(
-                "{:?} identifies a person or device (user id, OS or advertising id, precise location, \
-                 e-mail): it can only be sent with consent (opt-in)",
-                a.property
-            ),
-        ));
-    }
+    refuse_identifying(&format!("{field}.property"), &a.property)?;
     check_pattern(&format!("{field}.events"), &a.events, "event")?;
-    if a.justification.trim().chars().count() < 10 {
+    if !is_a_justification(&a.justification) {
         return Err(ConfigError::new(
             format!("{field}.justification"),
             K::MissingJustification,
-            format!("{:?} needs a written justification (10 characters at least) for the compliance report", a.property),
+            format!(
+                "{:?} needs a written justification for the compliance report: words, at least \
+                 {MIN_JUSTIFICATION_LETTERS} letters in {MIN_JUSTIFICATION_WORDS} words",
+                a.property
+            ),
         ));
     }
     Ok(())
@@ -324,7 +362,7 @@ impl Config {
             }
             names.push(&m.name);
             for (j, e) in m.allowed_events.iter().enumerate() {
-                check_pattern(&format!("{field}.allowed_events[{j}]"), e, "event")?;
+                check_named_events(&format!("{field}.allowed_events[{j}]"), e)?;
             }
             for (j, a) in m.allowed_properties.iter().enumerate() {
                 check_allowance(&format!("{field}.allowed_properties[{j}]"), a)?;
@@ -507,20 +545,20 @@ mod tests {
             ("email", K::IdentifyingProperty),
         ] {
             let mut c = ok();
-            c.exempt_allowlist.push(AllowedProperty { property: prop.into(), events: "*".into(), justification: "we really need it".into() });
+            c.exempt_allowlist.push(AllowedProperty { property: prop.into(), events: "*".into(), justification: "we really need it for the audience".into() });
             assert_eq!(err(&c), ("exempt_allowlist[0].property".into(), kind), "{prop}");
         }
         let mut c = ok();
         c.exempt_allowlist.push(AllowedProperty { property: "ab_variant".into(), events: "*".into(), justification: " ".into() });
         assert_eq!(err(&c), ("exempt_allowlist[0].justification".into(), K::MissingJustification));
         let mut c = ok();
-        c.exempt_allowlist.push(AllowedProperty { property: "ab_*".into(), events: "*".into(), justification: "a long enough reason".into() });
+        c.exempt_allowlist.push(AllowedProperty { property: "ab_*".into(), events: "*".into(), justification: "a long enough reason to keep it".into() });
         assert_eq!(err(&c), ("exempt_allowlist[0].property".into(), K::Invalid));
         let mut c = ok();
         c.custom_modes.push(CustomMode {
             name: "plus".into(),
             allowed_events: vec![],
-            allowed_properties: vec![AllowedProperty { property: "user_category".into(), events: "*".into(), justification: "segmenting by plan".into() }],
+            allowed_properties: vec![AllowedProperty { property: "user_category".into(), events: "*".into(), justification: "segmenting the audience by plan".into() }],
         });
         assert_eq!(err(&c), ("custom_modes[0].allowed_properties[0].property".into(), K::IdentifyingProperty));
     }

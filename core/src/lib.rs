@@ -19,6 +19,7 @@ pub mod config;
 pub mod diagnostics;
 pub mod error;
 pub mod hit;
+pub mod identifying;
 pub mod mode;
 pub mod report;
 pub mod rules;

@@ -15,6 +15,7 @@ use crate::config::{AllowedProperty, Config, CustomMode, PropertyRule};
 use crate::clock::EpochMillis;
 use crate::diagnostics::{DropReason, Dropped};
 use crate::hit::{events, reserved, Context, Hit, Value, MAX_CONTEXT_PROPERTIES};
+use crate::identifying::is_identifying;
 use crate::mode::VisitorMode;
 
 /// A name pattern where `*` matches any run of characters (possibly empty).
@@ -365,44 +366,12 @@ pub const EXEMPT_PROPERTIES: [(&str, &str); 24] = [
 /// besides the event name and the `visitor_privacy_*` pair.
 pub const MINIMAL_PROPERTIES: [&str; 2] = ["connection_type", "device_timestamp_utc"];
 
-/// Properties that identify a person or a device. Refused in every
-/// exempt-derived allowlist, and forbidden in those modes whatever the app tags:
-/// user ids (seed 001 §4.2), OS and advertising ids (CNIL 2020-091 §13),
-/// precise location (seed 001 §4.3: city level at most), e-mail and phone.
-pub const IDENTIFYING_PATTERNS: [&str; 27] = [
-    "user_*",
-    "*_user_id",
-    "*email*",
-    "*e_mail*",
-    "*phone*",
-    "*msisdn*",
-    "*idfa*",
-    "*idfv*",
-    "*gaid*",
-    "*aaid*",
-    "*adid*",
-    "ad_id",
-    "*_ad_id",
-    "*advertising*",
-    "*android_id*",
-    "*device_id*",
-    "*imei*",
-    "*mac_address*",
-    "*serial_number*",
-    "*latitude*",
-    "*longitude*",
-    "*_lat",
-    "*_lng",
-    "*_lon",
-    "*gps*",
-    "*ip_address*",
-    "*precise_location*",
-];
-
-/// Whether a property name matches the identifying list.
-pub fn is_identifying(name: &str) -> bool {
-    IDENTIFYING_PATTERNS.iter().any(|p| glob_match(p.as_bytes(), name.as_bytes()))
-}
+/// What the compliance report says exempt-derived modes never send: the
+/// names [`crate::identifying`] classifies, refused in their allowlists
+/// when the configuration is validated and never allowed by the defaults.
+pub const IDENTIFYING_RULE: &str = "any identifying name: user, account, customer, device, OS or advertising ids, \
+    network and hardware addresses, precise location, contact details, a person's name, birth date or postal \
+    address, tokens, session and transaction ids (refused in the allowlist)";
 
 /// The rules of every mode of one configuration.
 #[derive(Debug, Clone)]
@@ -490,12 +459,12 @@ fn exempt_derived(mode: VisitorMode, extra: &[AllowedProperty], extra_events: &[
     for (p, why) in EXEMPT_PROPERTIES {
         r.allow("*", p, &format!("{SEED_NECESSARY}: {why}"), false);
     }
-    for a in extra {
+    // Validation refuses identifying names; skipped here too, so rules built
+    // from an unvalidated configuration still never allow one.
+    for a in extra.iter().filter(|a| !is_identifying(&a.property)) {
         r.allow(&a.events, &a.property, &a.justification, true);
     }
-    for p in IDENTIFYING_PATTERNS {
-        r.forbid("*", p);
-    }
+    r.forbidden_patterns.push(IDENTIFYING_RULE.to_owned());
     r
 }
 
@@ -520,14 +489,26 @@ mod tests {
     }
 
     #[test]
-    fn identifying_names() {
-        for n in ["user_id", "user_category", "email", "contact_email", "idfa", "gaid", "android_id",
-                  "geo_latitude", "home_lat", "advertising_id", "ad_id", "device_id", "phone_number"] {
-            assert!(is_identifying(n), "{n}");
+    fn no_default_is_identifying() {
+        for (p, _) in EXEMPT_PROPERTIES {
+            assert!(!is_identifying(p), "{p}");
         }
-        for n in ["page", "load_id", "click", "device_model", "app_version", "page_load_time"] {
-            assert!(!is_identifying(n), "{n}");
+        for p in MINIMAL_PROPERTIES.iter().chain(EXEMPT_EVENTS.iter()) {
+            assert!(!is_identifying(p), "{p}");
         }
+    }
+
+    #[test]
+    fn an_unvalidated_identifying_allowance_is_never_allowed() {
+        let mut c = config();
+        c.exempt_allowlist.push(AllowedProperty {
+            events: "*".into(),
+            property: "user_id".into(),
+            justification: "a careless integrator's reason".into(),
+        });
+        let book = RuleBook::new(&c);
+        let ex = book.rules(&VisitorMode::Exempt).unwrap();
+        assert_eq!(ex.property_verdict("page.display", "user_id"), Err(DropReason::NotAllowedInMode));
     }
 
     fn config() -> Config {

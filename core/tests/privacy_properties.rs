@@ -10,7 +10,8 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use mesure_core::clock::add_calendar_months;
 use mesure_core::hit::{check_event, reserved, Context};
-use mesure_core::rules::{is_identifying, RuleBook, EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
+use mesure_core::identifying::is_identifying;
+use mesure_core::rules::{RuleBook, EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
 use mesure_core::*;
 use proptest::prelude::*;
 use serde_json::Value as Json;
