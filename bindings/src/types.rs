@@ -217,6 +217,13 @@ pub struct MesureConfig {
     pub exempt_allowlist: Vec<AllowedProperty>,
     #[uniffi(default)]
     pub forbidden_properties: Vec<PropertyRule>,
+    /// Event-name patterns never sent, in any mode.
+    #[uniffi(default)]
+    pub forbidden_events: Vec<String>,
+    /// The events anonymous hits (opt-out with `send_hits_in_opt_out`,
+    /// no-consent) may carry; empty: the exempt events.
+    #[uniffi(default)]
+    pub anonymous_events: Option<Vec<String>>,
     #[uniffi(default)]
     pub custom_modes: Vec<CustomMode>,
     #[uniffi(default)]
@@ -253,6 +260,8 @@ impl From<MesureConfig> for core::Config {
             .into_iter()
             .map(|r| core::PropertyRule { property: r.property, events: r.events })
             .collect();
+        out.forbidden_events = c.forbidden_events;
+        out.anonymous_events = c.anonymous_events;
         out.custom_modes = c
             .custom_modes
             .into_iter()

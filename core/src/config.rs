@@ -180,6 +180,14 @@ pub struct Config {
     pub exempt_allowlist: Vec<AllowedProperty>,
     /// Properties never sent, in any mode.
     pub forbidden_properties: Vec<PropertyRule>,
+    /// Event-name patterns never sent, in any mode (opt-in, no-storage and
+    /// anonymous opt-out included).
+    pub forbidden_events: Vec<String>,
+    /// The event names an anonymous hit (opt-out with
+    /// `send_hits_in_opt_out`, no-consent) may carry; `None`: the exempt
+    /// events (`page.display` and the four clicks). Each names its events: a
+    /// pattern may end with `*` but not start with it.
+    pub anonymous_events: Option<Vec<String>>,
     /// Controller-defined modes derived from exempt.
     pub custom_modes: Vec<CustomMode>,
     /// Send anonymous counters (visitor id `opt-out`) when the visitor opted out.
@@ -213,6 +221,8 @@ impl Default for Config {
             default_mode: VisitorMode::Exempt,
             exempt_allowlist: Vec::new(),
             forbidden_properties: Vec::new(),
+            forbidden_events: Vec::new(),
+            anonymous_events: None,
             custom_modes: Vec::new(),
             send_hits_in_opt_out: false,
             consent_lifetime_months: DEFAULT_CONSENT_LIFETIME_MONTHS,
@@ -347,6 +357,12 @@ impl Config {
         for (i, r) in self.forbidden_properties.iter().enumerate() {
             check_pattern(&format!("forbidden_properties[{i}].property"), &r.property, "property")?;
             check_pattern(&format!("forbidden_properties[{i}].events"), &r.events, "event")?;
+        }
+        for (i, e) in self.forbidden_events.iter().enumerate() {
+            check_pattern(&format!("forbidden_events[{i}]"), e, "event")?;
+        }
+        for (i, e) in self.anonymous_events.iter().flatten().enumerate() {
+            check_named_events(&format!("anonymous_events[{i}]"), e)?;
         }
         let mut names: Vec<&str> = Vec::new();
         for (i, m) in self.custom_modes.iter().enumerate() {

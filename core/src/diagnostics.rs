@@ -21,6 +21,8 @@ pub enum DropReason {
     ForbiddenByRule,
     /// The visitor mode in force does not allow this event.
     EventNotAllowedInMode,
+    /// A forbidden-event rule matched (applies in every mode).
+    EventForbiddenByRule,
     /// Opt-out: the configuration sends no hit at all.
     OptOutSendsNothing,
 }
@@ -36,6 +38,7 @@ impl DropReason {
             DropReason::NotAllowedInMode => "not_allowed_in_mode",
             DropReason::ForbiddenByRule => "forbidden_by_rule",
             DropReason::EventNotAllowedInMode => "event_not_allowed_in_mode",
+            DropReason::EventForbiddenByRule => "event_forbidden_by_rule",
             DropReason::OptOutSendsNothing => "opt_out_sends_nothing",
         }
     }
@@ -52,6 +55,7 @@ impl DropReason {
             }
             DropReason::ForbiddenByRule => "forbidden by a configured rule".into(),
             DropReason::EventNotAllowedInMode => "event not allowed in this visitor mode".into(),
+            DropReason::EventForbiddenByRule => "event forbidden by a configured rule".into(),
             DropReason::OptOutSendsNothing => {
                 "visitor opted out and anonymous opt-out hits are disabled".into()
             }

@@ -143,6 +143,10 @@ pub struct ModeRules {
     pub fixed_visitor: Option<Arc<str>>,
     /// False in opt-out unless anonymous opt-out hits are enabled.
     pub sends_hits: bool,
+    /// False in the anonymous modes: their hits carry only values the SDK
+    /// owns (the device context, the timestamp), never the app's, whatever
+    /// their names.
+    pub takes_app_properties: bool,
     allowed_events: NameSet,
     forbidden_events: NameSet,
     allowed: Vec<Scoped>,
@@ -151,6 +155,7 @@ pub struct ModeRules {
     pub event_patterns: Vec<String>,
     pub property_entries: Vec<PropertyEntry>,
     pub forbidden_patterns: Vec<String>,
+    pub forbidden_event_patterns: Vec<String>,
 }
 
 impl ModeRules {
@@ -160,6 +165,7 @@ impl ModeRules {
             fixed_visitor: mode.fixed_visitor_id().map(Arc::from),
             mode,
             sends_hits,
+            takes_app_properties: true,
             allowed_events: NameSet::default(),
             forbidden_events: NameSet::default(),
             allowed: Vec::new(),
@@ -167,6 +173,7 @@ impl ModeRules {
             event_patterns: Vec::new(),
             property_entries: Vec::new(),
             forbidden_patterns: Vec::new(),
+            forbidden_event_patterns: Vec::new(),
         }
     }
 
@@ -185,6 +192,11 @@ impl ModeRules {
         });
     }
 
+    fn forbid_event(&mut self, pattern: &str) {
+        self.forbidden_events.add(pattern);
+        self.forbidden_event_patterns.push(pattern.to_owned());
+    }
+
     fn forbid(&mut self, events: &str, property: &str) {
         scoped_add(&mut self.forbidden, events, property);
         self.forbidden_patterns.push(if events == "*" {
@@ -199,7 +211,9 @@ impl ModeRules {
         if !self.sends_hits {
             return Err(DropReason::OptOutSendsNothing);
         }
-        if self.allowed_events.contains(event) && !self.forbidden_events.contains(event) {
+        if self.forbidden_events.contains(event) {
+            Err(DropReason::EventForbiddenByRule)
+        } else if self.allowed_events.contains(event) {
             Ok(())
         } else {
             Err(DropReason::EventNotAllowedInMode)
@@ -255,7 +269,12 @@ impl ModeRules {
         let mut keep = Vec::with_capacity(properties.len());
         let mut dropped = Vec::new();
         for k in properties.keys() {
-            match self.property_verdict(event, k) {
+            let verdict = if self.takes_app_properties {
+                self.property_verdict(event, k)
+            } else {
+                Err(DropReason::NotAllowedInMode)
+            };
+            match verdict {
                 Ok(()) => {
                     keep.push(true);
                     if let Some(i) = context.position(k).filter(|i| *i < MAX_CONTEXT_PROPERTIES) {
@@ -406,9 +425,13 @@ impl RuleBook {
 
         let minimal = |mode: VisitorMode, sends: bool| {
             let mut r = ModeRules::new(mode, sends);
-            r.allow_event("*");
+            r.takes_app_properties = false;
+            match &config.anonymous_events {
+                Some(events) => events.iter().for_each(|e| r.allow_event(e)),
+                None => EXEMPT_EVENTS.iter().for_each(|e| r.allow_event(e)),
+            }
             for p in MINIMAL_PROPERTIES {
-                r.allow("*", p, "anonymous counter field (seed 000; seed 001 §4.9)", false);
+                r.allow("*", p, "anonymous counter field, from the SDK's own context (seed 000; seed 001 §4.9)", false);
             }
             r
         };
@@ -418,6 +441,9 @@ impl RuleBook {
         for rules in modes.values_mut() {
             for PropertyRule { events, property } in &config.forbidden_properties {
                 rules.forbid(events, property);
+            }
+            for pattern in &config.forbidden_events {
+                rules.forbid_event(pattern);
             }
         }
         RuleBook { modes: modes.into_iter().map(|(k, v)| (k, Arc::new(v))).collect() }
@@ -556,8 +582,10 @@ mod tests {
         c.send_hits_in_opt_out = true;
         let book = RuleBook::new(&c);
         let r = book.rules(&VisitorMode::OptOut).unwrap();
-        assert!(r.event_verdict("anything").is_ok());
-        assert!(r.property_verdict("anything", "connection_type").is_ok());
-        assert_eq!(r.property_verdict("anything", "page"), Err(DropReason::NotAllowedInMode));
+        assert!(r.event_verdict("page.display").is_ok());
+        assert_eq!(r.event_verdict("anything"), Err(DropReason::EventNotAllowedInMode), "anonymous hits name their events");
+        assert!(r.property_verdict("page.display", "connection_type").is_ok());
+        assert_eq!(r.property_verdict("page.display", "page"), Err(DropReason::NotAllowedInMode));
+        assert!(!r.takes_app_properties, "and carry only the SDK's own values");
     }
 }

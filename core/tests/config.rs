@@ -104,3 +104,13 @@ fn a_justification_is_words() {
         }
     }
 }
+
+#[test]
+fn event_patterns_are_checked_where_they_appear() {
+    let mut c = Env::new().config;
+    c.forbidden_events = vec!["purchase".into(), "Bad Pattern".into()];
+    assert_eq!(refused(&c).field, "forbidden_events[1]");
+    let mut c = Env::new().config;
+    c.anonymous_events = Some(vec!["*".into()]);
+    assert_eq!(refused(&c).field, "anonymous_events[0]", "anonymous hits name their events too");
+}

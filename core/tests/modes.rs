@@ -408,3 +408,98 @@ fn a_consent_answer_sets_withdraws_or_settles() {
     assert_eq!(sdk.set_opted_out(true), Err(mesure_core::ModeError::ShutDown));
     assert_eq!(sdk.set_consent(true), Err(mesure_core::ModeError::ShutDown));
 }
+
+#[test]
+fn anonymous_hits_carry_only_values_the_sdk_owns() {
+    // An app value under a minimal field's name never reaches the wire in an
+    // anonymous mode: the device context's value does, or nothing.
+    for mode in [VisitorMode::OptOut, VisitorMode::NoConsent] {
+        let mut env = Env::new();
+        env.config.send_hits_in_opt_out = true;
+        let sdk = env.sdk();
+        sdk.set_mode(mode.clone()).unwrap();
+        let tagged = Event::screen("home")
+            .with("connection_type", "jane.doe@example.com")
+            .with("device_timestamp_utc", 1)
+            .with("page_chapter1", "account");
+        assert!(matches!(sdk.track(tagged).unwrap(), TrackOutcome::Queued { .. }), "{mode}");
+        sdk.flush().unwrap();
+        let reqs = env.requests();
+        let mut data = reqs[0].1[0]["data"].clone();
+        take_event_id(&mut data);
+        assert_eq!(data, expected_minimal(mode.wire_name()), "{mode}");
+        let dropped = env.recorder.dropped();
+        assert!(
+            dropped.contains(&(mode.wire_name().into(), "page.display".into(), Some("connection_type".into()), "not_allowed_in_mode")),
+            "{mode}: the app's value is reported as held back: {dropped:?}"
+        );
+    }
+}
+
+#[test]
+fn anonymous_hits_send_only_the_configured_event_names() {
+    for mode in [VisitorMode::OptOut, VisitorMode::NoConsent] {
+        let mut env = Env::new();
+        env.config.send_hits_in_opt_out = true;
+        let sdk = env.sdk();
+        sdk.set_mode(mode.clone()).unwrap();
+        assert_eq!(
+            sdk.track(Event::new("user.jane_doe_signed_in")).unwrap(),
+            TrackOutcome::NotSent { reason: DropReason::EventNotAllowedInMode },
+            "{mode}"
+        );
+        for e in ["page.display", "click.action", "click.navigation", "click.download", "click.exit"] {
+            assert!(matches!(sdk.track(Event::new(e)).unwrap(), TrackOutcome::Queued { .. }), "{mode} {e}");
+        }
+        sdk.flush().unwrap();
+        let names: Vec<String> = env.requests()[0].1.iter().map(|e| e["name"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(names, ["page.display", "click.action", "click.navigation", "click.download", "click.exit"], "{mode}");
+        assert_eq!(
+            env.recorder.dropped(),
+            vec![(mode.wire_name().into(), "user.jane_doe_signed_in".into(), None, "event_not_allowed_in_mode")]
+        );
+    }
+}
+
+#[test]
+fn the_anonymous_event_list_is_configurable() {
+    let mut env = Env::new();
+    env.config = Config::from_json(&format!(
+        r#"{{"collect_endpoint": "{}", "site_id": 42, "storage_dir": {:?}, "send_hits_in_opt_out": true,
+            "anonymous_events": ["page.display", "video.*"]}}"#,
+        env.collector.url(),
+        env.dir.path()
+    ))
+    .expect("anonymous_events is a configuration field");
+    env.config.context = context();
+    let sdk = env.sdk();
+    sdk.set_mode(VisitorMode::OptOut).unwrap();
+    assert!(matches!(sdk.track(Event::new("video.play")).unwrap(), TrackOutcome::Queued { .. }));
+    assert!(matches!(sdk.track(Event::new("click.action")).unwrap(), TrackOutcome::NotSent { .. }));
+}
+
+#[test]
+fn a_forbidden_event_is_held_back_in_every_mode() {
+    let mut env = Env::new();
+    env.config = Config::from_json(&format!(
+        r#"{{"collect_endpoint": "{}", "site_id": 42, "storage_dir": {:?}, "send_hits_in_opt_out": true,
+            "forbidden_events": ["purchase", "debug.*", "click.exit"]}}"#,
+        env.collector.url(),
+        env.dir.path()
+    ))
+    .expect("forbidden_events is a configuration field");
+    let sdk = env.sdk();
+    let forbidden = TrackOutcome::NotSent { reason: DropReason::EventForbiddenByRule };
+    for mode in [VisitorMode::OptIn, VisitorMode::NoStorage, VisitorMode::OptOut, VisitorMode::NoConsent, VisitorMode::Exempt] {
+        sdk.set_mode(mode.clone()).unwrap();
+        for e in ["purchase", "debug.trace", "click.exit"] {
+            assert_eq!(sdk.track(Event::new(e)).unwrap(), forbidden, "{mode} {e}");
+        }
+        assert!(matches!(sdk.track(Event::new("page.display")).unwrap(), TrackOutcome::Queued { .. }), "{mode}");
+    }
+    sdk.flush().unwrap();
+    let names: Vec<String> =
+        env.requests().iter().flat_map(|(_, e)| e.iter().map(|x| x["name"].as_str().unwrap().to_owned())).collect();
+    assert!(names.iter().all(|n| n == "page.display"), "{names:?}");
+    assert_eq!(sdk.stats().events_dropped_by_mode, 15);
+}

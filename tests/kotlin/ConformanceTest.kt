@@ -57,6 +57,8 @@ class ConformanceTest(private val name: String, private val file: File) {
                 "queue_max_age_days" -> c.copy(queueMaxAgeDays = x.asLong.toUInt())
                 "batch_size" -> c.copy(batchSize = x.asLong.toUInt())
                 "exempt_allowlist" -> c.copy(exemptAllowlist = x.asJsonArray.map { allowed(it.asJsonObject) })
+                "forbidden_events" -> c.copy(forbiddenEvents = x.asJsonArray.map { it.asString })
+                "anonymous_events" -> c.copy(anonymousEvents = x.asJsonArray.map { it.asString })
                 "forbidden_properties" -> c.copy(forbiddenProperties = x.asJsonArray.map {
                     val o = it.asJsonObject
                     PropertyRule(property = o["property"].asString, events = str(o, "events") ?: "*")

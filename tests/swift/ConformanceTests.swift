@@ -317,7 +317,7 @@ func makeConfig(_ json: JSON, storageDir: String) throws -> MesureConfig {
     // Set by the runner, whatever the vector says.
     let known: Set<String> = [
         "collect_endpoint", "storage_dir", "flush_interval_ms", "site_id", "default_mode", "exempt_allowlist",
-        "forbidden_properties", "custom_modes", "send_hits_in_opt_out", "consent_lifetime_months", "queue_max_hits",
+        "forbidden_properties", "forbidden_events", "anonymous_events", "custom_modes", "send_hits_in_opt_out", "consent_lifetime_months", "queue_max_hits",
         "queue_max_age_days", "batch_size", "request_timeout_ms", "retry_base_ms", "retry_max_ms", "context",
     ]
     if let unknown = c.keys.sorted().first(where: { !known.contains($0) }) {
@@ -338,6 +338,8 @@ func makeConfig(_ json: JSON, storageDir: String) throws -> MesureConfig {
             guard let property = r["property"].string else { throw TestFailure("forbidden_properties: property missing") }
             return PropertyRule(property: property, events: r["events"].string ?? "*")
         },
+        forbiddenEvents: try strings(c["forbidden_events"], "forbidden_events") ?? [],
+        anonymousEvents: try strings(c["anonymous_events"], "anonymous_events"),
         customModes: try (c["custom_modes"]?.array ?? []).map { m in
             try onlyKeys(m, ["name", "allowed_events", "allowed_properties"], "custom_modes")
             guard let name = m["name"].string else { throw TestFailure("custom_modes: name missing") }
@@ -358,6 +360,16 @@ func makeConfig(_ json: JSON, storageDir: String) throws -> MesureConfig {
         retryMaxMs: try u64(c["retry_max_ms"], "retry_max_ms"),
         context: try c["context"].map(deviceContext)
     )
+}
+
+/// A list of strings, or nil when absent.
+private func strings(_ json: JSON?, _ field: String) throws -> [String]? {
+    guard let json else { return nil }
+    guard let a = json.array else { throw TestFailure("\(field): not an array: \(json)") }
+    return try a.map { e in
+        guard let s = e.string else { throw TestFailure("\(field): not a string: \(e)") }
+        return s
+    }
 }
 
 private func onlyKeys(_ json: JSON, _ allowed: Set<String>, _ field: String) throws {
