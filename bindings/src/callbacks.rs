@@ -121,4 +121,9 @@ impl core::Clock for ClockAdapter {
     fn now_ms(&self) -> core::EpochMillis {
         self.0.now_ms().unwrap_or_else(|_| core::SystemClock.now_ms())
     }
+    /// Delays run on real time: a foreign test clock moves the wall clock
+    /// (expiry, lapse), never the backoff.
+    fn monotonic_ms(&self) -> u64 {
+        core::SystemClock.monotonic_ms()
+    }
 }

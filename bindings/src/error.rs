@@ -26,6 +26,11 @@ pub enum MesureError {
     ShutDown,
     #[error("the SDK's background thread did not answer in time")]
     Timeout,
+    /// Another Mesure instance (in this process or another) uses this storage
+    /// directory. One per directory: on Android, start Mesure in the main
+    /// process only.
+    #[error("the storage directory {dir} is in use by another Mesure instance")]
+    StorageInUse { dir: String },
 }
 
 impl From<core::ConfigError> for MesureError {
@@ -68,6 +73,7 @@ impl From<core::SdkError> for MesureError {
             core::SdkError::ShutDown => MesureError::ShutDown,
             core::SdkError::Timeout(_) => MesureError::Timeout,
             core::SdkError::Thread(detail) => MesureError::Storage { detail },
+            core::SdkError::StorageInUse { dir } => MesureError::StorageInUse { dir: dir.display().to_string() },
         }
     }
 }

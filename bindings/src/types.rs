@@ -407,6 +407,9 @@ pub struct FlushReport {
     pub uploaded: u64,
     pub rejected: u64,
     pub expired: u64,
+    /// Hits a purge (opt-out, `delete_local_data`) deleted while this flush
+    /// held them: they never leave.
+    pub purged: u64,
     pub pending: u64,
     pub deferred: Option<String>,
     pub retry_in_ms: Option<u64>,
@@ -419,6 +422,7 @@ impl From<core::FlushReport> for FlushReport {
             uploaded: r.uploaded,
             rejected: r.rejected,
             expired: r.expired,
+            purged: r.purged,
             pending: r.pending,
             deferred: r.deferred,
             retry_in_ms: r.retry_in_ms,

@@ -1,13 +1,19 @@
 //! Time and randomness, injected.
 //!
-//! Every rule that depends on time (13-month identifier, 6-month consent,
-//! queue age, upload backoff) reads the [`Clock`] handed to the SDK, so tests
-//! move time instead of sleeping. Identifiers come from [`Random`]; the
-//! production implementation draws from the operating system's CSPRNG and is
-//! never derived from a device or OS identifier.
+//! Every rule that depends on time reads the [`Clock`] handed to the SDK, so
+//! tests move time instead of sleeping. The clock has two faces: the wall
+//! clock ([`Clock::now_ms`]), which dates records (13-month identifier,
+//! 6-month consent, queue age) and may jump when the user or the network
+//! sets it; and a monotonic clock ([`Clock::monotonic_ms`]), which never goes
+//! back and times delays (upload backoff, `Retry-After`), so that a clock set
+//! back cannot stall uploads and a clock set forward cannot skip a delay the
+//! collector asked for. Identifiers come from [`Random`]; the production
+//! implementation draws from the operating system's CSPRNG and is never
+//! derived from a device or OS identifier.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Months, Utc};
 use uuid::Uuid;
@@ -15,15 +21,36 @@ use uuid::Uuid;
 /// Milliseconds since the Unix epoch, UTC.
 pub type EpochMillis = i64;
 
-/// A source of the current time.
-pub trait Clock: Send + Sync + 'static {
-    /// Current time in milliseconds since the Unix epoch (UTC).
-    fn now_ms(&self) -> EpochMillis;
+/// How far after "now" a stored date may lie and still be believed: one day,
+/// the spread of time zones and of ordinary clock errors. A visitor id or a
+/// consent dated later than this was recorded while the device clock ran
+/// ahead; it counts as expired, so correcting the clock cannot stretch a
+/// tracker's life (CNIL 2020-092: 13 months, "sans prorogation").
+pub const FUTURE_TOLERANCE_MS: i64 = DAY_MS;
+
+/// Whether a record dated `recorded_at` is believable at `now`.
+pub fn dated_in_the_past(recorded_at: EpochMillis, now: EpochMillis) -> bool {
+    recorded_at <= now.saturating_add(FUTURE_TOLERANCE_MS)
 }
 
-/// The wall clock of the device.
+/// A source of the current time.
+pub trait Clock: Send + Sync + 'static {
+    /// Current time in milliseconds since the Unix epoch (UTC). May jump
+    /// either way.
+    fn now_ms(&self) -> EpochMillis;
+    /// Milliseconds since an arbitrary origin; never decreases. Times delays.
+    fn monotonic_ms(&self) -> u64;
+}
+
+/// The wall clock of the device, and `Instant` for the monotonic clock.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
+
+/// The origin of [`SystemClock::monotonic_ms`]: the first call in the process.
+fn process_start() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> EpochMillis {
@@ -33,23 +60,40 @@ impl Clock for SystemClock {
             Err(_) => 0,
         }
     }
+
+    fn monotonic_ms(&self) -> u64 {
+        u64::try_from(process_start().elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
 }
 
 /// A clock that only moves when told to. For tests and conformance vectors.
+///
+/// [`ManualClock::advance_ms`] is time passing: both faces move.
+/// [`ManualClock::set_ms`] is someone setting the wall clock: only the wall
+/// clock jumps, the monotonic clock stays where it is.
 #[derive(Debug, Default)]
 pub struct ManualClock {
     now: AtomicI64,
+    monotonic: AtomicU64,
 }
 
 impl ManualClock {
     pub fn new(start_ms: EpochMillis) -> Self {
-        Self { now: AtomicI64::new(start_ms) }
+        Self { now: AtomicI64::new(start_ms), monotonic: AtomicU64::new(0) }
     }
+    /// Sets the wall clock (a jump, either way); no real time passes.
     pub fn set_ms(&self, ms: EpochMillis) {
         self.now.store(ms, Ordering::SeqCst);
     }
+    /// Lets `delta` milliseconds pass: the wall clock moves by `delta`
+    /// (saturating), the monotonic clock by `delta` when it is positive.
     pub fn advance_ms(&self, delta: i64) {
-        self.now.fetch_add(delta, Ordering::SeqCst);
+        let _ = self.now.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_add(delta)));
+        if delta > 0 {
+            let _ = self.monotonic.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |m| {
+                Some(m.saturating_add(delta.unsigned_abs()))
+            });
+        }
     }
 }
 
@@ -57,11 +101,17 @@ impl Clock for ManualClock {
     fn now_ms(&self) -> EpochMillis {
         self.now.load(Ordering::SeqCst)
     }
+    fn monotonic_ms(&self) -> u64 {
+        self.monotonic.load(Ordering::SeqCst)
+    }
 }
 
 impl<T: Clock> Clock for std::sync::Arc<T> {
     fn now_ms(&self) -> EpochMillis {
         (**self).now_ms()
+    }
+    fn monotonic_ms(&self) -> u64 {
+        (**self).monotonic_ms()
     }
 }
 
@@ -159,10 +209,20 @@ impl Random for SeededRandom {
 
 /// `start` plus `months` calendar months, in UTC. The day of month is clamped
 /// to the last day of the target month (31 January + 1 month = 28/29 February),
-/// the time of day is kept. `None` when out of chrono's range.
+/// the time of day is kept. `None` when either instant is out of chrono's
+/// range: callers treat an expiry that cannot be represented as already
+/// passed (they fail closed).
 pub fn add_calendar_months(start: EpochMillis, months: u32) -> Option<EpochMillis> {
     let dt = DateTime::<Utc>::from_timestamp_millis(start)?;
-    dt.checked_add_months(Months::new(months)).map(|d| d.timestamp_millis())
+    dt.checked_add_months(Months::new(months)).map(|d| d.timestamp_millis()).filter(|end| *end > start || months == 0)
+}
+
+/// A day in milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// Hits tracked before this instant are past the queue's age bound.
+pub fn queue_age_cutoff(now: EpochMillis, max_age_days: u32) -> EpochMillis {
+    now.saturating_sub(i64::from(max_age_days).saturating_mul(DAY_MS))
 }
 
 /// RFC 3339 rendering of an epoch-millisecond instant (for reports and exports).

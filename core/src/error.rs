@@ -22,7 +22,8 @@ pub enum ConfigErrorKind {
     OutOfRange,
     /// Plain `http://` to a host that is not loopback.
     InsecureEndpoint,
-    /// An identifying property allowlisted for a consent-exempt mode.
+    /// An identifying property allowlisted for a consent-exempt mode, or an
+    /// identifying event name among the events such a mode may send.
     IdentifyingProperty,
     /// An allowlisted property without its written justification.
     MissingJustification,
@@ -76,4 +77,9 @@ pub enum SdkError {
     Timeout(u64),
     #[error("could not start the SDK's background thread: {0}")]
     Thread(String),
+    /// Another SDK (in this process or another one) uses this storage
+    /// directory. One instance per directory: on Android, start the SDK in
+    /// the main process only.
+    #[error("the storage directory {} is in use by another Mesure instance", dir.display())]
+    StorageInUse { dir: std::path::PathBuf },
 }

@@ -31,13 +31,16 @@ pub mod visitor_id;
 mod worker;
 
 pub use clock::{Clock, EpochMillis, ManualClock, OsRandom, Random, SeededRandom, SystemClock};
+
+/// Version sent as `event_collection_version`.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub use config::{AllowedProperty, Config, CustomMode, DeviceContext, PropertyRule};
 pub use diagnostics::{Diagnostic, DropReason, Dropped, Listener, TrimCause};
 pub use error::{ConfigError, ConfigErrorKind, ModeError, SdkError, TrackError};
 pub use hit::{ClickKind, Event, Hit, Value};
 pub use mode::{ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode};
 pub use report::{ComplianceReport, LocalData, ModeReport};
-pub use sdk::{Sdk, SdkBuilder, TrackOutcome, MAX_IN_FLIGHT, SDK_VERSION};
+pub use sdk::{Sdk, SdkBuilder, TrackOutcome, MAX_IN_FLIGHT};
 pub use stats::Stats;
 pub use upload::uploader::FlushReport;
 pub use upload::{Completion, FailureKind, HttpClient, HttpOutcome, HttpRequest};

@@ -6,7 +6,7 @@
 //! opt-in, and reports that consent must be asked again. An opt-out never
 //! expires by itself.
 
-use crate::clock::{add_calendar_months, EpochMillis};
+use crate::clock::{add_calendar_months, dated_in_the_past, EpochMillis};
 
 /// Visitor id sent in opt-out (when anonymous opt-out hits are enabled).
 pub const OPT_OUT_VISITOR_ID: &str = "opt-out";
@@ -27,10 +27,11 @@ pub enum VisitorMode {
     Exempt,
     /// The visitor objected: nothing, or anonymous counters with visitor id `opt-out`.
     OptOut,
-    /// Consent refused through a CMP: minimal anonymous hits, visitor id `Consent-NO`,
-    /// nothing stored but the queued hit.
+    /// Consent refused through a CMP: minimal anonymous hits, visitor id
+    /// `Consent-NO`; nothing stored but the choice and the queued hits.
     NoConsent,
-    /// Nothing stored on the device but the queued hit; hits carry visitor id `no-storage`.
+    /// No identifier stored on the device (the choice and the queued hits
+    /// only); hits carry visitor id `no-storage`.
     NoStorage,
     /// A controller-defined mode derived from exempt, with its own allowlist.
     Custom(String),
@@ -71,13 +72,6 @@ impl VisitorMode {
     /// Whether the app-scoped identifier may exist on the device in this mode.
     pub fn stores_visitor_id(&self) -> bool {
         matches!(self, VisitorMode::OptIn | VisitorMode::Exempt | VisitorMode::Custom(_))
-    }
-
-    /// Whether the choice itself is recorded on the device. No-consent and
-    /// no-storage store nothing but queued hits: the app (its CMP) sets them
-    /// again at each launch.
-    pub fn recorded_on_device(&self) -> bool {
-        !matches!(self, VisitorMode::NoConsent | VisitorMode::NoStorage)
     }
 
     /// The fixed visitor id of the anonymous modes.
@@ -159,9 +153,25 @@ pub struct ModeStatus {
 }
 
 /// The instant an opt-in choice set at `since_ms` lapses (inclusive: at that
-/// instant the choice is no longer valid).
-pub fn consent_expiry(since_ms: EpochMillis, lifetime_months: u32) -> EpochMillis {
-    add_calendar_months(since_ms, lifetime_months).unwrap_or(EpochMillis::MAX)
+/// instant the choice is no longer valid). `None` when that instant cannot be
+/// represented: such a consent is already lapsed (fail closed).
+pub fn consent_expiry(since_ms: EpochMillis, lifetime_months: u32) -> Option<EpochMillis> {
+    add_calendar_months(since_ms, lifetime_months)
+}
+
+/// When an opt-in given at `since_ms` lapsed, if it has by `now`: at its
+/// expiry; at once when the expiry cannot be represented; and at once when
+/// the choice is dated in the future (beyond [`crate::clock::FUTURE_TOLERANCE_MS`]), i.e.
+/// it was recorded while the clock ran ahead. `None` while it holds.
+pub fn consent_lapse(since_ms: EpochMillis, lifetime_months: u32, now: EpochMillis) -> Option<EpochMillis> {
+    if !dated_in_the_past(since_ms, now) {
+        return Some(now);
+    }
+    match consent_expiry(since_ms, lifetime_months) {
+        Some(expiry) if now < expiry => None,
+        Some(expiry) => Some(expiry),
+        None => Some(now.min(since_ms)),
+    }
 }
 
 #[cfg(test)]
@@ -193,7 +203,5 @@ mod tests {
         assert!(!VisitorMode::OptOut.stores_visitor_id());
         assert!(!VisitorMode::NoConsent.stores_visitor_id());
         assert!(!VisitorMode::NoStorage.stores_visitor_id());
-        assert!(VisitorMode::OptOut.recorded_on_device());
-        assert!(!VisitorMode::NoStorage.recorded_on_device());
     }
 }

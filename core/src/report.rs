@@ -7,9 +7,9 @@ use serde_json::{json, Value as Json};
 use crate::clock::{format_rfc3339, EpochMillis};
 use crate::config::Config;
 use crate::hit::reserved;
-use crate::mode::{consent_expiry, ModeRecord, ModeStatus, VisitorMode};
+use crate::mode::{ModeRecord, ModeStatus, VisitorMode};
 use crate::rules::{PropertyEntry, RuleBook};
-use crate::sdk::SDK_VERSION;
+use crate::SDK_VERSION;
 use crate::store::PendingRow;
 use crate::visitor_id::{VisitorId, VISITOR_ID_LIFETIME_MONTHS};
 
@@ -125,9 +125,7 @@ impl ComplianceReport {
                 if m.stores_visitor_id() {
                     stored.push("visitor id".to_owned());
                 }
-                if m.recorded_on_device() {
-                    stored.push("the visitor's choice (mode and date)".to_owned());
-                }
+                stored.push("the visitor's choice (mode and date; a refusal is recorded too)".to_owned());
                 stored.push("queued hits until acknowledged".to_owned());
                 ModeReport {
                     mode: m.wire_name().to_owned(),
@@ -210,9 +208,4 @@ impl ComplianceReport {
     pub fn mode(&self, mode: &VisitorMode) -> Option<&ModeReport> {
         self.modes.iter().find(|m| m.mode == mode.wire_name())
     }
-}
-
-/// When an opt-in given at `since` lapses, in RFC 3339 (for settings screens).
-pub fn consent_expiry_rfc3339(since: EpochMillis, months: u32) -> String {
-    format_rfc3339(consent_expiry(since, months))
 }

@@ -20,18 +20,16 @@ use crate::config::{Config, DeviceContext};
 use crate::diagnostics::{Diagnostic, DropReason, Dropped, Listener};
 use crate::error::{ConfigError, ModeError, SdkError, TrackError};
 use crate::hit::{check_event, CheckedEvent, Context, Event, Hit, QueuedHit, Value};
-use crate::mode::{consent_expiry, ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode};
+use crate::mode::{consent_expiry, consent_lapse, ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode};
 use crate::report::{ComplianceReport, LocalData};
 use crate::rules::{ModeRules, RuleBook};
 use crate::stats::{Counters, Stats};
-use crate::store::{self, StoredState};
+use crate::store::lock::{DirLock, LockError};
+use crate::store::{self, StoreError, StoredState};
 use crate::upload::uploader::{FlushReport, UpMsg, Uploader};
 use crate::upload::HttpClient;
 use crate::visitor_id::VisitorId;
-use crate::worker::{DeleteAllOp, ModeOp, ModeWrite, Op, Writer};
-
-/// Version sent as `event_collection_version`.
-pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+use crate::worker::{DeleteAllOp, ModeOp, Op, VisitorAction, Writer};
 
 /// Hits handed to the writer and not yet taken by it. Past this, `track`
 /// refuses with [`TrackError::QueueFull`] instead of growing memory: the
@@ -103,6 +101,13 @@ pub(crate) struct Inner {
     /// Set by the writer while the disk is full: it then wants to hear of
     /// every row the uploader deletes.
     pub disk_full: AtomicBool,
+    /// Held by the writer while it commits a purge, and by the uploader from
+    /// its check of a batch against the store to the request's hand-over.
+    pub purge_gate: Mutex<()>,
+    /// The storage directory's lock: one SDK per directory. Taken at build,
+    /// or by the writer once an unusable directory becomes usable; released
+    /// when the SDK has shut down.
+    dir_lock: Mutex<Option<DirLock>>,
 }
 
 impl Inner {
@@ -125,13 +130,25 @@ impl Inner {
     }
 
     /// Records a mode change in memory and hands its persistence to the writer.
+    ///
+    /// The visitor id: a mode that may not hold one deletes it with every
+    /// queued hit that carries it (a purge); crossing the consent boundary
+    /// (into or out of opt-in) deletes it so that the next hit gets a new one,
+    /// and the identified stream of opt-in never shares an id with the
+    /// anonymous statistics of the exempt modes (CNIL 2020-091 §51: no
+    /// cross-referencing). Hits already queued keep the id they were bound to.
     fn apply_mode(&self, st: &mut State, mode: VisitorMode, at: EpochMillis, reason: ModeChangeReason) {
         let previous = std::mem::replace(&mut st.mode, mode.clone());
-        let forget_visitor = !mode.stores_visitor_id();
+        let visitor = if !mode.stores_visitor_id() {
+            VisitorAction::Purge
+        } else if previous.consent() != mode.consent() {
+            VisitorAction::Forget
+        } else {
+            VisitorAction::Keep
+        };
         let record = ModeRecord { mode: mode.clone(), since_ms: at, reason };
-        let write = if mode.recorded_on_device() { ModeWrite::Push(record.clone()) } else { ModeWrite::Clear };
-        st.record = mode.recorded_on_device().then_some(record);
-        if forget_visitor {
+        st.record = Some(record.clone());
+        if visitor != VisitorAction::Keep {
             st.visitor = None;
             st.visitor_wire = None;
         }
@@ -146,20 +163,45 @@ impl Inner {
             consent_renewal_needed: reason == ModeChangeReason::ConsentExpired,
         };
         // Mode operations bypass the in-flight bound: they must never be lost.
-        let _ = self.ops.send(Op::Mode(Box::new(ModeOp { write, forget_visitor, change })));
+        let _ = self.ops.send(Op::Mode(Box::new(ModeOp { record: Some(record), visitor, change: Some(change) })));
     }
 
-    /// When the opt-in in force lapses; `None` in any other mode.
+    /// When the opt-in in force lapses; `None` in any other mode, and when
+    /// its expiry cannot be represented (it has lapsed already).
     fn consent_expires_at(&self, st: &State) -> Option<EpochMillis> {
         match (&st.mode, &st.record) {
-            (VisitorMode::OptIn, Some(r)) => Some(consent_expiry(r.since_ms, self.config.consent_lifetime_months)),
+            (VisitorMode::OptIn, Some(r)) => consent_expiry(r.since_ms, self.config.consent_lifetime_months),
+            _ => None,
+        }
+    }
+
+    /// When the opt-in in force lapsed, if it has at `now` ([`consent_lapse`]).
+    fn consent_lapsed_at(&self, st: &State, now: EpochMillis) -> Option<EpochMillis> {
+        match (&st.mode, &st.record) {
+            (VisitorMode::OptIn, Some(r)) => consent_lapse(r.since_ms, self.config.consent_lifetime_months, now),
+            // An opt-in without a record cannot be: fail closed.
+            (VisitorMode::OptIn, None) => Some(now),
             _ => None,
         }
     }
 
     /// Whether an opt-in in force has lapsed at `now` (read-only check).
     fn consent_lapsed(&self, st: &State, now: EpochMillis) -> bool {
-        self.consent_expires_at(st).is_some_and(|expiry| now >= expiry)
+        self.consent_lapsed_at(st, now).is_some()
+    }
+
+    /// Takes the storage directory's lock if this SDK does not hold it yet
+    /// (the directory was unusable at build).
+    pub(crate) fn lock_storage(&self) -> Result<(), StoreError> {
+        let mut held = self.dir_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if held.is_none() {
+            store::create_private_dir(&self.storage_dir)?;
+            *held = Some(DirLock::acquire(&self.storage_dir).map_err(|e| match e {
+                LockError::InUse => StoreError::Unavailable("the storage directory is in use by another Mesure instance".into()),
+                LockError::Io(e) => e.into(),
+            })?);
+        }
+        Ok(())
     }
 
     /// Hands a hit to the writer under a lock on the state (read or write),
@@ -192,12 +234,12 @@ impl Inner {
     /// Returns to the default mode once an opt-in choice has lapsed. True
     /// when it did (the caller wakes the writer once the lock is released).
     fn expire_consent(&self, st: &mut State, now: EpochMillis) -> bool {
-        match self.consent_expires_at(st) {
-            Some(expiry) if now >= expiry => {
-                self.apply_mode(st, self.config.default_mode.clone(), expiry, ModeChangeReason::ConsentExpired);
+        match self.consent_lapsed_at(st, now) {
+            Some(at) => {
+                self.apply_mode(st, self.config.default_mode.clone(), at, ModeChangeReason::ConsentExpired);
                 true
             }
-            _ => false,
+            None => false,
         }
     }
 
@@ -315,9 +357,11 @@ impl SdkBuilder {
         self
     }
 
-    /// Validates the configuration, opens the store (recreating it if
-    /// unreadable; running without storage if it cannot be opened), loads the
-    /// visitor's state and starts the background threads.
+    /// Validates the configuration, takes the storage directory (one SDK per
+    /// directory: a second gets [`SdkError::StorageInUse`]), opens the store
+    /// (recreating it if unreadable; running without storage if it cannot be
+    /// opened), loads the visitor's choice and id, and starts the background
+    /// threads.
     pub fn build(self) -> Result<Sdk, SdkError> {
         let config = self.config;
         config.validate()?;
@@ -329,10 +373,25 @@ impl SdkBuilder {
         let random = self.random.unwrap_or_else(|| Arc::new(OsRandom));
         let rules = RuleBook::new(&config);
         let now = clock.now_ms();
-
         let mut startup = Vec::new();
-        let (conn, stored) = match store::open_or_recreate(&config.storage_dir) {
-            Ok((conn, recovered)) => {
+
+        // The lock comes first: nothing of the directory is read before it
+        // is ours. A directory that cannot be created or locked for another
+        // reason leaves the SDK running from memory; the writer takes the
+        // lock when the directory becomes usable.
+        let dir = &config.storage_dir;
+        let dir_lock = match store::create_private_dir(dir).map_err(|e| LockError::Io(std::io::Error::other(e.to_string())))
+            .and_then(|()| DirLock::acquire(dir))
+        {
+            Ok(lock) => Some(lock),
+            Err(LockError::InUse) => return Err(SdkError::StorageInUse { dir: dir.clone() }),
+            Err(LockError::Io(e)) => {
+                startup.push(Diagnostic::StorageError { message: format!("storage directory unusable: {e}") });
+                None
+            }
+        };
+        let (conn, stored) = match dir_lock.as_ref().map(|_| store::open_or_recreate(dir)) {
+            Some(Ok((conn, recovered))) => {
                 if let Some(reason) = recovered {
                     startup.push(Diagnostic::StorageRecovered { reason });
                 }
@@ -344,18 +403,35 @@ impl SdkBuilder {
                     }
                 }
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 startup.push(Diagnostic::StorageError { message: e.to_string() });
                 (None, StoredState::default())
+            }
+            None => (None, StoredState::default()),
+        };
+        // The choice file outlives the database; it is never behind it.
+        let from_db = stored.mode.clone();
+        let (choice, rewrite_choice) = match dir_lock.as_ref().map(|_| store::choice::read(dir)) {
+            Some(Ok(Some(choice))) => {
+                let differs = choice != from_db;
+                (choice, differs)
+            }
+            // No file yet: a fresh install, or a store from a version
+            // without one (then the file is written from the database).
+            Some(Ok(None)) => (from_db.clone(), from_db.is_some()),
+            None => (from_db.clone(), false),
+            Some(Err(e)) => {
+                startup.push(Diagnostic::StorageError { message: format!("choice file unreadable, read from the database: {e}") });
+                (from_db.clone(), true)
             }
         };
 
         let mut mode = config.default_mode.clone();
         let mut record = None;
         let mut renewal_needed = false;
-        if let Some(r) = stored.mode.clone() {
+        if let Some(r) = choice.clone() {
             // A custom mode the configuration no longer defines falls back to the default.
-            if rules.knows(&r.mode) && r.mode.recorded_on_device() {
+            if rules.knows(&r.mode) {
                 mode = r.mode.clone();
                 renewal_needed = r.reason == ModeChangeReason::ConsentExpired;
                 record = Some(r);
@@ -395,13 +471,22 @@ impl SdkBuilder {
             writer: OnceLock::new(),
             writer_idle: AtomicBool::new(false),
             disk_full: AtomicBool::new(false),
+            purge_gate: Mutex::new(()),
+            dir_lock: Mutex::new(dir_lock),
         });
         {
             let mut st = inner.lock();
+            if rewrite_choice && conn.is_some() {
+                // The database lost the choice (recreated, or behind the file
+                // after a crash), or the file is missing or unreadable:
+                // record the choice in both again.
+                let _ = inner.ops.send(Op::Mode(Box::new(ModeOp { record: choice, visitor: VisitorAction::Keep, change: None })));
+            }
             if stale_visitor {
-                // Expired, or left by a mode that may not hold one: delete it now.
-                let purge = !st.mode.stores_visitor_id();
-                let _ = inner.ops.send(Op::ForgetVisitor { purge });
+                // Expired, dated in the future, or left by a mode that may
+                // not hold one: delete it now.
+                let action = if st.mode.stores_visitor_id() { VisitorAction::Forget } else { VisitorAction::Purge };
+                let _ = inner.ops.send(Op::Visitor(action));
             }
             inner.expire_consent(&mut st, now);
         }
@@ -769,6 +854,8 @@ impl Sdk {
         let _ = self.inner.uploads.send(UpMsg::Stop);
         let _ = writer.join();
         let _ = uploader.join();
+        // Both connections are closed: the directory is free for another SDK.
+        self.inner.dir_lock.lock().unwrap_or_else(|p| p.into_inner()).take();
         match persisted? {
             Ok(()) => Ok(()),
             Err(message) => Err(SdkError::Storage(message)),

@@ -7,7 +7,7 @@
 //! never extended by use (CNIL 2020-092, art. 5: 13 months, "sans prorogation
 //! automatique lors des nouvelles visites"; seed 000: "13 calendar months").
 
-use crate::clock::{add_calendar_months, EpochMillis, Random};
+use crate::clock::{add_calendar_months, dated_in_the_past, EpochMillis, Random};
 
 /// Fixed lifetime of the visitor id.
 pub const VISITOR_ID_LIFETIME_MONTHS: u32 = 13;
@@ -21,6 +21,9 @@ pub struct VisitorId {
 }
 
 impl VisitorId {
+    /// A new id created at `now`. When its expiry cannot be represented (a
+    /// clock at the edge of the calendar) it expires at once: it serves the
+    /// hit it was created for and is never reused.
     pub fn generate(random: &dyn Random, now: EpochMillis) -> VisitorId {
         VisitorId {
             id: random.uuid_v4().hyphenated().to_string(),
@@ -29,16 +32,19 @@ impl VisitorId {
         }
     }
 
-    /// Valid strictly before its expiry instant.
+    /// Valid strictly before its expiry instant, and only if it was not
+    /// created in the future: an id dated more than a day after `now` was
+    /// made while the clock ran ahead, and correcting the clock must not
+    /// stretch its life ([`crate::clock::FUTURE_TOLERANCE_MS`]).
     pub fn is_valid_at(&self, now: EpochMillis) -> bool {
-        now < self.expires_at_ms
+        dated_in_the_past(self.created_at_ms, now) && now < self.expires_at_ms
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::SeededRandom;
+    use crate::clock::{SeededRandom, FUTURE_TOLERANCE_MS};
 
     #[test]
     fn thirteen_calendar_months_to_the_millisecond() {
@@ -49,5 +55,20 @@ mod tests {
         assert!(id.is_valid_at(expiry - 1));
         assert!(!id.is_valid_at(expiry));
         assert_eq!(uuid::Uuid::parse_str(&id.id).unwrap().get_version_num(), 4);
+    }
+
+    #[test]
+    fn an_id_dated_after_now_is_not_valid() {
+        let id = VisitorId::generate(&SeededRandom::new(1), 10 * FUTURE_TOLERANCE_MS);
+        assert!(id.is_valid_at(9 * FUTURE_TOLERANCE_MS), "within the tolerance");
+        assert!(!id.is_valid_at(9 * FUTURE_TOLERANCE_MS - 1), "beyond it");
+    }
+
+    #[test]
+    fn an_id_at_the_edge_of_the_calendar_expires_at_once() {
+        for now in [i64::MIN, i64::MAX, 8_262_000_000_000_000] {
+            let id = VisitorId::generate(&SeededRandom::new(1), now);
+            assert!(!id.is_valid_at(now), "{now}");
+        }
     }
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use crate::clock::EpochMillis;
+use crate::clock::queue_age_cutoff;
 use crate::diagnostics::{Diagnostic, Dropped, TrimCause};
 use crate::hit::QueuedHit;
 use crate::mode::{ModeChange, ModeRecord};
@@ -35,8 +35,8 @@ const MAX_OPS_PER_TX: usize = 4096;
 pub const MAX_UNPERSISTED_HITS: usize = 10_000;
 /// Delay between attempts to write when storage fails.
 pub const STORAGE_RETRY: Duration = Duration::from_secs(1);
-/// The age bound is enforced at most this often (clock time).
-const AGE_TRIM_EVERY_MS: i64 = 60_000;
+/// The age bound is enforced at most this often (monotonic time).
+const AGE_TRIM_EVERY_MS: u64 = 60_000;
 /// Short sleeps the writer takes before parking: while hits keep coming it
 /// is awake to take them, and tracking threads never need to wake it.
 const IDLE_POLLS: u32 = 8;
@@ -47,11 +47,15 @@ enum Next {
     Tick,
     Closed,
 }
-const DAY_MS: i64 = 86_400_000;
 
-pub(crate) enum ModeWrite {
-    Push(ModeRecord),
-    Clear,
+/// What a state change does to the stored visitor id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VisitorAction {
+    Keep,
+    /// Delete the id (it is renewed on next use); its queued hits still leave.
+    Forget,
+    /// Delete the id and every queued hit that carries a real id.
+    Purge,
 }
 
 /// What the rest of the SDK sends to the storage thread. Kept small (large
@@ -61,7 +65,7 @@ pub(crate) enum Op {
     /// Drop notes of an event that produced no hit.
     Notes { mode: Box<str>, notes: Vec<Dropped> },
     NewVisitor(Box<VisitorId>),
-    ForgetVisitor { purge: bool },
+    Visitor(VisitorAction),
     Mode(Box<ModeOp>),
     Diagnostic(Box<Diagnostic>),
     Flush(SyncSender<Result<(), String>>),
@@ -75,9 +79,11 @@ pub(crate) enum Op {
 }
 
 pub(crate) struct ModeOp {
-    pub write: ModeWrite,
-    pub forget_visitor: bool,
-    pub change: ModeChange,
+    /// The choice to record (`None`: no choice, the default applies).
+    pub record: Option<ModeRecord>,
+    pub visitor: VisitorAction,
+    /// Reported once committed; `None` when only the record is written again.
+    pub change: Option<ModeChange>,
 }
 
 pub(crate) struct DeleteAllOp {
@@ -90,9 +96,24 @@ pub(crate) struct DeleteAllOp {
 enum Write {
     Hit(Box<QueuedHit>),
     NewVisitor(VisitorId),
-    ForgetVisitor { purge: bool },
-    Mode { write: ModeWrite, forget_visitor: bool },
+    Visitor(VisitorAction),
+    Mode { record: Option<ModeRecord>, visitor: VisitorAction },
     DeleteAll { keep: Option<ModeRecord> },
+}
+
+impl Write {
+    /// Whether committing it deletes queued hits a purge forbids sending.
+    fn purges(&self) -> bool {
+        matches!(
+            self,
+            Write::Visitor(VisitorAction::Purge) | Write::Mode { visitor: VisitorAction::Purge, .. } | Write::DeleteAll { .. }
+        )
+    }
+
+    /// Whether committing it deletes an identifier (then the WAL is truncated).
+    fn erases(&self) -> bool {
+        self.purges() || matches!(self, Write::Visitor(VisitorAction::Forget) | Write::Mode { visitor: VisitorAction::Forget, .. })
+    }
 }
 
 enum Notice {
@@ -128,11 +149,16 @@ pub(crate) struct Writer {
     /// The storage error in force, reported once.
     failing: Option<String>,
     since_wake: u64,
-    last_age_trim: Option<EpochMillis>,
+    /// Monotonic time of the last age trim.
+    last_age_trim: Option<u64>,
     /// Result of the last DeleteAll commit, for its reply.
     last_deleted: u64,
     /// Set while the disk is full: how many hits may be written back.
     full_budget: Option<u64>,
+    /// The choice to write to the choice file before the next transaction.
+    choice_due: Option<Option<ModeRecord>>,
+    /// A purge committed but its WAL could not be truncated yet.
+    checkpoint_due: bool,
 }
 
 impl Writer {
@@ -150,7 +176,14 @@ impl Writer {
             last_age_trim: None,
             last_deleted: 0,
             full_budget: None,
+            choice_due: None,
+            checkpoint_due: false,
         }
+    }
+
+    /// Whether something waits for storage (then the writer retries on a timer).
+    fn owes_writes(&self) -> bool {
+        !self.pending.is_empty() || self.choice_due.is_some() || self.checkpoint_due
     }
 
     /// The next operation. While there is work the writer polls (a few
@@ -181,7 +214,7 @@ impl Writer {
             if matches!(op, Err(TryRecvError::Disconnected)) {
                 return Next::Closed;
             }
-            let retrying = !self.pending.is_empty();
+            let retrying = self.owes_writes();
             if retrying {
                 std::thread::park_timeout(STORAGE_RETRY);
             } else {
@@ -266,11 +299,14 @@ impl Writer {
                 }
             }
             Op::NewVisitor(v) => self.queue(Write::NewVisitor(*v)),
-            Op::ForgetVisitor { purge } => self.queue(Write::ForgetVisitor { purge }),
+            Op::Visitor(action) => self.queue(Write::Visitor(action)),
             Op::Mode(op) => {
-                let ModeOp { write, forget_visitor, change } = *op;
-                self.queue(Write::Mode { write, forget_visitor });
-                notices.push(Notice::Mode(change));
+                let ModeOp { record, visitor, change } = *op;
+                self.choice_due = Some(record.clone());
+                self.queue(Write::Mode { record, visitor });
+                if let Some(change) = change {
+                    notices.push(Notice::Mode(change));
+                }
             }
             Op::Diagnostic(d) => notices.push(Notice::Diagnostic(*d)),
             Op::SpaceFreed(n) => {
@@ -280,6 +316,7 @@ impl Writer {
             }
             Op::DeleteAll(op) => {
                 let DeleteAllOp { keep, change, reply } = *op;
+                self.choice_due = Some(keep.clone());
                 self.queue(Write::DeleteAll { keep });
                 if let Some(c) = change {
                     notices.push(Notice::Mode(c));
@@ -343,9 +380,41 @@ impl Writer {
         true
     }
 
+    /// Writes the choice file when a change of choice is due. Until it is
+    /// written nothing is committed, so the file is never behind the database.
+    fn write_choice(&mut self, notices: &mut Vec<Notice>) -> bool {
+        let Some(choice) = &self.choice_due else { return true };
+        match store::choice::write(&self.inner.storage_dir, choice.as_ref()) {
+            Ok(()) => {
+                self.choice_due = None;
+                true
+            }
+            Err(e) => {
+                self.failed(e, notices);
+                false
+            }
+        }
+    }
+
+    /// Truncates the WAL once a purge is committed, retried until no reader
+    /// holds it.
+    fn truncate_wal(&mut self) {
+        if let Some(conn) = &self.conn {
+            self.checkpoint_due = !matches!(store::checkpoint_truncate(conn), Ok(true));
+        }
+    }
+
     /// Commits every pending write in one transaction.
     fn commit(&mut self, notices: &mut Vec<Notice>) {
-        if self.pending.is_empty() {
+        if !self.owes_writes() {
+            return;
+        }
+        // The directory is ours (it may have been unusable at start-up),
+        // then the choice is on disk, then the database follows.
+        if let Err(e) = self.inner.lock_storage() {
+            return self.failed(e, notices);
+        }
+        if !self.write_choice(notices) {
             return;
         }
         if self.conn.is_none() {
@@ -398,6 +467,9 @@ impl Writer {
                 }
             }
         }
+        if self.checkpoint_due {
+            self.truncate_wal();
+        }
         if self.pending.is_empty() {
             self.failing = None;
             self.full_budget = None;
@@ -424,7 +496,10 @@ impl Writer {
     /// Commits the first `n` pending writes in one transaction.
     fn try_commit(&mut self, n: usize) -> Result<Committed, StoreError> {
         let now = self.inner.clock.now_ms();
+        let tick = self.inner.clock.monotonic_ms();
         let config = &self.inner.config;
+        let purges = self.pending.iter().take(n).any(Write::purges);
+        let erases = purges || self.pending.iter().take(n).any(Write::erases);
         let conn = self.conn.as_mut().ok_or_else(|| StoreError::Unavailable("no database".into()))?;
         let tx = conn.transaction()?;
         let mut done = Committed::default();
@@ -436,20 +511,12 @@ impl Writer {
                     done.hits += 1;
                 }
                 Write::NewVisitor(v) => store::save_visitor(&tx, v)?,
-                Write::ForgetVisitor { purge } => {
-                    store::delete_visitor(&tx)?;
-                    if *purge {
-                        done.purged += store::purge_identified_hits(&tx)?;
-                    }
-                }
-                Write::Mode { write, forget_visitor } => {
-                    if *forget_visitor {
-                        store::delete_visitor(&tx)?;
-                        done.purged += store::purge_identified_hits(&tx)?;
-                    }
-                    match write {
-                        ModeWrite::Push(r) => store::push_mode(&tx, r)?,
-                        ModeWrite::Clear => store::clear_modes(&tx)?,
+                Write::Visitor(action) => done.purged += apply_visitor(&tx, *action)?,
+                Write::Mode { record, visitor } => {
+                    done.purged += apply_visitor(&tx, *visitor)?;
+                    match record {
+                        Some(r) => store::push_mode(&tx, r)?,
+                        None => store::clear_modes(&tx)?,
                     }
                 }
                 Write::DeleteAll { keep } => {
@@ -462,14 +529,24 @@ impl Writer {
         }
         drop(insert);
         done.trimmed_count = store::trim_to_count(&tx, config.queue_max_hits)?;
-        let age_trim_due = self.last_age_trim.is_none_or(|t| (now - t).abs() >= AGE_TRIM_EVERY_MS);
+        let age_trim_due = self.last_age_trim.is_none_or(|t| tick.saturating_sub(t) >= AGE_TRIM_EVERY_MS);
         if age_trim_due {
-            let cutoff = now.saturating_sub(i64::from(config.queue_max_age_days) * DAY_MS);
-            done.trimmed_age = store::trim_older_than(&tx, cutoff)?;
+            done.trimmed_age = store::trim_older_than(&tx, queue_age_cutoff(now, config.queue_max_age_days))?;
         }
-        tx.commit()?;
+        if purges {
+            // Nothing a purge deletes may leave once it has committed: the
+            // uploader checks its batch against the store under this gate
+            // before every request.
+            let _gate = self.inner.purge_gate.lock().unwrap_or_else(|p| p.into_inner());
+            tx.commit()?;
+        } else {
+            tx.commit()?;
+        }
         if age_trim_due {
-            self.last_age_trim = Some(now);
+            self.last_age_trim = Some(tick);
+        }
+        if erases {
+            self.truncate_wal();
         }
         Ok(done)
     }
@@ -479,15 +556,16 @@ impl Writer {
             match w {
                 Write::Hit(_) => self.pending_hits -= 1,
                 Write::NewVisitor(v) => self.mirror.visitor = Some(v),
-                Write::ForgetVisitor { .. } => self.mirror.visitor = None,
-                Write::Mode { write, forget_visitor } => {
-                    if forget_visitor {
+                Write::Visitor(action) => {
+                    if action != VisitorAction::Keep {
                         self.mirror.visitor = None;
                     }
-                    self.mirror.mode = match write {
-                        ModeWrite::Push(r) => Some(r),
-                        ModeWrite::Clear => None,
-                    };
+                }
+                Write::Mode { record, visitor } => {
+                    if visitor != VisitorAction::Keep {
+                        self.mirror.visitor = None;
+                    }
+                    self.mirror.mode = record;
                 }
                 Write::DeleteAll { keep } => {
                     self.mirror = StoredState { mode: keep, visitor: None };
@@ -549,7 +627,7 @@ impl Writer {
             self.pending.push_front(Write::NewVisitor(v));
         }
         if let Some(r) = self.mirror.mode.clone() {
-            self.pending.push_front(Write::Mode { write: ModeWrite::Push(r), forget_visitor: false });
+            self.pending.push_front(Write::Mode { record: Some(r), visitor: VisitorAction::Keep });
         }
     }
 
@@ -580,6 +658,18 @@ impl Writer {
             })
         };
         read().map_err(|e| e.to_string())
+    }
+}
+
+/// Applies a visitor action in a transaction; returns the hits purged.
+fn apply_visitor(tx: &rusqlite::Transaction<'_>, action: VisitorAction) -> Result<u64, StoreError> {
+    match action {
+        VisitorAction::Keep => Ok(0),
+        VisitorAction::Forget => store::delete_visitor(tx).map(|()| 0),
+        VisitorAction::Purge => {
+            store::delete_visitor(tx)?;
+            store::purge_identified_hits(tx)
+        }
     }
 }
 

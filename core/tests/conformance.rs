@@ -179,6 +179,10 @@ fn run(path: &PathBuf) -> Result<(), String> {
                 (Err(ModeError::UnknownMode(_)), Some("unknown_mode")) => {}
                 (got, _) => return Err(format!("{at}: got {got:?}")),
             }
+        } else if let Some(granted) = step.get("set_consent").and_then(Json::as_bool) {
+            sdk.set_consent(granted).map_err(|e| format!("{at}: {e}"))?;
+        } else if let Some(on) = step.get("set_opted_out").and_then(Json::as_bool) {
+            sdk.set_opted_out(on).map_err(|e| format!("{at}: {e}"))?;
         } else if let Some(t) = step.get("set_time").and_then(Json::as_str) {
             clock.set_ms(ms(t));
         } else if let Some(s) = step.get("advance_seconds").and_then(Json::as_i64) {

@@ -22,8 +22,9 @@ fn export_lists_the_id_the_choices_and_the_pending_hits() {
 
     let doc: Json = serde_json::from_str(&data.to_json()).unwrap();
     assert_eq!(doc["visitor_id"]["id"], id.as_str());
-    assert_eq!(doc["visitor_id"]["created_at"], "2026-03-03T10:00:00.000Z");
-    assert_eq!(doc["visitor_id"]["expires_at"], "2027-04-03T10:00:00.000Z");
+    // The consent renewed the id: the one stored was created with it.
+    assert_eq!(doc["visitor_id"]["created_at"], "2026-03-03T10:00:05.000Z");
+    assert_eq!(doc["visitor_id"]["expires_at"], "2027-04-03T10:00:05.000Z");
     assert_eq!(doc["current_mode"]["mode"], "optin");
     assert_eq!(doc["current_mode"]["consent_expires_at"], "2026-09-03T10:00:05.000Z");
     assert_eq!(doc["mode_history"][0]["mode"], "optin");
@@ -31,6 +32,7 @@ fn export_lists_the_id_the_choices_and_the_pending_hits() {
     assert_eq!(doc["pending_hits"][0]["event"]["data"]["page"], "home");
     assert_eq!(doc["pending_hits"][1]["event"]["data"]["user_id"], "u-9");
     assert_eq!(doc["pending_hits"][1]["visitor_id"], id.as_str());
+    assert_ne!(doc["pending_hits"][0]["visitor_id"], id.as_str(), "the exempt hit keeps the id it was bound to");
 }
 
 #[test]
@@ -113,4 +115,75 @@ fn the_compliance_report_follows_the_live_configuration() {
     assert!(md.contains("| `ab_variant` | `page.display` | controller: A/B test"));
     let json: Json = serde_json::from_str(&report.to_json()).unwrap();
     assert_eq!(json["modes"].as_array().unwrap().len(), 5);
+}
+
+/// Every byte of every file in the storage directory.
+fn bytes_on_disk(env: &Env) -> Vec<(String, Vec<u8>)> {
+    std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .collect()
+}
+
+fn files_holding(env: &Env, needle: &str) -> Vec<String> {
+    bytes_on_disk(env)
+        .into_iter()
+        .filter(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Tracks enough hits under one id that its bytes are spread over WAL frames
+/// and pages; returns the id.
+fn an_id_on_disk(env: &Env, sdk: &Sdk) -> String {
+    for i in 0..300 {
+        sdk.track(Event::screen(format!("screen-{i}")).with("page_chapter1", "x".repeat(200))).unwrap();
+    }
+    sdk.export_local_data().unwrap();
+    let id = env.stored_visitor().unwrap().0;
+    assert!(!files_holding(env, &id).is_empty(), "the test can see the id on disk");
+    id
+}
+
+#[test]
+fn an_opt_out_leaves_no_byte_of_the_old_id_on_disk() {
+    let env = Env::new();
+    let sdk = env.sdk();
+    let id = an_id_on_disk(&env, &sdk);
+    sdk.set_mode(VisitorMode::OptOut).unwrap();
+    sdk.export_local_data().unwrap();
+    assert_eq!(files_holding(&env, &id), Vec::<String>::new(), "not in the database, its WAL or its free pages");
+}
+
+#[test]
+fn deleting_local_data_leaves_no_byte_of_the_old_id_on_disk() {
+    let env = Env::new();
+    let sdk = env.sdk();
+    let id = an_id_on_disk(&env, &sdk);
+    sdk.delete_local_data().unwrap();
+    assert_eq!(files_holding(&env, &id), Vec::<String>::new());
+}
+
+#[test]
+fn the_files_are_private_to_the_app() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let dir = env.dir.path().join("store");
+    let mut config = env.config.clone();
+    config.storage_dir = dir.clone();
+    let sdk = Sdk::builder(config).clock(env.clock.clone()).build().unwrap();
+    sdk.track(Event::screen("home")).unwrap();
+    sdk.set_mode(VisitorMode::OptOut).unwrap();
+    sdk.export_local_data().unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "the directory the SDK created");
+    let mut seen = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        assert_eq!(mode(&p), 0o600, "{}", p.display());
+        seen += 1;
+    }
+    assert!(seen >= 3, "database, WAL, choice file at least");
 }

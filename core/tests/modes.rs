@@ -125,7 +125,7 @@ fn opt_out_anonymous_hits_carry_no_identifier() {
 }
 
 #[test]
-fn no_consent_sends_minimal_hit_and_stores_only_the_queue_row() {
+fn no_consent_sends_minimal_hit_and_stores_only_the_choice_and_the_queue_row() {
     let env = Env::new();
     let sdk = env.sdk();
     sdk.set_mode(VisitorMode::NoConsent).unwrap();
@@ -135,20 +135,20 @@ fn no_consent_sends_minimal_hit_and_stores_only_the_queue_row() {
     assert_eq!(rows.len(), 1);
     assert_eq!((rows[0].0.as_str(), rows[0].1.as_str()), ("Consent-NO", "no-consent"));
     assert_eq!(env.stored_visitor(), None);
-    assert!(env.stored_modes().is_empty(), "the choice itself is not stored");
+    assert_eq!(env.stored_modes(), vec![("no-consent".into(), t0(), "set_by_app".into())], "the refusal is recorded");
     sdk.flush().unwrap();
     let reqs = env.requests();
     assert_eq!(reqs[0].0, "Consent-NO");
     let mut data = reqs[0].1[0]["data"].clone();
     take_event_id(&mut data);
     assert_eq!(data, expected_minimal("no-consent"));
-    // Not stored: a restart is back in the default mode.
+    // Recorded: a restart is still in no-consent, with no id.
     drop(sdk);
-    assert_eq!(env.sdk().mode(), VisitorMode::Exempt);
+    assert_eq!(env.sdk().mode(), VisitorMode::NoConsent);
 }
 
 #[test]
-fn no_storage_sends_all_properties_under_a_fixed_id_and_stores_nothing() {
+fn no_storage_sends_all_properties_under_a_fixed_id_and_stores_no_identifier() {
     let env = Env::new();
     let sdk = env.sdk();
     sdk.set_mode(VisitorMode::NoStorage).unwrap();
@@ -161,7 +161,7 @@ fn no_storage_sends_all_properties_under_a_fixed_id_and_stores_nothing() {
     assert_eq!(data["visitor_privacy_mode"], "no-storage");
     assert_eq!(data["visitor_privacy_consent"], false);
     assert_eq!(env.stored_visitor(), None);
-    assert!(env.stored_modes().is_empty());
+    assert_eq!(env.stored_modes(), vec![("no-storage".into(), t0(), "set_by_app".into())], "the choice only");
 }
 
 #[test]
@@ -209,10 +209,10 @@ fn each_hit_keeps_the_mode_in_force_when_tracked() {
     sdk.track(tagged_page()).unwrap();
     sdk.flush().unwrap();
     let reqs = env.requests();
-    assert_eq!(reqs.len(), 1, "exempt and opt-in share the app-scoped id");
-    let modes: Vec<_> = reqs[0].1.iter().map(|e| e["data"]["visitor_privacy_mode"].clone()).collect();
+    assert_eq!(reqs.len(), 3, "each side of the consent boundary has its own id");
+    let modes: Vec<_> = reqs.iter().flat_map(|r| r.1.iter().map(|e| e["data"]["visitor_privacy_mode"].clone())).collect();
     assert_eq!(modes, [json!("exempt"), json!("optin"), json!("exempt")]);
-    let has_user: Vec<_> = reqs[0].1.iter().map(|e| e["data"].get("user_id").is_some()).collect();
+    let has_user: Vec<_> = reqs.iter().flat_map(|r| r.1.iter().map(|e| e["data"].get("user_id").is_some())).collect();
     assert_eq!(has_user, [false, true, false]);
 }
 
@@ -292,7 +292,9 @@ fn consent_lapses_after_six_calendar_months_to_the_default_mode() {
     assert_eq!(status.since_ms, Some(expiry));
 
     sdk.flush().unwrap();
-    let events = &env.requests()[0].1;
+    let reqs = env.requests();
+    assert_ne!(reqs[0].0, reqs[1].0, "the lapse renewed the id");
+    let events: Vec<_> = reqs.iter().flat_map(|r| r.1.clone()).collect();
     assert_eq!(events[0]["data"]["visitor_privacy_mode"], "optin");
     assert_eq!(events[0]["data"]["user_id"], "u-123");
     assert_eq!(events[1]["data"]["visitor_privacy_mode"], "exempt");

@@ -133,3 +133,88 @@ fn leaving_for_anonymous_modes_deletes_the_id_and_its_hits() {
         assert!(env.collector.received().is_empty(), "{mode}: nothing identified leaves after the switch");
     }
 }
+
+/// The idclient of each request, with the `visitor_privacy_mode` of its hits.
+fn ids_and_modes(env: &Env) -> Vec<(String, String)> {
+    env.requests()
+        .into_iter()
+        .map(|(id, events)| (id, events[0]["data"]["visitor_privacy_mode"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn a_withdrawn_consent_renews_the_id() {
+    // Opt-in hits may carry a user id; exempt hits sharing their idclient
+    // would be linked to that person by the collector.
+    let env = Env::new();
+    let sdk = env.sdk();
+    sdk.set_consent(true).unwrap();
+    sdk.track(Event::new("login").with("user_id", "jane")).unwrap();
+    sdk.set_consent(false).unwrap();
+    sdk.track(Event::screen("home")).unwrap();
+    sdk.flush().unwrap();
+    let got = ids_and_modes(&env);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!((got[0].1.as_str(), got[1].1.as_str()), ("optin", "exempt"));
+    assert_ne!(got[0].0, got[1].0, "the exempt hit cannot be linked to the identified one");
+    assert_eq!(env.stored_visitor().unwrap().0, got[1].0);
+}
+
+#[test]
+fn a_lapsed_consent_renews_the_id() {
+    let mut env = Env::new();
+    env.config.queue_max_age_days = 395;
+    let sdk = env.sdk();
+    sdk.set_consent(true).unwrap();
+    sdk.track(Event::new("login").with("user_id", "jane")).unwrap();
+    env.clock.set_ms(at("2026-09-03T10:00:00Z"));
+    sdk.track(Event::screen("home")).unwrap();
+    sdk.flush().unwrap();
+    let got = ids_and_modes(&env);
+    assert_eq!((got[0].1.as_str(), got[1].1.as_str()), ("optin", "exempt"));
+    assert_ne!(got[0].0, got[1].0);
+}
+
+#[test]
+fn a_consent_given_renews_the_id_too() {
+    // The exempt hits before the consent stay anonymous statistics: the
+    // identified stream starts under an id of its own.
+    let env = Env::new();
+    let sdk = env.sdk();
+    sdk.track(Event::screen("home")).unwrap();
+    sdk.set_consent(true).unwrap();
+    sdk.track(Event::new("login").with("user_id", "jane")).unwrap();
+    sdk.flush().unwrap();
+    let got = ids_and_modes(&env);
+    assert_eq!((got[0].1.as_str(), got[1].1.as_str()), ("exempt", "optin"));
+    assert_ne!(got[0].0, got[1].0);
+}
+
+#[test]
+fn moving_between_exempt_modes_keeps_the_id() {
+    let mut env = Env::new();
+    env.config.custom_modes.push(CustomMode { name: "plus".into(), allowed_events: vec!["search".into()], allowed_properties: vec![] });
+    let sdk = env.sdk();
+    sdk.track(Event::screen("a")).unwrap();
+    sdk.set_mode(VisitorMode::Custom("plus".into())).unwrap();
+    sdk.track(Event::screen("b")).unwrap();
+    sdk.set_mode(VisitorMode::Exempt).unwrap();
+    sdk.track(Event::screen("c")).unwrap();
+    sdk.flush().unwrap();
+    let ids: Vec<String> = flushed_ids(&env);
+    assert_eq!(ids.len(), 1, "one id, one request: {ids:?}");
+}
+
+#[test]
+fn the_queued_hits_keep_the_id_they_were_bound_to() {
+    let env = Env::new();
+    let sdk = env.sdk();
+    sdk.set_consent(true).unwrap();
+    sdk.track(Event::screen("a")).unwrap();
+    sdk.export_local_data().unwrap();
+    let first = env.stored_visitor().unwrap().0;
+    sdk.set_consent(false).unwrap();
+    sdk.export_local_data().unwrap();
+    assert_eq!(env.stored_visitor(), None, "the old id is gone from the device");
+    assert_eq!(env.queued()[0].0, first, "the opt-in hit still leaves, with its consent");
+}

@@ -155,6 +155,8 @@ class ConformanceTest(private val name: String, private val file: File) {
                     } catch (e: MesureException) {
                         check(expectedError == code(e)) { "$at: threw $e" }
                     }
+                    step.has("set_consent") -> sdk.setConsent(step["set_consent"].asBoolean)
+                    step.has("set_opted_out") -> sdk.setOptedOut(step["set_opted_out"].asBoolean)
                     step.has("set_time") -> clock.set(ms(step["set_time"].asString))
                     step.has("advance_seconds") -> clock.advance(step["advance_seconds"].asLong * 1000)
                     step.has("flush") -> sdk.flush()

@@ -211,6 +211,10 @@ final class VectorRunner {
             } catch let error as MesureError {
                 guard case .UnknownMode = error, expectedError == "unknown_mode" else { throw TestFailure("\(at): got \(error)") }
             }
+        } else if let granted = step["set_consent"].bool {
+            try sdk.setConsent(granted: granted)
+        } else if let on = step["set_opted_out"].bool {
+            try sdk.setOptedOut(optedOut: on)
         } else if let time = step["set_time"].string {
             clock.set(try epochMs(time))
         } else if let seconds = step["advance_seconds"].int {

@@ -135,6 +135,22 @@ pub fn oldest_hits(conn: &Connection, limit: u32) -> Result<Vec<PendingRow>, Sto
     Ok(rows)
 }
 
+/// Which of the hits with `first <= seq <= last` are still queued (a purge
+/// may have deleted some while a batch was in flight).
+pub fn queued_seqs(conn: &Connection, first: i64, last: i64) -> Result<Vec<i64>, StoreError> {
+    let mut st = conn.prepare_cached("SELECT seq FROM hits WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq")?;
+    let rows = st.query_map([first, last], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+    Ok(rows)
+}
+
+/// Copies the WAL into the database and truncates it to zero bytes, so the
+/// page images it held (deleted rows included) are gone. False when a reader
+/// kept it from completing (the caller tries again later).
+pub fn checkpoint_truncate(conn: &Connection) -> Result<bool, StoreError> {
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    Ok(busy == 0)
+}
+
 /// Deletes the hits with `first <= seq <= last` (an acknowledged batch).
 pub fn delete_range(conn: &Connection, first: i64, last: i64) -> Result<u64, StoreError> {
     let mut st = conn.prepare_cached("DELETE FROM hits WHERE seq BETWEEN ?1 AND ?2")?;

@@ -4,12 +4,21 @@
 //! Durability: `synchronous=FULL` in WAL mode, so a committed transaction
 //! survives a process kill and a power cut. The writer commits in batches so
 //! the cost of the sync is shared by many hits.
+//!
+//! Erasure: `secure_delete` zeroes deleted rows and freed pages, and the
+//! writer checkpoints the WAL (truncating it) after every purge, so an id
+//! that was deleted leaves no byte behind in the database, its WAL or its
+//! free pages. Files are created `0600` in a `0700` directory.
 
+pub(crate) mod choice;
 mod db;
+pub(crate) mod lock;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use std::fs::OpenOptions;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use thiserror::Error;
@@ -60,8 +69,57 @@ pub fn db_path(dir: &Path) -> PathBuf {
     dir.join(DB_FILE_NAME)
 }
 
+/// Options that create a file only the app can read and write (`0600`).
+pub(crate) fn private_file_options() -> OpenOptions {
+    let mut o = OpenOptions::new();
+    o.create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o
+}
+
+/// Creates the storage directory (and its parents) if missing; the ones it
+/// creates are `0700`.
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)?;
+    Ok(())
+}
+
+/// Creates the database file `0600` before SQLite opens it (SQLite gives its
+/// WAL and shared-memory files the database file's permissions), and
+/// narrows the permissions of files an older version left wider.
+fn prepare_private_files(dir: &Path) -> Result<(), StoreError> {
+    let db = db_path(dir);
+    drop(private_file_options().write(true).open(&db)?);
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut p = db.clone().into_os_string();
+        p.push(suffix);
+        match std::fs::metadata(&p) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Deleted rows and freed pages are overwritten with zeros.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Unavailable(format!("journal_mode is {mode}, WAL refused")));
@@ -74,7 +132,8 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 
 /// Opens (creating the directory and file if needed) and migrates the database.
 pub fn open(dir: &Path) -> Result<Connection, StoreError> {
-    std::fs::create_dir_all(dir)?;
+    create_private_dir(dir)?;
+    prepare_private_files(dir)?;
     let mut conn = Connection::open_with_flags(
         db_path(dir),
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,

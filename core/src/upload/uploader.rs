@@ -4,7 +4,14 @@
 //!
 //! It wakes on its own every `flush_interval_ms` while hits are pending, when
 //! the writer has queued a full batch, and on `flush()`. After a failure it
-//! waits the backoff delay (clock time) before the next attempt.
+//! waits the backoff delay before the next attempt, on the monotonic clock:
+//! a wall clock set back cannot stall it, one set forward cannot skip a
+//! `Retry-After`.
+//!
+//! Before every request (a first attempt, each half of a split batch) it
+//! checks, under the purge gate, which rows of the batch are still queued:
+//! nothing a purge (opt-out, `delete_local_data`) deleted leaves once that
+//! purge has committed.
 
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
@@ -21,7 +28,7 @@ use super::http::{Completion, FailureKind, HttpOutcome, HttpRequest};
 /// travels in the body as `event_collection_version`.
 pub const USER_AGENT: &str = "Mesure";
 use super::policy::{classify, retry_delay_ms, Verdict};
-use crate::clock::EpochMillis;
+use crate::clock::queue_age_cutoff;
 use crate::diagnostics::{Diagnostic, TrimCause};
 use crate::sdk::Inner;
 use crate::stats::Counters;
@@ -33,7 +40,6 @@ use crate::worker::Op;
 const COMPLETION_GRACE: Duration = Duration::from_secs(2);
 /// How often a wait for the HTTP client checks for shutdown.
 const STOP_CHECK: Duration = Duration::from_millis(50);
-const DAY_MS: i64 = 86_400_000;
 
 pub(crate) enum UpMsg {
     /// A full batch is queued.
@@ -51,6 +57,10 @@ pub struct FlushReport {
     pub rejected: u64,
     /// Hits past the queue's age bound, dropped unsent.
     pub expired: u64,
+    /// Hits of the batches read for this flush that a purge (opt-out,
+    /// no-consent, no-storage, `delete_local_data`) deleted before they could
+    /// be sent or acknowledged: they never leave.
+    pub purged: u64,
     /// Hits still queued after the attempt.
     pub pending: u64,
     /// Why the upload stopped early (the hits stay queued).
@@ -67,10 +77,18 @@ pub(crate) struct Uploader {
     conn: Option<Connection>,
     generation: u64,
     failures: u32,
-    /// No automatic attempt before this instant (clock time).
-    next_attempt_ms: EpochMillis,
-    /// The server's Retry-After: not even `flush` sends before it.
-    retry_after_until_ms: EpochMillis,
+    /// No automatic attempt before this instant (monotonic time).
+    next_attempt_ms: u64,
+    /// The server's Retry-After: not even `flush` sends before it (monotonic).
+    retry_after_until_ms: u64,
+}
+
+/// What became of one batch's attempt.
+enum Sent {
+    /// Every row of the batch was purged: nothing was sent.
+    Purged,
+    /// Sent (the rows a purge took are left out); the outcome, and the rows sent.
+    Outcome(HttpOutcome, Vec<PendingRow>),
 }
 
 impl Uploader {
@@ -81,15 +99,15 @@ impl Uploader {
     pub fn run(mut self) {
         let interval = self.inner.config.flush_interval_ms;
         loop {
-            let now = self.inner.clock.now_ms();
+            let now = self.inner.clock.monotonic_ms();
             let wait = if self.next_attempt_ms > now {
-                (self.next_attempt_ms - now).unsigned_abs().clamp(10, interval)
+                (self.next_attempt_ms - now).clamp(10, interval)
             } else {
                 interval
             };
             match self.rx.recv_timeout(Duration::from_millis(wait)) {
                 Ok(UpMsg::Wake) | Err(RecvTimeoutError::Timeout) => {
-                    if self.inner.clock.now_ms() >= self.next_attempt_ms {
+                    if self.inner.clock.monotonic_ms() >= self.next_attempt_ms {
                         self.drain(false);
                     }
                 }
@@ -123,10 +141,10 @@ impl Uploader {
     /// Uploads until the queue is empty, an attempt fails, or the SDK stops.
     fn drain(&mut self, forced: bool) -> FlushReport {
         let mut report = FlushReport::default();
-        let now = self.inner.clock.now_ms();
+        let now = self.inner.clock.monotonic_ms();
         if now < self.retry_after_until_ms || (!forced && now < self.next_attempt_ms) {
             report.deferred = Some("waiting for the retry delay the collector asked for".into());
-            report.retry_in_ms = Some((self.next_attempt_ms.max(self.retry_after_until_ms) - now).unsigned_abs());
+            report.retry_in_ms = Some(self.next_attempt_ms.max(self.retry_after_until_ms) - now);
         } else {
             while !self.inner.is_closed() || forced {
                 match self.upload_one_group(&mut report) {
@@ -154,8 +172,7 @@ impl Uploader {
         let inner = self.inner.clone();
         let config = &inner.config;
         let batch_size = config.batch_size;
-        let now = self.inner.clock.now_ms();
-        let cutoff = now.saturating_sub(i64::from(config.queue_max_age_days) * DAY_MS);
+        let cutoff = queue_age_cutoff(self.inner.clock.now_ms(), config.queue_max_age_days);
         let rows = store::oldest_hits(self.connection()?, batch_size)?;
         let Some(first) = rows.first() else { return Ok(false) };
         let visitor = first.visitor_id.clone();
@@ -181,22 +198,26 @@ impl Uploader {
         // Batches to send, last to first; 400/413 splits a batch in halves.
         let mut stack = vec![group];
         while let Some(batch) = stack.pop() {
+            let (outcome, batch) = match self.send(&visitor, batch, report)? {
+                Sent::Purged => continue,
+                Sent::Outcome(outcome, batch) => (outcome, batch),
+            };
             let (first_seq, last_seq) = match (batch.first(), batch.last()) {
                 (Some(a), Some(b)) => (a.seq, b.seq),
                 _ => continue,
             };
             let n = batch.len() as u64;
-            let outcome = self.send(&visitor, &batch);
             let now = self.inner.clock.now_ms();
             match classify(&outcome, now) {
                 Verdict::Delivered => {
-                    // Rows a concurrent purge (opt-out) already removed are
-                    // counted there, not here.
+                    // Rows a purge removed while the request was in flight
+                    // are counted by the purge, not here.
                     let deleted = store::delete_range(self.connection()?, first_seq, last_seq)?;
                     self.inner.space_freed(deleted);
                     self.failures = 0;
                     self.next_attempt_ms = 0;
                     report.uploaded += deleted;
+                    report.purged += n - deleted.min(n);
                     Counters::add(&self.inner.counters.uploaded, deleted);
                 }
                 Verdict::Rejected { isolate: true, .. } if batch.len() > 1 => {
@@ -209,6 +230,7 @@ impl Uploader {
                     let deleted = store::delete_range(self.connection()?, first_seq, last_seq)?;
                     self.inner.space_freed(deleted);
                     report.rejected += deleted;
+                    report.purged += n - deleted.min(n);
                     Counters::add(&self.inner.counters.rejected_by_collector, deleted);
                     self.inner.notify_diagnostic(Diagnostic::HitsRejected { status, count: deleted });
                 }
@@ -221,9 +243,10 @@ impl Uploader {
                         retry_after_ms,
                         self.inner.random.unit(),
                     );
-                    self.next_attempt_ms = now.saturating_add(delay as i64);
+                    let tick = self.inner.clock.monotonic_ms();
+                    self.next_attempt_ms = tick.saturating_add(delay);
                     if let Some(ra) = retry_after_ms {
-                        self.retry_after_until_ms = now.saturating_add(ra as i64);
+                        self.retry_after_until_ms = tick.saturating_add(ra);
                     }
                     Counters::add(&self.inner.counters.upload_failures, 1);
                     let pending_in_group: u64 = n + stack.iter().map(|b| b.len() as u64).sum::<u64>();
@@ -241,9 +264,41 @@ impl Uploader {
         Ok(true)
     }
 
-    /// One request through the configured client; waits for its completion at
-    /// most the request timeout plus a grace period.
-    fn send(&self, visitor: &str, batch: &[PendingRow]) -> HttpOutcome {
+    /// One request through the configured client, for the rows of `batch`
+    /// still queued; waits for its completion at most the request timeout
+    /// plus a grace period.
+    fn send(&mut self, visitor: &str, batch: Vec<PendingRow>, report: &mut FlushReport) -> Result<Sent, StoreError> {
+        let (first, last) = match (batch.first(), batch.last()) {
+            (Some(a), Some(b)) => (a.seq, b.seq),
+            _ => return Ok(Sent::Purged),
+        };
+        let inner = self.inner.clone();
+        let (answer, batch) = {
+            // Held from the check to the hand-over: a purge commits either
+            // before (and the check sees it) or after the request left.
+            let _gate = inner.purge_gate.lock().unwrap_or_else(|p| p.into_inner());
+            let queued = store::queued_seqs(self.connection()?, first, last)?;
+            let before = batch.len();
+            let batch: Vec<PendingRow> = batch.into_iter().filter(|r| queued.binary_search(&r.seq).is_ok()).collect();
+            report.purged += (before - batch.len()) as u64;
+            if batch.is_empty() {
+                return Ok(Sent::Purged);
+            }
+            let (completion, answer) = Completion::pair();
+            let request = self.request(visitor, &batch);
+            let client = inner.http.clone();
+            let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || client.send(request, completion)));
+            if started.is_err() {
+                let failed = HttpOutcome::Failed { kind: FailureKind::Other, message: "the HTTP client panicked".into() };
+                return Ok(Sent::Outcome(failed, batch));
+            }
+            (answer, batch)
+        };
+        Ok(Sent::Outcome(self.wait(answer), batch))
+    }
+
+    /// The collection request for one batch of one visitor id.
+    fn request(&self, visitor: &str, batch: &[PendingRow]) -> HttpRequest {
         let config = &self.inner.config;
         let url = format!(
             "{}/event?s={}&idclient={}",
@@ -260,7 +315,7 @@ impl Uploader {
             body.push_str(&r.body);
         }
         body.push_str("]}");
-        let request = HttpRequest {
+        HttpRequest {
             url,
             headers: vec![
                 ("Content-Type".into(), "application/json".into()),
@@ -268,14 +323,13 @@ impl Uploader {
             ],
             body: body.into_bytes(),
             timeout_ms: config.request_timeout_ms,
-        };
-        let (completion, answer) = Completion::pair();
-        let client = self.inner.http.clone();
-        let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || client.send(request, completion)));
-        if started.is_err() {
-            return HttpOutcome::Failed { kind: FailureKind::Other, message: "the HTTP client panicked".into() };
         }
-        let deadline = Instant::now() + Duration::from_millis(config.request_timeout_ms) + COMPLETION_GRACE;
+    }
+
+    /// Waits for the client's answer, at most the request timeout plus a
+    /// grace period, checking for shutdown.
+    fn wait(&self, answer: std::sync::mpsc::Receiver<HttpOutcome>) -> HttpOutcome {
+        let deadline = Instant::now() + Duration::from_millis(self.inner.config.request_timeout_ms) + COMPLETION_GRACE;
         loop {
             match answer.recv_timeout(STOP_CHECK) {
                 Ok(outcome) => return outcome,

@@ -1,0 +1,105 @@
+//! The visitor's choice, in a tiny file of its own beside the database.
+//!
+//! A database can be lost (overwritten, corrupt, deleted); a refusal must not
+//! be lost with it, or the SDK would come back in the default mode and create
+//! an identifier the visitor refused. The choice is written here before the
+//! transaction that records it in the database (so this file is never behind
+//! the database), atomically: a temporary file, synced, then renamed over the
+//! old one. It holds no identifier, only the mode, since when and why;
+//! recording a refusal is not a tracker. A file that says "no choice" is
+//! written rather than the file removed, so an erased choice cannot come back
+//! from an older database.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{private_file_options, StoreError};
+use crate::mode::{ModeChangeReason, ModeRecord, VisitorMode};
+
+/// Name of the choice file inside the storage directory.
+pub const CHOICE_FILE_NAME: &str = "mesure.choice";
+const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnDisk {
+    version: u32,
+    /// `None`: no choice recorded, the configured default applies.
+    choice: Option<Recorded>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Recorded {
+    mode: String,
+    since_ms: i64,
+    reason: String,
+}
+
+/// What the file says: `Ok(None)` when there is no file; `Ok(Some(None))`
+/// when it records that no choice was made; an error when it is unreadable.
+pub(crate) fn read(dir: &Path) -> Result<Option<Option<ModeRecord>>, StoreError> {
+    let bytes = match std::fs::read(dir.join(CHOICE_FILE_NAME)) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let parsed: OnDisk =
+        serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("{CHOICE_FILE_NAME}: {e}")))?;
+    if parsed.version != FORMAT_VERSION {
+        return Err(StoreError::Corrupt(format!("{CHOICE_FILE_NAME}: version {}", parsed.version)));
+    }
+    let record = match parsed.choice {
+        None => None,
+        Some(r) => {
+            let reason = ModeChangeReason::parse(&r.reason)
+                .ok_or_else(|| StoreError::Corrupt(format!("{CHOICE_FILE_NAME}: reason {:?}", r.reason)))?;
+            Some(ModeRecord { mode: VisitorMode::parse(&r.mode), since_ms: r.since_ms, reason })
+        }
+    };
+    Ok(Some(record))
+}
+
+/// Replaces the file atomically with `choice` (`None`: no choice recorded).
+pub(crate) fn write(dir: &Path, choice: Option<&ModeRecord>) -> Result<(), StoreError> {
+    let doc = OnDisk {
+        version: FORMAT_VERSION,
+        choice: choice.map(|r| Recorded {
+            mode: r.mode.wire_name().to_owned(),
+            since_ms: r.since_ms,
+            reason: r.reason.code().to_owned(),
+        }),
+    };
+    let bytes = serde_json::to_vec(&doc).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    let tmp = dir.join(format!("{CHOICE_FILE_NAME}.tmp"));
+    {
+        let mut f = private_file_options().write(true).truncate(true).open(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, dir.join(CHOICE_FILE_NAME))?;
+    // The rename itself must survive a power cut.
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_tells_missing_from_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(read(dir.path()), Ok(None)));
+        let r = ModeRecord { mode: VisitorMode::NoConsent, since_ms: -5, reason: ModeChangeReason::SetByApp };
+        write(dir.path(), Some(&r)).unwrap();
+        assert_eq!(read(dir.path()).unwrap(), Some(Some(r)));
+        write(dir.path(), None).unwrap();
+        assert_eq!(read(dir.path()).unwrap(), Some(None));
+        std::fs::write(dir.path().join(CHOICE_FILE_NAME), b"{\"version\":1,\"choice\":{\"mode\":\"optout\"}}").unwrap();
+        assert!(matches!(read(dir.path()), Err(StoreError::Corrupt(_))));
+        assert!(!dir.path().join(format!("{CHOICE_FILE_NAME}.tmp")).exists(), "renamed, not left behind");
+    }
+}
