@@ -11,12 +11,13 @@ use crate::util::{apt_install, cache_dir, root, run, CollectorProcess, Result};
 
 const KOTLIN_COMPILER: &str = "kotlin-compiler@2.4.20";
 const DEBIAN_JARS: [&str; 4] = ["jna", "junit4", "hamcrest", "gson"];
-const TEST_CLASSES: [&str; 5] = [
+const TEST_CLASSES: [&str; 6] = [
     "eu.mesure.tests.ConformanceTest",
     "eu.mesure.tests.MatcherTest",
     "eu.mesure.tests.RoundTripTest",
     "eu.mesure.tests.ModeFlowTest",
     "eu.mesure.tests.ErrorsTest",
+    "eu.mesure.tests.ProcessGuardTest",
 ];
 
 /// kotlinc's home (bin/, lib/), installed on first use.

@@ -1,18 +1,22 @@
 package eu.mesure.android
 
+import android.app.Application
 import android.content.Context
 import android.net.ConnectivityManager
 import android.net.Network
 import android.net.NetworkCapabilities
 import android.os.Build
+import android.util.Log
 import androidx.lifecycle.DefaultLifecycleObserver
 import androidx.lifecycle.LifecycleOwner
 import androidx.lifecycle.ProcessLifecycleOwner
 import eu.mesure.HttpUrlConnectionClient
 import eu.mesure.Mesure
+import eu.mesure.ProcessGuard
 import eu.mesure.ffi.DeviceContext
 import eu.mesure.ffi.Diagnostic
 import eu.mesure.ffi.MesureConfig
+import eu.mesure.ffi.MesureException
 import eu.mesure.ffi.PlatformHttpClient
 import java.io.File
 import java.util.concurrent.Executors
@@ -21,6 +25,11 @@ import java.util.concurrent.Executors
  * Android glue: storage, device context, connectivity and lifecycle. Call
  * [start] once, on the main thread (in `Application.onCreate`).
  *
+ * - Mesure runs in the app's main process only. `Application.onCreate` runs in
+ *   every process of a multi-process app; in the others [start] returns null
+ *   and starts nothing ([ProcessGuard]). Two SDKs on one directory would each
+ *   keep the visitor's choice in memory; the core refuses the second anyway
+ *   (`StorageInUse`), and [start] then returns null too.
  * - The SDK stores its SQLite file in `noBackupFilesDir/mesure`: never part of
  *   Auto Backup, so the visitor id cannot follow the user to another device.
  * - The device context comes from `Build` and the display; no identifier of
@@ -40,8 +49,12 @@ object MesureAndroid {
         customize: (MesureConfig) -> MesureConfig = { it },
         httpClient: PlatformHttpClient = HttpUrlConnectionClient(),
         onDiagnostic: ((Diagnostic) -> Unit)? = null,
-    ): Mesure {
+    ): Mesure? {
         val app = context.applicationContext
+        if (!ProcessGuard.isMainProcess(processName(), app.packageName)) {
+            Log.i(TAG, "not the main process (${processName()}): Mesure is not started here")
+            return null
+        }
         val storage = File(app.noBackupFilesDir, "mesure")
         val config = customize(
             MesureConfig(
@@ -51,7 +64,12 @@ object MesureAndroid {
                 context = deviceContext(app, currentConnectionType(app)),
             ),
         )
-        val mesure = Mesure.start(config, httpClient, onDiagnostic)
+        val mesure = try {
+            Mesure.start(config, httpClient, onDiagnostic)
+        } catch (e: MesureException.StorageInUse) {
+            Log.w(TAG, "another Mesure instance holds ${e.dir}: not started", e)
+            return null
+        }
         watchConnectivity(app, mesure, config.context ?: deviceContext(app, null))
         ProcessLifecycleOwner.get().lifecycle.addObserver(object : DefaultLifecycleObserver {
             override fun onStop(owner: LifecycleOwner) {
@@ -61,6 +79,16 @@ object MesureAndroid {
         })
         return mesure
     }
+
+    private const val TAG = "Mesure"
+
+    /** This process's name: `Application.getProcessName()` from API 28, `/proc/self/cmdline` before. */
+    private fun processName(): String? =
+        if (Build.VERSION.SDK_INT >= 28) {
+            Application.getProcessName()
+        } else {
+            runCatching { ProcessGuard.processNameFromCmdline(File("/proc/self/cmdline").readBytes()) }.getOrNull()
+        }
 
     private fun deviceContext(context: Context, connection: String?): DeviceContext {
         val metrics = context.resources.displayMetrics
