@@ -21,11 +21,21 @@ enum PlatformContext {
         return base.appendingPathComponent("mesure", isDirectory: true)
     }
 
-    /// Creates the directory and keeps it out of backups: a visitor id
+    /// Creates the directory, readable by the app only (`0700`; the core
+    /// creates its files `0600`), and keeps it out of backups: a visitor id
     /// restored onto another device would link two devices as one visitor,
-    /// and outlive the 13 months it is kept.
+    /// and outlive the 13 months it is kept. On iOS its files are encrypted
+    /// at rest until the first unlock after a reboot
+    /// (`completeUntilFirstUserAuthentication`: `complete` would make every
+    /// write fail while the app flushes in the background with the screen
+    /// locked).
     static func prepare(_ directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let fm = FileManager.default
+        try fm.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
+        #if os(iOS) || os(tvOS) || os(watchOS) || os(visionOS)
+        try fm.setAttributes([.protectionKey: FileProtectionType.completeUntilFirstUserAuthentication], ofItemAtPath: directory.path)
+        #endif
         #if canImport(Darwin)
         var values = URLResourceValues()
         values.isExcludedFromBackup = true

@@ -47,10 +47,27 @@ final class MesureSDKTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory))
         XCTAssertTrue(isDirectory.boolValue)
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("mesure.sqlite3").path), "the database lives there")
+        let permissions = { (path: String) in (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue }
+        XCTAssertEqual(try permissions(directory.path), 0o700, "the app's own directory")
+        XCTAssertEqual(try permissions(directory.appendingPathComponent("mesure.sqlite3").path), 0o600)
         #if canImport(Darwin)
         let values = try directory.resourceValues(forKeys: [.isExcludedFromBackupKey])
         XCTAssertEqual(values.isExcludedFromBackup, true, "the visitor id must not travel in backups")
         #endif
+    }
+
+    func testASecondInstanceOnTheDirectoryIsRefused() throws {
+        let sdk = try start()
+        XCTAssertThrowsError(try start()) { error in
+            guard case MesureError.StorageInUse(let dir) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(dir, self.directory.path)
+        }
+        try sdk.setOptedOut(true)
+        try sdk.shutdown()
+        // Shut down: the directory is free, and the choice is read back.
+        let again = try start()
+        defer { try? again.shutdown() }
+        XCTAssertTrue(again.isOptedOut)
     }
 
     func testThePlatformContextReachesTheHits() throws {
