@@ -39,7 +39,7 @@ pub use diagnostics::{Diagnostic, DropReason, Dropped, Listener, TrimCause};
 pub use error::{ConfigError, ConfigErrorKind, ModeError, SdkError, TrackError};
 pub use hit::{ClickKind, Event, Hit, Value};
 pub use mode::{ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode};
-pub use report::{ComplianceReport, LocalData, ModeReport};
+pub use report::{ComplianceReport, Guarantee, LocalData, ModeReport, GUARANTEES};
 pub use sdk::{Sdk, SdkBuilder, TrackOutcome, MAX_IN_FLIGHT};
 pub use stats::Stats;
 pub use upload::uploader::FlushReport;

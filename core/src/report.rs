@@ -95,9 +95,112 @@ pub struct ComplianceReport {
     pub queue_max_hits: u32,
     pub queue_max_age_days: u32,
     pub modes: Vec<ModeReport>,
+    /// What the SDK guarantees, and against whom (PRIVACY.md).
+    pub guarantees: Vec<Guarantee>,
     /// Duties the collector and the controller must fulfil (seeds 000, 001, 004).
     pub server_side_duties: Vec<String>,
 }
+
+/// One privacy guarantee of the SDK: what holds, against whom, and the test
+/// that proves it. PRIVACY.md lists the same table, word for word.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Guarantee {
+    pub guarantee: &'static str,
+    /// Who or what it holds against.
+    pub adversary: &'static str,
+    /// The tests (files under `core/tests/`, vectors under `tests/vectors/`).
+    pub proof: &'static str,
+}
+
+const fn g(guarantee: &'static str, adversary: &'static str, proof: &'static str) -> Guarantee {
+    Guarantee { guarantee, adversary, proof }
+}
+
+/// What the library itself guarantees, whatever the app, the integrator,
+/// the device clock, a second process, the network or the storage do. Each
+/// also holds in every step of the stateful model (`privacy_model.rs`).
+pub const GUARANTEES: [Guarantee; 16] = [
+    g(
+        "In exempt mode only the strictly necessary events and properties leave the device, whatever the app tags.",
+        "app bug, hostile integrator",
+        "modes.rs exempt_*; privacy_properties.rs; vector exempt_holds_back_non_necessary",
+    ),
+    g(
+        "No identifying name (user, account, device, OS or advertising id, network or hardware address, precise location, contact details, a person's name, birth date or postal address, token, session or transaction id) can be allowed without consent: the configuration is refused, naming the field.",
+        "hostile integrator",
+        "config.rs; identifying.rs (tables of refused and accepted names)",
+    ),
+    g(
+        "A custom mode names its events: no configuration lets every event out without consent.",
+        "hostile integrator",
+        "config.rs a_custom_mode_must_name_its_events",
+    ),
+    g(
+        "Anonymous hits (opt-out counters, no-consent) carry only values the SDK owns, and only the configured event names.",
+        "app bug, hostile integrator",
+        "modes.rs anonymous_*; vector anonymous_hits_sdk_values",
+    ),
+    g(
+        "A forbidden property or event never leaves, in any mode.",
+        "app bug",
+        "modes.rs a_forbidden_event_is_held_back_in_every_mode; vectors forbidden_events, controller_allowlist_and_forbidden",
+    ),
+    g(
+        "The visitor id is a random UUID scoped to this app, lives 13 calendar months from its creation and is never extended by use.",
+        "app bug",
+        "visitor_id.rs; vector visitor_id_13_months",
+    ),
+    g(
+        "Crossing the consent boundary (consent given, withdrawn or lapsed) renews the visitor id: exempt statistics never share an id with identified opt-in hits.",
+        "the collector cross-referencing two streams",
+        "visitor_id.rs *_renews_the_id*; vector consent_boundary_renews_id",
+    ),
+    g(
+        "An opt-in lapses 6 calendar months after it was given (less if configured), back to the default mode, and the app is told to ask again; an opt-out never lapses.",
+        "app bug",
+        "modes.rs consent_*; vector consent_expiry_6_months",
+    ),
+    g(
+        "A visitor id or a consent dated more than a day after now counts as expired: a clock that ran ahead and was corrected cannot extend them.",
+        "wrong device clock",
+        "clock.rs; vector clock_corrected",
+    ),
+    g(
+        "A date that cannot be represented is already expired, and no clock value makes the SDK panic or stop.",
+        "wrong device clock",
+        "clock.rs (property tests over the whole i64 range)",
+    ),
+    g(
+        "Upload delays run on a monotonic clock: a clock set back cannot stall retries, one set forward cannot skip a Retry-After.",
+        "wrong device clock, network",
+        "clock.rs a_clock_set_*",
+    ),
+    g(
+        "Nothing a purge (opt-out, no-consent, no-storage, delete_local_data) deleted leaves the device once the purge has committed, not even a batch the collector refused and the SDK split, or one kept for a retry.",
+        "network",
+        "purge.rs",
+    ),
+    g(
+        "One SDK per storage directory: a second instance fails with StorageInUse, and on Android the SDK starts in the main process only.",
+        "second process",
+        "instances.rs; Kotlin ProcessGuardTest; Swift MesureSDKTests",
+    ),
+    g(
+        "The visitor's choice survives a lost or corrupt database and every mode change, a refusal (no-consent, no-storage) included.",
+        "storage fault",
+        "choice.rs; vector choice_remembered",
+    ),
+    g(
+        "A deleted identifier leaves no byte behind in the database, its WAL or its free pages; the files are private to the app (0600 in a 0700 directory) and never backed up.",
+        "storage forensics, device backups",
+        "data_subject.rs *_leaves_no_byte_*, the_files_are_private_to_the_app",
+    ),
+    g(
+        "Every property or event held back is reported to the listener, with its reason.",
+        "app bug",
+        "the conformance vectors (dropped lists)",
+    ),
+];
 
 /// Server-side conditions of the exemption that no SDK can enforce.
 pub const SERVER_SIDE_DUTIES: [&str; 7] = [
@@ -157,6 +260,7 @@ impl ComplianceReport {
             queue_max_hits: config.queue_max_hits,
             queue_max_age_days: config.queue_max_age_days,
             modes,
+            guarantees: GUARANTEES.to_vec(),
             server_side_duties: SERVER_SIDE_DUTIES.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
@@ -197,6 +301,11 @@ impl ComplianceReport {
             }
             let _ = writeln!(s);
         }
+        let _ = writeln!(s, "## What the SDK guarantees\n\n| guarantee | holds against | proved by |\n|---|---|---|");
+        for g in &self.guarantees {
+            let _ = writeln!(s, "| {} | {} | {} |", g.guarantee, g.adversary, g.proof);
+        }
+        let _ = writeln!(s);
         let _ = writeln!(s, "## Duties left to the server side and the controller\n");
         for d in &self.server_side_duties {
             let _ = writeln!(s, "- {d}");

@@ -187,3 +187,17 @@ fn the_files_are_private_to_the_app() {
     }
     assert!(seen >= 3, "database, WAL, choice file at least");
 }
+
+#[test]
+fn privacy_md_lists_every_guarantee() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../PRIVACY.md")).unwrap();
+    for (i, g) in GUARANTEES.iter().enumerate() {
+        let row = format!("| {} | {} | {} | {} |", i + 1, g.guarantee, g.adversary, g.proof);
+        assert!(doc.contains(&row), "PRIVACY.md lacks, word for word:\n{row}");
+    }
+    let env = Env::new();
+    let report = env.sdk().compliance_report();
+    assert_eq!(report.guarantees, GUARANTEES.to_vec());
+    let md = report.to_markdown();
+    assert!(GUARANTEES.iter().all(|g| md.contains(g.guarantee)), "the report lists them too");
+}
