@@ -337,14 +337,16 @@ impl Config {
         serde_json::from_str(json).map_err(|e| ConfigError::new("json", K::Invalid, e.to_string()))
     }
 
-    /// The endpoint without trailing slashes (after validation).
-    pub fn endpoint_base(&self) -> &str {
-        self.collect_endpoint.trim_end_matches('/')
+    /// The endpoint requests are sent to: scheme and host lower-cased, no
+    /// trailing slash (`collect_endpoint` as given when it does not parse:
+    /// [`Config::validate`] refuses it).
+    pub fn endpoint_base(&self) -> String {
+        parse_endpoint(&self.collect_endpoint).unwrap_or_else(|_| self.collect_endpoint.trim_end_matches('/').to_owned())
     }
 
     /// Checks every field; the error names the first one at fault.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        validate_endpoint(&self.collect_endpoint)?;
+        parse_endpoint(&self.collect_endpoint)?;
         if self.site_id == 0 {
             return Err(ConfigError::new("site_id", K::OutOfRange, "must be a positive integer"));
         }
@@ -407,69 +409,79 @@ impl Config {
 }
 
 /// `https://host[:port][/path]`; `http://` only to `localhost`, `127.0.0.0/8`
-/// or `[::1]`. No user info, query or fragment.
-fn validate_endpoint(url: &str) -> Result<(), ConfigError> {
+/// or `[::1]`. No user info, query or fragment. Parsed by `http::Uri`
+/// (RFC 3986), then the host checked as a DNS name (labels of a-z, 0-9 and
+/// inner hyphens, 63 characters at most, 253 in all) or an IP literal.
+/// Scheme and host are case-insensitive; the result is lower-cased, without
+/// a trailing slash, and is what requests are sent to.
+fn parse_endpoint(url: &str) -> Result<String, ConfigError> {
     let f = "collect_endpoint";
     let bad = |p: &str| Err(ConfigError::new(f, K::Invalid, format!("{url:?}: {p}")));
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return bad("contains white space or control characters");
     }
-    let (secure, rest) = if let Some(r) = url.strip_prefix("https://") {
-        (true, r)
-    } else if let Some(r) = url.strip_prefix("http://") {
-        (false, r)
-    } else {
-        return bad("must start with https://");
-    };
-    if rest.contains(['?', '#']) {
-        return bad("must not contain a query or fragment");
+    if url.contains('#') {
+        return bad("must not contain a fragment");
     }
-    let authority = rest.split('/').next().unwrap_or("");
-    if authority.contains('@') {
+    let uri: http::Uri = match url.parse() {
+        Ok(u) => u,
+        Err(e) => return bad(&format!("not a URL ({e})")),
+    };
+    let secure = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return bad("must start with https://"),
+    };
+    if uri.query().is_some() {
+        return bad("must not contain a query");
+    }
+    let Some(authority) = uri.authority() else { return bad("missing host") };
+    if authority.as_str().contains('@') {
         return bad("must not contain user information");
     }
-    let host = if let Some(r) = authority.strip_prefix('[') {
-        match r.split_once(']') {
-            Some((h, port)) if port.is_empty() || port.starts_with(':') => {
-                check_port(url, port.strip_prefix(':'))?;
-                h
-            }
-            _ => return bad("malformed IPv6 host"),
-        }
-    } else {
-        let (h, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        };
-        check_port(url, port)?;
-        h
+    let host = authority.host().to_ascii_lowercase();
+    // What follows the host: nothing, or `:` and a port in 1..=65535.
+    let after_host = &authority.as_str()[authority.host().len()..];
+    let port = match after_host.strip_prefix(':') {
+        None if after_host.is_empty() => None,
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => match p.parse::<u16>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => return bad("invalid port"),
+        },
+        _ => return bad("invalid port"),
     };
-    if host.is_empty() {
-        return bad("missing host");
-    }
-    if !host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':')) {
+    let ip = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(&host).parse::<IpAddr>().ok();
+    if ip.is_none() && !is_dns_name(&host) {
         return bad("invalid host name");
     }
-    if !secure && !is_loopback(host) {
+    if !secure && !is_loopback(&host, ip) {
         return Err(ConfigError::new(
             f,
             K::InsecureEndpoint,
             format!("{url:?}: plain http is only accepted for loopback hosts; use https"),
         ));
     }
-    Ok(())
+    let scheme = if secure { "https" } else { "http" };
+    let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+    Ok(format!("{scheme}://{host}{port}{}", uri.path().trim_end_matches('/')))
 }
 
-fn check_port(url: &str, port: Option<&str>) -> Result<(), ConfigError> {
-    match port {
-        None => Ok(()),
-        Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok_and(|n| n > 0) => Ok(()),
-        Some(_) => Err(ConfigError::new("collect_endpoint", K::Invalid, format!("{url:?}: invalid port"))),
-    }
+/// A DNS name: dot-separated labels of a-z, 0-9 and hyphens (not first or
+/// last), 1 to 63 characters each, 253 in all; the last label not all digits.
+fn is_dns_name(host: &str) -> bool {
+    let labels: Vec<&str> = host.split('.').collect();
+    host.len() <= 253
+        && labels.iter().all(|l| {
+            (1..=63).contains(&l.len())
+                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+        && labels.last().is_some_and(|l| !l.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+fn is_loopback(host: &str, ip: Option<IpAddr>) -> bool {
+    host == "localhost" || ip.is_some_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -496,10 +508,21 @@ mod tests {
 
     #[test]
     fn endpoints() {
-        for good in ["https://a.b", "https://a.b:8443/x/y", "http://127.0.0.1:9000", "http://localhost:1", "http://[::1]:80", "https://[2001:db8::1]"] {
+        for (good, normal) in [
+            ("https://a.b", "https://a.b"),
+            ("https://a.b:8443/x/y/", "https://a.b:8443/x/y"),
+            ("http://127.0.0.1:9000", "http://127.0.0.1:9000"),
+            ("http://localhost:1", "http://localhost:1"),
+            ("http://[::1]:80", "http://[::1]:80"),
+            ("https://[2001:db8::1]", "https://[2001:db8::1]"),
+            ("HTTP://LOCALHOST", "http://localhost"),
+            ("Https://Collect.Example.COM/Path", "https://collect.example.com/Path"),
+            ("https://x-y.example.com", "https://x-y.example.com"),
+        ] {
             let mut c = ok();
             c.collect_endpoint = good.into();
             assert!(c.validate().is_ok(), "{good}");
+            assert_eq!(c.endpoint_base(), normal, "{good}");
         }
         for (bad, kind) in [
             ("http://collect.example.com", K::InsecureEndpoint),
@@ -513,6 +536,16 @@ mod tests {
             ("https://x .com", K::Invalid),
             ("https://[::1", K::Invalid),
             ("", K::Invalid),
+            ("https://x.com:443:444", K::Invalid),
+            ("https://a..b", K::Invalid),
+            ("https://...", K::Invalid),
+            ("https://-.-", K::Invalid),
+            ("https://x_y.com", K::Invalid),
+            ("https://x.com:", K::Invalid),
+            ("https://x.com#top", K::Invalid),
+            ("https://1.2.3", K::Invalid),
+            ("https://a.-b.com", K::Invalid),
+            ("HTTP://collect.example.com", K::InsecureEndpoint),
         ] {
             let mut c = ok();
             c.collect_endpoint = bad.into();
