@@ -31,6 +31,17 @@ pub enum MesureError {
     /// process only.
     #[error("the storage directory {dir} is in use by another Mesure instance")]
     StorageInUse { dir: String },
+    /// A background thread could not be started.
+    #[error("could not start the SDK's background thread: {detail}")]
+    Thread { detail: String },
+    /// The built-in HTTP client could not be started.
+    #[error("could not start the HTTP client: {detail}")]
+    HttpClient { detail: String },
+    /// An operation that waits on the SDK's own threads was called from one
+    /// of them (an HTTP client or a clock calling back into the SDK).
+    /// Listener callbacks may call anything.
+    #[error("{operation} cannot be called from the SDK's own threads")]
+    CalledFromSdkThread { operation: String },
 }
 
 impl From<core::ConfigError> for MesureError {
@@ -69,10 +80,12 @@ impl From<core::SdkError> for MesureError {
     fn from(e: core::SdkError) -> Self {
         match e {
             core::SdkError::Config(c) => c.into(),
-            core::SdkError::Storage(detail) => MesureError::Storage { detail },
+            core::SdkError::Storage(e) => MesureError::Storage { detail: e.to_string() },
             core::SdkError::ShutDown => MesureError::ShutDown,
             core::SdkError::Timeout(_) => MesureError::Timeout,
-            core::SdkError::Thread(detail) => MesureError::Storage { detail },
+            core::SdkError::Thread(detail) => MesureError::Thread { detail },
+            core::SdkError::HttpClient(detail) => MesureError::HttpClient { detail },
+            core::SdkError::CalledFromSdkThread { operation } => MesureError::CalledFromSdkThread { operation: operation.to_owned() },
             core::SdkError::StorageInUse { dir } => MesureError::StorageInUse { dir: dir.display().to_string() },
         }
     }

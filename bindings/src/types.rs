@@ -320,6 +320,8 @@ pub struct ModeChange {
     pub reason: ModeChangeReason,
     /// An opt-in lapsed: ask for consent again.
     pub consent_renewal_needed: bool,
+    /// Increases with every change: publish nothing older than what you have.
+    pub epoch: u64,
 }
 
 impl From<&core::ModeChange> for ModeChange {
@@ -334,6 +336,7 @@ impl From<&core::ModeChange> for ModeChange {
                 core::ModeChangeReason::LocalDataDeleted => ModeChangeReason::LocalDataDeleted,
             },
             consent_renewal_needed: c.consent_renewal_needed,
+            epoch: c.epoch,
         }
     }
 }
@@ -345,6 +348,8 @@ pub struct ModeStatus {
     pub since_ms: Option<i64>,
     pub consent_expires_at_ms: Option<i64>,
     pub consent_renewal_needed: bool,
+    /// The epoch of the last change ([`ModeChange::epoch`]).
+    pub epoch: u64,
 }
 
 impl From<core::ModeStatus> for ModeStatus {
@@ -354,6 +359,7 @@ impl From<core::ModeStatus> for ModeStatus {
             since_ms: s.since_ms,
             consent_expires_at_ms: s.consent_expires_at_ms,
             consent_renewal_needed: s.consent_renewal_needed,
+            epoch: s.epoch,
         }
     }
 }
@@ -371,6 +377,8 @@ pub enum Diagnostic {
     UploadDeferred { hits: u64, cause: String, retry_in_ms: u64 },
     StorageError { message: String },
     StorageRecovered { reason: String },
+    /// The listener was slower than the SDK: this many diagnostics were dropped.
+    DiagnosticsDropped { dropped: u64 },
 }
 
 impl From<&core::Diagnostic> for Diagnostic {
@@ -397,6 +405,7 @@ impl From<&core::Diagnostic> for Diagnostic {
             }
             core::Diagnostic::StorageError { message } => Diagnostic::StorageError { message: message.clone() },
             core::Diagnostic::StorageRecovered { reason } => Diagnostic::StorageRecovered { reason: reason.clone() },
+            core::Diagnostic::DiagnosticsDropped { dropped } => Diagnostic::DiagnosticsDropped { dropped: *dropped },
         }
     }
 }
@@ -426,7 +435,7 @@ impl From<core::FlushReport> for FlushReport {
             pending: r.pending,
             deferred: r.deferred,
             retry_in_ms: r.retry_in_ms,
-            storage_error: r.storage_error,
+            storage_error: r.storage_error.map(|e| e.to_string()),
         }
     }
 }

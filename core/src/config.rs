@@ -122,7 +122,7 @@ impl DeviceContext {
         }
         v.push((
             crate::hit::reserved::EVENT_COLLECTION_VERSION.to_owned(),
-            Value::String(crate::SDK_VERSION.to_owned()),
+            Value::String(crate::version::SDK_VERSION.to_owned()),
         ));
         v
     }

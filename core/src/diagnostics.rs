@@ -25,6 +25,10 @@ pub enum DropReason {
     EventForbiddenByRule,
     /// Opt-out: the configuration sends no hit at all.
     OptOutSendsNothing,
+    /// Left out to keep the hit within its size bound ([`crate::hit::MAX_HIT_BYTES`]).
+    TooLarge,
+    /// `track_screen`'s explicit screen name wins over a `page` property.
+    ReplacedByScreenName,
 }
 
 impl DropReason {
@@ -40,6 +44,8 @@ impl DropReason {
             DropReason::EventNotAllowedInMode => "event_not_allowed_in_mode",
             DropReason::EventForbiddenByRule => "event_forbidden_by_rule",
             DropReason::OptOutSendsNothing => "opt_out_sends_nothing",
+            DropReason::TooLarge => "too_large",
+            DropReason::ReplacedByScreenName => "replaced_by_screen_name",
         }
     }
 
@@ -59,6 +65,8 @@ impl DropReason {
             DropReason::OptOutSendsNothing => {
                 "visitor opted out and anonymous opt-out hits are disabled".into()
             }
+            DropReason::TooLarge => "the hit would exceed 64 KiB: its largest properties are left out".into(),
+            DropReason::ReplacedByScreenName => "the screen name given to track_screen wins".into(),
         }
     }
 }
@@ -83,7 +91,8 @@ pub enum TrimCause {
 pub enum Diagnostic {
     /// A property or event was held back (or truncated) when tracked.
     Dropped { mode: String, dropped: Dropped },
-    /// `track` was refused because the in-memory hand-off to the storage thread was full.
+    /// `track` was refused (`QueueFull`) because the in-memory hand-off to
+    /// the storage thread was full: `dropped` calls in a row.
     Backpressure { dropped: u64 },
     /// The queue bounds removed the oldest hits.
     QueueTrimmed { cause: TrimCause, dropped: u64 },
@@ -95,11 +104,17 @@ pub enum Diagnostic {
     StorageError { message: String },
     /// The database could not be read and was recreated.
     StorageRecovered { reason: String },
+    /// The listener was slower than the SDK: this many diagnostics were
+    /// dropped rather than queued without bound (mode changes never are).
+    DiagnosticsDropped { dropped: u64 },
 }
 
-/// Receives mode changes and diagnostics. Called on the SDK's storage thread,
-/// after the change is persisted; never while the SDK holds a lock, so calling
-/// back into the SDK is safe. Keep it short: it delays the next write.
+/// Receives mode changes and diagnostics, one at a time and in order, on a
+/// thread of the SDK's own (`mesure-listener`) that does nothing else. A
+/// mode change is reported once it is persisted. Calling back into the SDK
+/// from a callback is safe, `flush`, `delete_local_data` and `shutdown`
+/// included: none of them waits on this thread. A slow listener delays only
+/// its own callbacks.
 pub trait Listener: Send + Sync + 'static {
     fn on_mode_changed(&self, _change: &ModeChange) {}
     fn on_diagnostic(&self, _diagnostic: &Diagnostic) {}

@@ -64,19 +64,52 @@ pub enum ModeError {
     ShutDown,
 }
 
+/// A storage failure, classified by what the SDK does about it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The file is not a database or is damaged: it is recreated.
+    #[error("database corrupt: {0}")]
+    Corrupt(String),
+    /// Written by a newer SDK: left untouched, the SDK runs without storage.
+    #[error("database schema version {found} is newer than this SDK's {supported}")]
+    NewerSchema { found: i64, supported: i64 },
+    /// No space left: writes wait in memory and resume as uploads free rows.
+    #[error("storage full: {0}")]
+    Full(String),
+    /// Another SDK holds the storage directory (the writer found it taken
+    /// when the directory became usable after start-up).
+    #[error("the storage directory is in use by another Mesure instance")]
+    InUse,
+    /// Read-only, permissions, I/O: kept in memory and retried.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
 /// Errors of SDK operations other than tracking and configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SdkError {
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
+    /// Storage failed; what was accepted waits in memory (bounded) and is
+    /// written once storage works again.
     #[error("storage error: {0}")]
-    Storage(String),
+    Storage(#[from] StoreError),
     #[error("the SDK is shut down")]
     ShutDown,
     #[error("the background thread did not answer within {0} ms")]
     Timeout(u64),
+    /// A background thread could not be started.
     #[error("could not start the SDK's background thread: {0}")]
     Thread(String),
+    /// The built-in HTTP client could not be started.
+    #[error("could not start the HTTP client: {0}")]
+    HttpClient(String),
+    /// Called from one of the SDK's own threads (an HTTP client or a clock
+    /// calling back into the SDK) an operation that waits on that thread.
+    /// Listener callbacks run on a thread of their own and may call anything.
+    #[error("{operation} waits on the SDK's own threads and cannot be called from one of them")]
+    CalledFromSdkThread { operation: &'static str },
     /// Another SDK (in this process or another one) uses this storage
     /// directory. One instance per directory: on Android, start the SDK in
     /// the main process only.

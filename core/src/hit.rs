@@ -21,6 +21,38 @@ pub const MAX_PROPERTIES: usize = 100;
 pub const MAX_STRING_CHARS: usize = 1000;
 /// Arrays longer than this are truncated, with a diagnostic.
 pub const MAX_ARRAY_LEN: usize = 100;
+/// The most one value takes once serialised: arrays are cut to fit, with a
+/// diagnostic. A string of [`MAX_STRING_CHARS`] fits whatever its characters
+/// (6 bytes for the worst escaped one).
+pub const MAX_VALUE_BYTES: usize = 8 * 1024;
+/// The most one hit takes once serialised: past it, its largest properties
+/// are left out (`too_large`). A typical hit is 400 bytes.
+pub const MAX_HIT_BYTES: usize = 64 * 1024;
+/// The most one upload request carries: batches are cut to fit, so no
+/// request body exceeds it whatever `batch_size` says.
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+/// Counts bytes written, to size JSON without building it.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The length of `v` serialised as JSON, computed without allocating.
+pub fn json_len<T: Serialize + ?Sized>(v: &T) -> usize {
+    let mut n = ByteCount(0);
+    match serde_json::to_writer(&mut n, v) {
+        Ok(()) => n.0,
+        Err(_) => usize::MAX,
+    }
+}
 
 /// Standard event names.
 pub mod events {
@@ -245,6 +277,9 @@ fn normalise_value(
         Value::DateArray(v) => truncated |= truncate_vec(v),
         _ => {}
     }
+    if let Value::StringArray(v) = value {
+        truncated |= fit_bytes(v);
+    }
     if truncated {
         notes.push(Dropped {
             event: event.to_owned(),
@@ -264,6 +299,20 @@ fn truncate_string(s: &mut String) -> bool {
     } else {
         false
     }
+}
+
+/// Cuts a string array to [`MAX_VALUE_BYTES`] serialised (the only values
+/// that can exceed it once their length limits hold).
+fn fit_bytes(v: &mut Vec<String>) -> bool {
+    let mut total = 2; // []
+    for (i, s) in v.iter().enumerate() {
+        total += json_len(s.as_str()) + usize::from(i > 0);
+        if total > MAX_VALUE_BYTES {
+            v.truncate(i);
+            return true;
+        }
+    }
+    false
 }
 
 fn truncate_vec<T>(v: &mut Vec<T>) -> bool {

@@ -14,34 +14,44 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod builder;
 pub mod clock;
 pub mod config;
 pub mod diagnostics;
 pub mod error;
+pub mod export;
 pub mod hit;
 pub mod identifying;
+mod messages;
 pub mod mode;
+mod notifier;
 pub mod report;
 pub mod rules;
 mod sdk;
+mod shared;
+mod state;
 pub mod stats;
 pub mod store;
 pub mod upload;
 pub mod visitor_id;
+mod uploader;
+mod version;
 mod worker;
 
+pub use builder::SdkBuilder;
 pub use clock::{Clock, EpochMillis, ManualClock, OsRandom, Random, SeededRandom, SystemClock};
-
-/// Version sent as `event_collection_version`.
-pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub use config::{AllowedProperty, Config, CustomMode, DeviceContext, PropertyRule};
 pub use diagnostics::{Diagnostic, DropReason, Dropped, Listener, TrimCause};
-pub use error::{ConfigError, ConfigErrorKind, ModeError, SdkError, TrackError};
+pub use error::{ConfigError, ConfigErrorKind, ModeError, SdkError, StoreError, TrackError};
+pub use export::LocalData;
 pub use hit::{ClickKind, Event, Hit, Value};
 pub use mode::{ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode};
-pub use report::{ComplianceReport, Guarantee, LocalData, ModeReport, GUARANTEES};
-pub use sdk::{Sdk, SdkBuilder, TrackOutcome, MAX_IN_FLIGHT};
+pub use notifier::MAX_QUEUED_DIAGNOSTICS;
+pub use report::{ComplianceReport, Guarantee, ModeReport, GUARANTEES};
+pub use sdk::{Sdk, TrackOutcome};
+pub use state::MAX_IN_FLIGHT;
 pub use stats::Stats;
-pub use upload::uploader::FlushReport;
+pub use upload::flush::FlushReport;
 pub use upload::{Completion, FailureKind, HttpClient, HttpOutcome, HttpRequest};
+pub use version::SDK_VERSION;
 pub use visitor_id::{VisitorId, VISITOR_ID_LIFETIME_MONTHS};

@@ -137,6 +137,10 @@ pub struct ModeChange {
     pub reason: ModeChangeReason,
     /// True when an opt-in expired: the app should ask for consent again.
     pub consent_renewal_needed: bool,
+    /// Increases with every change of mode (and erasure) of this SDK
+    /// instance: a state with a lower epoch is older. Platform wrappers that
+    /// publish the mode from several threads keep the highest.
+    pub epoch: u64,
 }
 
 /// The mode in force, for a settings screen.
@@ -150,6 +154,8 @@ pub struct ModeStatus {
     pub consent_expires_at_ms: Option<EpochMillis>,
     /// The current mode results from an expired consent: ask again.
     pub consent_renewal_needed: bool,
+    /// The epoch of the last change ([`ModeChange::epoch`]); 0 before any.
+    pub epoch: u64,
 }
 
 /// The instant an opt-in choice set at `since_ms` lapses (inclusive: at that

@@ -1,64 +1,15 @@
-//! For the data subject and the data controller: the export of local data and
-//! the compliance report generated from the live configuration.
+//! For the data controller: the compliance report generated from the live
+//! configuration, and the guarantees it lists.
 
 use serde::Serialize;
-use serde_json::{json, Value as Json};
 
 use crate::clock::{format_rfc3339, EpochMillis};
 use crate::config::Config;
 use crate::hit::reserved;
-use crate::mode::{ModeRecord, ModeStatus, VisitorMode};
+use crate::mode::VisitorMode;
 use crate::rules::{PropertyEntry, RuleBook};
-use crate::SDK_VERSION;
-use crate::store::PendingRow;
-use crate::visitor_id::{VisitorId, VISITOR_ID_LIFETIME_MONTHS};
-
-/// Everything the SDK stores on the device (right of access, GDPR art. 15).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LocalData {
-    pub exported_at_ms: EpochMillis,
-    pub current_mode: Option<ModeStatus>,
-    pub visitor: Option<VisitorId>,
-    pub mode_history: Vec<ModeRecord>,
-    pub pending_hits: Vec<PendingRow>,
-}
-
-impl LocalData {
-    /// A self-describing JSON document.
-    pub fn to_json(&self) -> String {
-        let mode = self.current_mode.as_ref().map(|m| {
-            json!({
-                "mode": m.mode.wire_name(),
-                "since": m.since_ms.map(format_rfc3339),
-                "consent_expires_at": m.consent_expires_at_ms.map(format_rfc3339),
-                "consent_renewal_needed": m.consent_renewal_needed,
-            })
-        });
-        let doc = json!({
-            "exported_at": format_rfc3339(self.exported_at_ms),
-            "sdk": format!("mesure {SDK_VERSION}"),
-            "visitor_id": self.visitor.as_ref().map(|v| json!({
-                "id": v.id,
-                "created_at": format_rfc3339(v.created_at_ms),
-                "expires_at": format_rfc3339(v.expires_at_ms),
-            })),
-            "current_mode": mode,
-            "mode_history": self.mode_history.iter().map(|r| json!({
-                "mode": r.mode.wire_name(),
-                "since": format_rfc3339(r.since_ms),
-                "reason": r.reason.code(),
-            })).collect::<Vec<_>>(),
-            "pending_hits": self.pending_hits.iter().map(|h| json!({
-                "event_id": h.event_id,
-                "visitor_id": h.visitor_id,
-                "mode": h.mode,
-                "tracked_at": format_rfc3339(h.tracked_at_ms),
-                "event": serde_json::from_str::<Json>(&h.body).unwrap_or(Json::String(h.body.clone())),
-            })).collect::<Vec<_>>(),
-        });
-        serde_json::to_string_pretty(&doc).unwrap_or_default()
-    }
-}
+use crate::visitor_id::VISITOR_ID_LIFETIME_MONTHS;
+use crate::version::SDK_VERSION;
 
 /// What one mode lets leave the device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -250,7 +201,7 @@ impl ComplianceReport {
         ComplianceReport {
             generated_at: format_rfc3339(now),
             sdk_version: SDK_VERSION.to_owned(),
-            endpoint: config.endpoint_base().to_owned(),
+            endpoint: config.endpoint_base(),
             site_id: config.site_id,
             default_mode: config.default_mode.wire_name().to_owned(),
             visitor_id_lifetime_months: VISITOR_ID_LIFETIME_MONTHS,

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::config::{AllowedProperty, Config, CustomMode, PropertyRule};
 use crate::clock::EpochMillis;
 use crate::diagnostics::{DropReason, Dropped};
-use crate::hit::{events, reserved, Context, Hit, Value, MAX_CONTEXT_PROPERTIES};
+use crate::hit::{events, json_len, reserved, Context, Hit, Value, MAX_CONTEXT_PROPERTIES, MAX_HIT_BYTES};
 use crate::identifying::is_identifying;
 use crate::mode::VisitorMode;
 
@@ -291,10 +291,57 @@ impl ModeRules {
         Selection { context_mask, keep, timestamp, dropped }
     }
 
+    /// The hit one event makes in this mode, its wire body, and the app's
+    /// properties held back. The properties the mode lets out move from
+    /// `properties` into the hit; the others stay there, so a retry under
+    /// another mode still has everything the app tagged. The hit is kept
+    /// within [`MAX_HIT_BYTES`]: past it, the largest of the app's properties
+    /// are left out, each reported `too_large`. The one constructor of hits,
+    /// for `Sdk::track` and [`ModeRules::hit`].
+    pub(crate) fn build_hit(
+        &self,
+        name: String,
+        context: &Arc<Context>,
+        properties: &mut BTreeMap<String, Value>,
+        now: EpochMillis,
+        event_id: String,
+    ) -> (Hit, String, Vec<Dropped>) {
+        let selection = self.select(&name, context, properties);
+        let mut kept = Vec::with_capacity(properties.len());
+        for ((k, v), keep) in std::mem::take(properties).into_iter().zip(&selection.keep) {
+            if *keep {
+                kept.push((k, v));
+            } else {
+                properties.insert(k, v);
+            }
+        }
+        let mut dropped = selection.dropped;
+        let mut hit = Hit {
+            event_id,
+            name,
+            mode: self.wire.clone(),
+            consent: self.mode.consent(),
+            tracked_at_ms: now,
+            context: context.clone(),
+            context_mask: selection.context_mask,
+            timestamp: selection.timestamp,
+            properties: kept,
+        };
+        let mut body = hit.wire_json();
+        while body.len() > MAX_HIT_BYTES {
+            let largest = hit.properties.iter().enumerate().max_by_key(|(_, (_, v))| json_len(v)).map(|(i, _)| i);
+            let Some(i) = largest else { break };
+            let (k, v) = hit.properties.remove(i);
+            dropped.push(Dropped { event: hit.name.clone(), property: Some(k.clone()), reason: DropReason::TooLarge });
+            properties.insert(k, v);
+            body = hit.wire_json();
+        }
+        (hit, body, dropped)
+    }
+
     /// The hit `track` would build for one event in this mode (the app's
     /// properties copied, not moved), and the app's properties held back.
-    /// For inspection, tests and fuzzing; `track` uses [`ModeRules::select`]
-    /// the same way and moves the properties instead.
+    /// For inspection, tests and fuzzing.
     pub fn hit(
         &self,
         event: &str,
@@ -303,24 +350,9 @@ impl ModeRules {
         now: EpochMillis,
         event_id: &str,
     ) -> (Hit, Vec<Dropped>) {
-        let sel = self.select(event, context, properties);
-        let hit = Hit {
-            event_id: event_id.to_owned(),
-            name: event.to_owned(),
-            mode: self.wire.clone(),
-            consent: self.mode.consent(),
-            tracked_at_ms: now,
-            context: context.clone(),
-            context_mask: sel.context_mask,
-            timestamp: sel.timestamp,
-            properties: properties
-                .iter()
-                .zip(&sel.keep)
-                .filter(|(_, keep)| **keep)
-                .map(|((k, v), _)| (k.clone(), v.clone()))
-                .collect(),
-        };
-        (hit, sel.dropped)
+        let mut properties = properties.clone();
+        let (hit, _, dropped) = self.build_hit(event.to_owned(), context, &mut properties, now, event_id.to_owned());
+        (hit, dropped)
     }
 
     /// What leaves the device for one event in this mode, as values

@@ -1,6 +1,7 @@
 //! The storage thread: receives hits and state changes in the order they
 //! were made, commits them in batched transactions, enforces the queue
-//! bounds, and reports to the listener after each commit.
+//! bounds, and queues its reports for the listener's thread after each
+//! commit (it never calls the app's code itself).
 //!
 //! If storage fails, writes stay in memory (at most
 //! [`MAX_UNPERSISTED_HITS`] hits, oldest dropped and counted) and are retried
@@ -19,14 +20,16 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use crate::clock::queue_age_cutoff;
-use crate::diagnostics::{Diagnostic, Dropped, TrimCause};
+use crate::diagnostics::{Diagnostic, TrimCause};
+use crate::error::StoreError;
+use crate::export::LocalData;
 use crate::hit::QueuedHit;
-use crate::mode::{ModeChange, ModeRecord};
-use crate::report::LocalData;
-use crate::sdk::Inner;
+use crate::messages::{DeleteAllOp, ModeOp, Op, UpMsg, VisitorAction};
+use crate::mode::ModeRecord;
+use crate::notifier::Notice;
+use crate::shared::Shared;
 use crate::stats::Counters;
-use crate::store::{self, StoreError, StoredState};
-use crate::upload::uploader::UpMsg;
+use crate::store::{self, StoredState};
 use crate::visitor_id::VisitorId;
 
 /// Most operations committed in one transaction.
@@ -46,50 +49,6 @@ enum Next {
     Op(Op),
     Tick,
     Closed,
-}
-
-/// What a state change does to the stored visitor id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum VisitorAction {
-    Keep,
-    /// Delete the id (it is renewed on next use); its queued hits still leave.
-    Forget,
-    /// Delete the id and every queued hit that carries a real id.
-    Purge,
-}
-
-/// What the rest of the SDK sends to the storage thread. Kept small (large
-/// payloads boxed): the hand-off is a preallocated ring of these.
-pub(crate) enum Op {
-    Hit { hit: Box<QueuedHit>, notes: Vec<Dropped> },
-    /// Drop notes of an event that produced no hit.
-    Notes { mode: Box<str>, notes: Vec<Dropped> },
-    NewVisitor(Box<VisitorId>),
-    Visitor(VisitorAction),
-    Mode(Box<ModeOp>),
-    Diagnostic(Box<Diagnostic>),
-    Flush(SyncSender<Result<(), String>>),
-    Export(SyncSender<Result<LocalData, String>>),
-    DeleteAll(Box<DeleteAllOp>),
-    /// The uploader read a damaged page.
-    Recover,
-    /// The uploader deleted this many acknowledged or rejected rows.
-    SpaceFreed(u64),
-    Shutdown(SyncSender<Result<(), String>>),
-}
-
-pub(crate) struct ModeOp {
-    /// The choice to record (`None`: no choice, the default applies).
-    pub record: Option<ModeRecord>,
-    pub visitor: VisitorAction,
-    /// Reported once committed; `None` when only the record is written again.
-    pub change: Option<ModeChange>,
-}
-
-pub(crate) struct DeleteAllOp {
-    pub keep: Option<ModeRecord>,
-    pub change: Option<ModeChange>,
-    pub reply: SyncSender<Result<u64, String>>,
 }
 
 /// A write waiting for its transaction.
@@ -116,17 +75,13 @@ impl Write {
     }
 }
 
-enum Notice {
-    Diagnostic(Diagnostic),
-    Mode(ModeChange),
-}
 
 enum Control {
-    Flush(SyncSender<Result<(), String>>),
-    Export(SyncSender<Result<LocalData, String>>),
-    DeleteAll(SyncSender<Result<u64, String>>),
+    Flush(SyncSender<Result<(), StoreError>>),
+    Export(SyncSender<Result<LocalData, StoreError>>),
+    DeleteAll(SyncSender<Result<u64, StoreError>>),
     Recover,
-    Shutdown(SyncSender<Result<(), String>>),
+    Shutdown(SyncSender<Result<(), StoreError>>),
 }
 
 #[derive(Default)]
@@ -139,7 +94,7 @@ struct Committed {
 }
 
 pub(crate) struct Writer {
-    inner: Arc<Inner>,
+    shared: Arc<Shared>,
     rx: Receiver<Op>,
     conn: Option<Connection>,
     /// The visitor state the database holds (written again after a recreation).
@@ -147,7 +102,7 @@ pub(crate) struct Writer {
     pending: VecDeque<Write>,
     pending_hits: usize,
     /// The storage error in force, reported once.
-    failing: Option<String>,
+    failing: Option<StoreError>,
     since_wake: u64,
     /// Monotonic time of the last age trim.
     last_age_trim: Option<u64>,
@@ -162,10 +117,10 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub fn new(inner: Arc<Inner>, rx: Receiver<Op>, conn: Option<Connection>, mirror: StoredState) -> Writer {
-        let failing = conn.is_none().then(|| "storage could not be opened".to_owned());
+    pub fn new(shared: Arc<Shared>, rx: Receiver<Op>, conn: Option<Connection>, mirror: StoredState) -> Writer {
+        let failing = conn.is_none().then(|| StoreError::Unavailable("storage could not be opened".to_owned()));
         Writer {
-            inner,
+            shared,
             rx,
             conn,
             mirror,
@@ -203,12 +158,12 @@ impl Writer {
                 std::thread::park_timeout(IDLE_POLL);
                 continue;
             }
-            self.inner.writer_idle.store(true, Ordering::SeqCst);
+            self.shared.writer_idle.store(true, Ordering::SeqCst);
             // Checked again once idleness is announced, so that a sender that
             // looked at the flag just before it was set is not missed.
             let op = self.rx.try_recv();
             if let Ok(op) = op {
-                self.inner.writer_idle.store(false, Ordering::SeqCst);
+                self.shared.writer_idle.store(false, Ordering::SeqCst);
                 return Next::Op(op);
             }
             if matches!(op, Err(TryRecvError::Disconnected)) {
@@ -220,7 +175,7 @@ impl Writer {
             } else {
                 std::thread::park();
             }
-            self.inner.writer_idle.store(false, Ordering::SeqCst);
+            self.shared.writer_idle.store(false, Ordering::SeqCst);
             if retrying {
                 return Next::Tick;
             }
@@ -230,7 +185,7 @@ impl Writer {
 
     pub fn run(mut self) {
         // Registered before the writer can ever park, so no wake-up is lost.
-        let _ = self.inner.writer.set(std::thread::current());
+        let _ = self.shared.writer.set(std::thread::current());
         loop {
             let first = match self.next() {
                 Next::Op(op) => op,
@@ -277,7 +232,7 @@ impl Writer {
             if let Some(i) = self.pending.iter().position(|w| matches!(w, Write::Hit(_))) {
                 self.pending.remove(i);
                 self.pending_hits -= 1;
-                Counters::add(&self.inner.counters.lost_storage_failure, 1);
+                Counters::add(&self.shared.counters.lost_storage_failure, 1);
             }
         }
     }
@@ -286,14 +241,14 @@ impl Writer {
     fn take(&mut self, op: Op, notices: &mut Vec<Notice>) -> Option<Control> {
         match op {
             Op::Hit { hit, notes } => {
-                self.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+                self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
                 for dropped in notes {
                     notices.push(Notice::Diagnostic(Diagnostic::Dropped { mode: hit.mode.to_string(), dropped }));
                 }
                 self.queue(Write::Hit(hit));
             }
             Op::Notes { mode, notes } => {
-                self.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+                self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
                 for dropped in notes {
                     notices.push(Notice::Diagnostic(Diagnostic::Dropped { mode: mode.to_string(), dropped }));
                 }
@@ -308,7 +263,6 @@ impl Writer {
                     notices.push(Notice::Mode(change));
                 }
             }
-            Op::Diagnostic(d) => notices.push(Notice::Diagnostic(*d)),
             Op::SpaceFreed(n) => {
                 if let Some(b) = &mut self.full_budget {
                     *b += n;
@@ -331,12 +285,10 @@ impl Writer {
         None
     }
 
+    /// Hands the reports of a commit to the listener's thread (never waits).
     fn deliver(&self, notices: Vec<Notice>) {
         for n in notices {
-            match n {
-                Notice::Diagnostic(d) => self.inner.notify_diagnostic(d),
-                Notice::Mode(c) => self.inner.notify_mode(&c),
-            }
+            self.shared.notices.push(n);
         }
     }
 
@@ -384,7 +336,7 @@ impl Writer {
     /// written nothing is committed, so the file is never behind the database.
     fn write_choice(&mut self, notices: &mut Vec<Notice>) -> bool {
         let Some(choice) = &self.choice_due else { return true };
-        match store::choice::write(&self.inner.storage_dir, choice.as_ref()) {
+        match store::choice::write(&self.shared.storage_dir, choice.as_ref()) {
             Ok(()) => {
                 self.choice_due = None;
                 true
@@ -411,14 +363,14 @@ impl Writer {
         }
         // The directory is ours (it may have been unusable at start-up),
         // then the choice is on disk, then the database follows.
-        if let Err(e) = self.inner.lock_storage() {
+        if let Err(e) = self.shared.lock_storage() {
             return self.failed(e, notices);
         }
         if !self.write_choice(notices) {
             return;
         }
         if self.conn.is_none() {
-            match store::open_or_recreate(&self.inner.storage_dir) {
+            match store::open_or_recreate(&self.shared.storage_dir) {
                 Ok((conn, recovered)) => {
                     self.conn = Some(conn);
                     if let Some(reason) = recovered {
@@ -458,7 +410,7 @@ impl Writer {
                 Err(e) => {
                     if matches!(e, StoreError::Full(_)) {
                         self.full_budget = Some(0);
-                        self.inner.disk_full.store(true, Ordering::Relaxed);
+                        self.shared.disk_full.store(true, Ordering::Relaxed);
                         // Start afresh once space is back: SQLite may keep the
                         // connection's WAL state from the failed write.
                         self.conn = None;
@@ -473,7 +425,7 @@ impl Writer {
         if self.pending.is_empty() {
             self.failing = None;
             self.full_budget = None;
-            self.inner.disk_full.store(false, Ordering::Relaxed);
+            self.shared.disk_full.store(false, Ordering::Relaxed);
         }
     }
 
@@ -495,9 +447,9 @@ impl Writer {
 
     /// Commits the first `n` pending writes in one transaction.
     fn try_commit(&mut self, n: usize) -> Result<Committed, StoreError> {
-        let now = self.inner.clock.now_ms();
-        let tick = self.inner.clock.monotonic_ms();
-        let config = &self.inner.config;
+        let now = self.shared.clock.now_ms();
+        let tick = self.shared.clock.monotonic_ms();
+        let config = &self.shared.config;
         let purges = self.pending.iter().take(n).any(Write::purges);
         let erases = purges || self.pending.iter().take(n).any(Write::erases);
         let conn = self.conn.as_mut().ok_or_else(|| StoreError::Unavailable("no database".into()))?;
@@ -537,7 +489,7 @@ impl Writer {
             // Nothing a purge deletes may leave once it has committed: the
             // uploader checks its batch against the store under this gate
             // before every request.
-            let _gate = self.inner.purge_gate.lock().unwrap_or_else(|p| p.into_inner());
+            let _gate = self.shared.purge_gate.lock().unwrap_or_else(|p| p.into_inner());
             tx.commit()?;
         } else {
             tx.commit()?;
@@ -573,7 +525,7 @@ impl Writer {
             }
         }
         self.last_deleted = done.deleted;
-        let c = &self.inner.counters;
+        let c = &self.shared.counters;
         Counters::add(&c.persisted, done.hits);
         Counters::add(&c.purged_on_mode_change, done.purged);
         Counters::add(&c.deleted_with_local_data, done.deleted);
@@ -586,19 +538,19 @@ impl Writer {
             notices.push(Notice::Diagnostic(Diagnostic::QueueTrimmed { cause: TrimCause::MaxAge, dropped: done.trimmed_age }));
         }
         self.since_wake += done.hits;
-        if self.since_wake >= u64::from(self.inner.config.batch_size) {
+        if self.since_wake >= u64::from(self.shared.config.batch_size) {
             self.since_wake = 0;
-            let _ = self.inner.uploads.send(UpMsg::Wake);
+            let _ = self.shared.uploads.send(UpMsg::Wake);
         }
     }
 
     fn failed(&mut self, e: StoreError, notices: &mut Vec<Notice>) {
-        let message = e.to_string();
-        if self.failing.as_deref() != Some(message.as_str()) {
-            notices.push(Notice::Diagnostic(Diagnostic::StorageError { message: message.clone() }));
+        if self.failing.as_ref() != Some(&e) {
+            notices.push(Notice::Diagnostic(Diagnostic::StorageError { message: e.to_string() }));
         }
-        self.failing = Some(message);
-        if matches!(e, StoreError::NewerSchema { .. }) {
+        let newer = matches!(e, StoreError::NewerSchema { .. });
+        self.failing = Some(e);
+        if newer {
             // Not ours to touch: stop writing to it and keep retrying to open it
             // (a newer SDK may migrate it back, or the app may delete it).
             self.conn = None;
@@ -608,7 +560,7 @@ impl Writer {
     /// Replaces an unreadable database with a new one holding the visitor's state.
     fn recreate(&mut self, reason: String, notices: &mut Vec<Notice>) {
         self.conn = None;
-        let opened = store::remove_files(&self.inner.storage_dir).and_then(|()| store::open(&self.inner.storage_dir));
+        let opened = store::remove_files(&self.shared.storage_dir).and_then(|()| store::open(&self.shared.storage_dir));
         match opened {
             Ok(conn) => {
                 self.conn = Some(conn);
@@ -619,7 +571,7 @@ impl Writer {
     }
 
     fn after_recreate(&mut self, reason: String, notices: &mut Vec<Notice>) {
-        self.inner.db_generation.fetch_add(1, Ordering::SeqCst);
+        self.shared.db_generation.fetch_add(1, Ordering::SeqCst);
         notices.push(Notice::Diagnostic(Diagnostic::StorageRecovered { reason }));
         // The committed state is gone with the file: queue it again, before
         // the pending writes that were meant to follow it.
@@ -631,8 +583,11 @@ impl Writer {
         }
     }
 
-    fn export(&self) -> Result<LocalData, String> {
-        let conn = self.conn.as_ref().ok_or_else(|| self.failing.clone().unwrap_or_else(|| "no database".into()))?;
+    fn export(&self) -> Result<LocalData, StoreError> {
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| self.failing.clone().unwrap_or_else(|| StoreError::Unavailable("no database".into())))?;
         let read = || -> Result<LocalData, StoreError> {
             let state = store::load_state(conn)?;
             let mut pending = store::oldest_hits(conn, u32::MAX)?;
@@ -657,7 +612,7 @@ impl Writer {
                 pending_hits: pending,
             })
         };
-        read().map_err(|e| e.to_string())
+        read()
     }
 }
 

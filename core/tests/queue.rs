@@ -79,7 +79,8 @@ fn the_age_bound_drops_old_hits_and_never_sends_them() {
 
 #[test]
 fn shutdown_persists_everything_accepted_and_a_restart_sends_it_in_order() {
-    let env = Env::new();
+    let mut env = Env::new();
+    env.config.batch_size = 50;
     // The collector is down: the full batches the writer announces stay queued.
     env.collector.policy(|_| Some(mesure_test_collector::Reply::Status(503)));
     let sdk = env.sdk();
@@ -172,7 +173,7 @@ fn a_database_from_a_newer_sdk_is_left_untouched() {
     let sdk = env.sdk();
     assert!(matches!(sdk.track(Event::screen("home")).unwrap(), TrackOutcome::Queued { .. }));
     let report = sdk.flush().unwrap();
-    assert!(report.storage_error.unwrap().contains("newer"));
+    assert!(matches!(report.storage_error, Some(StoreError::NewerSchema { .. })), "{report:?}");
     assert_eq!(report.uploaded, 0);
     let v: i64 = env.db().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(v, 99);
@@ -217,4 +218,19 @@ fn invalid_configurations_are_refused_with_the_field_named() {
         }
         other => panic!("{:?}", other.map(|_| ())),
     }
+}
+
+#[test]
+fn a_screen_name_wins_over_a_page_property() {
+    let env = Env::new();
+    let sdk = env.sdk();
+    let out = sdk.track_screen("home", vec![("Page".into(), Value::from("other")), ("page_chapter1".into(), Value::from("news"))]);
+    assert!(matches!(out, Ok(TrackOutcome::Queued { .. })), "not a DuplicateProperty: {out:?}");
+    sdk.flush().unwrap();
+    let sent = &env.requests()[0].1[0]["data"];
+    assert_eq!((sent["page"].as_str(), sent["page_chapter1"].as_str()), (Some("home"), Some("news")));
+    assert_eq!(
+        env.recorder.dropped(),
+        vec![("exempt".into(), "page.display".into(), Some("Page".into()), "replaced_by_screen_name")]
+    );
 }

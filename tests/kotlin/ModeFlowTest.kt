@@ -66,6 +66,33 @@ class ModeFlowTest {
     }
 
     @Test
+    fun anOlderStateNeverReplacesANewerOne() {
+        // The caller and the listener's thread both publish; whichever comes
+        // last, the flow shows the newest state.
+        val published = Mesure.Published(VisitorMode.Exempt)
+        published.offer(VisitorMode.OptOut, 2uL)
+        published.offer(VisitorMode.OptIn, 1uL)
+        assertEquals(VisitorMode.OptOut, published.flow.value)
+        published.offer(VisitorMode.Exempt, 3uL)
+        assertEquals(VisitorMode.Exempt, published.flow.value)
+    }
+
+    @Test
+    fun quickChangesEndOnTheLastOne() {
+        Mesure.start(config()).use { mesure ->
+            repeat(50) {
+                mesure.setOptedOut(true)
+                mesure.setConsent(true)
+            }
+            assertEquals(VisitorMode.OptIn, mesure.mode.value)
+            // The listener's copies of the older changes arrive after: they change nothing.
+            mesure.flush()
+            assertEquals(VisitorMode.OptIn, mesure.mode.value)
+            assertEquals(100uL, mesure.modeStatus.epoch)
+        }
+    }
+
+    @Test
     fun theChoiceSurvivesARestart() {
         val dir = Env.tempDir()
         Mesure.start(config(dir)).use { it.setOptedOut(true) }

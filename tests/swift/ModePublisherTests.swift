@@ -48,7 +48,7 @@ final class ModePublisherTests: XCTestCase {
         let stream = sdk.modes.updates()
         // The stream opens with where things stand.
         let initial = await next(stream) { _ in true }
-        XCTAssertEqual(initial, ModeState(mode: .exempt, consentRenewalNeeded: false))
+        XCTAssertEqual(initial, ModeState(mode: .exempt, consentRenewalNeeded: false, epoch: 0))
 
         try sdk.setOptedOut(true)
         XCTAssertEqual(sdk.modes.current.mode, .optOut, "current right after the call")

@@ -21,8 +21,8 @@ use std::time::Duration;
 use std::fs::OpenOptions;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
-use thiserror::Error;
 
+pub use crate::error::StoreError;
 pub use db::{PendingRow, StoredState};
 
 /// Name of the database file inside the configured storage directory.
@@ -30,23 +30,6 @@ pub const DB_FILE_NAME: &str = "mesure.sqlite3";
 
 /// How long a connection waits for the other one (writer or uploader).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Storage errors, classified by what the SDK does about them.
-#[derive(Debug, Error)]
-pub enum StoreError {
-    /// The file is not a database or is damaged: it is recreated.
-    #[error("database corrupt: {0}")]
-    Corrupt(String),
-    /// Written by a newer SDK: left untouched, the SDK runs without storage.
-    #[error("database schema version {found} is newer than this SDK's {supported}")]
-    NewerSchema { found: i64, supported: i64 },
-    /// No space left: writes wait in memory and resume as uploads free rows.
-    #[error("storage full: {0}")]
-    Full(String),
-    /// Read-only, permissions, I/O: kept in memory and retried.
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
-}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {

@@ -1,9 +1,9 @@
-//! Upload: the HTTP contract, the retry policy, the default client and the
-//! background uploader.
+//! Upload, the parts below the uploader thread (`crate::uploader`): the
+//! HTTP contract, the retry policy, the flush report and the default client.
 
+pub mod flush;
 pub mod http;
 pub mod policy;
-pub(crate) mod uploader;
 #[cfg(feature = "ureq-client")]
 pub mod ureq_client;
 

@@ -88,7 +88,11 @@ impl Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let collector = Collector::start().expect("collector");
         let mut config = Config::new(collector.url(), SITE, dir.path());
-        config.flush_interval_ms = 3_600_000; // uploads only when the test flushes
+        // Uploads only when the test flushes: no timer, and no wake-up by the
+        // writer before 500 hits are queued (the background uploader would
+        // race the test's reads of the queue).
+        config.flush_interval_ms = 3_600_000;
+        config.batch_size = 500;
         config.request_timeout_ms = 2_000;
         config.context = context();
         Env { dir, clock: Arc::new(ManualClock::new(t0())), collector, recorder: Arc::new(Recorder::default()), config }

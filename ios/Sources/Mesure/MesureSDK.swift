@@ -77,7 +77,7 @@ public final class MesureSDK: @unchecked Sendable {
         let config = try configuration(Platform(storageDir: directory.path, context: context))
 
         // Until the core answers below.
-        let modes = ModePublisher(ModeState(mode: config.defaultMode ?? .exempt, consentRenewalNeeded: false))
+        let modes = ModePublisher(ModeState(mode: config.defaultMode ?? .exempt, consentRenewalNeeded: false, epoch: 0))
         let listener = Listener(modes: modes, onDiagnostic: onDiagnostic)
         let mesure = try Mesure(config: config, listener: listener, httpClient: httpClient)
         // The stored choice (opt-out, a lapsed opt-in...) wins over the default.
@@ -161,7 +161,7 @@ public final class MesureSDK: @unchecked Sendable {
     }
 }
 
-/// Forwards the SDK's reports. Runs on the SDK's storage thread.
+/// Forwards the SDK's reports. Runs on the SDK's listener thread.
 private final class Listener: MesureListener {
     private let modes: ModePublisher
     private let onDiagnostic: (@Sendable (Diagnostic) -> Void)?
@@ -172,7 +172,7 @@ private final class Listener: MesureListener {
     }
 
     func onModeChanged(change: ModeChange) throws {
-        modes.publish(ModeState(mode: change.current, consentRenewalNeeded: change.consentRenewalNeeded))
+        modes.publish(ModeState(change))
     }
 
     func onDiagnostic(diagnostic: Diagnostic) throws {

@@ -6,14 +6,22 @@ public struct ModeState: Equatable, Sendable {
     public let mode: VisitorMode
     /// An opt-in lapsed (consent is kept six months at most): ask again.
     public let consentRenewalNeeded: Bool
+    /// Increases with every change the core makes: a state with a lower
+    /// epoch is older, and is never published over a newer one.
+    public let epoch: UInt64
 
-    public init(mode: VisitorMode, consentRenewalNeeded: Bool) {
+    public init(mode: VisitorMode, consentRenewalNeeded: Bool, epoch: UInt64) {
         self.mode = mode
         self.consentRenewalNeeded = consentRenewalNeeded
+        self.epoch = epoch
     }
 
     public init(_ status: ModeStatus) {
-        self.init(mode: status.mode, consentRenewalNeeded: status.consentRenewalNeeded)
+        self.init(mode: status.mode, consentRenewalNeeded: status.consentRenewalNeeded, epoch: status.epoch)
+    }
+
+    public init(_ change: ModeChange) {
+        self.init(mode: change.current, consentRenewalNeeded: change.consentRenewalNeeded, epoch: change.epoch)
     }
 
     public var isOptedOut: Bool { mode == .optOut }
@@ -21,7 +29,10 @@ public struct ModeState: Equatable, Sendable {
 
 /// The mode in force and its changes, from any thread.
 ///
-/// The SDK reports changes on its storage thread; `updates()` hands them to
+/// The state is published both by the caller of a change (at once) and by
+/// the SDK's listener thread (a moment later); a state older than the one
+/// published (a lower epoch) is ignored, so two quick changes never flip the
+/// published mode back. The SDK reports changes on its listener thread; `updates()` hands them to
 /// Swift concurrency and `MesureModeModel` (Apple platforms) to SwiftUI on the
 /// main queue. Changes the app did not ask for arrive here too: a lapsed
 /// consent, a deletion of local data.
@@ -77,7 +88,7 @@ public final class ModePublisher: @unchecked Sendable {
 
     func publish(_ new: ModeState) {
         let handlers: [@Sendable (ModeState) -> Void] = locked {
-            guard new != state else { return [] }
+            guard new.epoch >= state.epoch, new != state else { return [] }
             state = new
             for continuation in continuations.values {
                 continuation.yield(new)

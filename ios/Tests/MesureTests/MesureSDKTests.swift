@@ -70,6 +70,31 @@ final class MesureSDKTests: XCTestCase {
         XCTAssertTrue(again.isOptedOut)
     }
 
+    func testAnOlderStateNeverReplacesANewerOne() {
+        // The caller and the listener's thread both publish; whichever comes
+        // last, the newest state stays.
+        let publisher = ModePublisher(ModeState(mode: .exempt, consentRenewalNeeded: false, epoch: 0))
+        publisher.publish(ModeState(mode: .optOut, consentRenewalNeeded: false, epoch: 2))
+        publisher.publish(ModeState(mode: .optIn, consentRenewalNeeded: false, epoch: 1))
+        XCTAssertEqual(publisher.current.mode, .optOut)
+        publisher.publish(ModeState(mode: .exempt, consentRenewalNeeded: false, epoch: 3))
+        XCTAssertEqual(publisher.current.mode, .exempt)
+    }
+
+    func testQuickChangesEndOnTheLastOne() throws {
+        let sdk = try start()
+        defer { try? sdk.shutdown() }
+        for _ in 0..<50 {
+            try sdk.setOptedOut(true)
+            try sdk.setConsent(true)
+        }
+        XCTAssertEqual(sdk.modes.current.mode, .optIn)
+        // The listener's copies of the older changes arrive after: they change nothing.
+        _ = try sdk.mesure.flush()
+        XCTAssertEqual(sdk.modes.current.mode, .optIn)
+        XCTAssertEqual(sdk.modes.current.epoch, 100)
+    }
+
     func testThePlatformContextReachesTheHits() throws {
         let client = AcceptingClient()
         let sdk = try start(client: client)
@@ -102,7 +127,7 @@ final class MesureSDKTests: XCTestCase {
         XCTAssertFalse(sdk.isOptedOut)
         try sdk.setOptedOut(true)
         XCTAssertTrue(sdk.isOptedOut)
-        XCTAssertEqual(sdk.modes.current, ModeState(mode: .optOut, consentRenewalNeeded: false))
+        XCTAssertEqual(sdk.modes.current, ModeState(mode: .optOut, consentRenewalNeeded: false, epoch: 1))
         // Opted out: events are held back by the core, not by the wrapper.
         guard case .notSent = try sdk.track("page.display") else { return XCTFail("an event was queued while opted out") }
         try sdk.setOptedOut(false)

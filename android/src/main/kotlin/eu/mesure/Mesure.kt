@@ -30,11 +30,11 @@ import eu.mesure.ffi.Mesure as Core
  */
 class Mesure private constructor(
     private val core: Core,
-    private val modeFlow: MutableStateFlow<VisitorMode>,
+    private val published: Published,
 ) : AutoCloseable {
 
     /** The visitor mode in force; collect it to keep a settings toggle in sync. */
-    val mode: StateFlow<VisitorMode> = modeFlow.asStateFlow()
+    val mode: StateFlow<VisitorMode> = published.flow.asStateFlow()
 
     /** The mode with its dates, and whether consent must be asked again. */
     val modeStatus: ModeStatus get() = core.modeStatus()
@@ -69,10 +69,10 @@ class Mesure private constructor(
      */
     fun setConsent(granted: Boolean): Unit = publish { core.setConsent(granted) }
 
-    /** Runs a mode change, then shows its result at once (the listener confirms later, from the storage thread). */
+    /** Runs a mode change, then shows its result at once (the listener confirms later, from its own thread). */
     private fun <T> publish(change: () -> T): T {
         val result = change()
-        modeFlow.value = core.mode()
+        published.offer(core.modeStatus())
         return result
     }
 
@@ -115,10 +115,10 @@ class Mesure private constructor(
             onDiagnostic: ((Diagnostic) -> Unit)? = null,
             clock: MesureClock? = null,
         ): Mesure {
-            val flow = MutableStateFlow(config.defaultMode ?: VisitorMode.Exempt)
+            val published = Published(config.defaultMode ?: VisitorMode.Exempt)
             val listener = object : MesureListener {
                 override fun onModeChanged(change: ModeChange) {
-                    flow.value = change.current
+                    published.offer(change.current, change.epoch)
                 }
 
                 override fun onDiagnostic(diagnostic: Diagnostic) {
@@ -126,8 +126,29 @@ class Mesure private constructor(
                 }
             }
             val core = Core(config, listener, httpClient, clock)
-            flow.value = core.mode()
-            return Mesure(core, flow)
+            published.offer(core.modeStatus())
+            return Mesure(core, published)
+        }
+    }
+
+    /**
+     * The published mode and the epoch it came with. The caller of a change
+     * and the SDK's listener thread both publish; a state older than the one
+     * shown (a lower epoch) is ignored, so two quick changes never flip the
+     * mode back.
+     */
+    internal class Published(initial: VisitorMode) {
+        val flow = MutableStateFlow(initial)
+        private var epoch = 0uL
+
+        fun offer(status: ModeStatus) = offer(status.mode, status.epoch)
+
+        @Synchronized
+        fun offer(mode: VisitorMode, epoch: ULong) {
+            if (epoch >= this.epoch) {
+                this.epoch = epoch
+                flow.value = mode
+            }
         }
     }
 }

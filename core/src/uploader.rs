@@ -14,65 +14,41 @@
 //! purge has committed.
 
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use super::http::{Completion, FailureKind, HttpOutcome, HttpRequest};
+use crate::upload::flush::FlushReport;
+use crate::upload::http::{Completion, FailureKind, HttpOutcome, HttpRequest};
 
 /// The `User-Agent` of every upload, whatever the HTTP client. A platform's
 /// default (app name and build, OS, device model) would tell the collector
 /// what the visitor mode may hold back from the body; the SDK version already
 /// travels in the body as `event_collection_version`.
 pub const USER_AGENT: &str = "Mesure";
-use super::policy::{classify, retry_delay_ms, Verdict};
+use crate::upload::policy::{classify, retry_delay_ms, Verdict};
 use crate::clock::queue_age_cutoff;
 use crate::diagnostics::{Diagnostic, TrimCause};
-use crate::sdk::Inner;
+use crate::error::StoreError;
+use crate::hit::MAX_REQUEST_BYTES;
+use crate::messages::{Op, UpMsg};
+use crate::shared::Shared;
 use crate::stats::Counters;
-use crate::store::{self, PendingRow, StoreError};
-use crate::worker::Op;
+use crate::store::{self, PendingRow};
 
 /// Extra time granted to the HTTP client beyond the request timeout before
 /// the attempt counts as timed out.
 const COMPLETION_GRACE: Duration = Duration::from_secs(2);
+/// `{"events":[` and `]}` around the hits of a request.
+const REQUEST_ENVELOPE_BYTES: usize = 13;
 /// How often a wait for the HTTP client checks for shutdown.
 const STOP_CHECK: Duration = Duration::from_millis(50);
 
-pub(crate) enum UpMsg {
-    /// A full batch is queued.
-    Wake,
-    Flush(SyncSender<FlushReport>),
-    Stop,
-}
-
-/// What a `flush()` achieved.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FlushReport {
-    /// Hits acknowledged by the collector and deleted.
-    pub uploaded: u64,
-    /// Hits the collector refused (4xx), dropped.
-    pub rejected: u64,
-    /// Hits past the queue's age bound, dropped unsent.
-    pub expired: u64,
-    /// Hits of the batches read for this flush that a purge (opt-out,
-    /// no-consent, no-storage, `delete_local_data`) deleted before they could
-    /// be sent or acknowledged: they never leave.
-    pub purged: u64,
-    /// Hits still queued after the attempt.
-    pub pending: u64,
-    /// Why the upload stopped early (the hits stay queued).
-    pub deferred: Option<String>,
-    /// When the next automatic attempt is due.
-    pub retry_in_ms: Option<u64>,
-    /// A storage problem met while persisting or uploading.
-    pub storage_error: Option<String>,
-}
 
 pub(crate) struct Uploader {
-    inner: Arc<Inner>,
+    shared: Arc<Shared>,
     rx: Receiver<UpMsg>,
     conn: Option<Connection>,
     generation: u64,
@@ -92,14 +68,15 @@ enum Sent {
 }
 
 impl Uploader {
-    pub fn new(inner: Arc<Inner>, rx: Receiver<UpMsg>) -> Uploader {
-        Uploader { inner, rx, conn: None, generation: 0, failures: 0, next_attempt_ms: 0, retry_after_until_ms: 0 }
+    pub fn new(shared: Arc<Shared>, rx: Receiver<UpMsg>) -> Uploader {
+        Uploader { shared, rx, conn: None, generation: 0, failures: 0, next_attempt_ms: 0, retry_after_until_ms: 0 }
     }
 
     pub fn run(mut self) {
-        let interval = self.inner.config.flush_interval_ms;
+        let _ = self.shared.uploader.set(std::thread::current().id());
+        let interval = self.shared.config.flush_interval_ms;
         loop {
-            let now = self.inner.clock.monotonic_ms();
+            let now = self.shared.clock.monotonic_ms();
             let wait = if self.next_attempt_ms > now {
                 (self.next_attempt_ms - now).clamp(10, interval)
             } else {
@@ -107,7 +84,7 @@ impl Uploader {
             };
             match self.rx.recv_timeout(Duration::from_millis(wait)) {
                 Ok(UpMsg::Wake) | Err(RecvTimeoutError::Timeout) => {
-                    if self.inner.clock.monotonic_ms() >= self.next_attempt_ms {
+                    if self.shared.clock.monotonic_ms() >= self.next_attempt_ms {
                         self.drain(false);
                     }
                 }
@@ -121,10 +98,10 @@ impl Uploader {
     }
 
     fn connection(&mut self) -> Result<&Connection, StoreError> {
-        let generation = self.inner.db_generation.load(Ordering::SeqCst);
+        let generation = self.shared.db_generation.load(Ordering::SeqCst);
         if self.conn.is_none() || generation != self.generation {
             self.conn = None;
-            self.conn = Some(store::open_reader(&self.inner.storage_dir)?);
+            self.conn = Some(store::open_reader(&self.shared.storage_dir)?);
             self.generation = generation;
         }
         self.conn.as_ref().ok_or_else(|| StoreError::Unavailable("no database".into()))
@@ -132,21 +109,21 @@ impl Uploader {
 
     fn storage_failed(&mut self, e: StoreError, report: &mut FlushReport) {
         if matches!(e, StoreError::Corrupt(_)) {
-            let _ = self.inner.ops_send(Op::Recover);
+            let _ = self.shared.ops_send(Op::Recover);
         }
         self.conn = None;
-        report.storage_error = Some(e.to_string());
+        report.storage_error = Some(e);
     }
 
     /// Uploads until the queue is empty, an attempt fails, or the SDK stops.
     fn drain(&mut self, forced: bool) -> FlushReport {
         let mut report = FlushReport::default();
-        let now = self.inner.clock.monotonic_ms();
+        let now = self.shared.clock.monotonic_ms();
         if now < self.retry_after_until_ms || (!forced && now < self.next_attempt_ms) {
             report.deferred = Some("waiting for the retry delay the collector asked for".into());
             report.retry_in_ms = Some(self.next_attempt_ms.max(self.retry_after_until_ms) - now);
         } else {
-            while !self.inner.is_closed() || forced {
+            while !self.shared.is_closed() || forced {
                 match self.upload_one_group(&mut report) {
                     Ok(true) => continue,
                     Ok(false) => break,
@@ -169,14 +146,26 @@ impl Uploader {
     /// Sends the oldest run of hits sharing one visitor id. Ok(true) when it
     /// went through and more may follow.
     fn upload_one_group(&mut self, report: &mut FlushReport) -> Result<bool, StoreError> {
-        let inner = self.inner.clone();
+        let inner = self.shared.clone();
         let config = &inner.config;
         let batch_size = config.batch_size;
-        let cutoff = queue_age_cutoff(self.inner.clock.now_ms(), config.queue_max_age_days);
+        let cutoff = queue_age_cutoff(self.shared.clock.now_ms(), config.queue_max_age_days);
         let rows = store::oldest_hits(self.connection()?, batch_size)?;
         let Some(first) = rows.first() else { return Ok(false) };
         let visitor = first.visitor_id.clone();
-        let mut group: Vec<PendingRow> = rows.into_iter().take_while(|r| r.visitor_id == visitor).collect();
+        // One visitor id per request, and at most MAX_REQUEST_BYTES of body
+        // (each hit is at most MAX_HIT_BYTES, so at least one always fits).
+        let mut bytes = REQUEST_ENVELOPE_BYTES;
+        let mut group: Vec<PendingRow> = rows
+            .into_iter()
+            .take_while(|r| r.visitor_id == visitor)
+            .enumerate()
+            .take_while(|(i, r)| {
+                bytes += r.body.len() + 1;
+                *i == 0 || bytes <= MAX_REQUEST_BYTES
+            })
+            .map(|(_, r)| r)
+            .collect();
 
         // Never send a hit past the queue's age bound.
         if group.iter().any(|r| r.tracked_at_ms < cutoff) {
@@ -187,8 +176,8 @@ impl Uploader {
             }
             let n = old.len() as u64;
             report.expired += n;
-            Counters::add(&self.inner.counters.trimmed_max_age, n);
-            self.inner.notify_diagnostic(Diagnostic::QueueTrimmed { cause: TrimCause::MaxAge, dropped: n });
+            Counters::add(&self.shared.counters.trimmed_max_age, n);
+            self.shared.diagnostic(Diagnostic::QueueTrimmed { cause: TrimCause::MaxAge, dropped: n });
             group = young;
             if group.is_empty() {
                 return Ok(true);
@@ -207,18 +196,18 @@ impl Uploader {
                 _ => continue,
             };
             let n = batch.len() as u64;
-            let now = self.inner.clock.now_ms();
+            let now = self.shared.clock.now_ms();
             match classify(&outcome, now) {
                 Verdict::Delivered => {
                     // Rows a purge removed while the request was in flight
                     // are counted by the purge, not here.
                     let deleted = store::delete_range(self.connection()?, first_seq, last_seq)?;
-                    self.inner.space_freed(deleted);
+                    self.shared.space_freed(deleted);
                     self.failures = 0;
                     self.next_attempt_ms = 0;
                     report.uploaded += deleted;
                     report.purged += n - deleted.min(n);
-                    Counters::add(&self.inner.counters.uploaded, deleted);
+                    Counters::add(&self.shared.counters.uploaded, deleted);
                 }
                 Verdict::Rejected { isolate: true, .. } if batch.len() > 1 => {
                     let mut left = batch;
@@ -228,11 +217,11 @@ impl Uploader {
                 }
                 Verdict::Rejected { status, .. } => {
                     let deleted = store::delete_range(self.connection()?, first_seq, last_seq)?;
-                    self.inner.space_freed(deleted);
+                    self.shared.space_freed(deleted);
                     report.rejected += deleted;
                     report.purged += n - deleted.min(n);
-                    Counters::add(&self.inner.counters.rejected_by_collector, deleted);
-                    self.inner.notify_diagnostic(Diagnostic::HitsRejected { status, count: deleted });
+                    Counters::add(&self.shared.counters.rejected_by_collector, deleted);
+                    self.shared.diagnostic(Diagnostic::HitsRejected { status, count: deleted });
                 }
                 Verdict::Retry { retry_after_ms, cause } => {
                     self.failures = self.failures.saturating_add(1);
@@ -241,16 +230,16 @@ impl Uploader {
                         config.retry_base_ms,
                         config.retry_max_ms,
                         retry_after_ms,
-                        self.inner.random.unit(),
+                        self.shared.random.unit(),
                     );
-                    let tick = self.inner.clock.monotonic_ms();
+                    let tick = self.shared.clock.monotonic_ms();
                     self.next_attempt_ms = tick.saturating_add(delay);
                     if let Some(ra) = retry_after_ms {
                         self.retry_after_until_ms = tick.saturating_add(ra);
                     }
-                    Counters::add(&self.inner.counters.upload_failures, 1);
+                    Counters::add(&self.shared.counters.upload_failures, 1);
                     let pending_in_group: u64 = n + stack.iter().map(|b| b.len() as u64).sum::<u64>();
-                    self.inner.notify_diagnostic(Diagnostic::UploadDeferred {
+                    self.shared.diagnostic(Diagnostic::UploadDeferred {
                         hits: pending_in_group,
                         cause: cause.clone(),
                         retry_in_ms: delay,
@@ -272,11 +261,11 @@ impl Uploader {
             (Some(a), Some(b)) => (a.seq, b.seq),
             _ => return Ok(Sent::Purged),
         };
-        let inner = self.inner.clone();
+        let shared = self.shared.clone();
         let (answer, batch) = {
             // Held from the check to the hand-over: a purge commits either
             // before (and the check sees it) or after the request left.
-            let _gate = inner.purge_gate.lock().unwrap_or_else(|p| p.into_inner());
+            let _gate = shared.purge_gate.lock().unwrap_or_else(|p| p.into_inner());
             let queued = store::queued_seqs(self.connection()?, first, last)?;
             let before = batch.len();
             let batch: Vec<PendingRow> = batch.into_iter().filter(|r| queued.binary_search(&r.seq).is_ok()).collect();
@@ -286,7 +275,7 @@ impl Uploader {
             }
             let (completion, answer) = Completion::pair();
             let request = self.request(visitor, &batch);
-            let client = inner.http.clone();
+            let client = shared.http.clone();
             let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || client.send(request, completion)));
             if started.is_err() {
                 let failed = HttpOutcome::Failed { kind: FailureKind::Other, message: "the HTTP client panicked".into() };
@@ -299,10 +288,10 @@ impl Uploader {
 
     /// The collection request for one batch of one visitor id.
     fn request(&self, visitor: &str, batch: &[PendingRow]) -> HttpRequest {
-        let config = &self.inner.config;
+        let config = &self.shared.config;
         let url = format!(
             "{}/event?s={}&idclient={}",
-            config.endpoint_base(),
+            self.shared.endpoint,
             config.site_id,
             percent_encode(visitor)
         );
@@ -329,7 +318,7 @@ impl Uploader {
     /// Waits for the client's answer, at most the request timeout plus a
     /// grace period, checking for shutdown.
     fn wait(&self, answer: std::sync::mpsc::Receiver<HttpOutcome>) -> HttpOutcome {
-        let deadline = Instant::now() + Duration::from_millis(self.inner.config.request_timeout_ms) + COMPLETION_GRACE;
+        let deadline = Instant::now() + Duration::from_millis(self.shared.config.request_timeout_ms) + COMPLETION_GRACE;
         loop {
             match answer.recv_timeout(STOP_CHECK) {
                 Ok(outcome) => return outcome,
@@ -346,7 +335,7 @@ impl Uploader {
                             message: "the HTTP client did not answer in time".into(),
                         };
                     }
-                    if self.inner.is_closed() {
+                    if self.shared.is_closed() {
                         return HttpOutcome::Failed { kind: FailureKind::Other, message: "SDK shutting down".into() };
                     }
                 }

@@ -1,0 +1,272 @@
+//! Building an [`Sdk`]: validating the configuration, taking the storage
+//! directory, reading back the visitor's choice and id, starting the threads.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+
+use crate::clock::{Clock, OsRandom, Random, SystemClock};
+use crate::config::Config;
+use crate::diagnostics::{Diagnostic, Listener};
+use crate::error::SdkError;
+use crate::hit::Context;
+use crate::messages::{ModeOp, Op, VisitorAction};
+use crate::mode::ModeChangeReason;
+use crate::notifier::{self, Notices};
+use crate::rules::RuleBook;
+use crate::sdk::{Sdk, Threads};
+use crate::shared::Shared;
+use crate::state::{Engine, State, CONTROL_RESERVE, MAX_IN_FLIGHT};
+use crate::stats::Counters;
+use crate::store::lock::{DirLock, LockError};
+use crate::store::{self, StoredState};
+use crate::uploader::Uploader;
+use crate::upload::HttpClient;
+use crate::worker::Writer;
+
+/// Builds an [`Sdk`]; every part but the configuration has a production default.
+pub struct SdkBuilder {
+    config: Config,
+    clock: Option<Arc<dyn Clock>>,
+    random: Option<Arc<dyn Random>>,
+    listener: Option<Arc<dyn Listener>>,
+    http: Option<Arc<dyn HttpClient>>,
+}
+
+impl Sdk {
+    /// A builder for an SDK with `config`.
+    pub fn builder(config: Config) -> SdkBuilder {
+        SdkBuilder { config, clock: None, random: None, listener: None, http: None }
+    }
+}
+
+impl SdkBuilder {
+    /// The time source (tests move it by hand); the device's clocks by default.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+    /// Tests only: identifiers must come from the OS CSPRNG ([`OsRandom`], the default).
+    pub fn random(mut self, random: Arc<dyn Random>) -> Self {
+        self.random = Some(random);
+        self
+    }
+    /// Receives mode changes and diagnostics, on a thread of its own.
+    pub fn listener(mut self, listener: Arc<dyn Listener>) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+    /// The platform's HTTP client; the built-in one by default (desktop builds).
+    pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Validates the configuration, takes the storage directory (one SDK per
+    /// directory: a second gets [`SdkError::StorageInUse`]), opens the store
+    /// (recreating it if unreadable; running without storage if it cannot be
+    /// opened), loads the visitor's choice and id, and starts the background
+    /// threads.
+    pub fn build(self) -> Result<Sdk, SdkError> {
+        let config = self.config;
+        config.validate()?;
+        let http = match self.http {
+            Some(h) => h,
+            None => default_http_client()?,
+        };
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let random = self.random.unwrap_or_else(|| Arc::new(OsRandom));
+        let rules = RuleBook::new(&config);
+        let now = clock.now_ms();
+        let notices = Arc::new(Notices::new(self.listener.is_some()));
+
+        // The lock comes first: nothing of the directory is read before it
+        // is ours. A directory that cannot be created or locked for another
+        // reason leaves the SDK running from memory; the writer takes the
+        // lock when the directory becomes usable.
+        let dir = &config.storage_dir;
+        let dir_lock = match store::create_private_dir(dir)
+            .map_err(|e| LockError::Io(std::io::Error::other(e.to_string())))
+            .and_then(|()| DirLock::acquire(dir))
+        {
+            Ok(lock) => Some(lock),
+            Err(LockError::InUse) => return Err(SdkError::StorageInUse { dir: dir.clone() }),
+            Err(LockError::Io(e)) => {
+                notices.diagnostic(Diagnostic::StorageError { message: format!("storage directory unusable: {e}") });
+                None
+            }
+        };
+        let (conn, stored) = match dir_lock.as_ref().map(|_| store::open_or_recreate(dir)) {
+            Some(Ok((conn, recovered))) => {
+                if let Some(reason) = recovered {
+                    notices.diagnostic(Diagnostic::StorageRecovered { reason });
+                }
+                match store::load_state(&conn) {
+                    Ok(s) => (Some(conn), s),
+                    Err(e) => {
+                        notices.diagnostic(Diagnostic::StorageError { message: e.to_string() });
+                        (Some(conn), StoredState::default())
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                notices.diagnostic(Diagnostic::StorageError { message: e.to_string() });
+                (None, StoredState::default())
+            }
+            None => (None, StoredState::default()),
+        };
+        // The choice file outlives the database; it is never behind it.
+        let from_db = stored.mode.clone();
+        let (choice, rewrite_choice) = match dir_lock.as_ref().map(|_| store::choice::read(dir)) {
+            Some(Ok(Some(choice))) => {
+                let differs = choice != from_db;
+                (choice, differs)
+            }
+            // No file yet: a fresh install, or a store from a version
+            // without one (then the file is written from the database).
+            Some(Ok(None)) => (from_db.clone(), from_db.is_some()),
+            None => (from_db.clone(), false),
+            Some(Err(e)) => {
+                notices.diagnostic(Diagnostic::StorageError {
+                    message: format!("choice file unreadable, read from the database: {e}"),
+                });
+                (from_db.clone(), true)
+            }
+        };
+
+        let mut mode = config.default_mode.clone();
+        let mut record = None;
+        let mut renewal_needed = false;
+        if let Some(r) = choice.clone() {
+            // A custom mode the configuration no longer defines falls back to the default.
+            if rules.knows(&r.mode) {
+                mode = r.mode.clone();
+                renewal_needed = r.reason == ModeChangeReason::ConsentExpired;
+                record = Some(r);
+            }
+        }
+        let visitor = stored.visitor.clone().filter(|v| v.is_valid_at(now) && mode.stores_visitor_id());
+        let stale_visitor = stored.visitor.is_some() && visitor.is_none();
+
+        let (ops_tx, ops_rx) = mpsc::sync_channel(MAX_IN_FLIGHT + CONTROL_RESERVE);
+        let (up_tx, up_rx) = mpsc::channel();
+        let state = State {
+            record,
+            rules: rules.shared(&mode),
+            mode,
+            renewal_needed,
+            visitor_wire: visitor.as_ref().map(|v| Arc::from(v.id.as_str())),
+            visitor,
+            context: Arc::new(Context::new(config.context.properties())),
+            epoch: 0,
+            closed: false,
+        };
+        let shared = Arc::new(Shared {
+            storage_dir: config.storage_dir.clone(),
+            endpoint: config.endpoint_base(),
+            config,
+            clock,
+            random,
+            http,
+            counters: Counters::default(),
+            notices: notices.clone(),
+            db_generation: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            ops: ops_tx,
+            uploads: up_tx,
+            closed: AtomicBool::new(false),
+            writer: OnceLock::new(),
+            writer_idle: AtomicBool::new(false),
+            uploader: OnceLock::new(),
+            listener: OnceLock::new(),
+            disk_full: AtomicBool::new(false),
+            purge_gate: Mutex::new(()),
+            dir_lock: Mutex::new(dir_lock),
+        });
+        let engine = Arc::new(Engine::new(shared.clone(), rules, state));
+        {
+            let mut st = engine.write();
+            if rewrite_choice && conn.is_some() {
+                // The database lost the choice (recreated, or behind the file
+                // after a crash), or the file is missing or unreadable:
+                // record the choice in both again.
+                let _ = shared.ops.send(Op::Mode(Box::new(ModeOp { record: choice, visitor: VisitorAction::Keep, change: None })));
+            }
+            if stale_visitor {
+                // Expired, dated in the future, or left by a mode that may
+                // not hold one: delete it now.
+                let action = if st.mode.stores_visitor_id() { VisitorAction::Forget } else { VisitorAction::Purge };
+                let _ = shared.ops.send(Op::Visitor(action));
+            }
+            engine.expire_consent(&mut st, now);
+        }
+
+        let threads = start_threads(&shared, self.listener, Writer::new(shared.clone(), ops_rx, conn, stored), Uploader::new(shared.clone(), up_rx))?;
+        Ok(Sdk::new(engine, threads))
+    }
+}
+
+/// Starts the listener's, the writer's and the uploader's threads; on a
+/// failure, stops those already started.
+fn start_threads(shared: &Arc<Shared>, listener: Option<Arc<dyn Listener>>, writer: Writer, uploader: Uploader) -> Result<Threads, SdkError> {
+    let listener = match listener {
+        Some(l) => {
+            let notices = shared.notices.clone();
+            let marker = shared.clone();
+            Some(spawn("mesure-listener", move || {
+                let _ = marker.listener.set(std::thread::current().id());
+                drop(marker);
+                notifier::run(notices, l)
+            })?)
+        }
+        None => None,
+    };
+    let stop = |threads: Vec<JoinHandle<()>>| {
+        shared.closed.store(true, Ordering::SeqCst);
+        let (tx, _rx) = mpsc::sync_channel(1);
+        let _ = shared.ops_send(Op::Shutdown(tx));
+        shared.notices.close();
+        for t in threads {
+            let _ = t.join();
+        }
+    };
+    let writer = match spawn("mesure-writer", move || writer.run()) {
+        Ok(w) => w,
+        Err(e) => {
+            stop(listener.into_iter().collect());
+            return Err(e);
+        }
+    };
+    let uploader = match spawn("mesure-uploader", move || uploader.run()) {
+        Ok(u) => u,
+        Err(e) => {
+            stop(listener.into_iter().chain([writer]).collect());
+            return Err(e);
+        }
+    };
+    Ok(Threads { writer, uploader, listener })
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, SdkError> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .map_err(|e| SdkError::Thread(format!("{name}: {e}")))
+}
+
+#[cfg(feature = "ureq-client")]
+fn default_http_client() -> Result<Arc<dyn HttpClient>, SdkError> {
+    crate::upload::ureq_client::UreqClient::new()
+        .map(|c| Arc::new(c) as Arc<dyn HttpClient>)
+        .map_err(|e| SdkError::HttpClient(e.to_string()))
+}
+
+#[cfg(not(feature = "ureq-client"))]
+fn default_http_client() -> Result<Arc<dyn HttpClient>, SdkError> {
+    Err(SdkError::Config(crate::error::ConfigError::new(
+        "http_client",
+        crate::error::ConfigErrorKind::Invalid,
+        "this build has no built-in HTTP client: pass the platform's client",
+    )))
+}

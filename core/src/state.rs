@@ -1,0 +1,289 @@
+//! The visitor's state in memory (mode, choice, visitor id, device context)
+//! and the rules for changing it.
+//!
+//! Locking: one `RwLock` guards the state. Tracking threads take it for
+//! reading, together: to read the mode's rules, then again to bind the
+//! visitor id and hand the hit to the writer. Mode changes, id creation and
+//! context updates take it for writing. Every hand-over to the writer happens
+//! **while the lock is held**, so the writer's queue order is the order of
+//! decisions: a purge on opt-out always comes after every hit bound to the
+//! purged id. Under the lock there are only assignments and non-blocking
+//! sends: no listener is called, no disk or network touched.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::clock::EpochMillis;
+use crate::diagnostics::Dropped;
+use crate::error::{ModeError, SdkError, StoreError, TrackError};
+use crate::hit::{Context, QueuedHit};
+use crate::messages::{DeleteAllOp, ModeOp, Op, VisitorAction};
+use crate::mode::{consent_expiry, consent_lapse, ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode};
+use crate::rules::{ModeRules, RuleBook};
+use crate::shared::Shared;
+use crate::stats::Counters;
+use crate::visitor_id::VisitorId;
+
+/// Hits handed to the writer and not yet taken by it. Past this, `track`
+/// refuses with [`TrackError::QueueFull`] instead of growing memory: the
+/// writer commits ~10^5 hits/s, so this is a stall of storage, not load.
+pub const MAX_IN_FLIGHT: usize = 8192;
+/// Room kept in the hand-off for everything but hits (mode changes, flush,
+/// export...): hits can never take it, so those never wait in practice.
+pub(crate) const CONTROL_RESERVE: usize = 1024;
+
+pub(crate) struct State {
+    /// The recorded choice; `None` while the configured default applies.
+    pub record: Option<ModeRecord>,
+    pub mode: VisitorMode,
+    pub rules: Arc<ModeRules>,
+    pub renewal_needed: bool,
+    pub visitor: Option<VisitorId>,
+    /// `visitor.id`, shared by the hits that carry it.
+    pub visitor_wire: Option<Arc<str>>,
+    pub context: Arc<Context>,
+    /// Bumped at each change of mode or erasure; `track` re-filters when it
+    /// moved, and the wrappers publish no state older than one they have.
+    pub epoch: u64,
+    pub closed: bool,
+}
+
+impl State {
+    /// The visitor id a hit tracked at `now` may carry: the stored one while
+    /// it is valid ([`VisitorId::is_valid_at`]), else none (a new one must be
+    /// created).
+    pub fn valid_visitor(&self, now: EpochMillis) -> Option<Arc<str>> {
+        match (&self.visitor, &self.visitor_wire) {
+            (Some(v), Some(wire)) if v.is_valid_at(now) => Some(wire.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Why a hit was not handed over.
+pub(crate) enum HandOver {
+    /// The mode changed after filtering: filter again.
+    Retry,
+    Failed(TrackError),
+}
+
+/// The state, its lock, and what the transitions need.
+pub(crate) struct Engine {
+    pub shared: Arc<Shared>,
+    pub rules: RuleBook,
+    state: RwLock<State>,
+}
+
+impl Engine {
+    pub fn new(shared: Arc<Shared>, rules: RuleBook, state: State) -> Engine {
+        Engine { shared, rules, state: RwLock::new(state) }
+    }
+
+    /// For changes of state (mode, visitor id, context).
+    pub fn write(&self) -> RwLockWriteGuard<'_, State> {
+        // The state stays consistent even if a thread panicked while holding
+        // the lock: every update is a few assignments with no early return.
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// For tracking: any number of threads read and hand over hits at once;
+    /// a change of mode (write lock) waits for them.
+    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Puts `mode` in force in memory with its `record` (`None`: no choice
+    /// recorded) and returns the change to report and what becomes of the
+    /// stored visitor id.
+    ///
+    /// The visitor id: a mode that may not hold one deletes it with every
+    /// queued hit that carries it (a purge); crossing the consent boundary
+    /// (into or out of opt-in) deletes it so that the next hit gets a new one,
+    /// and the identified stream of opt-in never shares an id with the
+    /// anonymous statistics of the exempt modes (CNIL 2020-091 §51: no
+    /// cross-referencing). Hits already queued keep the id they were bound to.
+    fn enter(&self, st: &mut State, mode: VisitorMode, record: Option<ModeRecord>, at: EpochMillis, reason: ModeChangeReason) -> (ModeChange, VisitorAction) {
+        let previous = std::mem::replace(&mut st.mode, mode.clone());
+        let visitor = if !mode.stores_visitor_id() {
+            VisitorAction::Purge
+        } else if previous.consent() != mode.consent() {
+            VisitorAction::Forget
+        } else {
+            VisitorAction::Keep
+        };
+        if visitor != VisitorAction::Keep {
+            st.visitor = None;
+            st.visitor_wire = None;
+        }
+        st.record = record;
+        st.rules = self.rules.shared(&mode);
+        st.renewal_needed = reason == ModeChangeReason::ConsentExpired;
+        st.epoch += 1;
+        let change = ModeChange {
+            previous,
+            current: mode,
+            at_ms: at,
+            reason,
+            consent_renewal_needed: st.renewal_needed,
+            epoch: st.epoch,
+        };
+        (change, visitor)
+    }
+
+    /// Records a mode change in memory and hands its persistence to the writer.
+    pub fn apply_mode(&self, st: &mut State, mode: VisitorMode, at: EpochMillis, reason: ModeChangeReason) {
+        let record = ModeRecord { mode: mode.clone(), since_ms: at, reason };
+        let (change, visitor) = self.enter(st, mode, Some(record.clone()), at, reason);
+        // Mode operations bypass the in-flight bound: they must never be lost.
+        let _ = self.shared.ops.send(Op::Mode(Box::new(ModeOp { record: Some(record), visitor, change: Some(change) })));
+    }
+
+    /// Erases the visitor id, the queue and the history of choices. An
+    /// opt-out (or no-consent, no-storage) in force stays in force, so
+    /// erasing data never restarts tracking; other modes return to the
+    /// default with no choice recorded. The writer answers on `reply`.
+    pub fn erase(&self, st: &mut State, now: EpochMillis, reply: SyncSender<Result<u64, StoreError>>) -> Result<(), SdkError> {
+        let keep = if st.mode.stores_visitor_id() { None } else { st.record.clone() };
+        let (change, _) = match &keep {
+            Some(_) => {
+                let mode = st.mode.clone();
+                self.enter(st, mode, keep.clone(), now, ModeChangeReason::LocalDataDeleted)
+            }
+            None => self.enter(st, self.shared.config.default_mode.clone(), None, now, ModeChangeReason::LocalDataDeleted),
+        };
+        st.renewal_needed = false;
+        st.visitor = None;
+        st.visitor_wire = None;
+        // Reported only when the mode itself changed.
+        let change = (change.previous != change.current).then_some(change);
+        self.shared.ops.send(Op::DeleteAll(Box::new(DeleteAllOp { keep, change, reply }))).map_err(|_| SdkError::ShutDown)
+    }
+
+    /// When the opt-in in force lapses; `None` in any other mode, and when
+    /// its expiry cannot be represented (it has lapsed already).
+    pub fn consent_expires_at(&self, st: &State) -> Option<EpochMillis> {
+        match (&st.mode, &st.record) {
+            (VisitorMode::OptIn, Some(r)) => consent_expiry(r.since_ms, self.shared.config.consent_lifetime_months),
+            _ => None,
+        }
+    }
+
+    /// When the opt-in in force lapsed, if it has at `now` ([`consent_lapse`]).
+    fn consent_lapsed_at(&self, st: &State, now: EpochMillis) -> Option<EpochMillis> {
+        match (&st.mode, &st.record) {
+            (VisitorMode::OptIn, Some(r)) => consent_lapse(r.since_ms, self.shared.config.consent_lifetime_months, now),
+            // An opt-in without a record cannot be: fail closed.
+            (VisitorMode::OptIn, None) => Some(now),
+            _ => None,
+        }
+    }
+
+    /// Whether an opt-in in force has lapsed at `now` (read-only check).
+    pub fn consent_lapsed(&self, st: &State, now: EpochMillis) -> bool {
+        self.consent_lapsed_at(st, now).is_some()
+    }
+
+    /// Returns to the default mode once an opt-in choice has lapsed. True
+    /// when it did (the caller wakes the writer once the lock is released).
+    pub fn expire_consent(&self, st: &mut State, now: EpochMillis) -> bool {
+        match self.consent_lapsed_at(st, now) {
+            Some(at) => {
+                self.apply_mode(st, self.shared.config.default_mode.clone(), at, ModeChangeReason::ConsentExpired);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The mode in force, since when, when an opt-in lapses, and whether
+    /// consent must be asked again.
+    pub fn status(&self, st: &State) -> ModeStatus {
+        ModeStatus {
+            mode: st.mode.clone(),
+            since_ms: st.record.as_ref().map(|r| r.since_ms),
+            consent_expires_at_ms: self.consent_expires_at(st),
+            consent_renewal_needed: st.renewal_needed,
+            epoch: st.epoch,
+        }
+    }
+
+    /// Applies the mode `choose` picks from the one in force (after a lapsed
+    /// consent is expired), all under the state lock, so the choice and the
+    /// change are one step; `None` changes nothing.
+    pub fn change_mode(&self, choose: impl FnOnce(&VisitorMode) -> Option<VisitorMode>) -> Result<(), ModeError> {
+        let mut st = self.write();
+        if st.closed {
+            return Err(ModeError::ShutDown);
+        }
+        let now = self.shared.clock.now_ms();
+        self.expire_consent(&mut st, now);
+        if let Some(mode) = choose(&st.mode) {
+            self.apply_mode(&mut st, mode, now, ModeChangeReason::SetByApp);
+        }
+        drop(st);
+        self.shared.wake_writer();
+        Ok(())
+    }
+
+    /// The app-scoped id, created when missing or no longer valid (never extended).
+    pub fn ensure_visitor(&self, st: &mut State, now: EpochMillis) -> Arc<str> {
+        if let Some(wire) = st.valid_visitor(now) {
+            return wire;
+        }
+        let v = VisitorId::generate(&*self.shared.random, now);
+        let wire: Arc<str> = Arc::from(v.id.as_str());
+        let _ = self.shared.ops.send(Op::NewVisitor(Box::new(v.clone())));
+        st.visitor = Some(v);
+        st.visitor_wire = Some(wire.clone());
+        wire
+    }
+
+    /// Hands a hit to the writer under a lock on the state (read or write),
+    /// unless the mode changed since it was filtered or the SDK is closing.
+    pub fn hand_over(&self, st: &State, epoch: u64, visitor_id: Arc<str>, mut hit: Box<QueuedHit>, notes: Vec<Dropped>) -> Result<(), HandOver> {
+        let shared = &*self.shared;
+        if st.closed {
+            return Err(HandOver::Failed(TrackError::ShutDown));
+        }
+        if st.epoch != epoch {
+            return Err(HandOver::Retry);
+        }
+        if shared.in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
+            return Err(HandOver::Failed(self.refused()));
+        }
+        hit.visitor_id = visitor_id;
+        shared.in_flight.fetch_add(1, Ordering::Relaxed);
+        match shared.ops.try_send(Op::Hit { hit, notes }) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+                Err(HandOver::Failed(match e {
+                    TrySendError::Full(_) => self.refused(),
+                    TrySendError::Disconnected(_) => TrackError::ShutDown,
+                }))
+            }
+        }
+    }
+
+    /// Counts and reports a hit refused by back-pressure.
+    fn refused(&self) -> TrackError {
+        Counters::add(&self.shared.counters.rejected_backpressure, 1);
+        self.shared.notices.backpressure();
+        TrackError::QueueFull
+    }
+
+    /// Hands the drop notes of an event that produced no hit to the writer,
+    /// so they reach the listener in order with the others.
+    pub fn send_notes(&self, mode: &VisitorMode, notes: Vec<Dropped>) {
+        let shared = &*self.shared;
+        if notes.is_empty() || shared.in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
+            return;
+        }
+        shared.in_flight.fetch_add(1, Ordering::Relaxed);
+        if shared.ops.try_send(Op::Notes { mode: mode.wire_name().into(), notes }).is_err() {
+            shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+        shared.wake_writer();
+    }
+}
