@@ -209,13 +209,13 @@ impl Uploader {
                     report.purged += n - deleted.min(n);
                     Counters::add(&self.shared.counters.uploaded, deleted);
                 }
-                Verdict::Rejected { isolate: true, .. } if batch.len() > 1 => {
+                Verdict::Rejected { .. } if batch.len() > 1 => {
                     let mut left = batch;
                     let right = left.split_off(left.len() / 2);
                     stack.push(right);
                     stack.push(left);
                 }
-                Verdict::Rejected { status, .. } => {
+                Verdict::Rejected { status } => {
                     let deleted = store::delete_range(self.connection()?, first_seq, last_seq)?;
                     self.shared.space_freed(deleted);
                     report.rejected += deleted;

@@ -167,17 +167,41 @@ fn retry_after_is_honoured_even_by_flush() {
 }
 
 #[test]
-fn client_errors_drop_the_batch_and_count_it() {
-    let env = Env::new();
-    env.collector.script([Reply::Status(403)]);
-    let sdk = env.sdk();
-    sdk.track(Event::screen("a")).unwrap();
-    sdk.track(Event::screen("b")).unwrap();
-    let report = sdk.flush().unwrap();
-    assert_eq!((report.uploaded, report.rejected, report.pending), (0, 2, 0));
-    assert_eq!(env.collector.received().len(), 1, "a 403 is not split");
-    assert_eq!(sdk.stats().rejected_by_collector, 2);
-    assert!(env.recorder.diagnostics().contains(&Diagnostic::HitsRejected { status: 403, count: 2 }));
+fn what_an_intermediary_can_answer_keeps_the_batch() {
+    // A captive portal, an authenticating proxy, a redirect: never a loss.
+    for status in [301, 302, 307, 308, 401, 403, 404, 405, 407, 410, 418, 451] {
+        let env = Env::new();
+        env.collector.script([Reply::Status(status)]);
+        let sdk = env.sdk();
+        sdk.track(Event::screen("a")).unwrap();
+        sdk.track(Event::screen("b")).unwrap();
+        let first = sdk.flush().unwrap();
+        assert_eq!((first.uploaded, first.rejected, first.pending), (0, 0, 2), "HTTP {status}");
+        assert_eq!(first.deferred.as_deref(), Some(format!("HTTP {status}").as_str()));
+        assert_eq!(env.collector.received().len(), 1, "HTTP {status}: not split, not followed");
+        let second = sdk.flush().unwrap();
+        assert_eq!((second.uploaded, second.pending), (2, 0), "HTTP {status}: delivered once the network lets it");
+        assert_eq!(sdk.stats().rejected_by_collector, 0);
+    }
+}
+
+#[test]
+fn a_refused_content_drops_only_the_bad_hit() {
+    for status in [400, 413, 422] {
+        let env = Env::new();
+        env.collector.policy(move |r| {
+            let bad = r.events().iter().any(|e| e["data"]["page"] == "bad");
+            Some(Reply::Status(if bad { status } else { 200 }))
+        });
+        let sdk = env.sdk();
+        for p in ["a", "bad", "c"] {
+            sdk.track(Event::screen(p)).unwrap();
+        }
+        let report = sdk.flush().unwrap();
+        assert_eq!((report.uploaded, report.rejected, report.pending), (2, 1, 0), "HTTP {status}");
+        assert_eq!(sdk.stats().rejected_by_collector, 1);
+        assert!(env.recorder.diagnostics().contains(&Diagnostic::HitsRejected { status, count: 1 }));
+    }
 }
 
 #[test]

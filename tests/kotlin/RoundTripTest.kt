@@ -129,4 +129,36 @@ class RoundTripTest {
             assertNull(mesure.modeStatus.consentExpiresAtMs)
         }
     }
+
+    @Test
+    fun aRedirectIsNotFollowedAndTheBatchIsKept() {
+        // A 307 resends the body; to another host, it would carry the hits
+        // where the visitor never agreed they go.
+        Collector.script("""[{"status":307,"location":"${Env.collectorUrl}/elsewhere"}]""")
+        Mesure.start(config(), HttpUrlConnectionClient()).use { mesure ->
+            mesure.trackScreen("home")
+            val first = mesure.flush()
+            assertEquals("HTTP 307", first.deferred)
+            assertEquals(1uL, first.pending)
+            assertEquals("not followed", listOf("/event"), Collector.received().map { it.asJsonObject["path"].asString })
+            assertEquals(1uL, mesure.flush().uploaded)
+        }
+    }
+
+    @Test
+    fun aHugeResponseBodyIsReadToItsBoundOnly() {
+        Collector.script("""[{"status":200,"body_bytes":20000000}]""")
+        Mesure.start(config(), HttpUrlConnectionClient()).use { mesure ->
+            mesure.trackScreen("home")
+            assertEquals(1uL, mesure.flush().uploaded)
+        }
+        // The bound itself, on a stream that never ends.
+        var read = 0L
+        val endless = object : java.io.InputStream() {
+            override fun read(): Int = 0.also { read++ }
+            override fun read(b: ByteArray, off: Int, len: Int): Int = len.also { read += it }
+        }
+        assertEquals(HttpUrlConnectionClient.MAX_RESPONSE_BYTES, HttpUrlConnectionClient.drain(endless, HttpUrlConnectionClient.MAX_RESPONSE_BYTES))
+        assertEquals(HttpUrlConnectionClient.MAX_RESPONSE_BYTES, read)
+    }
 }

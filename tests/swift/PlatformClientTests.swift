@@ -154,4 +154,30 @@ final class PlatformClientTests: XCTestCase {
         XCTAssertEqual(received.last?["acknowledged"].bool, true)
         XCTAssertEqual(received.first?["body"], received.last?["body"], "the kept batch is the one delivered")
     }
+
+    /// A 307 would resend the hits, maybe to another host: refused, the batch kept.
+    func testURLSessionDoesNotFollowRedirects() throws {
+        let collector = try Collector.fromEnvironment()
+        try collector.reset()
+        try collector.script([["status": 307, "location": "\(collector.url)/elsewhere"]])
+        let mesure = try urlSessionSDK(collector)
+        defer { try? mesure.shutdown() }
+        _ = try mesure.track(name: "page.display")
+        let first = try mesure.flush()
+        XCTAssertEqual(first.deferred, "HTTP 307")
+        XCTAssertEqual(first.pending, 1)
+        XCTAssertEqual(try collector.received().map { $0["path"].string }, ["/event"], "not followed")
+        XCTAssertEqual(try mesure.flush().uploaded, 1)
+    }
+
+    /// A response body of 20 MB is answered on its status, and read no further than the bound.
+    func testURLSessionBoundsTheResponseBody() throws {
+        let collector = try Collector.fromEnvironment()
+        try collector.reset()
+        try collector.script([["status": 200, "body_bytes": 20_000_000]])
+        let mesure = try urlSessionSDK(collector)
+        defer { try? mesure.shutdown() }
+        _ = try mesure.track(name: "page.display")
+        XCTAssertEqual(try mesure.flush().uploaded, 1)
+    }
 }

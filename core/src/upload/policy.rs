@@ -13,24 +13,46 @@ pub const MAX_RETRY_AFTER_MS: u64 = 24 * 3_600_000;
 pub enum Verdict {
     /// 2xx: delete the batch.
     Delivered,
-    /// 5xx, 408, 429, 3xx, timeouts, network errors: keep it and retry later.
+    /// Keep it and retry later (see [`classify`]).
     Retry { retry_after_ms: Option<u64>, cause: String },
-    /// Other 4xx: drop it. `isolate`: 400 and 413 on a multi-hit batch are
-    /// split to find the bad hit.
-    Rejected { status: u16, isolate: bool },
+    /// The collector refused the content: a batch of several hits is split
+    /// in halves to find the bad one; a single hit is dropped and counted.
+    Rejected { status: u16 },
 }
 
+/// Statuses by which the collector refuses the content of a request
+/// itself, whoever sends it: `400 Bad Request` (malformed), `413 Content Too
+/// Large`, `422 Unprocessable Content`. No intermediary answers these for a
+/// body it did not read, and resending the same hit would be refused again.
+pub const CONTENT_REFUSED: [u16; 3] = [400, 413, 422];
+
+/// What to do with an outcome. Only a refusal of the content itself drops a
+/// hit ([`CONTENT_REFUSED`], after isolation); everything an intermediary
+/// can answer keeps the batch and backs off, so a captive portal, a proxy or
+/// a misconfigured network never loses hits:
+///
+/// | answer | verdict | why |
+/// |---|---|---|
+/// | 2xx | delivered | the collector has it |
+/// | 400, 413, 422 | split, then drop the single bad hit | the collector refuses the content |
+/// | 3xx | retry | redirects are not followed (a body resent elsewhere); portals redirect |
+/// | 401, 403, 407 | retry | an authenticating proxy or a portal; the collector needs no credentials |
+/// | 404, 405, 410 | retry | a portal or a proxy answering for the host; a wrong path is a configuration fixed by an update |
+/// | 408, 425, 429 | retry, honouring `Retry-After` | try later |
+/// | other 4xx | retry | nothing says the content is wrong |
+/// | 5xx | retry, honouring `Retry-After` | the collector or a gateway failed |
+/// | timeout, network, TLS | retry | no answer |
+///
+/// Hits kept this way are still bounded by the queue's age and count.
 pub fn classify(outcome: &HttpOutcome, now: EpochMillis) -> Verdict {
     match outcome {
         HttpOutcome::Response { status, retry_after } => match *status {
             200..=299 => Verdict::Delivered,
-            400 | 413 => Verdict::Rejected { status: *status, isolate: true },
-            408 | 429 | 500..=599 => Verdict::Retry {
+            s if CONTENT_REFUSED.contains(&s) => Verdict::Rejected { status: s },
+            s => Verdict::Retry {
                 retry_after_ms: retry_after.as_deref().and_then(|v| parse_retry_after(v, now)),
-                cause: format!("HTTP {status}"),
+                cause: format!("HTTP {s}"),
             },
-            400..=499 => Verdict::Rejected { status: *status, isolate: false },
-            other => Verdict::Retry { retry_after_ms: None, cause: format!("HTTP {other}") },
         },
         HttpOutcome::Failed { kind, message } => Verdict::Retry {
             retry_after_ms: None,
@@ -77,11 +99,11 @@ mod tests {
     fn classification() {
         assert_eq!(classify(&resp(200, None), 0), Verdict::Delivered);
         assert_eq!(classify(&resp(204, None), 0), Verdict::Delivered);
-        assert_eq!(classify(&resp(400, None), 0), Verdict::Rejected { status: 400, isolate: true });
-        assert_eq!(classify(&resp(413, None), 0), Verdict::Rejected { status: 413, isolate: true });
-        assert_eq!(classify(&resp(403, None), 0), Verdict::Rejected { status: 403, isolate: false });
-        assert_eq!(classify(&resp(404, None), 0), Verdict::Rejected { status: 404, isolate: false });
-        for s in [408, 429, 500, 502, 503, 599, 301] {
+        for s in [400, 413, 422] {
+            assert_eq!(classify(&resp(s, None), 0), Verdict::Rejected { status: s });
+        }
+        // Anything an intermediary can answer keeps the batch.
+        for s in [100, 301, 302, 303, 307, 308, 401, 403, 404, 405, 407, 408, 410, 418, 425, 429, 451, 500, 502, 503, 599, 600] {
             assert!(matches!(classify(&resp(s, None), 0), Verdict::Retry { .. }), "{s}");
         }
         assert_eq!(

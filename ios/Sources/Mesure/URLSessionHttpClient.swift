@@ -9,8 +9,16 @@ import MesureBindings
 ///
 /// Every request is answered exactly once: URLSession calls a data task's
 /// completion handler once, and each path below ends in one `deliver`.
+/// Redirects are refused (a 307 or 308 would resend the hits, possibly to
+/// another host): the 3xx is the answer, and the core keeps the batch. At
+/// most `maxResponseBytes` of a response body are read, then the task is
+/// cancelled: a portal's page or an endless body costs nothing.
 public final class URLSessionHttpClient: PlatformHttpClient, @unchecked Sendable {
+    /// The most of a response body read (and discarded).
+    public static let maxResponseBytes = 64 * 1024
+
     private let session: URLSession
+    private let tasks = TaskAnswers()
 
     public init() {
         // Ephemeral, no cookies, no cache, no credentials: an upload must not
@@ -23,7 +31,8 @@ public final class URLSessionHttpClient: PlatformHttpClient, @unchecked Sendable
         configuration.urlCache = nil
         configuration.urlCredentialStorage = nil
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        session = URLSession(configuration: configuration)
+        // The session keeps its delegate until invalidated (deinit below).
+        session = URLSession(configuration: configuration, delegate: SessionDelegate(tasks), delegateQueue: nil)
     }
 
     deinit {
@@ -53,9 +62,8 @@ public final class URLSessionHttpClient: PlatformHttpClient, @unchecked Sendable
         urlRequest.httpBody = request.body
 
         let deadline = Deadline()
-        let task = session.dataTask(with: urlRequest) { _, response, error in
-            Self.deliver(Self.outcome(response: response, error: error, deadlinePassed: deadline.passed), to: completion)
-        }
+        let task = session.dataTask(with: urlRequest)
+        tasks.register(task.taskIdentifier, completion: completion, deadline: deadline)
         // URLRequest's timeout is an idle timeout; the SDK's is for the whole
         // request. Cancelling at the deadline frees the connection the SDK
         // has stopped waiting for.
@@ -119,7 +127,7 @@ public final class URLSessionHttpClient: PlatformHttpClient, @unchecked Sendable
 }
 
 /// Whether the client gave up on a request itself (a cancel then means timeout).
-private final class Deadline: @unchecked Sendable {
+final class Deadline: @unchecked Sendable {
     private let lock = NSLock()
     private var didPass = false
 
@@ -133,5 +141,87 @@ private final class Deadline: @unchecked Sendable {
         lock.lock()
         didPass = true
         lock.unlock()
+    }
+}
+
+/// The answers owed, by task: the first outcome of each task is delivered,
+/// later ones ignored; response bytes are counted against the bound.
+final class TaskAnswers: @unchecked Sendable {
+    private struct Pending {
+        let completion: UploadCompletion
+        let deadline: Deadline
+        var answered = false
+        var bodyBytes = 0
+    }
+
+    private let lock = NSLock()
+    private var pending: [Int: Pending] = [:]
+
+    func register(_ task: Int, completion: UploadCompletion, deadline: Deadline) {
+        lock.lock(); defer { lock.unlock() }
+        pending[task] = Pending(completion: completion, deadline: deadline)
+    }
+
+    /// Answers with the response's status as soon as its headers arrive.
+    func answer(_ task: Int, response: URLResponse) {
+        guard let completion = take(task) else { return }
+        URLSessionHttpClient.deliver(URLSessionHttpClient.outcome(response: response, error: nil), to: completion)
+    }
+
+    /// Counts body bytes; false once past the bound (the caller cancels).
+    func consume(_ task: Int, bytes: Int) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard var p = pending[task] else { return false }
+        p.bodyBytes += bytes
+        pending[task] = p
+        return p.bodyBytes <= URLSessionHttpClient.maxResponseBytes
+    }
+
+    /// The task ended: answers if no response came (a failure), then forgets it.
+    func finish(_ task: Int, response: URLResponse?, error: Error?) {
+        lock.lock()
+        let p = pending.removeValue(forKey: task)
+        lock.unlock()
+        guard let p, !p.answered else { return }
+        URLSessionHttpClient.deliver(URLSessionHttpClient.outcome(response: response, error: error, deadlinePassed: p.deadline.passed), to: p.completion)
+    }
+
+    private func take(_ task: Int) -> UploadCompletion? {
+        lock.lock(); defer { lock.unlock() }
+        guard var p = pending[task], !p.answered else { return nil }
+        p.answered = true
+        pending[task] = p
+        return p.completion
+    }
+}
+
+/// Refuses redirects, answers on the response's headers, bounds the body.
+private final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    private let tasks: TaskAnswers
+
+    init(_ tasks: TaskAnswers) {
+        self.tasks = tasks
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+        // nil: the redirect response itself is the answer.
+        completionHandler(nil)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+        tasks.answer(dataTask.taskIdentifier, response: response)
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        if !tasks.consume(dataTask.taskIdentifier, bytes: data.count) {
+            dataTask.cancel()
+        }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+        tasks.finish(task.taskIdentifier, response: task.response, error: error)
     }
 }

@@ -20,6 +20,10 @@ pub enum Reply {
     Status(u16),
     /// A status with a `Retry-After` header.
     RetryAfter(u16, String),
+    /// A redirect (3xx) to `Location`.
+    Redirect(u16, String),
+    /// A status with a body of that many bytes (a portal's page, an endless stream).
+    Body(u16, usize),
     /// Waits, then answers 200 (the client has usually given up by then).
     Stall(Duration),
     /// Reads the headers only and closes the socket with the body unread: the
@@ -278,12 +282,24 @@ fn response(status: u16, retry_after: Option<&str>) -> Vec<u8> {
     r.into_bytes()
 }
 
+fn redirect(status: u16, location: &str) -> Vec<u8> {
+    format!("HTTP/1.1 {status} {}\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n", reason(status)).into_bytes()
+}
+
+fn with_body(status: u16, len: usize) -> Vec<u8> {
+    let mut r = format!("HTTP/1.1 {status} {}\r\nContent-Type: text/html\r\nContent-Length: {len}\r\n\r\n", reason(status)).into_bytes();
+    r.resize(r.len() + len, b'x');
+    r
+}
+
 impl Reply {
     fn to_json(&self) -> serde_json::Value {
         use serde_json::json;
         match self {
             Reply::Status(s) => json!({"status": s}),
             Reply::RetryAfter(s, ra) => json!({"status": s, "retry_after": ra}),
+            Reply::Redirect(s, to) => json!({"status": s, "location": to}),
+            Reply::Body(s, n) => json!({"status": s, "body_bytes": n}),
             Reply::Stall(d) => json!({"stall_ms": d.as_millis() as u64}),
             Reply::Reset => json!({"reset": true}),
             Reply::Garbage => json!({"garbage": true}),
@@ -301,6 +317,12 @@ impl Reply {
             return Some(Reply::Garbage);
         }
         let status = u16::try_from(v.get("status")?.as_u64()?).ok()?;
+        if let Some(to) = v.get("location").and_then(|x| x.as_str()) {
+            return Some(Reply::Redirect(status, to.to_owned()));
+        }
+        if let Some(n) = v.get("body_bytes").and_then(|x| x.as_u64()) {
+            return Some(Reply::Body(status, usize::try_from(n).ok()?));
+        }
         Some(match v.get("retry_after").and_then(|x| x.as_str()) {
             Some(ra) => Reply::RetryAfter(status, ra.to_owned()),
             None => Reply::Status(status),
@@ -312,6 +334,7 @@ impl Reply {
 /// as a process (`mesure-test-collector` binary): `GET /_received` lists the
 /// requests, `POST /_reset` forgets them and the script, `POST /_script`
 /// queues replies (a JSON array of `{"status": 503, "retry_after": "1"}`,
+/// `{"status": 307, "location": "http://..."}`, `{"status": 200, "body_bytes": 10000000}`,
 /// `{"stall_ms": 1500}`, `{"reset": true}`, `{"garbage": true}`).
 fn control(shared: &Shared, req: &Received) -> Vec<u8> {
     let ok = |body: String| {
@@ -398,6 +421,8 @@ fn serve(stream: TcpStream, shared: &Shared) {
         let bytes = match reply {
             Reply::Status(s) => response(s, None),
             Reply::RetryAfter(s, ra) => response(s, Some(&ra)),
+            Reply::Redirect(s, to) => redirect(s, &to),
+            Reply::Body(s, n) => with_body(s, n),
             Reply::Stall(d) => {
                 thread::sleep(d);
                 response(200, None)

@@ -16,8 +16,10 @@ import java.util.concurrent.RejectedExecutionException
  * The platform HTTP client on Android (and any JVM): `HttpURLConnection`,
  * no extra dependency. Requests run one at a time on a daemon thread; the
  * completion is answered exactly once on every path. Redirects are not
- * followed (hits go to the configured collector only), nothing is cached and
- * no cookie is sent.
+ * followed (hits go to the configured collector only: the 3xx is the answer,
+ * and the core keeps the batch), nothing is cached and no cookie is sent. At
+ * most [MAX_RESPONSE_BYTES] of a response body are read, then dropped: a
+ * portal's page or a hostile server's endless body costs nothing.
  */
 class HttpUrlConnectionClient(
     private val executor: ExecutorService = Executors.newSingleThreadExecutor { r ->
@@ -52,8 +54,8 @@ class HttpUrlConnectionClient(
             connection.outputStream.use { it.write(request.body) }
             val status = connection.responseCode
             val retryAfter = connection.getHeaderField("Retry-After")
-            // Drain so the connection can be reused; the content is ignored.
-            (if (status >= 400) connection.errorStream else connection.inputStream)?.use { it.readBytes() }
+            // Drain (bounded) so the connection can be reused; the content is ignored.
+            (if (status >= 400) connection.errorStream else connection.inputStream)?.use { drain(it, MAX_RESPONSE_BYTES) }
             completion.response(status.toUShort(), retryAfter)
         } catch (e: SocketTimeoutException) {
             completion.failure(HttpFailure.TIMEOUT, e.toString())
@@ -65,6 +67,24 @@ class HttpUrlConnectionClient(
         } finally {
             connection?.disconnect()
             completion.close()
+        }
+    }
+
+    companion object {
+        /** The most of a response body read (and discarded). */
+        const val MAX_RESPONSE_BYTES: Long = 64 * 1024
+
+        /** Reads and discards at most [limit] bytes of [input]; returns how many were read. */
+        @JvmStatic
+        fun drain(input: java.io.InputStream, limit: Long): Long {
+            val buffer = ByteArray(8 * 1024)
+            var total = 0L
+            while (total < limit) {
+                val n = input.read(buffer, 0, minOf(buffer.size.toLong(), limit - total).toInt())
+                if (n < 0) break
+                total += n
+            }
+            return total
         }
     }
 }
