@@ -4,10 +4,12 @@
 //! - `test-rust`, `test-kotlin`, `test-swift`: one suite.
 //! - `bindings kotlin|swift`: generate the bindings into target/bindings/.
 //! - `bench`: the benchmarks of BENCHMARKS.md (release builds; minutes).
+//! - `stress [runs]`: the whole Rust suite `runs` times (20) under stress-ng.
 
 mod bench;
 mod bindings;
 mod kotlin;
+mod stress;
 mod swift;
 mod util;
 
@@ -38,11 +40,15 @@ fn dispatch(args: &[String]) -> Result<()> {
         Some("test-kotlin") => kotlin::test(),
         Some("test-swift") => swift::test(),
         Some("bench") => bench::bench(),
+        Some("stress") => {
+            let runs = args.get(1).map(|n| n.parse().map_err(|_| format!("not a number of runs: {n}"))).transpose()?;
+            stress::stress(runs.unwrap_or(20))
+        }
         Some("bindings") => match args.get(1).map(String::as_str) {
             Some(lang @ ("kotlin" | "swift")) => bindings::generate(lang).map(|dir| eprintln!("xtask: {}", dir.display())),
             _ => Err("usage: cargo xtask bindings kotlin|swift".into()),
         },
-        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench")),
+        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress")),
     }
 }
 
