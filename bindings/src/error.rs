@@ -20,6 +20,9 @@ pub enum MesureError {
     QueueFull,
     #[error("unknown visitor mode {name:?}")]
     UnknownMode { name: String },
+    /// A purpose the configuration does not list.
+    #[error("unknown purpose {name:?}")]
+    UnknownPurpose { name: String },
     #[error("storage: {detail}")]
     Storage { detail: String },
     #[error("the SDK is shut down")]
@@ -71,6 +74,7 @@ impl From<core::ModeError> for MesureError {
     fn from(e: core::ModeError) -> Self {
         match e {
             core::ModeError::UnknownMode(name) => MesureError::UnknownMode { name },
+            core::ModeError::UnknownPurpose(name) => MesureError::UnknownPurpose { name },
             core::ModeError::ShutDown => MesureError::ShutDown,
         }
     }

@@ -119,6 +119,24 @@ impl Mesure {
         Ok(self.sdk.set_consent(granted)?)
     }
 
+    /// The answer for one purpose (see `set_purposes`).
+    pub fn set_purpose(&self, purpose: String, mode: PurposeMode) -> Result<(), MesureError> {
+        Ok(self.sdk.set_purpose(&purpose, mode.into())?)
+    }
+
+    /// A consent-management platform's answers, purpose by purpose; purposes
+    /// not named keep their answer. Audience measurement's answer decides
+    /// the visitor mode; a purpose never answered never reads as opt-in.
+    pub fn set_purposes(&self, answers: HashMap<String, PurposeMode>) -> Result<(), MesureError> {
+        let answers = answers.into_iter().map(|(p, m)| (p, m.into())).collect();
+        Ok(self.sdk.set_purposes(&answers)?)
+    }
+
+    /// Every configured purpose's mode, audience measurement included.
+    pub fn purposes(&self) -> HashMap<String, PurposeMode> {
+        types::purposes_map(&self.sdk.purposes())
+    }
+
     /// Replaces the device context (connection type changed, app updated...).
     pub fn set_context(&self, context: DeviceContext) -> Result<(), MesureError> {
         Ok(self.sdk.set_context(context.into())?)

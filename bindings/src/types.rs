@@ -54,6 +54,66 @@ pub fn visitor_mode_from_name(name: String) -> VisitorMode {
     core::VisitorMode::parse(&name).into()
 }
 
+/// A purpose's mode (consent by purpose).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum PurposeMode {
+    /// Consent given for this purpose.
+    OptIn,
+    /// Strictly necessary only (the exemption; audience measurement only).
+    Essential,
+    /// Refused.
+    OptOut,
+    /// No answer yet.
+    NotAcquired,
+}
+
+impl From<core::PurposeMode> for PurposeMode {
+    fn from(m: core::PurposeMode) -> Self {
+        match m {
+            core::PurposeMode::OptIn => PurposeMode::OptIn,
+            core::PurposeMode::Essential => PurposeMode::Essential,
+            core::PurposeMode::OptOut => PurposeMode::OptOut,
+            core::PurposeMode::NotAcquired => PurposeMode::NotAcquired,
+        }
+    }
+}
+
+impl From<PurposeMode> for core::PurposeMode {
+    fn from(m: PurposeMode) -> Self {
+        match m {
+            PurposeMode::OptIn => core::PurposeMode::OptIn,
+            PurposeMode::Essential => core::PurposeMode::Essential,
+            PurposeMode::OptOut => core::PurposeMode::OptOut,
+            PurposeMode::NotAcquired => core::PurposeMode::NotAcquired,
+        }
+    }
+}
+
+/// The wire name of a purpose mode (`opt-in`, `essential`, `opt-out`, `not-acquired`).
+#[uniffi::export]
+pub fn purpose_mode_name(mode: PurposeMode) -> String {
+    core::PurposeMode::from(mode).wire_name().to_owned()
+}
+
+/// Parses a purpose mode's wire name; `None` for anything else.
+#[uniffi::export]
+pub fn purpose_mode_from_name(name: String) -> Option<PurposeMode> {
+    core::PurposeMode::parse(&name).map(Into::into)
+}
+
+pub(crate) fn purposes_map(m: &std::collections::BTreeMap<String, core::PurposeMode>) -> HashMap<String, PurposeMode> {
+    m.iter().map(|(p, mode)| (p.clone(), (*mode).into())).collect()
+}
+
+/// A purpose of consent and the properties that serve it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PurposeConfig {
+    pub name: String,
+    /// Property-name patterns (`ad_*`).
+    #[uniffi(default)]
+    pub properties: Vec<String>,
+}
+
 /// A property value.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum PropertyValue {
@@ -226,6 +286,9 @@ pub struct MesureConfig {
     pub anonymous_events: Option<Vec<String>>,
     #[uniffi(default)]
     pub custom_modes: Vec<CustomMode>,
+    /// Purposes of consent beside audience measurement.
+    #[uniffi(default)]
+    pub purposes: Vec<PurposeConfig>,
     #[uniffi(default)]
     pub send_hits_in_opt_out: Option<bool>,
     #[uniffi(default)]
@@ -261,6 +324,7 @@ impl From<MesureConfig> for core::Config {
             .map(|r| core::PropertyRule { property: r.property, events: r.events })
             .collect();
         out.forbidden_events = c.forbidden_events;
+        out.purposes = c.purposes.into_iter().map(|p| core::PurposeConfig { name: p.name, properties: p.properties }).collect();
         out.anonymous_events = c.anonymous_events;
         out.custom_modes = c
             .custom_modes
@@ -320,6 +384,8 @@ pub struct ModeChange {
     pub reason: ModeChangeReason,
     /// An opt-in lapsed: ask for consent again.
     pub consent_renewal_needed: bool,
+    /// Every configured purpose's mode after the change.
+    pub purposes: HashMap<String, PurposeMode>,
     /// Increases with every change: publish nothing older than what you have.
     pub epoch: u64,
 }
@@ -336,6 +402,7 @@ impl From<&core::ModeChange> for ModeChange {
                 core::ModeChangeReason::LocalDataDeleted => ModeChangeReason::LocalDataDeleted,
             },
             consent_renewal_needed: c.consent_renewal_needed,
+            purposes: purposes_map(&c.purposes),
             epoch: c.epoch,
         }
     }
@@ -348,6 +415,8 @@ pub struct ModeStatus {
     pub since_ms: Option<i64>,
     pub consent_expires_at_ms: Option<i64>,
     pub consent_renewal_needed: bool,
+    /// Every configured purpose's mode.
+    pub purposes: HashMap<String, PurposeMode>,
     /// The epoch of the last change ([`ModeChange::epoch`]).
     pub epoch: u64,
 }
@@ -359,6 +428,7 @@ impl From<core::ModeStatus> for ModeStatus {
             since_ms: s.since_ms,
             consent_expires_at_ms: s.consent_expires_at_ms,
             consent_renewal_needed: s.consent_renewal_needed,
+            purposes: purposes_map(&s.purposes),
             epoch: s.epoch,
         }
     }

@@ -20,6 +20,8 @@ use crate::shared::Shared;
 use crate::state::{Engine, State, CONTROL_RESERVE, MAX_IN_FLIGHT};
 use crate::stats::Counters;
 use crate::store::lock::{DirLock, LockError};
+use crate::purpose::PurposeState;
+use crate::store::choice::Choice;
 use crate::store::{self, StoredState};
 use crate::uploader::Uploader;
 use crate::upload::HttpClient;
@@ -117,7 +119,8 @@ impl SdkBuilder {
             None => (None, StoredState::default()),
         };
         // The choice file outlives the database; it is never behind it.
-        let from_db = stored.mode.clone();
+        let from_db = Choice { record: stored.mode.clone(), purposes: stored.purposes.clone() };
+        let recorded = from_db.record.is_some() || !from_db.purposes.is_empty();
         let (choice, rewrite_choice) = match dir_lock.as_ref().map(|_| store::choice::read(dir)) {
             Some(Ok(Some(choice))) => {
                 let differs = choice != from_db;
@@ -125,20 +128,23 @@ impl SdkBuilder {
             }
             // No file yet: a fresh install, or a store from a version
             // without one (then the file is written from the database).
-            Some(Ok(None)) => (from_db.clone(), from_db.is_some()),
-            None => (from_db.clone(), false),
+            Some(Ok(None)) => (from_db, recorded),
+            None => (from_db, false),
             Some(Err(e)) => {
                 notices.diagnostic(Diagnostic::StorageError {
                     message: format!("choice file unreadable, read from the database: {e}"),
                 });
-                (from_db.clone(), true)
+                (from_db, true)
             }
         };
 
         let mut mode = config.default_mode.clone();
         let mut record = None;
         let mut renewal_needed = false;
-        if let Some(r) = choice.clone() {
+        // Answers for purposes the configuration no longer has are dropped.
+        let mut purpose_answers = choice.purposes.clone();
+        purpose_answers.retain(|p, _| rules.purposes().names().contains(p));
+        if let Some(r) = choice.record.clone() {
             // A custom mode the configuration no longer defines falls back to the default.
             if rules.knows(&r.mode) {
                 mode = r.mode.clone();
@@ -159,6 +165,9 @@ impl SdkBuilder {
             visitor_wire: visitor.as_ref().map(|v| Arc::from(v.id.as_str())),
             visitor,
             context: Arc::new(Context::new(config.context.properties())),
+            purpose_answers,
+            purposes: PurposeState::default(),
+            purpose_filter: None,
             epoch: 0,
             closed: false,
         };
@@ -187,11 +196,13 @@ impl SdkBuilder {
         let engine = Arc::new(Engine::new(shared.clone(), rules, state));
         {
             let mut st = engine.write();
+            engine.refresh_purposes(&mut st);
             if rewrite_choice && conn.is_some() {
                 // The database lost the choice (recreated, or behind the file
                 // after a crash), or the file is missing or unreadable:
                 // record the choice in both again.
-                let _ = shared.ops.send(Op::Mode(Box::new(ModeOp { record: choice, visitor: VisitorAction::Keep, change: None })));
+                let Choice { record, purposes } = choice;
+                let _ = shared.ops.send(Op::Mode(Box::new(ModeOp { record, purposes, visitor: VisitorAction::Keep, change: None })));
             }
             if stale_visitor {
                 // Expired, dated in the future, or left by a mode that may

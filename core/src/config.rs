@@ -56,6 +56,21 @@ pub struct PropertyRule {
     pub events: String,
 }
 
+/// A purpose of consent (advertising, content personalisation...) and the
+/// properties that serve it. Audience measurement is built in; listing it
+/// here adds properties to it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurposeConfig {
+    /// `a-z`, `0-9` and `_`, starting with a letter (`advertising`).
+    pub name: String,
+    /// Property-name patterns (`ad_*`); a property belongs to the first
+    /// purpose that names it. The strictly necessary set belongs to
+    /// audience measurement.
+    #[serde(default)]
+    pub properties: Vec<String>,
+}
+
 /// A controller-defined mode derived from exempt: the exempt defaults plus
 /// its own allowlist of events and properties. It never sends consent and
 /// never carries an identifying property.
@@ -190,6 +205,9 @@ pub struct Config {
     pub anonymous_events: Option<Vec<String>>,
     /// Controller-defined modes derived from exempt.
     pub custom_modes: Vec<CustomMode>,
+    /// Purposes of consent beside audience measurement, with their
+    /// properties (see `set_purposes`).
+    pub purposes: Vec<PurposeConfig>,
     /// Send anonymous counters (visitor id `opt-out`) when the visitor opted out.
     pub send_hits_in_opt_out: bool,
     /// Lifetime of an opt-in choice, in calendar months (1 to 6).
@@ -224,6 +242,7 @@ impl Default for Config {
             forbidden_events: Vec::new(),
             anonymous_events: None,
             custom_modes: Vec::new(),
+            purposes: Vec::new(),
             send_hits_in_opt_out: false,
             consent_lifetime_months: DEFAULT_CONSENT_LIFETIME_MONTHS,
             queue_max_hits: DEFAULT_QUEUE_MAX_HITS,
@@ -384,6 +403,20 @@ impl Config {
             }
             for (j, a) in m.allowed_properties.iter().enumerate() {
                 check_allowance(&format!("{field}.allowed_properties[{j}]"), a)?;
+            }
+        }
+        let mut purposes: Vec<&str> = Vec::new();
+        for (i, p) in self.purposes.iter().enumerate() {
+            let field = format!("purposes[{i}]");
+            if property_name_problem(&p.name).is_some() {
+                return Err(ConfigError::new(format!("{field}.name"), K::Invalid, format!("{:?}: a-z, 0-9 and '_', starting with a letter", p.name)));
+            }
+            if purposes.contains(&p.name.as_str()) {
+                return Err(ConfigError::new(format!("{field}.name"), K::DuplicateMode, format!("{:?} is listed twice", p.name)));
+            }
+            purposes.push(&p.name);
+            for (j, pattern) in p.properties.iter().enumerate() {
+                check_pattern(&format!("{field}.properties[{j}]"), pattern, "property")?;
             }
         }
         match &self.default_mode {

@@ -29,6 +29,9 @@ pub enum DropReason {
     TooLarge,
     /// `track_screen`'s explicit screen name wins over a `page` property.
     ReplacedByScreenName,
+    /// Its purpose (or, for a property with no purpose, every purpose) is
+    /// not consented to.
+    PurposeNotConsented,
 }
 
 impl DropReason {
@@ -46,6 +49,7 @@ impl DropReason {
             DropReason::OptOutSendsNothing => "opt_out_sends_nothing",
             DropReason::TooLarge => "too_large",
             DropReason::ReplacedByScreenName => "replaced_by_screen_name",
+            DropReason::PurposeNotConsented => "purpose_not_consented",
         }
     }
 
@@ -67,6 +71,7 @@ impl DropReason {
             }
             DropReason::TooLarge => "the hit would exceed 64 KiB: its largest properties are left out".into(),
             DropReason::ReplacedByScreenName => "the screen name given to track_screen wins".into(),
+            DropReason::PurposeNotConsented => "its purpose is not consented to (opt-in) with audience measurement".into(),
         }
     }
 }

@@ -60,6 +60,9 @@ pub enum TrackError {
 pub enum ModeError {
     #[error("unknown visitor mode {0:?}")]
     UnknownMode(String),
+    /// A purpose the configuration does not list.
+    #[error("unknown purpose {0:?}")]
+    UnknownPurpose(String),
     #[error("the SDK is shut down")]
     ShutDown,
 }

@@ -1,10 +1,13 @@
 //! For the data subject: everything the SDK stores on the device (right of
 //! access, GDPR art. 15), as a self-describing JSON document.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value as Json};
 
 use crate::clock::{format_rfc3339, EpochMillis};
 use crate::mode::{ModeRecord, ModeStatus};
+use crate::purpose::PurposeChoice;
 use crate::store::PendingRow;
 use crate::visitor_id::VisitorId;
 use crate::version::SDK_VERSION;
@@ -16,6 +19,8 @@ pub struct LocalData {
     pub current_mode: Option<ModeStatus>,
     pub visitor: Option<VisitorId>,
     pub mode_history: Vec<ModeRecord>,
+    /// The purposes answered, with when.
+    pub purposes: BTreeMap<String, PurposeChoice>,
     pub pending_hits: Vec<PendingRow>,
 }
 
@@ -28,6 +33,7 @@ impl LocalData {
                 "since": m.since_ms.map(format_rfc3339),
                 "consent_expires_at": m.consent_expires_at_ms.map(format_rfc3339),
                 "consent_renewal_needed": m.consent_renewal_needed,
+                "purposes": m.purposes.iter().map(|(p, mode)| (p.clone(), json!(mode.wire_name()))).collect::<serde_json::Map<_, _>>(),
             })
         });
         let doc = json!({
@@ -44,6 +50,10 @@ impl LocalData {
                 "since": format_rfc3339(r.since_ms),
                 "reason": r.reason.code(),
             })).collect::<Vec<_>>(),
+            "purposes_answered": self.purposes.iter().map(|(p, c)| (p.clone(), json!({
+                "mode": c.mode.wire_name(),
+                "since": format_rfc3339(c.since_ms),
+            }))).collect::<serde_json::Map<_, _>>(),
             "pending_hits": self.pending_hits.iter().map(|h| json!({
                 "event_id": h.event_id,
                 "visitor_id": h.visitor_id,

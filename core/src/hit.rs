@@ -71,9 +71,12 @@ pub mod reserved {
     pub const DEVICE_TIMESTAMP_UTC: &str = "device_timestamp_utc";
     pub const EVENT_COLLECTION_PLATFORM: &str = "event_collection_platform";
     pub const EVENT_COLLECTION_VERSION: &str = "event_collection_version";
-    pub const ALL: [&str; 6] = [
+    /// The purposes in force, when no visitor mode stands for them.
+    pub const VISITOR_PRIVACY_PURPOSES: &str = "visitor_privacy_purposes";
+    pub const ALL: [&str; 7] = [
         VISITOR_PRIVACY_MODE,
         VISITOR_PRIVACY_CONSENT,
+        VISITOR_PRIVACY_PURPOSES,
         EVENT_ID,
         DEVICE_TIMESTAMP_UTC,
         EVENT_COLLECTION_PLATFORM,
@@ -431,6 +434,9 @@ pub struct Hit {
     pub context_mask: u64,
     /// Whether the mode lets `device_timestamp_utc` leave.
     pub timestamp: bool,
+    /// `visitor_privacy_purposes` as JSON text, when the purposes in force
+    /// are not a visitor mode's.
+    pub purposes: Option<Arc<str>>,
     /// The app's properties the mode allows, in key order.
     pub properties: Vec<(String, Value)>,
 }
@@ -460,6 +466,8 @@ enum Field<'a> {
     Int(i64),
     Bool(bool),
     Str(&'a str),
+    /// JSON text written as it is (`visitor_privacy_purposes`).
+    Json(&'a str),
 }
 
 impl Hit {
@@ -488,6 +496,7 @@ impl Hit {
                 (reserved::VISITOR_PRIVACY_CONSENT, Field::Bool(self.consent)),
                 (reserved::VISITOR_PRIVACY_MODE, Field::Str(&self.mode)),
             ])
+            .chain(self.purposes.as_deref().map(|json| (reserved::VISITOR_PRIVACY_PURPOSES, Field::Json(json))))
             .peekable();
         loop {
             let keys = [context.peek().map(|e| e.0), properties.peek().map(|e| e.0), fixed.peek().map(|e| e.0)];
@@ -510,6 +519,7 @@ impl Hit {
         self.for_each_field(|k, f| {
             let v = match f {
                 Field::Context(v, _) | Field::Value(v) => v.clone(),
+                Field::Json(json) => Value::StringArray(serde_json::from_str(json).unwrap_or_default()),
                 Field::Int(i) => Value::Int(i),
                 Field::Bool(b) => Value::Bool(b),
                 Field::Str(s) => Value::String(s.to_owned()),
@@ -544,7 +554,7 @@ impl Hit {
             buf.extend_from_slice(k.as_bytes());
             buf.extend_from_slice(b"\":");
             match f {
-                Field::Context(_, json) => buf.extend_from_slice(json.as_bytes()),
+                Field::Context(_, json) | Field::Json(json) => buf.extend_from_slice(json.as_bytes()),
                 Field::Value(v) => ok &= serde_json::to_writer(&mut *buf, v).is_ok(),
                 // Written in place: no temporary string.
                 Field::Int(n) => ok &= std::io::Write::write_fmt(&mut *buf, format_args!("{n}")).is_ok(),
@@ -658,6 +668,7 @@ mod tests {
             context,
             context_mask: 0b101, // app_version, os
             timestamp: true,
+            purposes: None,
             properties: vec![
                 ("a".to_owned(), Value::StringArray(vec!["x\"y".into()])),
                 ("f".to_owned(), Value::Float(1.5)),

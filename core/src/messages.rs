@@ -2,6 +2,7 @@
 //! storage thread is asked to write or answer, and what wakes the uploader.
 //! Their order on each channel is the order of the decisions that sent them.
 
+use std::collections::BTreeMap;
 use std::sync::mpsc::SyncSender;
 
 use crate::diagnostics::Dropped;
@@ -9,6 +10,7 @@ use crate::error::StoreError;
 use crate::export::LocalData;
 use crate::hit::QueuedHit;
 use crate::mode::{ModeChange, ModeRecord};
+use crate::purpose::PurposeChoice;
 use crate::upload::flush::FlushReport;
 use crate::visitor_id::VisitorId;
 
@@ -44,6 +46,8 @@ pub(crate) enum Op {
 pub(crate) struct ModeOp {
     /// The choice to record (`None`: no choice, the default applies).
     pub record: Option<ModeRecord>,
+    /// The purposes answered, all of them (replacing those recorded).
+    pub purposes: BTreeMap<String, PurposeChoice>,
     pub visitor: VisitorAction,
     /// Reported once committed; `None` when only the record is written again.
     pub change: Option<ModeChange>,
@@ -51,6 +55,8 @@ pub(crate) struct ModeOp {
 
 pub(crate) struct DeleteAllOp {
     pub keep: Option<ModeRecord>,
+    /// The purpose answers kept (those of a refusal kept in force).
+    pub purposes: BTreeMap<String, PurposeChoice>,
     pub change: Option<ModeChange>,
     pub reply: SyncSender<Result<u64, StoreError>>,
 }

@@ -6,6 +6,8 @@
 //! opt-in, and reports that consent must be asked again. An opt-out never
 //! expires by itself.
 
+use std::collections::BTreeMap;
+
 use crate::clock::{add_calendar_months, dated_in_the_past, EpochMillis};
 
 /// Visitor id sent in opt-out (when anonymous opt-out hits are enabled).
@@ -91,6 +93,43 @@ impl std::fmt::Display for VisitorMode {
     }
 }
 
+/// A purpose's mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PurposeMode {
+    /// Consent given for this purpose.
+    OptIn,
+    /// Strictly necessary only (the CNIL exemption): meaningful for audience
+    /// measurement; for any other purpose it sends nothing of it.
+    Essential,
+    /// The visitor refused this purpose.
+    OptOut,
+    /// No answer yet (the consent-management platform has none).
+    NotAcquired,
+}
+
+impl PurposeMode {
+    /// The name on the wire and in configurations.
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            PurposeMode::OptIn => "opt-in",
+            PurposeMode::Essential => "essential",
+            PurposeMode::OptOut => "opt-out",
+            PurposeMode::NotAcquired => "not-acquired",
+        }
+    }
+
+    /// Parses a wire name (`opt-in`, `essential`, `opt-out`, `not-acquired`).
+    pub fn parse(name: &str) -> Option<PurposeMode> {
+        match name {
+            "opt-in" | "optin" => Some(PurposeMode::OptIn),
+            "essential" | "exempt" => Some(PurposeMode::Essential),
+            "opt-out" | "optout" => Some(PurposeMode::OptOut),
+            "not-acquired" | "no-consent" => Some(PurposeMode::NotAcquired),
+            _ => None,
+        }
+    }
+}
+
 /// Why the mode changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModeChangeReason {
@@ -137,6 +176,8 @@ pub struct ModeChange {
     pub reason: ModeChangeReason,
     /// True when an opt-in expired: the app should ask for consent again.
     pub consent_renewal_needed: bool,
+    /// Every configured purpose's mode after the change.
+    pub purposes: BTreeMap<String, PurposeMode>,
     /// Increases with every change of mode (and erasure) of this SDK
     /// instance: a state with a lower epoch is older. Platform wrappers that
     /// publish the mode from several threads keep the highest.
@@ -154,6 +195,8 @@ pub struct ModeStatus {
     pub consent_expires_at_ms: Option<EpochMillis>,
     /// The current mode results from an expired consent: ask again.
     pub consent_renewal_needed: bool,
+    /// Every configured purpose's mode (audience measurement always).
+    pub purposes: BTreeMap<String, PurposeMode>,
     /// The epoch of the last change ([`ModeChange::epoch`]); 0 before any.
     pub epoch: u64,
 }

@@ -6,7 +6,8 @@ use serde::Serialize;
 use crate::clock::{format_rfc3339, EpochMillis};
 use crate::config::Config;
 use crate::hit::reserved;
-use crate::mode::VisitorMode;
+use crate::mode::{PurposeMode, VisitorMode};
+use crate::purpose::AUDIENCE_MEASUREMENT;
 use crate::rules::{PropertyEntry, RuleBook};
 use crate::visitor_id::VISITOR_ID_LIFETIME_MONTHS;
 use crate::version::SDK_VERSION;
@@ -46,10 +47,62 @@ pub struct ComplianceReport {
     pub queue_max_hits: u32,
     pub queue_max_age_days: u32,
     pub modes: Vec<ModeReport>,
+    /// The purposes of consent, their properties, and what each of their
+    /// modes lets leave.
+    pub purposes: Vec<PurposeReport>,
     /// What the SDK guarantees, and against whom (PRIVACY.md).
     pub guarantees: Vec<Guarantee>,
     /// Duties the collector and the controller must fulfil (seeds 000, 001, 004).
     pub server_side_duties: Vec<String>,
+}
+
+/// A purpose of consent in the compliance report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PurposeReport {
+    pub purpose: String,
+    /// The properties that serve it (names and patterns).
+    pub properties: Vec<String>,
+    /// Each mode (`opt-in`, `essential`, `opt-out`, `not-acquired`) and what
+    /// it lets leave for this purpose.
+    pub modes: Vec<(String, String)>,
+}
+
+impl PurposeReport {
+    fn new(purpose: &str, patterns: &[String]) -> PurposeReport {
+        let am = purpose == AUDIENCE_MEASUREMENT;
+        let mut properties = Vec::new();
+        if am {
+            properties.push("the strictly necessary set and the exempt allowlist (see mode `exempt`)".to_owned());
+        }
+        properties.extend(patterns.iter().cloned());
+        let nothing = "nothing of this purpose".to_owned();
+        let modes = [
+            (
+                PurposeMode::OptIn,
+                if am {
+                    "every property of audience measurement, with consented hits (visitor mode `optin`)".to_owned()
+                } else {
+                    "its properties, with consented hits, when audience measurement is opt-in too".to_owned()
+                },
+            ),
+            (
+                PurposeMode::Essential,
+                if am { "the strictly necessary set only (visitor mode `exempt`)".to_owned() } else { format!("{nothing}: no exemption applies beyond audience measurement") },
+            ),
+            (
+                PurposeMode::OptOut,
+                if am { "nothing identifying; anonymous counters at most (visitor mode `optout`)".to_owned() } else { nothing.clone() },
+            ),
+            (
+                PurposeMode::NotAcquired,
+                if am { "anonymous counters (visitor mode `no-consent`)".to_owned() } else { nothing },
+            ),
+        ]
+        .into_iter()
+        .map(|(m, what)| (m.wire_name().to_owned(), what))
+        .collect();
+        PurposeReport { purpose: purpose.to_owned(), properties, modes }
+    }
 }
 
 /// One privacy guarantee of the SDK: what holds, against whom, and the test
@@ -70,7 +123,7 @@ const fn g(guarantee: &'static str, adversary: &'static str, proof: &'static str
 /// What the library itself guarantees, whatever the app, the integrator,
 /// the device clock, a second process, the network or the storage do. Each
 /// also holds in every step of the stateful model (`privacy_model.rs`).
-pub const GUARANTEES: [Guarantee; 16] = [
+pub const GUARANTEES: [Guarantee; 17] = [
     g(
         "In exempt mode only the strictly necessary events and properties leave the device, whatever the app tags.",
         "app bug, hostile integrator",
@@ -147,6 +200,11 @@ pub const GUARANTEES: [Guarantee; 16] = [
         "data_subject.rs *_leaves_no_byte_*, the_files_are_private_to_the_app",
     ),
     g(
+        "By purpose: a purpose never answered never reads as opt-in, another purpose's properties leave only with consented hits, and a property with no purpose never leaves on a purpose's consent.",
+        "app bug, hostile integrator, a consent-management platform's partial answer",
+        "purposes.rs; vectors purposes_*",
+    ),
+    g(
         "Every property or event held back is reported to the listener, with its reason.",
         "app bug",
         "the conformance vectors (dropped lists)",
@@ -211,6 +269,7 @@ impl ComplianceReport {
             queue_max_hits: config.queue_max_hits,
             queue_max_age_days: config.queue_max_age_days,
             modes,
+            purposes: rules.purposes().patterns().map(|(p, patterns)| PurposeReport::new(p, patterns)).collect(),
             guarantees: GUARANTEES.to_vec(),
             server_side_duties: SERVER_SIDE_DUTIES.iter().map(|s| (*s).to_owned()).collect(),
         }
@@ -249,6 +308,18 @@ impl ComplianceReport {
             for p in &m.properties {
                 let who = if p.added_by_controller { "controller: " } else { "" };
                 let _ = writeln!(s, "| `{}` | `{}` | {}{} |", p.property, p.events, who, p.justification);
+            }
+            let _ = writeln!(s);
+        }
+        let _ = writeln!(s, "## Purposes of consent\n");
+        let _ = writeln!(
+            s,
+            "A property with no purpose leaves only with a consent to every purpose; a purpose never answered never reads as opt-in.\n"
+        );
+        for p in &self.purposes {
+            let _ = writeln!(s, "### `{}`\n\n- Properties: {}", p.purpose, p.properties.join(", "));
+            for (mode, what) in &p.modes {
+                let _ = writeln!(s, "- `{mode}`: {what}");
             }
             let _ = writeln!(s);
         }

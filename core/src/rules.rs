@@ -17,6 +17,7 @@ use crate::diagnostics::{DropReason, Dropped};
 use crate::hit::{events, json_len, reserved, Context, Hit, Value, MAX_CONTEXT_PROPERTIES, MAX_HIT_BYTES};
 use crate::identifying::is_identifying;
 use crate::mode::VisitorMode;
+use crate::purpose::{PurposeMode, PurposeState, AUDIENCE_MEASUREMENT};
 
 /// A name pattern where `*` matches any run of characters (possibly empty).
 /// The common shapes (`*`, an exact name) are decided without the glob loop:
@@ -259,7 +260,7 @@ impl ModeRules {
     /// of the app's properties leave the device. The app's properties win
     /// over context entries of the same name. Context entries a mode does not
     /// allow are left out by design, not reported. Pure: no I/O, no clock.
-    pub fn select(&self, event: &str, context: &Context, properties: &BTreeMap<String, Value>) -> Selection {
+    pub fn select(&self, event: &str, context: &Context, properties: &BTreeMap<String, Value>, purposes: Option<&PurposeFilter>) -> Selection {
         let mut context_mask = 0u64;
         for (i, (k, _)) in context.entries().enumerate().take(MAX_CONTEXT_PROPERTIES) {
             if self.property_verdict(event, k).is_ok() {
@@ -270,7 +271,10 @@ impl ModeRules {
         let mut dropped = Vec::new();
         for k in properties.keys() {
             let verdict = if self.takes_app_properties {
-                self.property_verdict(event, k)
+                self.property_verdict(event, k).and_then(|()| match purposes {
+                    Some(p) if !p.allows(k) => Err(DropReason::PurposeNotConsented),
+                    _ => Ok(()),
+                })
             } else {
                 Err(DropReason::NotAllowedInMode)
             };
@@ -305,8 +309,9 @@ impl ModeRules {
         properties: &mut BTreeMap<String, Value>,
         now: EpochMillis,
         event_id: String,
+        purposes: Option<&PurposeFilter>,
     ) -> (Hit, String, Vec<Dropped>) {
-        let selection = self.select(&name, context, properties);
+        let selection = self.select(&name, context, properties, purposes);
         let mut kept = Vec::with_capacity(properties.len());
         for ((k, v), keep) in std::mem::take(properties).into_iter().zip(&selection.keep) {
             if *keep {
@@ -325,6 +330,7 @@ impl ModeRules {
             context: context.clone(),
             context_mask: selection.context_mask,
             timestamp: selection.timestamp,
+            purposes: purposes.map(|p| p.wire.clone()),
             properties: kept,
         };
         let mut body = hit.wire_json();
@@ -351,7 +357,7 @@ impl ModeRules {
         event_id: &str,
     ) -> (Hit, Vec<Dropped>) {
         let mut properties = properties.clone();
-        let (hit, _, dropped) = self.build_hit(event.to_owned(), context, &mut properties, now, event_id.to_owned());
+        let (hit, _, dropped) = self.build_hit(event.to_owned(), context, &mut properties, now, event_id.to_owned(), None);
         (hit, dropped)
     }
 
@@ -428,6 +434,101 @@ pub const IDENTIFYING_RULE: &str = "any identifying name: user, account, custome
 #[derive(Debug, Clone)]
 pub struct RuleBook {
     modes: HashMap<VisitorMode, Arc<ModeRules>>,
+    purposes: Arc<PurposeBook>,
+}
+
+/// Which purpose each property serves (consent by purpose, [`crate::purpose`]).
+#[derive(Debug)]
+pub struct PurposeBook {
+    /// Audience measurement first, then the configured purposes in order.
+    names: Vec<String>,
+    /// The properties of each purpose, by the same index.
+    properties: Vec<NameSet>,
+    /// The configured patterns of each purpose, for the compliance report.
+    patterns: Vec<Vec<String>>,
+}
+
+impl PurposeBook {
+    fn new(config: &Config) -> PurposeBook {
+        let mut names = vec![AUDIENCE_MEASUREMENT.to_owned()];
+        let mut audience = NameSet::default();
+        let mut patterns = vec![Vec::new()];
+        // The strictly necessary set and the controller's justified additions
+        // serve audience measurement.
+        for (p, _) in EXEMPT_PROPERTIES {
+            audience.add(p);
+        }
+        for a in &config.exempt_allowlist {
+            audience.add(&a.property);
+        }
+        let mut properties = vec![audience];
+        for p in &config.purposes {
+            let (i, set) = match names.iter().position(|n| *n == p.name) {
+                Some(i) => (i, &mut properties[i]),
+                None => {
+                    names.push(p.name.clone());
+                    properties.push(NameSet::default());
+                    patterns.push(Vec::new());
+                    (names.len() - 1, properties.last_mut().expect("just pushed"))
+                }
+            };
+            for pattern in &p.properties {
+                set.add(pattern);
+                patterns[i].push(pattern.clone());
+            }
+        }
+        PurposeBook { names, properties, patterns }
+    }
+
+    /// Audience measurement first, then the configured purposes.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The purpose a property serves: the first that names it, if any.
+    pub fn purpose_of(&self, property: &str) -> Option<usize> {
+        self.properties.iter().position(|set| set.contains(property))
+    }
+
+    /// The configured property patterns of each purpose.
+    pub fn patterns(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.names.iter().map(String::as_str).zip(self.patterns.iter().map(Vec::as_slice))
+    }
+}
+
+/// The purposes in force when no visitor mode stands for them: which
+/// purposes' properties may leave, and what each hit says of them.
+#[derive(Debug)]
+pub struct PurposeFilter {
+    book: Arc<PurposeBook>,
+    /// By purpose index. Audience measurement's properties follow the
+    /// visitor mode's rules; another purpose's leave only when it and
+    /// audience measurement are both opt-in (never on the exempt stream).
+    allowed: Vec<bool>,
+    /// `visitor_privacy_purposes`, serialised once.
+    pub wire: Arc<str>,
+}
+
+impl PurposeFilter {
+    /// `None` when the combination is a visitor mode's (nothing to add).
+    pub fn new(book: Arc<PurposeBook>, state: &PurposeState) -> Option<PurposeFilter> {
+        let items = state.wire()?;
+        let am_in = state.mode_of(AUDIENCE_MEASUREMENT) == Some(PurposeMode::OptIn);
+        let allowed = book
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, p)| i == 0 || (am_in && state.mode_of(p) == Some(PurposeMode::OptIn)))
+            .collect();
+        let wire = serde_json::to_string(&items).unwrap_or_else(|_| "[]".to_owned());
+        Some(PurposeFilter { book, allowed, wire: Arc::from(wire) })
+    }
+
+    /// Whether an app property may leave under these purposes (after the
+    /// visitor mode's rules let it): a property with no purpose never does.
+    fn allows(&self, property: &str) -> bool {
+        self.book.purpose_of(property).is_some_and(|i| self.allowed.get(i).copied().unwrap_or(false))
+    }
 }
 
 impl RuleBook {
@@ -478,7 +579,12 @@ impl RuleBook {
                 rules.forbid_event(pattern);
             }
         }
-        RuleBook { modes: modes.into_iter().map(|(k, v)| (k, Arc::new(v))).collect() }
+        RuleBook { modes: modes.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(), purposes: Arc::new(PurposeBook::new(config)) }
+    }
+
+    /// Which purpose each property serves.
+    pub fn purposes(&self) -> &Arc<PurposeBook> {
+        &self.purposes
     }
 
     pub fn rules(&self, mode: &VisitorMode) -> Option<&ModeRules> {

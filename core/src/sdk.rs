@@ -3,6 +3,7 @@
 //! writer, the uploader, and the listener's thread, which alone calls the
 //! app's listener.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,7 @@ use crate::error::{ConfigError, ModeError, SdkError, TrackError};
 use crate::export::LocalData;
 use crate::hit::{check_event, events, CheckedEvent, Context, Event, QueuedHit, Value};
 use crate::messages::{Op, UpMsg};
-use crate::mode::{ModeStatus, VisitorMode};
+use crate::mode::{ModeStatus, PurposeMode, VisitorMode};
 use crate::report::ComplianceReport;
 use crate::shared::Role;
 use crate::state::{Engine, HandOver};
@@ -84,9 +85,9 @@ impl Sdk {
         let CheckedEvent { mut name, mut properties, notes } = checked;
         loop {
             let now = shared.clock.now_ms();
-            let (rules, epoch, context, consent_lapsed) = {
+            let (rules, epoch, context, purposes, consent_lapsed) = {
                 let st = engine.read();
-                (st.rules.clone(), st.epoch, st.context.clone(), engine.consent_lapsed(&st, now))
+                (st.rules.clone(), st.epoch, st.context.clone(), st.purpose_filter.clone(), engine.consent_lapsed(&st, now))
             };
             if consent_lapsed {
                 let mut st = engine.write();
@@ -108,7 +109,8 @@ impl Sdk {
             // the thread that allocated them. Only the visitor id is decided
             // under the lock.
             let event_id = shared.random.event_id().hyphenated().to_string();
-            let (hit, body, dropped) = rules.build_hit(std::mem::take(&mut name), &context, &mut properties, now, event_id);
+            let (hit, body, dropped) =
+                rules.build_hit(std::mem::take(&mut name), &context, &mut properties, now, event_id, purposes.as_deref());
             let mut hit_notes = notes.clone();
             hit_notes.extend(dropped);
             let queued = Box::new(QueuedHit {
@@ -214,6 +216,27 @@ impl Sdk {
             (false, VisitorMode::OptIn) => Some(default),
             (false, other) => Some(other.clone()),
         })
+    }
+
+    /// The answer for one purpose (see [`Sdk::set_purposes`]).
+    pub fn set_purpose(&self, purpose: &str, mode: PurposeMode) -> Result<(), ModeError> {
+        self.set_purposes(&BTreeMap::from([(purpose.to_owned(), mode)]))
+    }
+
+    /// The answers of a consent-management platform, purpose by purpose;
+    /// the purposes not named keep their answer. Audience measurement's
+    /// answer decides the visitor mode (opt-in: `optin`, essential: the
+    /// exempt default, opt-out: `optout`, not acquired: `no-consent`); the
+    /// other purposes' properties leave only with consented hits, and only
+    /// if their purpose is opt-in. A purpose never answered never reads as
+    /// opt-in. Persisted; each opt-in lapses like consent does.
+    pub fn set_purposes(&self, answers: &BTreeMap<String, PurposeMode>) -> Result<(), ModeError> {
+        self.engine.set_purposes(answers)
+    }
+
+    /// Every configured purpose's mode, audience measurement included.
+    pub fn purposes(&self) -> BTreeMap<String, PurposeMode> {
+        self.mode_status().purposes
     }
 
     /// Replaces the device and app context attached to later hits.

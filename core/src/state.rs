@@ -10,6 +10,7 @@
 //! purged id. Under the lock there are only assignments and non-blocking
 //! sends: no listener is called, no disk or network touched.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -20,7 +21,8 @@ use crate::error::{ModeError, SdkError, StoreError, TrackError};
 use crate::hit::{Context, QueuedHit};
 use crate::messages::{DeleteAllOp, ModeOp, Op, VisitorAction};
 use crate::mode::{consent_expiry, consent_lapse, ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode};
-use crate::rules::{ModeRules, RuleBook};
+use crate::purpose::{mode_answers, resolve, visitor_mode_for, PurposeChoice, PurposeMode, PurposeState, AUDIENCE_MEASUREMENT};
+use crate::rules::{ModeRules, PurposeFilter, RuleBook};
 use crate::shared::Shared;
 use crate::stats::Counters;
 use crate::visitor_id::VisitorId;
@@ -43,6 +45,13 @@ pub(crate) struct State {
     /// `visitor.id`, shared by the hits that carry it.
     pub visitor_wire: Option<Arc<str>>,
     pub context: Arc<Context>,
+    /// The purposes answered explicitly (a visitor mode set by the app
+    /// answers every purpose; see [`crate::purpose`]).
+    pub purpose_answers: BTreeMap<String, PurposeChoice>,
+    /// Every configured purpose's mode, from the answers and the mode.
+    pub purposes: PurposeState,
+    /// What hits add and hold back for purposes no visitor mode stands for.
+    pub purpose_filter: Option<Arc<PurposeFilter>>,
     /// Bumped at each change of mode or erasure; `track` re-filters when it
     /// moved, and the wrappers publish no state older than one they have.
     pub epoch: u64,
@@ -119,24 +128,91 @@ impl Engine {
         st.record = record;
         st.rules = self.rules.shared(&mode);
         st.renewal_needed = reason == ModeChangeReason::ConsentExpired;
+        (self.changed(st, previous, at, reason), visitor)
+    }
+
+    /// Resolves the purposes again, bumps the epoch, and describes the change.
+    fn changed(&self, st: &mut State, previous: VisitorMode, at: EpochMillis, reason: ModeChangeReason) -> ModeChange {
+        self.refresh_purposes(st);
         st.epoch += 1;
-        let change = ModeChange {
+        ModeChange {
             previous,
-            current: mode,
+            current: st.mode.clone(),
             at_ms: at,
             reason,
             consent_renewal_needed: st.renewal_needed,
+            purposes: st.purposes.to_map(),
             epoch: st.epoch,
-        };
-        (change, visitor)
+        }
     }
 
-    /// Records a mode change in memory and hands its persistence to the writer.
+    pub fn refresh_purposes(&self, st: &mut State) {
+        let book = self.rules.purposes();
+        st.purposes = resolve(book.names(), &st.purpose_answers, &st.mode);
+        st.purpose_filter = PurposeFilter::new(book.clone(), &st.purposes).map(Arc::new);
+    }
+
+    /// Records a mode change in memory and hands its persistence to the
+    /// writer. A mode the app sets answers every purpose (`set_mode(optin)`
+    /// is a consent to each purpose configured now, not to those added later).
     pub fn apply_mode(&self, st: &mut State, mode: VisitorMode, at: EpochMillis, reason: ModeChangeReason) {
+        if reason == ModeChangeReason::SetByApp {
+            st.purpose_answers = self
+                .rules
+                .purposes()
+                .names()
+                .iter()
+                .map(|p| (p.clone(), PurposeChoice { mode: mode_answers(&mode, p), since_ms: at }))
+                .collect();
+        }
         let record = ModeRecord { mode: mode.clone(), since_ms: at, reason };
         let (change, visitor) = self.enter(st, mode, Some(record.clone()), at, reason);
+        self.persist(st, Some(record), visitor, Some(change));
+    }
+
+    /// Hands the choice (mode record and purpose answers) to the writer.
+    fn persist(&self, st: &State, record: Option<ModeRecord>, visitor: VisitorAction, change: Option<ModeChange>) {
+        let purposes = st.purpose_answers.clone();
         // Mode operations bypass the in-flight bound: they must never be lost.
-        let _ = self.shared.ops.send(Op::Mode(Box::new(ModeOp { record: Some(record), visitor, change: Some(change) })));
+        let _ = self.shared.ops.send(Op::Mode(Box::new(ModeOp { record, purposes, visitor, change })));
+    }
+
+    /// The answers of a consent-management platform, purpose by purpose.
+    /// Audience measurement's answer decides the visitor mode
+    /// ([`visitor_mode_for`]); the others decide which of their properties
+    /// leave with consented hits. Unknown purposes are refused, whole.
+    pub fn set_purposes(&self, answers: &BTreeMap<String, PurposeMode>) -> Result<(), ModeError> {
+        let names = self.rules.purposes().names();
+        if let Some(unknown) = answers.keys().find(|p| !names.contains(p)) {
+            return Err(ModeError::UnknownPurpose(unknown.clone()));
+        }
+        let mut st = self.write();
+        if st.closed {
+            return Err(ModeError::ShutDown);
+        }
+        let now = self.shared.clock.now_ms();
+        self.expire_consent(&mut st, now);
+        for (p, mode) in answers {
+            st.purpose_answers.insert(p.clone(), PurposeChoice { mode: *mode, since_ms: now });
+        }
+        match answers.get(AUDIENCE_MEASUREMENT) {
+            Some(am) => {
+                let mode = visitor_mode_for(*am, &st.mode, &self.shared.config.default_mode);
+                let record = ModeRecord { mode: mode.clone(), since_ms: now, reason: ModeChangeReason::SetByApp };
+                let (change, visitor) = self.enter(&mut st, mode, Some(record.clone()), now, ModeChangeReason::SetByApp);
+                self.persist(&st, Some(record), visitor, Some(change));
+            }
+            None => {
+                st.renewal_needed = false;
+                let previous = st.mode.clone();
+                let change = self.changed(&mut st, previous, now, ModeChangeReason::SetByApp);
+                let record = st.record.clone();
+                self.persist(&st, record, VisitorAction::Keep, Some(change));
+            }
+        }
+        drop(st);
+        self.shared.wake_writer();
+        Ok(())
     }
 
     /// Erases the visitor id, the queue and the history of choices. An
@@ -145,6 +221,10 @@ impl Engine {
     /// default with no choice recorded. The writer answers on `reply`.
     pub fn erase(&self, st: &mut State, now: EpochMillis, reply: SyncSender<Result<u64, StoreError>>) -> Result<(), SdkError> {
         let keep = if st.mode.stores_visitor_id() { None } else { st.record.clone() };
+        if keep.is_none() {
+            // Back to the default: no answer left, for any purpose.
+            st.purpose_answers.clear();
+        }
         let (change, _) = match &keep {
             Some(_) => {
                 let mode = st.mode.clone();
@@ -157,7 +237,8 @@ impl Engine {
         st.visitor_wire = None;
         // Reported only when the mode itself changed.
         let change = (change.previous != change.current).then_some(change);
-        self.shared.ops.send(Op::DeleteAll(Box::new(DeleteAllOp { keep, change, reply }))).map_err(|_| SdkError::ShutDown)
+        let purposes = st.purpose_answers.clone();
+        self.shared.ops.send(Op::DeleteAll(Box::new(DeleteAllOp { keep, purposes, change, reply }))).map_err(|_| SdkError::ShutDown)
     }
 
     /// When the opt-in in force lapses; `None` in any other mode, and when
@@ -179,17 +260,43 @@ impl Engine {
         }
     }
 
-    /// Whether an opt-in in force has lapsed at `now` (read-only check).
-    pub fn consent_lapsed(&self, st: &State, now: EpochMillis) -> bool {
-        self.consent_lapsed_at(st, now).is_some()
+    /// The purposes whose opt-in lapsed at `now`, each with its lapse.
+    fn lapsed_purposes(&self, st: &State, now: EpochMillis) -> Vec<(String, EpochMillis)> {
+        let months = self.shared.config.consent_lifetime_months;
+        st.purpose_answers
+            .iter()
+            .filter(|(_, c)| c.mode == PurposeMode::OptIn)
+            .filter_map(|(p, c)| consent_lapse(c.since_ms, months, now).map(|at| (p.clone(), at)))
+            .collect()
     }
 
-    /// Returns to the default mode once an opt-in choice has lapsed. True
-    /// when it did (the caller wakes the writer once the lock is released).
+    /// Whether an opt-in in force (the mode's or a purpose's) has lapsed at
+    /// `now` (read-only check).
+    pub fn consent_lapsed(&self, st: &State, now: EpochMillis) -> bool {
+        self.consent_lapsed_at(st, now).is_some() || !self.lapsed_purposes(st, now).is_empty()
+    }
+
+    /// Ends every opt-in that lapsed: the mode's returns to the default mode,
+    /// a purpose's becomes unanswered (never read as opt-in); either way the
+    /// app is told to ask again. True when something lapsed (the caller
+    /// wakes the writer once the lock is released).
     pub fn expire_consent(&self, st: &mut State, now: EpochMillis) -> bool {
+        let purposes = self.lapsed_purposes(st, now);
+        for (p, _) in &purposes {
+            st.purpose_answers.remove(p);
+        }
         match self.consent_lapsed_at(st, now) {
             Some(at) => {
                 self.apply_mode(st, self.shared.config.default_mode.clone(), at, ModeChangeReason::ConsentExpired);
+                true
+            }
+            None if !purposes.is_empty() => {
+                let at = purposes.iter().map(|(_, at)| *at).min().unwrap_or(now);
+                st.renewal_needed = true;
+                let previous = st.mode.clone();
+                let change = self.changed(st, previous, at, ModeChangeReason::ConsentExpired);
+                let record = st.record.clone();
+                self.persist(st, record, VisitorAction::Keep, Some(change));
                 true
             }
             None => false,
@@ -204,6 +311,7 @@ impl Engine {
             since_ms: st.record.as_ref().map(|r| r.since_ms),
             consent_expires_at_ms: self.consent_expires_at(st),
             consent_renewal_needed: st.renewal_needed,
+            purposes: st.purposes.to_map(),
             epoch: st.epoch,
         }
     }

@@ -25,10 +25,10 @@ use crate::error::StoreError;
 use crate::export::LocalData;
 use crate::hit::QueuedHit;
 use crate::messages::{DeleteAllOp, ModeOp, Op, UpMsg, VisitorAction};
-use crate::mode::ModeRecord;
 use crate::notifier::Notice;
 use crate::shared::Shared;
 use crate::stats::Counters;
+use crate::store::choice::Choice;
 use crate::store::{self, StoredState};
 use crate::visitor_id::VisitorId;
 
@@ -56,8 +56,8 @@ enum Write {
     Hit(Box<QueuedHit>),
     NewVisitor(VisitorId),
     Visitor(VisitorAction),
-    Mode { record: Option<ModeRecord>, visitor: VisitorAction },
-    DeleteAll { keep: Option<ModeRecord> },
+    Mode { choice: Choice, visitor: VisitorAction },
+    DeleteAll { keep: Choice },
 }
 
 impl Write {
@@ -111,7 +111,7 @@ pub(crate) struct Writer {
     /// Set while the disk is full: how many hits may be written back.
     full_budget: Option<u64>,
     /// The choice to write to the choice file before the next transaction.
-    choice_due: Option<Option<ModeRecord>>,
+    choice_due: Option<Choice>,
     /// A purge committed but its WAL could not be truncated yet.
     checkpoint_due: bool,
 }
@@ -256,9 +256,10 @@ impl Writer {
             Op::NewVisitor(v) => self.queue(Write::NewVisitor(*v)),
             Op::Visitor(action) => self.queue(Write::Visitor(action)),
             Op::Mode(op) => {
-                let ModeOp { record, visitor, change } = *op;
-                self.choice_due = Some(record.clone());
-                self.queue(Write::Mode { record, visitor });
+                let ModeOp { record, purposes, visitor, change } = *op;
+                let choice = Choice { record, purposes };
+                self.choice_due = Some(choice.clone());
+                self.queue(Write::Mode { choice, visitor });
                 if let Some(change) = change {
                     notices.push(Notice::Mode(change));
                 }
@@ -269,7 +270,8 @@ impl Writer {
                 }
             }
             Op::DeleteAll(op) => {
-                let DeleteAllOp { keep, change, reply } = *op;
+                let DeleteAllOp { keep, purposes, change, reply } = *op;
+                let keep = Choice { record: keep, purposes };
                 self.choice_due = Some(keep.clone());
                 self.queue(Write::DeleteAll { keep });
                 if let Some(c) = change {
@@ -336,7 +338,7 @@ impl Writer {
     /// written nothing is committed, so the file is never behind the database.
     fn write_choice(&mut self, notices: &mut Vec<Notice>) -> bool {
         let Some(choice) = &self.choice_due else { return true };
-        match store::choice::write(&self.shared.storage_dir, choice.as_ref()) {
+        match store::choice::write(&self.shared.storage_dir, choice) {
             Ok(()) => {
                 self.choice_due = None;
                 true
@@ -464,18 +466,20 @@ impl Writer {
                 }
                 Write::NewVisitor(v) => store::save_visitor(&tx, v)?,
                 Write::Visitor(action) => done.purged += apply_visitor(&tx, *action)?,
-                Write::Mode { record, visitor } => {
+                Write::Mode { choice, visitor } => {
                     done.purged += apply_visitor(&tx, *visitor)?;
-                    match record {
+                    match &choice.record {
                         Some(r) => store::push_mode(&tx, r)?,
                         None => store::clear_modes(&tx)?,
                     }
+                    store::replace_purposes(&tx, &choice.purposes)?;
                 }
                 Write::DeleteAll { keep } => {
                     done.deleted += store::delete_all(&tx)?;
-                    if let Some(r) = keep {
+                    if let Some(r) = &keep.record {
                         store::push_mode(&tx, r)?;
                     }
+                    store::replace_purposes(&tx, &keep.purposes)?;
                 }
             }
         }
@@ -513,14 +517,15 @@ impl Writer {
                         self.mirror.visitor = None;
                     }
                 }
-                Write::Mode { record, visitor } => {
+                Write::Mode { choice, visitor } => {
                     if visitor != VisitorAction::Keep {
                         self.mirror.visitor = None;
                     }
-                    self.mirror.mode = record;
+                    self.mirror.mode = choice.record;
+                    self.mirror.purposes = choice.purposes;
                 }
                 Write::DeleteAll { keep } => {
-                    self.mirror = StoredState { mode: keep, visitor: None };
+                    self.mirror = StoredState { mode: keep.record, purposes: keep.purposes, visitor: None };
                 }
             }
         }
@@ -578,8 +583,9 @@ impl Writer {
         if let Some(v) = self.mirror.visitor.clone() {
             self.pending.push_front(Write::NewVisitor(v));
         }
-        if let Some(r) = self.mirror.mode.clone() {
-            self.pending.push_front(Write::Mode { record: Some(r), visitor: VisitorAction::Keep });
+        if self.mirror.mode.is_some() || !self.mirror.purposes.is_empty() {
+            let choice = Choice { record: self.mirror.mode.clone(), purposes: self.mirror.purposes.clone() };
+            self.pending.push_front(Write::Mode { choice, visitor: VisitorAction::Keep });
         }
     }
 
@@ -609,6 +615,7 @@ impl Writer {
                 current_mode: None,
                 visitor: state.visitor,
                 mode_history: store::mode_history(conn)?,
+                purposes: state.purposes,
                 pending_hits: pending,
             })
         };

@@ -183,6 +183,18 @@ fn run(path: &PathBuf) -> Result<(), String> {
             sdk.set_consent(granted).map_err(|e| format!("{at}: {e}"))?;
         } else if let Some(on) = step.get("set_opted_out").and_then(Json::as_bool) {
             sdk.set_opted_out(on).map_err(|e| format!("{at}: {e}"))?;
+        } else if let Some(answers) = step.get("set_purposes").and_then(Json::as_object) {
+            let answers = answers
+                .iter()
+                .map(|(p, m)| Ok((p.clone(), PurposeMode::parse(m.as_str().unwrap_or("")).ok_or(format!("{at}: mode {m}"))?)))
+                .collect::<Result<BTreeMap<_, _>, String>>()?;
+            sdk.set_purposes(&answers).map_err(|e| format!("{at}: {e}"))?;
+        } else if let Some(one) = step.get("set_purpose") {
+            let mode = PurposeMode::parse(one["mode"].as_str().unwrap_or("")).ok_or(format!("{at}: mode"))?;
+            sdk.set_purpose(one["purpose"].as_str().unwrap_or(""), mode).map_err(|e| format!("{at}: {e}"))?;
+        } else if let Some(e) = step.get("expect_purposes") {
+            let got: Map<String, Json> = sdk.purposes().into_iter().map(|(p, m)| (p, json!(m.wire_name()))).collect();
+            matches(e, &Json::Object(got), &mut b, &at)?;
         } else if let Some(t) = step.get("set_time").and_then(Json::as_str) {
             clock.set_ms(ms(t));
         } else if let Some(s) = step.get("advance_seconds").and_then(Json::as_i64) {
@@ -259,7 +271,7 @@ fn conformance_vectors() {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 15, "vectors missing: {files:?}");
+    assert!(files.len() >= 26, "vectors missing: {files:?}");
     let failures: Vec<String> = files
         .iter()
         .filter_map(|f| run(f).err().map(|e| format!("{}: {e}", f.file_name().unwrap().to_string_lossy())))

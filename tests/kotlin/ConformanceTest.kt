@@ -14,6 +14,9 @@ import eu.mesure.ffi.MesureConfig
 import eu.mesure.ffi.MesureException
 import eu.mesure.ffi.PropertyRule
 import eu.mesure.ffi.PropertyValue
+import eu.mesure.ffi.PurposeConfig
+import eu.mesure.ffi.purposeModeFromName
+import eu.mesure.ffi.purposeModeName
 import eu.mesure.ffi.TrackOutcome
 import eu.mesure.ffi.sdkVersion
 import eu.mesure.ffi.visitorModeFromName
@@ -36,10 +39,12 @@ class ConformanceTest(private val name: String, private val file: File) {
         @Parameterized.Parameters(name = "{0}")
         fun vectors(): List<Array<Any>> {
             val files = Env.vectorsDir.listFiles { f -> f.name.endsWith(".json") }?.sortedBy { it.name }.orEmpty()
-            check(files.size >= 15) { "vectors missing in ${Env.vectorsDir}" }
+            check(files.size >= 26) { "vectors missing in ${Env.vectorsDir}" }
             return files.map { arrayOf(it.nameWithoutExtension, it) }
         }
     }
+
+    private fun purposeMode(name: String) = purposeModeFromName(name) ?: error("purpose mode $name")
 
     private fun ms(s: String): Long = OffsetDateTime.parse(s).toInstant().toEpochMilli()
 
@@ -59,6 +64,10 @@ class ConformanceTest(private val name: String, private val file: File) {
                 "exempt_allowlist" -> c.copy(exemptAllowlist = x.asJsonArray.map { allowed(it.asJsonObject) })
                 "forbidden_events" -> c.copy(forbiddenEvents = x.asJsonArray.map { it.asString })
                 "anonymous_events" -> c.copy(anonymousEvents = x.asJsonArray.map { it.asString })
+                "purposes" -> c.copy(purposes = x.asJsonArray.map {
+                    val o = it.asJsonObject
+                    PurposeConfig(name = o["name"].asString, properties = o.getAsJsonArray("properties")?.map { p -> p.asString }.orEmpty())
+                })
                 "forbidden_properties" -> c.copy(forbiddenProperties = x.asJsonArray.map {
                     val o = it.asJsonObject
                     PropertyRule(property = o["property"].asString, events = str(o, "events") ?: "*")
@@ -156,6 +165,16 @@ class ConformanceTest(private val name: String, private val file: File) {
                         check(expectedError == code(e)) { "$at: threw $e" }
                     }
                     step.has("set_consent") -> sdk.setConsent(step["set_consent"].asBoolean)
+                    step.has("set_purposes") -> sdk.setPurposes(
+                        step.getAsJsonObject("set_purposes").entrySet().associate { (p, m) -> p to purposeMode(m.asString) },
+                    )
+                    step.has("set_purpose") -> step.getAsJsonObject("set_purpose").let { o ->
+                        sdk.setPurpose(o["purpose"].asString, purposeMode(o["mode"].asString))
+                    }
+                    step.has("expect_purposes") -> {
+                        val got = JsonObject().apply { sdk.purposes().forEach { (p, m) -> addProperty(p, purposeModeName(m)) } }
+                        match(step["expect_purposes"], got, at)
+                    }
                     step.has("set_opted_out") -> sdk.setOptedOut(step["set_opted_out"].asBoolean)
                     step.has("set_time") -> clock.set(ms(step["set_time"].asString))
                     step.has("advance_seconds") -> clock.advance(step["advance_seconds"].asLong * 1000)

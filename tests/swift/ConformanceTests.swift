@@ -12,7 +12,7 @@ final class ConformanceTests: XCTestCase {
     func testEveryVector() throws {
         let dir = URL(fileURLWithPath: try environment("MESURE_VECTORS_DIR"), isDirectory: true)
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }.sorted()
-        XCTAssertGreaterThanOrEqual(files.count, 15, "vectors missing from \(dir.path): \(files)")
+        XCTAssertGreaterThanOrEqual(files.count, 26, "vectors missing from \(dir.path): \(files)")
         var failures: [String] = []
         for file in files {
             do {
@@ -215,6 +215,21 @@ final class VectorRunner {
             try sdk.setConsent(granted: granted)
         } else if let on = step["set_opted_out"].bool {
             try sdk.setOptedOut(optedOut: on)
+        } else if let answers = step["set_purposes"].object {
+            var map: [String: PurposeMode] = [:]
+            for (p, m) in answers {
+                guard let name = m.string, let mode = purposeModeFromName(name: name) else { throw TestFailure("\(at): mode \(m)") }
+                map[p] = mode
+            }
+            try sdk.setPurposes(answers: map)
+        } else if let one = step["set_purpose"].object {
+            guard let purpose = one["purpose"]?.string, let name = one["mode"]?.string, let mode = purposeModeFromName(name: name) else {
+                throw TestFailure("\(at): set_purpose needs purpose and mode")
+            }
+            try sdk.setPurpose(purpose: purpose, mode: mode)
+        } else if !step["expect_purposes"].isNull {
+            let got = JSON.object(sdk.purposes().mapValues { .string(purposeModeName(mode: $0)) })
+            try match(step["expect_purposes"], got, &b, at)
         } else if let time = step["set_time"].string {
             clock.set(try epochMs(time))
         } else if let seconds = step["advance_seconds"].int {
@@ -321,7 +336,7 @@ func makeConfig(_ json: JSON, storageDir: String) throws -> MesureConfig {
     // Set by the runner, whatever the vector says.
     let known: Set<String> = [
         "collect_endpoint", "storage_dir", "flush_interval_ms", "site_id", "default_mode", "exempt_allowlist",
-        "forbidden_properties", "forbidden_events", "anonymous_events", "custom_modes", "send_hits_in_opt_out", "consent_lifetime_months", "queue_max_hits",
+        "forbidden_properties", "forbidden_events", "anonymous_events", "purposes", "custom_modes", "send_hits_in_opt_out", "consent_lifetime_months", "queue_max_hits",
         "queue_max_age_days", "batch_size", "request_timeout_ms", "retry_base_ms", "retry_max_ms", "context",
     ]
     if let unknown = c.keys.sorted().first(where: { !known.contains($0) }) {
@@ -352,6 +367,11 @@ func makeConfig(_ json: JSON, storageDir: String) throws -> MesureConfig {
                 allowedEvents: (m["allowed_events"].array ?? []).compactMap(\.string),
                 allowedProperties: try (m["allowed_properties"].array ?? []).map(allowedProperty)
             )
+        },
+        purposes: try (c["purposes"]?.array ?? []).map { p in
+            try onlyKeys(p, ["name", "properties"], "purposes")
+            guard let name = p["name"].string else { throw TestFailure("purposes: name missing") }
+            return PurposeConfig(name: name, properties: try strings(p["properties"], "purposes.properties") ?? [])
         },
         sendHitsInOptOut: c["send_hits_in_opt_out"]?.bool,
         consentLifetimeMonths: try u32(c["consent_lifetime_months"], "consent_lifetime_months"),

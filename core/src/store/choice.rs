@@ -10,17 +10,20 @@
 //! written rather than the file removed, so an erased choice cannot come back
 //! from an older database.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::{private_file_options, StoreError};
-use crate::mode::{ModeChangeReason, ModeRecord, VisitorMode};
+use crate::mode::{ModeChangeReason, ModeRecord, PurposeMode, VisitorMode};
+use crate::purpose::PurposeChoice;
 
 /// Name of the choice file inside the storage directory.
 pub const CHOICE_FILE_NAME: &str = "mesure.choice";
-const FORMAT_VERSION: u32 = 1;
+/// 2 adds the purposes; a version-1 file (no purposes) is still read.
+const FORMAT_VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +31,23 @@ struct OnDisk {
     version: u32,
     /// `None`: no choice recorded, the configured default applies.
     choice: Option<Recorded>,
+    /// The purposes answered, by name.
+    #[serde(default)]
+    purposes: BTreeMap<String, RecordedPurpose>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordedPurpose {
+    mode: String,
+    since_ms: i64,
+}
+
+/// The visitor's choice: the mode record, and the purposes answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Choice {
+    pub record: Option<ModeRecord>,
+    pub purposes: BTreeMap<String, PurposeChoice>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -38,9 +58,10 @@ struct Recorded {
     reason: String,
 }
 
-/// What the file says: `Ok(None)` when there is no file; `Ok(Some(None))`
-/// when it records that no choice was made; an error when it is unreadable.
-pub(crate) fn read(dir: &Path) -> Result<Option<Option<ModeRecord>>, StoreError> {
+/// What the file says: `Ok(None)` when there is no file; a choice with no
+/// record when it records that no choice was made; an error when it is
+/// unreadable.
+pub(crate) fn read(dir: &Path) -> Result<Option<Choice>, StoreError> {
     let bytes = match std::fs::read(dir.join(CHOICE_FILE_NAME)) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -48,7 +69,7 @@ pub(crate) fn read(dir: &Path) -> Result<Option<Option<ModeRecord>>, StoreError>
     };
     let parsed: OnDisk =
         serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("{CHOICE_FILE_NAME}: {e}")))?;
-    if parsed.version != FORMAT_VERSION {
+    if !(1..=FORMAT_VERSION).contains(&parsed.version) {
         return Err(StoreError::Corrupt(format!("{CHOICE_FILE_NAME}: version {}", parsed.version)));
     }
     let record = match parsed.choice {
@@ -59,18 +80,29 @@ pub(crate) fn read(dir: &Path) -> Result<Option<Option<ModeRecord>>, StoreError>
             Some(ModeRecord { mode: VisitorMode::parse(&r.mode), since_ms: r.since_ms, reason })
         }
     };
-    Ok(Some(record))
+    let mut purposes = BTreeMap::new();
+    for (name, p) in parsed.purposes {
+        let mode = PurposeMode::parse(&p.mode)
+            .ok_or_else(|| StoreError::Corrupt(format!("{CHOICE_FILE_NAME}: purpose mode {:?}", p.mode)))?;
+        purposes.insert(name, PurposeChoice { mode, since_ms: p.since_ms });
+    }
+    Ok(Some(Choice { record, purposes }))
 }
 
-/// Replaces the file atomically with `choice` (`None`: no choice recorded).
-pub(crate) fn write(dir: &Path, choice: Option<&ModeRecord>) -> Result<(), StoreError> {
+/// Replaces the file atomically with `choice`.
+pub(crate) fn write(dir: &Path, choice: &Choice) -> Result<(), StoreError> {
     let doc = OnDisk {
         version: FORMAT_VERSION,
-        choice: choice.map(|r| Recorded {
+        choice: choice.record.as_ref().map(|r| Recorded {
             mode: r.mode.wire_name().to_owned(),
             since_ms: r.since_ms,
             reason: r.reason.code().to_owned(),
         }),
+        purposes: choice
+            .purposes
+            .iter()
+            .map(|(p, c)| (p.clone(), RecordedPurpose { mode: c.mode.wire_name().to_owned(), since_ms: c.since_ms }))
+            .collect(),
     };
     let bytes = serde_json::to_vec(&doc).map_err(|e| StoreError::Unavailable(e.to_string()))?;
     let tmp = dir.join(format!("{CHOICE_FILE_NAME}.tmp"));
@@ -94,10 +126,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(read(dir.path()), Ok(None)));
         let r = ModeRecord { mode: VisitorMode::NoConsent, since_ms: -5, reason: ModeChangeReason::SetByApp };
-        write(dir.path(), Some(&r)).unwrap();
-        assert_eq!(read(dir.path()).unwrap(), Some(Some(r)));
-        write(dir.path(), None).unwrap();
-        assert_eq!(read(dir.path()).unwrap(), Some(None));
+        let purposes = BTreeMap::from([("advertising".to_owned(), PurposeChoice { mode: PurposeMode::OptIn, since_ms: 7 })]);
+        let choice = Choice { record: Some(r), purposes };
+        write(dir.path(), &choice).unwrap();
+        assert_eq!(read(dir.path()).unwrap(), Some(choice));
+        write(dir.path(), &Choice::default()).unwrap();
+        assert_eq!(read(dir.path()).unwrap(), Some(Choice::default()));
+        // A version-1 file, from before purposes, is read.
+        std::fs::write(dir.path().join(CHOICE_FILE_NAME), br#"{"version":1,"choice":{"mode":"optout","since_ms":3,"reason":"set_by_app"}}"#).unwrap();
+        assert_eq!(read(dir.path()).unwrap().unwrap().record.unwrap().mode, VisitorMode::OptOut);
         std::fs::write(dir.path().join(CHOICE_FILE_NAME), b"{\"version\":1,\"choice\":{\"mode\":\"optout\"}}").unwrap();
         assert!(matches!(read(dir.path()), Err(StoreError::Corrupt(_))));
         assert!(!dir.path().join(format!("{CHOICE_FILE_NAME}.tmp")).exists(), "renamed, not left behind");

@@ -1,11 +1,14 @@
 //! Queries. Each takes a connection or a transaction and does one thing.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::StoreError;
 use crate::clock::EpochMillis;
 use crate::hit::QueuedHit;
-use crate::mode::{ModeChangeReason, ModeRecord, VisitorMode, FIXED_VISITOR_IDS};
+use crate::mode::{ModeChangeReason, ModeRecord, PurposeMode, VisitorMode, FIXED_VISITOR_IDS};
+use crate::purpose::PurposeChoice;
 use crate::visitor_id::VisitorId;
 
 /// Mode history rows kept (older ones are removed).
@@ -27,6 +30,7 @@ pub struct PendingRow {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoredState {
     pub mode: Option<ModeRecord>,
+    pub purposes: BTreeMap<String, PurposeChoice>,
     pub visitor: Option<VisitorId>,
 }
 
@@ -76,6 +80,27 @@ pub fn push_mode(conn: &Connection, r: &ModeRecord) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Replaces the purposes answered.
+pub fn replace_purposes(conn: &Connection, purposes: &BTreeMap<String, PurposeChoice>) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM purpose_choice", [])?;
+    let mut st = conn.prepare_cached("INSERT INTO purpose_choice (purpose, mode, since_ms) VALUES (?1, ?2, ?3)")?;
+    for (p, c) in purposes {
+        st.execute(params![p, c.mode.wire_name(), c.since_ms])?;
+    }
+    Ok(())
+}
+
+pub fn purposes(conn: &Connection) -> Result<BTreeMap<String, PurposeChoice>, StoreError> {
+    let mut st = conn.prepare("SELECT purpose, mode, since_ms FROM purpose_choice")?;
+    let rows = st
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(p, mode, since_ms)| PurposeMode::parse(&mode).map(|mode| (p, PurposeChoice { mode, since_ms })))
+        .collect())
+}
+
 pub fn clear_modes(conn: &Connection) -> Result<(), StoreError> {
     conn.execute("DELETE FROM mode_history", [])?;
     Ok(())
@@ -106,7 +131,7 @@ pub fn load_state(conn: &Connection) -> Result<StoredState, StoreError> {
             |r| Ok(VisitorId { id: r.get(0)?, created_at_ms: r.get(1)?, expires_at_ms: r.get(2)? }),
         )
         .optional()?;
-    Ok(StoredState { mode, visitor })
+    Ok(StoredState { mode, purposes: purposes(conn)?, visitor })
 }
 
 pub fn mode_history(conn: &Connection) -> Result<Vec<ModeRecord>, StoreError> {
@@ -204,5 +229,6 @@ pub fn delete_all(conn: &Connection) -> Result<u64, StoreError> {
     let n = conn.execute("DELETE FROM hits", [])?;
     conn.execute("DELETE FROM visitor", [])?;
     conn.execute("DELETE FROM mode_history", [])?;
+    conn.execute("DELETE FROM purpose_choice", [])?;
     Ok(n as u64)
 }

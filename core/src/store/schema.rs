@@ -31,6 +31,14 @@ const MIGRATIONS: &[&str] = &[
         reason   TEXT    NOT NULL
     );
     "#,
+    // v2: the purposes answered (consent by purpose).
+    r#"
+    CREATE TABLE purpose_choice (
+        purpose  TEXT    PRIMARY KEY,
+        mode     TEXT    NOT NULL,
+        since_ms INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

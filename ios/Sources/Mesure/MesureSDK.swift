@@ -140,6 +140,22 @@ public final class MesureSDK: @unchecked Sendable {
         try publish { try $0.setConsent(granted: granted) }
     }
 
+    /// A consent-management platform's answers, purpose by purpose (purposes
+    /// not named keep theirs). Audience measurement's answer decides the
+    /// visitor mode; a purpose never answered never reads as opt-in.
+    /// - Throws: `MesureError.UnknownPurpose`, `MesureError.ShutDown`.
+    public func setPurposes(_ answers: [String: PurposeMode]) throws {
+        try publish { try $0.setPurposes(answers: answers) }
+    }
+
+    /// The answer for one purpose.
+    public func setPurpose(_ purpose: String, _ mode: PurposeMode) throws {
+        try publish { try $0.setPurpose(purpose: purpose, mode: mode) }
+    }
+
+    /// Every configured purpose's mode, `audience_measurement` included.
+    public var purposes: [String: PurposeMode] { mesure.purposes() }
+
     /// Any mode: `.optIn` once the visitor consented, a custom mode...
     /// - Throws: `MesureError.UnknownMode`, `MesureError.ShutDown`.
     public func setMode(_ mode: VisitorMode) throws {

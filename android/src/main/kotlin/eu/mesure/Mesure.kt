@@ -9,6 +9,7 @@ import eu.mesure.ffi.MesureListener
 import eu.mesure.ffi.ModeChange
 import eu.mesure.ffi.ModeStatus
 import eu.mesure.ffi.PlatformHttpClient
+import eu.mesure.ffi.PurposeMode
 import eu.mesure.ffi.Stats
 import eu.mesure.ffi.TrackOutcome
 import eu.mesure.ffi.VisitorMode
@@ -68,6 +69,20 @@ class Mesure private constructor(
      * stays in force), which also settles a pending renewal.
      */
     fun setConsent(granted: Boolean): Unit = publish { core.setConsent(granted) }
+
+    /**
+     * A consent-management platform's answers, purpose by purpose (purposes
+     * not named keep theirs). Audience measurement's answer decides the
+     * visitor mode; a purpose never answered never reads as opt-in.
+     * @throws eu.mesure.ffi.MesureException.UnknownPurpose for a purpose the configuration does not list.
+     */
+    fun setPurposes(answers: Map<String, PurposeMode>): Unit = publish { core.setPurposes(answers) }
+
+    /** The answer for one purpose. */
+    fun setPurpose(purpose: String, mode: PurposeMode): Unit = publish { core.setPurpose(purpose, mode) }
+
+    /** Every configured purpose's mode, `audience_measurement` included. */
+    val purposes: Map<String, PurposeMode> get() = core.purposes()
 
     /** Runs a mode change, then shows its result at once (the listener confirms later, from its own thread). */
     private fun <T> publish(change: () -> T): T {
