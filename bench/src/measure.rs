@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use mesure_core::store;
+use mesure_core::testing as store;
 use mesure_core::*;
 use mesure_test_collector::{Collector, Reply};
 use rusqlite::params;
@@ -213,7 +213,12 @@ fn rows(n: usize) -> Res<Vec<(String, String)>> {
 /// The floor: the same rows inserted with rusqlite into the same schema, same
 /// pragmas (WAL, synchronous=FULL), in transactions as large as the writer's.
 fn insert_rows(dir: &Path, rows: &[(String, String)]) -> Res<Duration> {
-    let mut db = store::open(dir).map_err(err)?;
+    store::create_store(dir).map_err(err)?;
+    let mut db = rusqlite::Connection::open(store::db_path(dir)).map_err(err)?;
+    // The writer's pragmas (core/src/store/mod.rs).
+    db.pragma_update(None, "secure_delete", "ON").map_err(err)?;
+    let _: String = db.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(err)?;
+    db.pragma_update(None, "synchronous", "FULL").map_err(err)?;
     let now = SystemClock.now_ms();
     let t0 = Instant::now();
     for chunk in rows.chunks(FLOOR_TX) {
@@ -292,7 +297,7 @@ fn startup(queued: usize) -> Res<(Duration, Duration)> {
     if queued > 0 {
         insert_rows(dir.path(), &rows(queued)?)?;
     } else {
-        drop(store::open(dir.path()).map_err(err)?);
+        store::create_store(dir.path()).map_err(err)?;
     }
     let mut sdk_times = Vec::new();
     let mut floor_times = Vec::new();

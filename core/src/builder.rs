@@ -24,7 +24,7 @@ use crate::purpose::PurposeState;
 use crate::store::choice::Choice;
 use crate::store::{self, StoredState};
 use crate::uploader::Uploader;
-use crate::upload::HttpClient;
+use crate::upload::http::HttpClient;
 use crate::worker::Writer;
 
 /// Builds an [`Sdk`]; every part but the configuration has a production default.
@@ -75,6 +75,8 @@ impl SdkBuilder {
         config.validate()?;
         let http = match self.http {
             Some(h) => h,
+            // A dry run never calls a client: none is needed.
+            None if config.dry_run => Arc::new(crate::upload::http::DryRun),
             None => default_http_client()?,
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));

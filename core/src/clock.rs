@@ -78,6 +78,7 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A clock reading `start_ms` (wall) and 0 (monotonic) until moved.
     pub fn new(start_ms: EpochMillis) -> Self {
         Self { now: AtomicI64::new(start_ms), monotonic: AtomicU64::new(0) }
     }
@@ -185,6 +186,7 @@ pub struct SeededRandom {
 }
 
 impl SeededRandom {
+    /// A deterministic source: the same seed gives the same ids.
     pub fn new(seed: u64) -> Self {
         Self { state: AtomicU64::new(seed) }
     }

@@ -13,6 +13,7 @@ use crate::identifying::identifying_reason;
 /// Consent choices are kept 6 months (CNIL recommendations 2020-092, art. 2:
 /// "conservation des choix: 6 mois", seed 002). Longer values are refused.
 pub const DEFAULT_CONSENT_LIFETIME_MONTHS: u32 = 6;
+/// The longest consent lifetime a configuration may set, in months.
 pub const MAX_CONSENT_LIFETIME_MONTHS: u32 = 6;
 /// Default queue bound by count: ~10 000 hits of ~400 bytes is ~4 MB on disk.
 pub const DEFAULT_QUEUE_MAX_HITS: u32 = 10_000;
@@ -77,9 +78,13 @@ pub struct PurposeConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CustomMode {
+    /// The mode's name (never a built-in mode's).
     pub name: String,
+    /// Event-name patterns it sends beside the exempt events; each names
+    /// its events (`article.*`, never `*`).
     #[serde(default)]
     pub allowed_events: Vec<String>,
+    /// Properties it sends beside the strictly necessary ones, each justified.
     #[serde(default)]
     pub allowed_properties: Vec<AllowedProperty>,
 }
@@ -93,14 +98,21 @@ fn any() -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeviceContext {
+    /// `os`: `android`, `ios`, ...
     pub os: Option<String>,
+    /// `os_version`: `14`, `17.2`, ...
     pub os_version: Option<String>,
+    /// `device_brand`: `Google`, `Apple`, ...
     pub device_brand: Option<String>,
+    /// `device_model`: `Pixel 8`, `iPhone15,2`, ...
     pub device_model: Option<String>,
     /// `mobile`, `tablet`, `desktop`, `tv`, ...
     pub device_type: Option<String>,
+    /// `device_screen_width`, in pixels.
     pub device_screen_width: Option<u32>,
+    /// `device_screen_height`, in pixels.
     pub device_screen_height: Option<u32>,
+    /// `app_version`: the app's version name.
     pub app_version: Option<String>,
     /// `wifi`, `cellular`, `offline`, ...
     pub connection_type: Option<String>,
@@ -228,6 +240,11 @@ pub struct Config {
     pub retry_max_ms: u64,
     /// Device and app context, attached to every hit before filtering.
     pub context: DeviceContext,
+    /// Dry run: hits are built, filtered, queued and reported
+    /// ([`crate::Diagnostic::Sent`] with `dry_run` set) but never sent; the
+    /// uploader deletes them as if the collector had acknowledged them. No
+    /// HTTP client is needed. For trying a tagging plan, never for release.
+    pub dry_run: bool,
 }
 
 impl Default for Config {
@@ -253,6 +270,7 @@ impl Default for Config {
             retry_base_ms: DEFAULT_RETRY_BASE_MS,
             retry_max_ms: DEFAULT_RETRY_MAX_MS,
             context: DeviceContext::default(),
+            dry_run: false,
         }
     }
 }

@@ -2,10 +2,12 @@
 //! Nothing is dropped silently: every property or event held back, every hit
 //! lost from the queue, every storage problem is reported here.
 
+use crate::error::TrackError;
 use crate::mode::ModeChange;
 
 /// Why a property or an event did not leave the device as tagged.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DropReason {
     /// The property name breaks the collector's rules (the text says which).
     InvalidName(&'static str),
@@ -32,6 +34,9 @@ pub enum DropReason {
     /// Its purpose (or, for a property with no purpose, every purpose) is
     /// not consented to.
     PurposeNotConsented,
+    /// A value of a type the SDK cannot send (the platform's type name):
+    /// the wrappers pass unknown types on as this instead of throwing.
+    UnsupportedValue(String),
 }
 
 impl DropReason {
@@ -50,6 +55,7 @@ impl DropReason {
             DropReason::TooLarge => "too_large",
             DropReason::ReplacedByScreenName => "replaced_by_screen_name",
             DropReason::PurposeNotConsented => "purpose_not_consented",
+            DropReason::UnsupportedValue(_) => "unsupported_value",
         }
     }
 
@@ -72,6 +78,9 @@ impl DropReason {
             DropReason::TooLarge => "the hit would exceed 64 KiB: its largest properties are left out".into(),
             DropReason::ReplacedByScreenName => "the screen name given to track_screen wins".into(),
             DropReason::PurposeNotConsented => "its purpose is not consented to (opt-in) with audience measurement".into(),
+            DropReason::UnsupportedValue(type_name) => format!(
+                "a value of type {type_name} cannot be sent: use text, a number, a boolean, a date or a list of one of those"
+            ),
         }
     }
 }
@@ -79,39 +88,116 @@ impl DropReason {
 /// One property (or, when `property` is `None`, a whole event) held back or altered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dropped {
+    /// The event's name.
     pub event: String,
+    /// The property; `None` when the whole event was held back.
     pub property: Option<String>,
+    /// Why.
     pub reason: DropReason,
 }
 
 /// Which queue bound removed hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TrimCause {
+    /// `queue_max_hits`: the oldest hits went first.
     MaxHits,
+    /// `queue_max_age_days`: hits too old to send.
     MaxAge,
 }
 
 /// A report about the SDK's own behaviour, delivered on the SDK's background thread.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Diagnostic {
     /// A property or event was held back (or truncated) when tracked.
-    Dropped { mode: String, dropped: Dropped },
+    Dropped {
+        /// The wire name of the mode in force.
+        mode: String,
+        /// What was held back, and why.
+        dropped: Dropped,
+    },
     /// `track` was refused (`QueueFull`) because the in-memory hand-off to
-    /// the storage thread was full: `dropped` calls in a row.
-    Backpressure { dropped: u64 },
+    /// the storage thread was full.
+    Backpressure {
+        /// Calls refused in a row.
+        dropped: u64,
+    },
     /// The queue bounds removed the oldest hits.
-    QueueTrimmed { cause: TrimCause, dropped: u64 },
-    /// The collector refused hits (4xx other than 429); they are dropped and counted.
-    HitsRejected { status: u16, count: u64 },
+    QueueTrimmed {
+        /// Which bound.
+        cause: TrimCause,
+        /// Hits removed.
+        dropped: u64,
+    },
+    /// The collector refused hits (400, 413, 422, down to a single hit);
+    /// they are dropped and counted.
+    HitsRejected {
+        /// The HTTP status.
+        status: u16,
+        /// Hits dropped.
+        count: u64,
+    },
     /// An upload failed; the hits stay queued and are retried after the delay.
-    UploadDeferred { hits: u64, cause: String, retry_in_ms: u64 },
+    UploadDeferred {
+        /// Hits waiting.
+        hits: u64,
+        /// Why the attempt failed.
+        cause: String,
+        /// The delay before the next attempt.
+        retry_in_ms: u64,
+    },
     /// Storage failed; hits are kept in memory (bounded) and writing is retried.
-    StorageError { message: String },
+    StorageError {
+        /// What failed.
+        message: String,
+    },
     /// The database could not be read and was recreated.
-    StorageRecovered { reason: String },
-    /// The listener was slower than the SDK: this many diagnostics were
-    /// dropped rather than queued without bound (mode changes never are).
-    DiagnosticsDropped { dropped: u64 },
+    StorageRecovered {
+        /// Why it could not be read.
+        reason: String,
+    },
+    /// The listener was slower than the SDK: diagnostics were dropped
+    /// rather than queued without bound (mode changes never are).
+    DiagnosticsDropped {
+        /// Diagnostics dropped.
+        dropped: u64,
+    },
+    /// `track` refused an event (bad name, too many properties, a key given
+    /// twice, an empty screen or click name). Back-pressure is reported as
+    /// [`Diagnostic::Backpressure`] instead.
+    TrackRefused {
+        /// The event name as given, cut to 100 characters.
+        event: String,
+        /// Why it was refused.
+        error: TrackError,
+    },
+    /// One upload request left the device (or, in dry-run mode, would have):
+    /// the visitor id it carried and, hit by hit, the event and the property
+    /// keys, never the values. Reported only when a listener is set.
+    Sent {
+        /// The visitor id of the request (`idclient`).
+        idclient: String,
+        /// Its hits, in order.
+        hits: Vec<SentHit>,
+        /// The collector's HTTP status; `None` when none came (network
+        /// failure, timeout) or in dry-run mode.
+        status: Option<u16>,
+        /// A dry run: nothing left the device.
+        dry_run: bool,
+    },
+}
+
+/// One hit of an upload request, as [`Diagnostic::Sent`] shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentHit {
+    /// The hit's `event_id` (the one `track` returned).
+    pub event_id: String,
+    /// The event name.
+    pub event: String,
+    /// The property keys the hit carried, sorted (`event_id` and the privacy
+    /// fields included: everything that left).
+    pub keys: Vec<String>,
 }
 
 /// Receives mode changes and diagnostics, one at a time and in order, on a
@@ -121,6 +207,8 @@ pub enum Diagnostic {
 /// included: none of them waits on this thread. A slow listener delays only
 /// its own callbacks.
 pub trait Listener: Send + Sync + 'static {
+    /// The visitor mode changed (called once the change is persisted).
     fn on_mode_changed(&self, _change: &ModeChange) {}
+    /// Something was held back, refused, sent, or went wrong.
     fn on_diagnostic(&self, _diagnostic: &Diagnostic) {}
 }

@@ -8,13 +8,17 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("invalid configuration: {field}: {problem}")]
 pub struct ConfigError {
+    /// The field's path (`exempt_allowlist[2].property`).
     pub field: String,
+    /// The class of problem.
     pub kind: ConfigErrorKind,
+    /// What is wrong, as a sentence.
     pub problem: String,
 }
 
 /// The class of a configuration error, for code that branches on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConfigErrorKind {
     /// Malformed value (URL, name, pattern, mode name).
     Invalid,
@@ -42,27 +46,70 @@ impl ConfigError {
 /// Why `track` refused an event. Properties alone are never a reason to
 /// refuse: they are dropped and reported through diagnostics.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum TrackError {
+    /// The event name breaks the collector's rules.
     #[error("invalid event name {name:?}: {reason}")]
-    InvalidEventName { name: String, reason: &'static str },
+    InvalidEventName {
+        /// The name as given (cut to 100 characters).
+        name: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+    /// More properties than [`crate::limits::MAX_PROPERTIES`].
     #[error("{count} properties in one event; at most {max} are accepted")]
-    TooManyProperties { count: usize, max: usize },
+    TooManyProperties {
+        /// Properties given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Two keys equal once lower-cased.
     #[error("property {name:?} appears twice once keys are lower-cased")]
-    DuplicateProperty { name: String },
+    DuplicateProperty {
+        /// The key, lower-cased.
+        name: String,
+    },
+    /// The in-memory hand-off to the storage thread is full (storage stalled).
     #[error("the SDK's hand-off to storage is full; the event was not accepted")]
     QueueFull,
+    /// `track_screen` or `track_click` with an empty (or blank) name.
+    #[error("the {property} name is empty")]
+    EmptyName {
+        /// `page` or `click`.
+        property: &'static str,
+    },
+    /// The SDK was shut down.
     #[error("the SDK is shut down")]
     ShutDown,
 }
 
+impl TrackError {
+    /// Stable machine code, for the FFI's `TrackOutcome::Refused` and the
+    /// `TrackRefused` diagnostic.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TrackError::InvalidEventName { .. } => "invalid_event_name",
+            TrackError::TooManyProperties { .. } => "too_many_properties",
+            TrackError::DuplicateProperty { .. } => "duplicate_property",
+            TrackError::QueueFull => "queue_full",
+            TrackError::EmptyName { .. } => "empty_name",
+            TrackError::ShutDown => "shut_down",
+        }
+    }
+}
+
 /// Why a visitor mode could not be set.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum ModeError {
+    /// No configured mode has this name.
     #[error("unknown visitor mode {0:?}")]
     UnknownMode(String),
     /// A purpose the configuration does not list.
     #[error("unknown purpose {0:?}")]
     UnknownPurpose(String),
+    /// The SDK was shut down.
     #[error("the SDK is shut down")]
     ShutDown,
 }
@@ -76,7 +123,12 @@ pub enum StoreError {
     Corrupt(String),
     /// Written by a newer SDK: left untouched, the SDK runs without storage.
     #[error("database schema version {found} is newer than this SDK's {supported}")]
-    NewerSchema { found: i64, supported: i64 },
+    NewerSchema {
+        /// The file's schema version.
+        found: i64,
+        /// The newest this SDK reads.
+        supported: i64,
+    },
     /// No space left: writes wait in memory and resume as uploads free rows.
     #[error("storage full: {0}")]
     Full(String),
@@ -91,15 +143,19 @@ pub enum StoreError {
 
 /// Errors of SDK operations other than tracking and configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum SdkError {
+    /// The configuration failed validation.
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
     /// Storage failed; what was accepted waits in memory (bounded) and is
     /// written once storage works again.
     #[error("storage error: {0}")]
     Storage(#[from] StoreError),
+    /// The SDK was shut down.
     #[error("the SDK is shut down")]
     ShutDown,
+    /// The storage thread did not answer within this many milliseconds.
     #[error("the background thread did not answer within {0} ms")]
     Timeout(u64),
     /// A background thread could not be started.
@@ -112,10 +168,16 @@ pub enum SdkError {
     /// calling back into the SDK) an operation that waits on that thread.
     /// Listener callbacks run on a thread of their own and may call anything.
     #[error("{operation} waits on the SDK's own threads and cannot be called from one of them")]
-    CalledFromSdkThread { operation: &'static str },
+    CalledFromSdkThread {
+        /// The operation refused.
+        operation: &'static str,
+    },
     /// Another SDK (in this process or another one) uses this storage
     /// directory. One instance per directory: on Android, start the SDK in
     /// the main process only.
     #[error("the storage directory {} is in use by another Mesure instance", dir.display())]
-    StorageInUse { dir: std::path::PathBuf },
+    StorageInUse {
+        /// The directory.
+        dir: std::path::PathBuf,
+    },
 }

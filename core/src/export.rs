@@ -15,12 +15,17 @@ use crate::version::SDK_VERSION;
 /// Everything the SDK stores on the device (right of access, GDPR art. 15).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocalData {
+    /// When the export was made.
     pub exported_at_ms: EpochMillis,
+    /// The mode in force.
     pub current_mode: Option<ModeStatus>,
+    /// The visitor id, if one is stored.
     pub visitor: Option<VisitorId>,
+    /// Every recorded choice of mode, oldest first.
     pub mode_history: Vec<ModeRecord>,
     /// The purposes answered, with when.
     pub purposes: BTreeMap<String, PurposeChoice>,
+    /// The hits queued for upload, oldest first.
     pub pending_hits: Vec<PendingRow>,
 }
 

@@ -56,6 +56,7 @@ pub fn json_len<T: Serialize + ?Sized>(v: &T) -> usize {
 
 /// Standard event names.
 pub mod events {
+    #![allow(missing_docs)]
     pub const PAGE_DISPLAY: &str = "page.display";
     pub const CLICK_ACTION: &str = "click.action";
     pub const CLICK_NAVIGATION: &str = "click.navigation";
@@ -65,6 +66,7 @@ pub mod events {
 
 /// Property names the SDK itself writes. The app cannot set them.
 pub mod reserved {
+    #![allow(missing_docs)]
     pub const VISITOR_PRIVACY_MODE: &str = "visitor_privacy_mode";
     pub const VISITOR_PRIVACY_CONSENT: &str = "visitor_privacy_consent";
     pub const EVENT_ID: &str = "event_id";
@@ -87,17 +89,31 @@ pub mod reserved {
 /// A property value: strings, numbers, booleans, dates, or arrays of one of those.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// Text, cut to [`crate::limits::MAX_STRING_CHARS`] characters.
     String(String),
+    /// A whole number.
     Int(i64),
+    /// A finite number (NaN and infinities are dropped and reported).
     Float(f64),
+    /// A boolean.
     Bool(bool),
     /// An instant, milliseconds since the epoch; sent as whole seconds (collector format).
     Date(EpochMillis),
+    /// Texts (at most [`crate::limits::MAX_ARRAY_LEN`], each cut like a text).
     StringArray(Vec<String>),
+    /// Whole numbers.
     IntArray(Vec<i64>),
+    /// Finite numbers.
     FloatArray(Vec<f64>),
+    /// Booleans.
     BoolArray(Vec<bool>),
+    /// Instants, milliseconds since the epoch; each sent as whole seconds.
     DateArray(Vec<EpochMillis>),
+    /// A value of a type the SDK cannot send, with the platform's type name
+    /// (a Kotlin `Uri`, a Swift `URL`): dropped and reported
+    /// ([`DropReason::UnsupportedValue`]), never sent. The wrappers pass
+    /// unknown types on as this so that tracking never throws.
+    Unsupported(String),
 }
 
 impl From<&str> for Value {
@@ -153,6 +169,8 @@ impl Serialize for Value {
             Value::FloatArray(v) => v.serialize(s),
             Value::BoolArray(v) => v.serialize(s),
             Value::DateArray(v) => s.collect_seq(v.iter().map(|ms| date_seconds(*ms))),
+            // Never reaches a hit: check_event drops it.
+            Value::Unsupported(_) => s.serialize_unit(),
         }
     }
 }
@@ -160,11 +178,14 @@ impl Serialize for Value {
 /// An event as the app tags it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Event {
+    /// The event name (`page.display`, `article.read`).
     pub name: String,
+    /// The properties as tagged (keys are lower-cased when checked).
     pub properties: Vec<(String, Value)>,
 }
 
 impl Event {
+    /// An event with no property.
     pub fn new(name: impl Into<String>) -> Self {
         Self { name: name.into(), properties: Vec::new() }
     }
@@ -176,6 +197,7 @@ impl Event {
     pub fn click(kind: ClickKind, name: impl Into<String>) -> Self {
         Self::new(kind.event_name()).with("click", name.into())
     }
+    /// Adds a property.
     pub fn with(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.properties.push((key.into(), value.into()));
         self
@@ -185,13 +207,18 @@ impl Event {
 /// The four standard click events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClickKind {
+    /// `click.action`: an action in the app.
     Action,
+    /// `click.navigation`: a move to another screen.
     Navigation,
+    /// `click.download`: a download.
     Download,
+    /// `click.exit`: a link out of the app.
     Exit,
 }
 
 impl ClickKind {
+    /// The event's wire name.
     pub fn event_name(self) -> &'static str {
         match self {
             ClickKind::Action => events::CLICK_ACTION,
@@ -263,6 +290,7 @@ fn normalise_value(
 ) -> Result<(), DropReason> {
     let mut truncated = false;
     match value {
+        Value::Unsupported(type_name) => return Err(DropReason::UnsupportedValue(truncate_chars(type_name, 100))),
         Value::Float(f) if !f.is_finite() => return Err(DropReason::NonFiniteNumber),
         Value::FloatArray(v) if v.iter().any(|f| !f.is_finite()) => {
             return Err(DropReason::NonFiniteNumber)
@@ -330,6 +358,7 @@ fn truncate_vec<T>(v: &mut Vec<T>) -> bool {
 /// An event whose name and properties passed the collector's rules.
 #[derive(Debug)]
 pub struct CheckedEvent {
+    /// The event name.
     pub name: String,
     /// Lower-cased keys, sorted, unique.
     pub properties: BTreeMap<String, Value>,
@@ -341,12 +370,26 @@ pub struct CheckedEvent {
 /// equal once lower-cased reject the event; a bad property name, a reserved
 /// key or a non-finite number drops that property; long values are truncated.
 pub fn check_event(event: Event) -> Result<CheckedEvent, TrackError> {
-    validate_event_name(&event.name)?;
+    check_event_named(event).map_err(|r| r.error)
+}
+
+/// A refused event: the error, and the event's name (cut to 100 characters)
+/// for the diagnostic that reports it.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    pub event: String,
+    pub error: TrackError,
+}
+
+/// [`check_event`], keeping the event's name when it refuses.
+pub(crate) fn check_event_named(event: Event) -> Result<CheckedEvent, Refusal> {
+    let refuse = |error: TrackError, name: &str| Refusal { event: truncate_chars(name, 100), error };
+    if let Err(e) = validate_event_name(&event.name) {
+        return Err(refuse(e, &event.name));
+    }
     if event.properties.len() > MAX_PROPERTIES {
-        return Err(TrackError::TooManyProperties {
-            count: event.properties.len(),
-            max: MAX_PROPERTIES,
-        });
+        let error = TrackError::TooManyProperties { count: event.properties.len(), max: MAX_PROPERTIES };
+        return Err(refuse(error, &event.name));
     }
     // Keys are lower-cased and handled in sorted order, so diagnostics come
     // out in the same order on every platform (maps crossing FFI have none).
@@ -356,7 +399,8 @@ pub fn check_event(event: Event) -> Result<CheckedEvent, TrackError> {
     }
     input.sort_by(|a, b| a.0.cmp(&b.0));
     if let Some(w) = input.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(TrackError::DuplicateProperty { name: w[0].0.clone() });
+        let error = TrackError::DuplicateProperty { name: truncate_chars(&w[0].0, 100) };
+        return Err(refuse(error, &event.name));
     }
     let mut properties = BTreeMap::new();
     let mut notes = Vec::new();
@@ -390,6 +434,7 @@ pub struct Context {
 }
 
 impl Context {
+    /// The context of these properties, each serialised once.
     pub fn new(mut properties: Vec<(String, Value)>) -> Context {
         properties.sort_by(|a, b| a.0.cmp(&b.0));
         properties.dedup_by(|a, b| a.0 == b.0);
@@ -419,16 +464,20 @@ pub const MAX_CONTEXT_PROPERTIES: usize = 64;
 
 /// A filtered event, as it will leave the device. The device context is
 /// shared between hits and referenced by a mask, so tracking copies nothing
-/// of it. The visitor id travels beside it ([`QueuedHit`]), in the request URL.
+/// of it. The visitor id travels beside it, in the request URL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
+    /// The hit's random `event_id`.
     pub event_id: String,
+    /// The event name.
     pub name: String,
     /// Wire name of the visitor mode in force when the event was tracked.
     pub mode: Arc<str>,
     /// `visitor_privacy_consent`.
     pub consent: bool,
+    /// When it was tracked.
     pub tracked_at_ms: EpochMillis,
+    /// The device context in force.
     pub context: Arc<Context>,
     /// Bit `i` set: context entry `i` leaves with this hit.
     pub context_mask: u64,

@@ -14,46 +14,90 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod builder;
-pub mod clock;
-pub mod config;
-pub mod diagnostics;
-pub mod error;
-pub mod export;
-pub mod hit;
-pub mod identifying;
+mod clock;
+mod config;
+mod diagnostics;
+mod error;
+mod export;
+mod hit;
+mod identifying;
 mod messages;
-pub mod mode;
-pub mod purpose;
+mod mode;
 mod notifier;
-pub mod report;
-pub mod rules;
+mod purpose;
+mod report;
+mod rules;
 mod sdk;
 mod shared;
 mod state;
-pub mod stats;
-pub mod store;
-pub mod upload;
-pub mod visitor_id;
+mod stats;
+mod store;
+mod upload;
 mod uploader;
 mod version;
+mod visitor_id;
 mod worker;
 
 pub use builder::SdkBuilder;
 pub use clock::{Clock, EpochMillis, ManualClock, OsRandom, Random, SeededRandom, SystemClock};
-pub use config::{AllowedProperty, Config, CustomMode, DeviceContext, PropertyRule, PurposeConfig};
-pub use purpose::{PurposeMode, AUDIENCE_MEASUREMENT};
-pub use diagnostics::{Diagnostic, DropReason, Dropped, Listener, TrimCause};
+pub use config::{
+    AllowedProperty, Config, CustomMode, DeviceContext, PropertyRule, PurposeConfig, DEFAULT_BATCH_SIZE,
+    DEFAULT_CONSENT_LIFETIME_MONTHS, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_QUEUE_MAX_AGE_DAYS, DEFAULT_QUEUE_MAX_HITS,
+    DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_BASE_MS, DEFAULT_RETRY_MAX_MS, MAX_CONSENT_LIFETIME_MONTHS,
+};
+pub use diagnostics::{Diagnostic, DropReason, Dropped, Listener, SentHit, TrimCause};
 pub use error::{ConfigError, ConfigErrorKind, ModeError, SdkError, StoreError, TrackError};
 pub use export::LocalData;
-pub use hit::{ClickKind, Event, Hit, Value};
-pub use mode::{ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode};
+pub use purpose::PurposeChoice;
+pub use store::PendingRow;
+pub use visitor_id::VisitorId;
+pub use hit::{ClickKind, Event, Value};
+pub use mode::{
+    ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode, NO_CONSENT_VISITOR_ID, NO_STORAGE_VISITOR_ID,
+    OPT_OUT_VISITOR_ID,
+};
 pub use notifier::MAX_QUEUED_DIAGNOSTICS;
+pub use purpose::{PurposeMode, AUDIENCE_MEASUREMENT};
 pub use report::{ComplianceReport, Guarantee, ModeReport, PurposeReport, GUARANTEES};
+pub use rules::{EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
 pub use sdk::{Sdk, TrackOutcome};
 pub use state::MAX_IN_FLIGHT;
 pub use stats::Stats;
 pub use upload::flush::FlushReport;
-pub use upload::{Completion, FailureKind, HttpClient, HttpOutcome, HttpRequest};
+pub use upload::http::{Completion, FailureKind, HttpClient, HttpOutcome, HttpRequest};
+pub use uploader::USER_AGENT;
 pub use version::SDK_VERSION;
-pub use visitor_id::{VisitorId, VISITOR_ID_LIFETIME_MONTHS};
+pub use visitor_id::VISITOR_ID_LIFETIME_MONTHS;
+
+/// The limits every event is held to, on every platform (the README's
+/// table of rules and limits lists them).
+pub mod limits {
+    pub use crate::hit::{
+        MAX_ARRAY_LEN, MAX_EVENT_NAME_LEN, MAX_HIT_BYTES, MAX_PROPERTIES, MAX_PROPERTY_NAME_LEN, MAX_REQUEST_BYTES,
+        MAX_STRING_CHARS, MAX_VALUE_BYTES,
+    };
+}
+
+/// Internals for this workspace's tests, benchmarks and fuzz targets. Not
+/// part of the API: no semver promise, no documentation.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::clock::add_calendar_months;
+    pub use crate::hit::{check_event, reserved, CheckedEvent, Context, Hit};
+    pub use crate::identifying::is_identifying;
+    pub use crate::mode::consent_expiry;
+    pub use crate::rules::RuleBook;
+
+    /// The database file in a storage directory.
+    pub fn db_path(dir: &std::path::Path) -> std::path::PathBuf {
+        crate::store::db_path(dir)
+    }
+
+    /// Creates the store (schema, pragmas) in `dir` and closes it.
+    pub fn create_store(dir: &std::path::Path) -> Result<(), crate::StoreError> {
+        crate::store::open(dir).map(drop)
+    }
+}

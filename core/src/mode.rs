@@ -142,6 +142,7 @@ pub enum ModeChangeReason {
 }
 
 impl ModeChangeReason {
+    /// Stable code, as stored and exported.
     pub fn code(self) -> &'static str {
         match self {
             ModeChangeReason::SetByApp => "set_by_app",
@@ -149,6 +150,7 @@ impl ModeChangeReason {
             ModeChangeReason::LocalDataDeleted => "local_data_deleted",
         }
     }
+    /// The reason of a stored code.
     pub fn parse(code: &str) -> Option<Self> {
         match code {
             "set_by_app" => Some(ModeChangeReason::SetByApp),
@@ -162,17 +164,24 @@ impl ModeChangeReason {
 /// A mode and when it took effect, as persisted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModeRecord {
+    /// The mode.
     pub mode: VisitorMode,
+    /// When it took effect.
     pub since_ms: EpochMillis,
+    /// Why.
     pub reason: ModeChangeReason,
 }
 
 /// A change of mode, reported to the listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModeChange {
+    /// The mode before.
     pub previous: VisitorMode,
+    /// The mode now in force.
     pub current: VisitorMode,
+    /// When it changed.
     pub at_ms: EpochMillis,
+    /// Why it changed.
     pub reason: ModeChangeReason,
     /// True when an opt-in expired: the app should ask for consent again.
     pub consent_renewal_needed: bool,
@@ -187,6 +196,7 @@ pub struct ModeChange {
 /// The mode in force, for a settings screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModeStatus {
+    /// The mode in force.
     pub mode: VisitorMode,
     /// When the mode took effect; `None` when it is the configured default
     /// and no choice is recorded.

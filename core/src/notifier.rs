@@ -79,6 +79,11 @@ impl Notices {
         self.push(Notice::Diagnostic(d));
     }
 
+    /// Whether a listener is set (a notice costly to build is built only then).
+    pub fn listening(&self) -> bool {
+        self.listening
+    }
+
     /// Counts one `track` refused by back-pressure: consecutive refusals
     /// make one [`Diagnostic::Backpressure`], not one each.
     pub fn backpressure(&self) {

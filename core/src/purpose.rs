@@ -42,7 +42,9 @@ pub const AUDIENCE_MEASUREMENT: &str = "audience_measurement";
 /// A purpose's answer and when it was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PurposeChoice {
+    /// The answer.
     pub mode: PurposeMode,
+    /// When it was given.
     pub since_ms: EpochMillis,
 }
 

@@ -15,8 +15,11 @@ use crate::version::SDK_VERSION;
 /// What one mode lets leave the device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ModeReport {
+    /// The mode's wire name.
     pub mode: String,
+    /// Whether it stands for a consent given.
     pub consent: bool,
+    /// Whether it sends hits at all.
     pub sends_hits: bool,
     /// The `idclient` its hits carry.
     pub visitor_id: String,
@@ -35,17 +38,29 @@ pub struct ModeReport {
 /// The compliance report of a live configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ComplianceReport {
+    /// When the report was made (RFC 3339).
     pub generated_at: String,
+    /// The SDK version.
     pub sdk_version: String,
+    /// The collection endpoint.
     pub endpoint: String,
+    /// The site id.
     pub site_id: u32,
+    /// The mode before any choice.
     pub default_mode: String,
+    /// The visitor id's fixed lifetime (13).
     pub visitor_id_lifetime_months: u32,
+    /// Whether a visit extends it (never).
     pub visitor_id_extended_by_use: bool,
+    /// Where the id comes from (a random UUID, app-scoped).
     pub visitor_id_source: String,
+    /// How long an opt-in lasts.
     pub consent_lifetime_months: u32,
+    /// The queue's bound by count.
     pub queue_max_hits: u32,
+    /// The queue's bound by age.
     pub queue_max_age_days: u32,
+    /// What each mode lets leave the device.
     pub modes: Vec<ModeReport>,
     /// The purposes of consent, their properties, and what each of their
     /// modes lets leave.
@@ -59,6 +74,7 @@ pub struct ComplianceReport {
 /// A purpose of consent in the compliance report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PurposeReport {
+    /// The purpose's name.
     pub purpose: String,
     /// The properties that serve it (names and patterns).
     pub properties: Vec<String>,
@@ -109,6 +125,7 @@ impl PurposeReport {
 /// that proves it. PRIVACY.md lists the same table, word for word.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Guarantee {
+    /// What holds.
     pub guarantee: &'static str,
     /// Who or what it holds against.
     pub adversary: &'static str,
@@ -223,7 +240,7 @@ pub const SERVER_SIDE_DUTIES: [&str; 7] = [
 ];
 
 impl ComplianceReport {
-    pub fn new(config: &Config, rules: &RuleBook, now: EpochMillis) -> ComplianceReport {
+    pub(crate) fn new(config: &Config, rules: &RuleBook, now: EpochMillis) -> ComplianceReport {
         let modes = rules
             .all()
             .into_iter()
@@ -275,6 +292,7 @@ impl ComplianceReport {
         }
     }
 
+    /// The report as pretty-printed JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }

@@ -50,9 +50,6 @@ impl Pattern {
     pub fn as_str(&self) -> &str {
         &self.text
     }
-    pub fn is_literal(&self) -> bool {
-        self.shape == Shape::Exact
-    }
     pub fn matches(&self, text: &str) -> bool {
         match self.shape {
             Shape::Any => true,
@@ -587,6 +584,7 @@ impl RuleBook {
         &self.purposes
     }
 
+    /// The rules of `mode`, if the book knows it.
     pub fn rules(&self, mode: &VisitorMode) -> Option<&ModeRules> {
         self.modes.get(mode).map(|r| &**r)
     }
@@ -600,6 +598,7 @@ impl RuleBook {
         }
     }
 
+    /// Whether `mode` is built in or configured.
     pub fn knows(&self, mode: &VisitorMode) -> bool {
         self.modes.contains_key(mode)
     }

@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::config::{Config, DeviceContext};
-use crate::diagnostics::{DropReason, Dropped};
+use crate::diagnostics::{Diagnostic, DropReason, Dropped};
 use crate::error::{ConfigError, ModeError, SdkError, TrackError};
 use crate::export::LocalData;
-use crate::hit::{check_event, events, CheckedEvent, Context, Event, QueuedHit, Value};
+use crate::hit::{check_event_named, events, CheckedEvent, ClickKind, Context, Event, QueuedHit, Refusal, Value};
 use crate::messages::{Op, UpMsg};
 use crate::mode::{ModeStatus, PurposeMode, VisitorMode};
 use crate::report::ComplianceReport;
@@ -24,11 +24,18 @@ use crate::upload::flush::FlushReport;
 
 /// What became of a tracked event.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TrackOutcome {
-    /// Queued for upload, with the hit's `event_id`.
-    Queued { event_id: String },
+    /// Queued for upload.
+    Queued {
+        /// The hit's `event_id` on the wire.
+        event_id: String,
+    },
     /// Not sent: the visitor mode does not allow this event (reported to the listener too).
-    NotSent { reason: DropReason },
+    NotSent {
+        /// Why.
+        reason: DropReason,
+    },
 }
 
 /// The SDK's threads, joined by `shutdown`.
@@ -51,24 +58,33 @@ impl Sdk {
 
     /// Filters the event under the mode in force now, binds the visitor id
     /// and hands the hit to the storage thread. Never touches disk or network.
+    /// A refusal other than back-pressure or shut-down is also reported to
+    /// the listener ([`Diagnostic::TrackRefused`]).
     pub fn track(&self, event: Event) -> Result<TrackOutcome, TrackError> {
         if self.engine.shared.is_closed() {
             return Err(TrackError::ShutDown);
         }
-        self.track_checked(check_event(event)?)
+        let checked = check_event_named(event).map_err(|r| self.refused(r))?;
+        self.track_checked(checked)
     }
 
     /// Tracks a screen view (`page.display` with `page = name`). The name
     /// given here wins over a `page` property, which is dropped and reported
-    /// (`replaced_by_screen_name`).
+    /// (`replaced_by_screen_name`). An empty or blank name is refused.
     pub fn track_screen(&self, name: &str, properties: Vec<(String, Value)>) -> Result<TrackOutcome, TrackError> {
         if self.engine.shared.is_closed() {
             return Err(TrackError::ShutDown);
         }
+        if name.trim().is_empty() {
+            return Err(self.refused(Refusal {
+                event: events::PAGE_DISPLAY.to_owned(),
+                error: TrackError::EmptyName { property: "page" },
+            }));
+        }
         let (page, others): (Vec<_>, Vec<_>) = properties.into_iter().partition(|(k, _)| k.eq_ignore_ascii_case("page"));
         let mut e = Event::screen(name);
         e.properties.extend(others);
-        let mut checked = check_event(e)?;
+        let mut checked = check_event_named(e).map_err(|r| self.refused(r))?;
         for (key, _) in page {
             checked.notes.push(Dropped {
                 event: events::PAGE_DISPLAY.to_owned(),
@@ -77,6 +93,37 @@ impl Sdk {
             });
         }
         self.track_checked(checked)
+    }
+
+    /// Tracks a click (`click.action`, `click.navigation`, `click.download`
+    /// or `click.exit` with `click = name`). An empty or blank name is
+    /// refused, and so is a `click` property beside it (a key given twice).
+    pub fn track_click(
+        &self,
+        kind: ClickKind,
+        name: &str,
+        properties: Vec<(String, Value)>,
+    ) -> Result<TrackOutcome, TrackError> {
+        if self.engine.shared.is_closed() {
+            return Err(TrackError::ShutDown);
+        }
+        if name.trim().is_empty() {
+            return Err(self.refused(Refusal {
+                event: kind.event_name().to_owned(),
+                error: TrackError::EmptyName { property: "click" },
+            }));
+        }
+        let mut e = Event::click(kind, name);
+        e.properties.extend(properties);
+        let checked = check_event_named(e).map_err(|r| self.refused(r))?;
+        self.track_checked(checked)
+    }
+
+    /// Reports a refused event to the listener; returns its error.
+    fn refused(&self, refusal: Refusal) -> TrackError {
+        let Refusal { event, error } = refusal;
+        self.engine.shared.diagnostic(Diagnostic::TrackRefused { event, error: error.clone() });
+        error
     }
 
     fn track_checked(&self, checked: CheckedEvent) -> Result<TrackOutcome, TrackError> {

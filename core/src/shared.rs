@@ -19,7 +19,7 @@ use crate::notifier::Notices;
 use crate::stats::Counters;
 use crate::store::lock::{DirLock, LockError};
 use crate::store::{self};
-use crate::upload::HttpClient;
+use crate::upload::http::HttpClient;
 
 /// How long a caller waits for the writer to answer (flush, export, delete).
 pub(crate) const WRITER_ANSWER_TIMEOUT: Duration = Duration::from_secs(30);

@@ -30,7 +30,7 @@ use crate::upload::http::{Completion, FailureKind, HttpOutcome, HttpRequest};
 pub const USER_AGENT: &str = "Mesure";
 use crate::upload::policy::{classify, retry_delay_ms, Verdict};
 use crate::clock::queue_age_cutoff;
-use crate::diagnostics::{Diagnostic, TrimCause};
+use crate::diagnostics::{Diagnostic, SentHit, TrimCause};
 use crate::error::StoreError;
 use crate::hit::MAX_REQUEST_BYTES;
 use crate::messages::{Op, UpMsg};
@@ -273,6 +273,11 @@ impl Uploader {
             if batch.is_empty() {
                 return Ok(Sent::Purged);
             }
+            if shared.config.dry_run {
+                // Acknowledged here, as the collector would: the rows go.
+                self.report_sent(visitor, &batch, None);
+                return Ok(Sent::Outcome(HttpOutcome::Response { status: 204, retry_after: None }, batch));
+            }
             let (completion, answer) = Completion::pair();
             let request = self.request(visitor, &batch);
             let client = shared.http.clone();
@@ -283,7 +288,41 @@ impl Uploader {
             }
             (answer, batch)
         };
-        Ok(Sent::Outcome(self.wait(answer), batch))
+        let outcome = self.wait(answer);
+        let status = match &outcome {
+            HttpOutcome::Response { status, .. } => Some(*status),
+            HttpOutcome::Failed { .. } => None,
+        };
+        self.report_sent(visitor, &batch, status);
+        Ok(Sent::Outcome(outcome, batch))
+    }
+
+    /// Tells the listener what one request carried: per hit, the event and
+    /// the keys, read back from the stored bodies (only when someone listens).
+    fn report_sent(&self, visitor: &str, batch: &[PendingRow], status: Option<u16>) {
+        if !self.shared.notices.listening() {
+            return;
+        }
+        let hits = batch
+            .iter()
+            .map(|r| {
+                let parsed: Option<serde_json::Value> = serde_json::from_str(&r.body).ok();
+                let event = parsed.as_ref().and_then(|v| v.get("name")).and_then(|n| n.as_str()).unwrap_or_default().to_owned();
+                let keys = parsed
+                    .as_ref()
+                    .and_then(|v| v.get("data"))
+                    .and_then(|d| d.as_object())
+                    .map(|d| d.keys().cloned().collect())
+                    .unwrap_or_default();
+                SentHit { event_id: r.event_id.clone(), event, keys }
+            })
+            .collect();
+        self.shared.diagnostic(Diagnostic::Sent {
+            idclient: visitor.to_owned(),
+            hits,
+            status,
+            dry_run: self.shared.config.dry_run,
+        });
     }
 
     /// The collection request for one batch of one visitor id.

@@ -12,9 +12,13 @@ use crate::clock::{add_calendar_months, dated_in_the_past, EpochMillis, Random};
 /// Fixed lifetime of the visitor id.
 pub const VISITOR_ID_LIFETIME_MONTHS: u32 = 13;
 
+/// The app-scoped visitor id: a random UUID v4 with a fixed life of 13
+/// calendar months from its creation, never extended by use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VisitorId {
+    /// The UUID, hyphenated.
     pub id: String,
+    /// When it was created.
     pub created_at_ms: EpochMillis,
     /// `created_at_ms` + 13 calendar months. From this instant on the id is expired.
     pub expires_at_ms: EpochMillis,
@@ -35,7 +39,7 @@ impl VisitorId {
     /// Valid strictly before its expiry instant, and only if it was not
     /// created in the future: an id dated more than a day after `now` was
     /// made while the clock ran ahead, and correcting the clock must not
-    /// stretch its life ([`crate::clock::FUTURE_TOLERANCE_MS`]).
+    /// stretch its life (one day of tolerance).
     pub fn is_valid_at(&self, now: EpochMillis) -> bool {
         dated_in_the_past(self.created_at_ms, now) && now < self.expires_at_ms
     }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use mesure_core::clock::add_calendar_months;
-use mesure_core::mode::consent_expiry;
+use mesure_core::testing::add_calendar_months;
+use mesure_core::testing::consent_expiry;
 use mesure_core::*;
 use mesure_test_collector::Reply;
 use proptest::prelude::*;
@@ -197,7 +197,7 @@ proptest! {
             prop_assert!(e > since);
             prop_assert!(e - since <= i64::from(months) * 31 * DAY);
         }
-        let v = mesure_core::visitor_id::VisitorId::generate(&SeededRandom::new(1), since);
+        let v = mesure_core::VisitorId::generate(&SeededRandom::new(1), since);
         if v.is_valid_at(since) {
             prop_assert!(v.expires_at_ms > since);
             prop_assert!(v.expires_at_ms - v.created_at_ms <= 13 * 31 * DAY);

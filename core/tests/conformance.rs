@@ -61,13 +61,7 @@ fn value(v: &Json) -> Value {
 }
 
 fn track_error_code(e: &TrackError) -> &'static str {
-    match e {
-        TrackError::InvalidEventName { .. } => "invalid_event_name",
-        TrackError::TooManyProperties { .. } => "too_many_properties",
-        TrackError::DuplicateProperty { .. } => "duplicate_property",
-        TrackError::QueueFull => "queue_full",
-        TrackError::ShutDown => "shut_down",
-    }
+    e.code()
 }
 
 /// Placeholder bindings shared by one vector run.

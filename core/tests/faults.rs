@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use mesure_core::hit::reserved;
-use mesure_core::rules::RuleBook;
+use mesure_core::testing::reserved;
+use mesure_core::testing::RuleBook;
 use mesure_core::*;
 use mesure_test_collector::{Collector, Reply};
 use serde_json::Value as Json;
@@ -239,6 +239,7 @@ fn concurrent_tracking_while_the_mode_flips() {
                     match sdk.track(e) {
                         Ok(TrackOutcome::Queued { .. }) => queued += 1,
                         Ok(TrackOutcome::NotSent { .. }) | Err(TrackError::QueueFull) => {}
+                        Ok(other) => panic!("{other:?}"),
                         Err(e) => panic!("{e}"),
                     }
                     i += 1;

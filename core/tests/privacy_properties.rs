@@ -8,10 +8,11 @@ mod common;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, LazyLock, Mutex};
 
-use mesure_core::clock::add_calendar_months;
-use mesure_core::hit::{check_event, reserved, Context};
-use mesure_core::identifying::is_identifying;
-use mesure_core::rules::{RuleBook, EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
+use mesure_core::testing::add_calendar_months;
+use mesure_core::testing::{check_event, reserved, Context};
+use mesure_core::testing::is_identifying;
+use mesure_core::testing::RuleBook;
+use mesure_core::{EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
 use mesure_core::*;
 use proptest::prelude::*;
 use serde_json::Value as Json;

@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
-use mesure_core::clock::add_calendar_months;
+use mesure_core::testing::add_calendar_months;
 use mesure_core::*;
 use serde_json::{json, Value as Json};
 

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use mesure_core::hit::{check_event, Context};
-use mesure_core::rules::{is_identifying, RuleBook, MINIMAL_PROPERTIES};
+use mesure_core::testing::{check_event, Context};
+use mesure_core::testing::{is_identifying, RuleBook};
+use mesure_core::MINIMAL_PROPERTIES;
 use mesure_core::{Config, Event, Value, VisitorMode};
 use serde_json::Value as Json;
 

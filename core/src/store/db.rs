@@ -17,10 +17,15 @@ pub const MODE_HISTORY_KEPT: i64 = 100;
 /// A queued hit as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingRow {
+    /// Its position in the queue.
     pub seq: i64,
+    /// The hit's `event_id`.
     pub event_id: String,
+    /// The visitor id it leaves with (`idclient`).
     pub visitor_id: String,
+    /// The wire name of the mode it was tracked in.
     pub mode: String,
+    /// When it was tracked.
     pub tracked_at_ms: EpochMillis,
     /// The event in wire format, `{"name":..,"data":{..}}`.
     pub body: String,

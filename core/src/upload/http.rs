@@ -13,9 +13,11 @@ use std::sync::{Arc, Mutex};
 /// One upload request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
+    /// The URL to POST to.
     pub url: String,
     /// Header name and value pairs (`Content-Type: application/json`).
     pub headers: Vec<(String, String)>,
+    /// The JSON body.
     pub body: Vec<u8>,
     /// The client should give up after this long.
     pub timeout_ms: u64,
@@ -23,20 +25,34 @@ pub struct HttpRequest {
 
 /// How a request failed before any HTTP status was received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FailureKind {
+    /// No answer within the timeout.
     Timeout,
     /// DNS, connection refused or reset, TLS, malformed response.
     Network,
+    /// Anything else (a redirect refused, a client's own error).
     Other,
 }
 
 /// What became of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HttpOutcome {
-    /// The server answered with a status. `retry_after` is the raw
-    /// `Retry-After` header, if any.
-    Response { status: u16, retry_after: Option<String> },
-    Failed { kind: FailureKind, message: String },
+    /// The server answered with a status.
+    Response {
+        /// The HTTP status.
+        status: u16,
+        /// The raw `Retry-After` header, if any.
+        retry_after: Option<String>,
+    },
+    /// No status arrived.
+    Failed {
+        /// How it failed.
+        kind: FailureKind,
+        /// What the client said.
+        message: String,
+    },
 }
 
 /// The one-shot answer channel of a request.
@@ -91,5 +107,15 @@ mod tests {
         let (c, rx) = Completion::pair();
         drop(c);
         assert!(rx.recv().is_err());
+    }
+}
+
+/// The client of a dry run: the uploader never calls it (it answers for the
+/// collector itself); should it be called, the attempt fails.
+pub(crate) struct DryRun;
+
+impl HttpClient for DryRun {
+    fn send(&self, _request: HttpRequest, completion: Completion) {
+        completion.complete(HttpOutcome::Failed { kind: FailureKind::Other, message: "dry run: nothing is sent".into() });
     }
 }

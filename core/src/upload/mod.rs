@@ -6,5 +6,3 @@ pub mod http;
 pub mod policy;
 #[cfg(feature = "ureq-client")]
 pub mod ureq_client;
-
-pub use http::{Completion, FailureKind, HttpClient, HttpOutcome, HttpRequest};
