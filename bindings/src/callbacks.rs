@@ -8,11 +8,14 @@ use mesure_core as core;
 use crate::error::CallbackError;
 use crate::types::{Diagnostic, ModeChange};
 
-/// Receives mode changes and diagnostics, on the SDK's storage thread.
-/// Keep it short and hop to your UI thread yourself.
+/// Receives mode changes and diagnostics, one at a time and in order, on
+/// the SDK's listener thread (`mesure-listener`), which does nothing else.
+/// Calling back into the SDK from it is safe. Hop to your UI thread yourself.
 #[uniffi::export(foreign)]
 pub trait MesureListener: Send + Sync {
+    /// The visitor mode changed (reported once persisted).
     fn on_mode_changed(&self, change: ModeChange) -> Result<(), CallbackError>;
+    /// Something held back, refused, sent, or a problem of the SDK's own.
     fn on_diagnostic(&self, diagnostic: Diagnostic) -> Result<(), CallbackError>;
 }
 
@@ -31,24 +34,33 @@ impl core::Listener for ListenerAdapter {
 /// An HTTP header.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct HttpHeader {
+    /// The header's name.
     pub name: String,
+    /// Its value.
     pub value: String,
 }
 
 /// One upload request for the platform's HTTP client.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct HttpRequest {
+    /// The URL to POST to.
     pub url: String,
+    /// Headers to set (`Content-Type`, `User-Agent`); set no others.
     pub headers: Vec<HttpHeader>,
+    /// The JSON body.
     pub body: Vec<u8>,
-    pub timeout_ms: u64,
+    /// Give up after this long.
+    pub timeout_ms: i64,
 }
 
 /// How a request failed before an HTTP status arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum HttpFailure {
+    /// No answer within the timeout.
     Timeout,
+    /// DNS, connection, TLS, a malformed response.
     Network,
+    /// Anything else (a redirect refused, a client error).
     Other,
 }
 
@@ -65,8 +77,17 @@ pub struct UploadCompletion {
 impl UploadCompletion {
     /// The server answered. `retry_after`: the raw `Retry-After` header, if any.
     /// Returns false when the SDK had stopped waiting or already had an answer.
-    pub fn response(&self, status: u16, retry_after: Option<String>) -> bool {
-        self.inner.complete(core::HttpOutcome::Response { status, retry_after })
+    /// A status outside 100..=599 counts as a failed attempt.
+    pub fn response(&self, status: i32, retry_after: Option<String>) -> bool {
+        match u16::try_from(status) {
+            Ok(status) if (100..=599).contains(&status) => {
+                self.inner.complete(core::HttpOutcome::Response { status, retry_after })
+            }
+            _ => self.inner.complete(core::HttpOutcome::Failed {
+                kind: core::FailureKind::Other,
+                message: format!("the platform HTTP client answered an invalid status {status}"),
+            }),
+        }
     }
 
     /// The request failed without an HTTP status.
@@ -84,6 +105,7 @@ impl UploadCompletion {
 /// `send` must return at once and answer through `completion` later.
 #[uniffi::export(foreign)]
 pub trait PlatformHttpClient: Send + Sync {
+    /// Starts the request; returns at once.
     fn send(&self, request: HttpRequest, completion: Arc<UploadCompletion>) -> Result<(), CallbackError>;
 }
 
@@ -95,7 +117,7 @@ impl core::HttpClient for HttpAdapter {
             url: request.url,
             headers: request.headers.into_iter().map(|(name, value)| HttpHeader { name, value }).collect(),
             body: request.body,
-            timeout_ms: request.timeout_ms,
+            timeout_ms: i64::try_from(request.timeout_ms).unwrap_or(i64::MAX),
         };
         let handle = Arc::new(UploadCompletion { inner: completion.clone() });
         if let Err(CallbackError::Failed { reason }) = self.0.send(request, handle) {
@@ -125,5 +147,21 @@ impl core::Clock for ClockAdapter {
     /// (expiry, lapse), never the backoff.
     fn monotonic_ms(&self) -> u64 {
         core::SystemClock.monotonic_ms()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_outside_http_ranges_is_a_failed_attempt() {
+        for (status, delivered) in [(200, true), (599, true), (100, true), (99, false), (600, false), (-1, false), (70_000, false)] {
+            let (inner, answer) = core::Completion::pair();
+            let completion = UploadCompletion { inner };
+            assert!(completion.response(status, None));
+            let outcome = answer.recv().unwrap();
+            assert_eq!(matches!(outcome, core::HttpOutcome::Response { .. }), delivered, "status {status}: {outcome:?}");
+        }
     }
 }

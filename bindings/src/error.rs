@@ -3,70 +3,95 @@
 
 use mesure_core as core;
 
+/// What an SDK operation can fail with. Printed (`toString`, `description`)
+/// as a sentence; the fields carry the details for code that branches on
+/// them. Tracking never throws: its refusals are `TrackOutcome::Refused`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum MesureError {
-    /// A configuration field failed validation; `field` names it (`site_id`, `exempt_allowlist[0].property`).
+    /// A configuration field failed validation.
     #[error("invalid configuration: {field}: {reason}")]
-    InvalidConfig { field: String, reason: String },
-    /// The event name breaks the rules.
-    #[error("invalid event name {name:?}: {reason}")]
-    InvalidEventName { name: String, reason: String },
-    #[error("{count} properties; at most {max}")]
-    TooManyProperties { count: u32, max: u32 },
-    #[error("property {name:?} given twice (keys are lower-cased)")]
-    DuplicateProperty { name: String },
-    /// Storage is stalled; the event was not accepted.
-    #[error("queue full")]
-    QueueFull,
+    InvalidConfig {
+        /// The field's path (`site_id`, `exempt_allowlist[0].property`).
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `track` refused an event; thrown only by the wrappers' strict mode.
+    /// (Not `message`: a field of that name clashes with Kotlin's
+    /// `Throwable.message` and the generated Kotlin does not compile,
+    /// uniffi-rs issue 1434.)
+    #[error("{explanation}")]
+    TrackRefused {
+        /// A stable code (`invalid_event_name`, ...; see `TrackOutcome::Refused`).
+        reason: String,
+        /// A sentence.
+        explanation: String,
+    },
+    /// A mode name no configured mode has.
     #[error("unknown visitor mode {name:?}")]
-    UnknownMode { name: String },
+    UnknownMode {
+        /// The name given.
+        name: String,
+    },
     /// A purpose the configuration does not list.
-    #[error("unknown purpose {name:?}")]
-    UnknownPurpose { name: String },
-    #[error("storage: {detail}")]
-    Storage { detail: String },
+    #[error("unknown purpose {name:?}: list it in the configuration's purposes")]
+    UnknownPurpose {
+        /// The name given.
+        name: String,
+    },
+    /// Storage failed; what was accepted waits in memory (bounded).
+    #[error("storage error: {detail}")]
+    Storage {
+        /// What failed.
+        detail: String,
+    },
+    /// The SDK was shut down (closed): start a new one.
     #[error("the SDK is shut down")]
     ShutDown,
+    /// The SDK's background thread did not answer in time.
     #[error("the SDK's background thread did not answer in time")]
     Timeout,
     /// Another Mesure instance (in this process or another) uses this storage
     /// directory. One per directory: on Android, start Mesure in the main
     /// process only.
     #[error("the storage directory {dir} is in use by another Mesure instance")]
-    StorageInUse { dir: String },
+    StorageInUse {
+        /// The directory.
+        dir: String,
+    },
     /// A background thread could not be started.
     #[error("could not start the SDK's background thread: {detail}")]
-    Thread { detail: String },
+    Thread {
+        /// The system's error.
+        detail: String,
+    },
     /// The built-in HTTP client could not be started.
     #[error("could not start the HTTP client: {detail}")]
-    HttpClient { detail: String },
+    HttpClient {
+        /// The client's error.
+        detail: String,
+    },
     /// An operation that waits on the SDK's own threads was called from one
     /// of them (an HTTP client or a clock calling back into the SDK).
     /// Listener callbacks may call anything.
     #[error("{operation} cannot be called from the SDK's own threads")]
-    CalledFromSdkThread { operation: String },
+    CalledFromSdkThread {
+        /// The operation.
+        operation: String,
+    },
+    /// An error of a newer core these bindings do not classify (the two
+    /// ship together, so this is not expected).
+    #[error("{detail}")]
+    Internal {
+        /// The core's message.
+        detail: String,
+    },
 }
 
 impl From<core::ConfigError> for MesureError {
     fn from(e: core::ConfigError) -> Self {
         MesureError::InvalidConfig { field: e.field, reason: e.problem }
-    }
-}
-
-impl From<core::TrackError> for MesureError {
-    fn from(e: core::TrackError) -> Self {
-        match e {
-            core::TrackError::InvalidEventName { name, reason } => {
-                MesureError::InvalidEventName { name, reason: reason.to_owned() }
-            }
-            core::TrackError::TooManyProperties { count, max } => MesureError::TooManyProperties {
-                count: u32::try_from(count).unwrap_or(u32::MAX),
-                max: u32::try_from(max).unwrap_or(u32::MAX),
-            },
-            core::TrackError::DuplicateProperty { name } => MesureError::DuplicateProperty { name },
-            core::TrackError::QueueFull => MesureError::QueueFull,
-            core::TrackError::ShutDown => MesureError::ShutDown,
-        }
     }
 }
 
@@ -76,6 +101,7 @@ impl From<core::ModeError> for MesureError {
             core::ModeError::UnknownMode(name) => MesureError::UnknownMode { name },
             core::ModeError::UnknownPurpose(name) => MesureError::UnknownPurpose { name },
             core::ModeError::ShutDown => MesureError::ShutDown,
+            other => MesureError::Internal { detail: other.to_string() },
         }
     }
 }
@@ -91,6 +117,7 @@ impl From<core::SdkError> for MesureError {
             core::SdkError::HttpClient(detail) => MesureError::HttpClient { detail },
             core::SdkError::CalledFromSdkThread { operation } => MesureError::CalledFromSdkThread { operation: operation.to_owned() },
             core::SdkError::StorageInUse { dir } => MesureError::StorageInUse { dir: dir.display().to_string() },
+            other => MesureError::Internal { detail: other.to_string() },
         }
     }
 }
@@ -100,8 +127,12 @@ impl From<core::SdkError> for MesureError {
 /// is a failed upload attempt, a failing clock falls back to the system clock.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum CallbackError {
+    /// The callback threw.
     #[error("callback failed: {reason}")]
-    Failed { reason: String },
+    Failed {
+        /// What it threw.
+        reason: String,
+    },
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for CallbackError {

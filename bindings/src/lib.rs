@@ -8,6 +8,8 @@
 //! catches any panic at the boundary and turns it into an error, and the
 //! core contains panics of foreign callbacks on its own threads.
 
+#![warn(missing_docs)]
+
 mod callbacks;
 mod error;
 mod types;
@@ -36,18 +38,29 @@ pub fn has_builtin_http_client() -> bool {
     cfg!(feature = "ureq-client")
 }
 
-/// The Mesure SDK. Create one per app and share it; every method is thread-safe.
+/// Checks a configuration without starting anything (no file, no thread):
+/// the error `MesureCore::new` would give for it, if any. The wrappers call
+/// it on the caller's thread before starting the SDK on a background one.
+#[uniffi::export]
+pub fn validate_config(config: MesureConfig) -> Result<(), MesureError> {
+    let config = core::Config::try_from(config)?;
+    Ok(config.validate()?)
+}
+
+/// The Mesure SDK's core object, as generated for Kotlin and Swift. Apps use
+/// the platform wrappers (`eu.mesure.Mesure`, `MesureSDK`) rather than this.
+/// One per storage directory; every method is thread-safe.
 #[derive(uniffi::Object)]
-pub struct Mesure {
+pub struct MesureCore {
     sdk: core::Sdk,
 }
 
 #[uniffi::export]
-impl Mesure {
+impl MesureCore {
     /// Validates the configuration, opens the local store and starts the
     /// background threads. `http_client`: the platform's client; without it
-    /// the built-in Rust client is used (absent from mobile builds).
-    /// `clock`: for tests only.
+    /// the built-in Rust client is used (absent from mobile builds; a dry run
+    /// needs none). `clock`: for tests only.
     #[uniffi::constructor(default(listener = None, http_client = None, clock = None))]
     pub fn new(
         config: MesureConfig,
@@ -55,7 +68,7 @@ impl Mesure {
         http_client: Option<Arc<dyn PlatformHttpClient>>,
         clock: Option<Arc<dyn MesureClock>>,
     ) -> Result<Arc<Self>, MesureError> {
-        let mut builder = core::Sdk::builder(config.into());
+        let mut builder = core::Sdk::builder(config.try_into()?);
         if let Some(l) = listener {
             builder = builder.listener(Arc::new(callbacks::ListenerAdapter(l)));
         }
@@ -65,42 +78,42 @@ impl Mesure {
         if let Some(c) = clock {
             builder = builder.clock(Arc::new(callbacks::ClockAdapter(c)));
         }
-        Ok(Arc::new(Mesure { sdk: builder.build()? }))
+        Ok(Arc::new(MesureCore { sdk: builder.build()? }))
     }
 
-    /// Tracks an event; returns without touching disk or network.
+    /// Tracks an event; returns without touching disk or network, and never
+    /// throws: a refused event is `TrackOutcome::Refused` (also reported to
+    /// the listener).
     #[uniffi::method(default(properties))]
-    pub fn track(&self, name: String, properties: HashMap<String, PropertyValue>) -> Result<TrackOutcome, MesureError> {
-        Ok(self.sdk.track(types::event(name, properties))?.into())
+    pub fn track(&self, name: String, properties: HashMap<String, PropertyValue>) -> TrackOutcome {
+        self.sdk.track(types::event(name, properties)).into()
     }
 
-    /// A screen view: `page.display` with `page = name`.
+    /// A screen view: `page.display` with `page = name` (an empty name is refused).
     #[uniffi::method(default(properties))]
-    pub fn track_screen(&self, name: String, properties: HashMap<String, PropertyValue>) -> Result<TrackOutcome, MesureError> {
-        Ok(self.sdk.track_screen(&name, types::properties(properties))?.into())
+    pub fn track_screen(&self, name: String, properties: HashMap<String, PropertyValue>) -> TrackOutcome {
+        self.sdk.track_screen(&name, types::properties(properties)).into()
     }
 
-    /// A click: `click.action|navigation|download|exit` with `click = name`.
+    /// A click: `click.action|navigation|download|exit` with `click = name`
+    /// (an empty name is refused).
     #[uniffi::method(default(properties))]
-    pub fn track_click(
-        &self,
-        kind: ClickKind,
-        name: String,
-        properties: HashMap<String, PropertyValue>,
-    ) -> Result<TrackOutcome, MesureError> {
-        let mut e = core::Event::click(kind.into(), name);
-        e.properties.extend(types::properties(properties));
-        Ok(self.sdk.track(e)?.into())
+    pub fn track_click(&self, kind: ClickKind, name: String, properties: HashMap<String, PropertyValue>) -> TrackOutcome {
+        self.sdk.track_click(kind.into(), &name, types::properties(properties)).into()
     }
 
+    /// The visitor mode in force.
     pub fn mode(&self) -> VisitorMode {
         self.sdk.mode().into()
     }
 
+    /// The mode in force with its dates, purposes and epoch.
     pub fn mode_status(&self) -> ModeStatus {
         self.sdk.mode_status().into()
     }
 
+    /// Sets the visitor mode. Leaving for opt-out, no-consent or no-storage
+    /// deletes the visitor id and its queued hits.
     pub fn set_mode(&self, mode: VisitorMode) -> Result<(), MesureError> {
         Ok(self.sdk.set_mode(mode.into())?)
     }
@@ -139,7 +152,7 @@ impl Mesure {
 
     /// Replaces the device context (connection type changed, app updated...).
     pub fn set_context(&self, context: DeviceContext) -> Result<(), MesureError> {
-        Ok(self.sdk.set_context(context.into())?)
+        Ok(self.sdk.set_context(context.into_core("context")?)?)
     }
 
     /// Persists and uploads now. Blocks: call it off the main thread.
@@ -147,7 +160,9 @@ impl Mesure {
         Ok(self.sdk.flush()?.into())
     }
 
-    /// Persists everything accepted and stops. Later calls fail with `ShutDown`.
+    /// Persists everything accepted and stops. Later calls fail with
+    /// `ShutDown` (tracking: `Refused` with `shut_down`). A second call does
+    /// nothing.
     pub fn shutdown(&self) -> Result<(), MesureError> {
         Ok(self.sdk.shutdown()?)
     }
@@ -159,8 +174,8 @@ impl Mesure {
 
     /// Deletes the id, the queue and the history of choices (right to erasure).
     /// An opt-out in force stays in force. Returns the number of hits deleted.
-    pub fn delete_local_data(&self) -> Result<u64, MesureError> {
-        Ok(self.sdk.delete_local_data()?)
+    pub fn delete_local_data(&self) -> Result<i64, MesureError> {
+        Ok(types::count(self.sdk.delete_local_data()?))
     }
 
     /// The compliance report of the live configuration, as JSON.
@@ -173,6 +188,7 @@ impl Mesure {
         self.sdk.compliance_report().to_markdown()
     }
 
+    /// Counters since the SDK started.
     pub fn stats(&self) -> Stats {
         self.sdk.stats().into()
     }

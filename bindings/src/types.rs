@@ -5,15 +5,33 @@ use std::collections::HashMap;
 
 use mesure_core as core;
 
-/// A visitor mode.
+use crate::error::MesureError;
+
+/// A visitor mode. Printed (`toString`, `description`) as its wire name.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum VisitorMode {
+    /// Consent given: every valid event and property is sent.
     OptIn,
+    /// The default without consent: strictly necessary fields only.
     Exempt,
+    /// Nothing identifying: nothing at all by default.
     OptOut,
+    /// No answer and no exemption: a minimal anonymous hit.
     NoConsent,
+    /// Nothing stored on the device; hits under a fixed id.
     NoStorage,
-    Custom { name: String },
+    /// A controller-defined mode derived from exempt.
+    Custom {
+        /// Its name, as configured.
+        name: String,
+    },
+}
+
+impl std::fmt::Display for VisitorMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(core::VisitorMode::from(self.clone()).wire_name())
+    }
 }
 
 impl From<core::VisitorMode> for VisitorMode {
@@ -54,8 +72,9 @@ pub fn visitor_mode_from_name(name: String) -> VisitorMode {
     core::VisitorMode::parse(&name).into()
 }
 
-/// A purpose's mode (consent by purpose).
+/// A purpose's mode (consent by purpose). Printed as its wire name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum PurposeMode {
     /// Consent given for this purpose.
     OptIn,
@@ -65,6 +84,12 @@ pub enum PurposeMode {
     OptOut,
     /// No answer yet.
     NotAcquired,
+}
+
+impl std::fmt::Display for PurposeMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(core::PurposeMode::from(*self).wire_name())
+    }
 }
 
 impl From<core::PurposeMode> for PurposeMode {
@@ -108,26 +133,74 @@ pub(crate) fn purposes_map(m: &std::collections::BTreeMap<String, core::PurposeM
 /// A purpose of consent and the properties that serve it.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PurposeConfig {
+    /// The purpose's name (`advertising`).
     pub name: String,
     /// Property-name patterns (`ad_*`).
     #[uniffi(default)]
     pub properties: Vec<String>,
 }
 
-/// A property value.
+/// A property value. The wrappers convert ordinary values (strings,
+/// numbers, booleans, dates, lists of one of those) to it.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum PropertyValue {
-    Text { value: String },
-    Integer { value: i64 },
-    Decimal { value: f64 },
-    Flag { value: bool },
-    /// Milliseconds since the epoch; sent in seconds.
-    Date { epoch_ms: i64 },
-    TextList { values: Vec<String> },
-    IntegerList { values: Vec<i64> },
-    DecimalList { values: Vec<f64> },
-    FlagList { values: Vec<bool> },
-    DateList { epoch_ms: Vec<i64> },
+    /// Text, cut to 255 characters.
+    Text {
+        /// The text.
+        value: String,
+    },
+    /// A whole number.
+    Integer {
+        /// The number.
+        value: i64,
+    },
+    /// A finite decimal number (NaN and infinities are dropped and reported).
+    Decimal {
+        /// The number.
+        value: f64,
+    },
+    /// A boolean.
+    Flag {
+        /// The boolean.
+        value: bool,
+    },
+    /// An instant. Sent as whole seconds since the Unix epoch (the
+    /// collector's date format), rounded down.
+    Date {
+        /// Milliseconds since the Unix epoch.
+        epoch_ms: i64,
+    },
+    /// A list of texts (at most 50 kept, each cut to 255 characters).
+    TextList {
+        /// The texts.
+        values: Vec<String>,
+    },
+    /// A list of whole numbers.
+    IntegerList {
+        /// The numbers.
+        values: Vec<i64>,
+    },
+    /// A list of finite decimal numbers.
+    DecimalList {
+        /// The numbers.
+        values: Vec<f64>,
+    },
+    /// A list of booleans.
+    FlagList {
+        /// The booleans.
+        values: Vec<bool>,
+    },
+    /// A list of instants, each sent as whole seconds since the epoch.
+    DateList {
+        /// Milliseconds since the Unix epoch.
+        epoch_ms: Vec<i64>,
+    },
+    /// A value of a type the SDK cannot send: dropped and reported
+    /// (`unsupported_value`), never sent, never thrown.
+    Unsupported {
+        /// The platform's name of the type (`android.net.Uri`, `URL`).
+        type_name: String,
+    },
 }
 
 impl From<PropertyValue> for core::Value {
@@ -143,6 +216,7 @@ impl From<PropertyValue> for core::Value {
             PropertyValue::DecimalList { values } => core::Value::FloatArray(values),
             PropertyValue::FlagList { values } => core::Value::BoolArray(values),
             PropertyValue::DateList { epoch_ms } => core::Value::DateArray(epoch_ms),
+            PropertyValue::Unsupported { type_name } => core::Value::Unsupported(type_name),
         }
     }
 }
@@ -155,12 +229,30 @@ pub(crate) fn event(name: String, properties: HashMap<String, PropertyValue>) ->
     core::Event { name, properties: self::properties(properties) }
 }
 
+/// Converts a non-negative count or duration from the foreign side's signed
+/// integers (Kotlin and Java have no unsigned types in public APIs).
+fn unsigned<T: TryFrom<i64>>(field: &str, v: i64) -> Result<T, MesureError> {
+    T::try_from(v).map_err(|_| MesureError::InvalidConfig {
+        field: field.to_owned(),
+        reason: format!("{v} is out of range (negative, or too large)"),
+    })
+}
+
+/// A count from the core, as the foreign side's signed 64-bit integer (saturating).
+pub(crate) fn count(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
 /// The four standard click events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum ClickKind {
+    /// `click.action`: an action in the app.
     Action,
+    /// `click.navigation`: a move to another screen.
     Navigation,
+    /// `click.download`: a download.
     Download,
+    /// `click.exit`: a link out of the app.
     Exit,
 }
 
@@ -175,19 +267,38 @@ impl From<ClickKind> for core::ClickKind {
     }
 }
 
-/// What became of a tracked event.
+/// What became of a tracked event. Tracking never throws: a refused event
+/// is an outcome too, and is also reported to the listener.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum TrackOutcome {
-    Queued { event_id: String },
-    /// The mode held the event back; `reason` is a stable code (`event_not_allowed_in_mode`, ...).
-    NotSent { reason: String },
+    /// Queued for upload.
+    Queued {
+        /// The hit's `event_id` on the wire.
+        event_id: String,
+    },
+    /// The visitor mode held the event back.
+    NotSent {
+        /// A stable code (`event_not_allowed_in_mode`, `opt_out_sends_nothing`, ...).
+        reason: String,
+    },
+    /// The event was refused: nothing was queued.
+    Refused {
+        /// A stable code: `invalid_event_name`, `too_many_properties`,
+        /// `duplicate_property`, `empty_name`, `queue_full`, `shut_down`.
+        reason: String,
+        /// A sentence for logs.
+        message: String,
+    },
 }
 
-impl From<core::TrackOutcome> for TrackOutcome {
-    fn from(o: core::TrackOutcome) -> Self {
+impl From<Result<core::TrackOutcome, core::TrackError>> for TrackOutcome {
+    fn from(o: Result<core::TrackOutcome, core::TrackError>) -> Self {
         match o {
-            core::TrackOutcome::Queued { event_id } => TrackOutcome::Queued { event_id },
-            core::TrackOutcome::NotSent { reason } => TrackOutcome::NotSent { reason: reason.code().to_owned() },
+            Ok(core::TrackOutcome::Queued { event_id }) => TrackOutcome::Queued { event_id },
+            Ok(core::TrackOutcome::NotSent { reason }) => TrackOutcome::NotSent { reason: reason.code().to_owned() },
+            // An outcome of a newer core: not queued as far as these bindings know.
+            Ok(other) => TrackOutcome::NotSent { reason: format!("{other:?}") },
+            Err(e) => TrackOutcome::Refused { reason: e.code().to_owned(), message: e.to_string() },
         }
     }
 }
@@ -195,16 +306,21 @@ impl From<core::TrackOutcome> for TrackOutcome {
 /// A property allowed in an exempt-derived mode, with its justification.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct AllowedProperty {
+    /// The exact property name.
     pub property: String,
+    /// The event-name pattern it applies to (`*`: every event).
     #[uniffi(default = "*")]
     pub events: String,
+    /// Why it is strictly necessary (shown in the compliance report).
     pub justification: String,
 }
 
 /// A property never sent with events matching `events`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PropertyRule {
+    /// A property-name pattern (`user_*`).
     pub property: String,
+    /// The event-name pattern it applies to (`*`: every event).
     #[uniffi(default = "*")]
     pub events: String,
 }
@@ -212,69 +328,93 @@ pub struct PropertyRule {
 /// A controller-defined mode derived from exempt.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CustomMode {
+    /// The mode's name (not a built-in mode's).
     pub name: String,
+    /// Event-name patterns it sends beside the exempt events.
     #[uniffi(default)]
     pub allowed_events: Vec<String>,
+    /// Properties it sends beside the exempt ones, each justified.
     #[uniffi(default)]
     pub allowed_properties: Vec<AllowedProperty>,
 }
 
-/// What the platform knows about the device and the app.
+/// What the platform knows about the device and the app (each field is a
+/// hit property of the same name; the visitor mode decides which leave).
 #[derive(Debug, Clone, PartialEq, Eq, Default, uniffi::Record)]
 pub struct DeviceContext {
+    /// `os`: `android`, `ios`.
     #[uniffi(default)]
     pub os: Option<String>,
+    /// `os_version`: `14`, `17.2`.
     #[uniffi(default)]
     pub os_version: Option<String>,
+    /// `device_brand`: `Google`, `Apple`.
     #[uniffi(default)]
     pub device_brand: Option<String>,
+    /// `device_model`: `Pixel 8`, `iPhone15,2`.
     #[uniffi(default)]
     pub device_model: Option<String>,
+    /// `device_type`: `mobile`, `tablet`.
     #[uniffi(default)]
     pub device_type: Option<String>,
+    /// `device_screen_width`, in pixels (0 or more).
     #[uniffi(default)]
-    pub device_screen_width: Option<u32>,
+    pub device_screen_width: Option<i32>,
+    /// `device_screen_height`, in pixels (0 or more).
     #[uniffi(default)]
-    pub device_screen_height: Option<u32>,
+    pub device_screen_height: Option<i32>,
+    /// `app_version`: the app's version name.
     #[uniffi(default)]
     pub app_version: Option<String>,
+    /// `connection_type`: `wifi`, `cellular`, `offline`.
     #[uniffi(default)]
     pub connection_type: Option<String>,
+    /// `event_collection_platform`: `android`, `ios` (`rust` by default).
     #[uniffi(default)]
     pub collection_platform: Option<String>,
 }
 
-impl From<DeviceContext> for core::DeviceContext {
-    fn from(c: DeviceContext) -> Self {
-        core::DeviceContext {
-            os: c.os,
-            os_version: c.os_version,
-            device_brand: c.device_brand,
-            device_model: c.device_model,
-            device_type: c.device_type,
-            device_screen_width: c.device_screen_width,
-            device_screen_height: c.device_screen_height,
-            app_version: c.app_version,
-            connection_type: c.connection_type,
-            collection_platform: c.collection_platform,
-        }
+impl DeviceContext {
+    /// The core's context; `field` prefixes the names of fields at fault.
+    pub(crate) fn into_core(self, field: &str) -> Result<core::DeviceContext, MesureError> {
+        let size = |name: &str, v: Option<i32>| -> Result<Option<u32>, MesureError> {
+            v.map(|v| unsigned(&format!("{field}.{name}"), i64::from(v))).transpose()
+        };
+        Ok(core::DeviceContext {
+            device_screen_width: size("device_screen_width", self.device_screen_width)?,
+            device_screen_height: size("device_screen_height", self.device_screen_height)?,
+            os: self.os,
+            os_version: self.os_version,
+            device_brand: self.device_brand,
+            device_model: self.device_model,
+            device_type: self.device_type,
+            app_version: self.app_version,
+            connection_type: self.connection_type,
+            collection_platform: self.collection_platform,
+        })
     }
 }
 
 /// The SDK configuration. Optional tunables left empty take the core's
-/// defaults (documented in the compliance report and the README).
+/// defaults (documented in the compliance report and the README). Numbers
+/// are signed for Java and Kotlin callers; a negative one is refused
+/// (`InvalidConfig` naming the field).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct MesureConfig {
     /// `https://...` (plain `http://` only to loopback).
     pub collect_endpoint: String,
-    pub site_id: u32,
-    /// An app-private directory, absolute path.
+    /// The site id in the collector (1 to 4 294 967 295).
+    pub site_id: i64,
+    /// An app-private directory, absolute path; one SDK per directory (use
+    /// one per site id).
     pub storage_dir: String,
     /// Exempt when empty. Never opt-in.
     #[uniffi(default)]
     pub default_mode: Option<VisitorMode>,
+    /// Properties the controller allows in exempt mode, each justified.
     #[uniffi(default)]
     pub exempt_allowlist: Vec<AllowedProperty>,
+    /// Properties never sent, in any mode.
     #[uniffi(default)]
     pub forbidden_properties: Vec<PropertyRule>,
     /// Event-name patterns never sent, in any mode.
@@ -284,36 +424,53 @@ pub struct MesureConfig {
     /// no-consent) may carry; empty: the exempt events.
     #[uniffi(default)]
     pub anonymous_events: Option<Vec<String>>,
+    /// Controller-defined modes derived from exempt.
     #[uniffi(default)]
     pub custom_modes: Vec<CustomMode>,
     /// Purposes of consent beside audience measurement.
     #[uniffi(default)]
     pub purposes: Vec<PurposeConfig>,
+    /// Anonymous counters (id `opt-out`) in opt-out; off by default.
     #[uniffi(default)]
     pub send_hits_in_opt_out: Option<bool>,
+    /// How long an opt-in lasts, in calendar months (1 to 6; 6 by default).
     #[uniffi(default)]
-    pub consent_lifetime_months: Option<u32>,
+    pub consent_lifetime_months: Option<i32>,
+    /// Queue bound by count (10 000 by default); the oldest hits go first.
     #[uniffi(default)]
-    pub queue_max_hits: Option<u32>,
+    pub queue_max_hits: Option<i32>,
+    /// Queue bound by age, in days (30 by default).
     #[uniffi(default)]
-    pub queue_max_age_days: Option<u32>,
+    pub queue_max_age_days: Option<i32>,
+    /// Hits per upload request (50 by default).
     #[uniffi(default)]
-    pub batch_size: Option<u32>,
+    pub batch_size: Option<i32>,
+    /// Interval between upload attempts while hits are pending (30 s by default).
     #[uniffi(default)]
-    pub flush_interval_ms: Option<u64>,
+    pub flush_interval_ms: Option<i64>,
+    /// Longest wait for one upload request (15 s by default).
     #[uniffi(default)]
-    pub request_timeout_ms: Option<u64>,
+    pub request_timeout_ms: Option<i64>,
+    /// First retry delay after a failed upload (2 s by default).
     #[uniffi(default)]
-    pub retry_base_ms: Option<u64>,
+    pub retry_base_ms: Option<i64>,
+    /// Longest retry delay (15 min by default).
     #[uniffi(default)]
-    pub retry_max_ms: Option<u64>,
+    pub retry_max_ms: Option<i64>,
+    /// The device and app context attached to hits.
     #[uniffi(default)]
     pub context: Option<DeviceContext>,
+    /// Dry run: hits are built, filtered and reported (`Diagnostic.Sent`
+    /// with `dry_run`) but never sent. For trying a tagging plan.
+    #[uniffi(default = false)]
+    pub dry_run: bool,
 }
 
-impl From<MesureConfig> for core::Config {
-    fn from(c: MesureConfig) -> Self {
-        let mut out = core::Config::new(c.collect_endpoint, c.site_id, c.storage_dir);
+impl TryFrom<MesureConfig> for core::Config {
+    type Error = MesureError;
+
+    fn try_from(c: MesureConfig) -> Result<Self, MesureError> {
+        let mut out = core::Config::new(c.collect_endpoint, unsigned("site_id", c.site_id)?, c.storage_dir);
         if let Some(m) = c.default_mode {
             out.default_mode = m.into();
         }
@@ -335,31 +492,28 @@ impl From<MesureConfig> for core::Config {
                 allowed_properties: m.allowed_properties.into_iter().map(allowed).collect(),
             })
             .collect();
-        let set = |field: &mut u32, v: Option<u32>| {
+        fn set<T: TryFrom<i64>>(field: &mut T, name: &str, v: Option<impl Into<i64>>) -> Result<(), MesureError> {
             if let Some(v) = v {
-                *field = v;
+                *field = unsigned(name, v.into())?;
             }
-        };
-        set(&mut out.consent_lifetime_months, c.consent_lifetime_months);
-        set(&mut out.queue_max_hits, c.queue_max_hits);
-        set(&mut out.queue_max_age_days, c.queue_max_age_days);
-        set(&mut out.batch_size, c.batch_size);
-        let set64 = |field: &mut u64, v: Option<u64>| {
-            if let Some(v) = v {
-                *field = v;
-            }
-        };
-        set64(&mut out.flush_interval_ms, c.flush_interval_ms);
-        set64(&mut out.request_timeout_ms, c.request_timeout_ms);
-        set64(&mut out.retry_base_ms, c.retry_base_ms);
-        set64(&mut out.retry_max_ms, c.retry_max_ms);
+            Ok(())
+        }
+        set(&mut out.consent_lifetime_months, "consent_lifetime_months", c.consent_lifetime_months)?;
+        set(&mut out.queue_max_hits, "queue_max_hits", c.queue_max_hits)?;
+        set(&mut out.queue_max_age_days, "queue_max_age_days", c.queue_max_age_days)?;
+        set(&mut out.batch_size, "batch_size", c.batch_size)?;
+        set(&mut out.flush_interval_ms, "flush_interval_ms", c.flush_interval_ms)?;
+        set(&mut out.request_timeout_ms, "request_timeout_ms", c.request_timeout_ms)?;
+        set(&mut out.retry_base_ms, "retry_base_ms", c.retry_base_ms)?;
+        set(&mut out.retry_max_ms, "retry_max_ms", c.retry_max_ms)?;
         if let Some(b) = c.send_hits_in_opt_out {
             out.send_hits_in_opt_out = b;
         }
         if let Some(ctx) = c.context {
-            out.context = ctx.into();
+            out.context = ctx.into_core("context")?;
         }
-        out
+        out.dry_run = c.dry_run;
+        Ok(out)
     }
 }
 
@@ -370,24 +524,31 @@ fn allowed(a: AllowedProperty) -> core::AllowedProperty {
 /// Why the mode changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum ModeChangeReason {
+    /// The app set it (a mode setter, a consent answer, a purpose's answer).
     SetByApp,
+    /// An opt-in (or a purpose's opt-in) lapsed: back to the default.
     ConsentExpired,
+    /// `delete_local_data` erased the history of choices.
     LocalDataDeleted,
 }
 
 /// A change of visitor mode.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ModeChange {
+    /// The mode before.
     pub previous: VisitorMode,
+    /// The mode now in force.
     pub current: VisitorMode,
+    /// When it changed, milliseconds since the epoch.
     pub at_ms: i64,
+    /// Why it changed.
     pub reason: ModeChangeReason,
     /// An opt-in lapsed: ask for consent again.
     pub consent_renewal_needed: bool,
     /// Every configured purpose's mode after the change.
     pub purposes: HashMap<String, PurposeMode>,
     /// Increases with every change: publish nothing older than what you have.
-    pub epoch: u64,
+    pub epoch: i64,
 }
 
 impl From<&core::ModeChange> for ModeChange {
@@ -403,7 +564,7 @@ impl From<&core::ModeChange> for ModeChange {
             },
             consent_renewal_needed: c.consent_renewal_needed,
             purposes: purposes_map(&c.purposes),
-            epoch: c.epoch,
+            epoch: count(c.epoch),
         }
     }
 }
@@ -411,14 +572,18 @@ impl From<&core::ModeChange> for ModeChange {
 /// The mode in force, for settings screens.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ModeStatus {
+    /// The mode in force.
     pub mode: VisitorMode,
+    /// When it was chosen (milliseconds since the epoch); none before any choice.
     pub since_ms: Option<i64>,
+    /// When an opt-in lapses (milliseconds since the epoch).
     pub consent_expires_at_ms: Option<i64>,
+    /// An opt-in lapsed: ask for consent again.
     pub consent_renewal_needed: bool,
     /// Every configured purpose's mode.
     pub purposes: HashMap<String, PurposeMode>,
     /// The epoch of the last change ([`ModeChange::epoch`]).
-    pub epoch: u64,
+    pub epoch: i64,
 }
 
 impl From<core::ModeStatus> for ModeStatus {
@@ -429,26 +594,108 @@ impl From<core::ModeStatus> for ModeStatus {
             consent_expires_at_ms: s.consent_expires_at_ms,
             consent_renewal_needed: s.consent_renewal_needed,
             purposes: purposes_map(&s.purposes),
-            epoch: s.epoch,
+            epoch: count(s.epoch),
         }
     }
+}
+
+/// One hit of an upload request ([`Diagnostic::Sent`]).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SentHit {
+    /// The hit's `event_id` (the one `track` returned).
+    pub event_id: String,
+    /// The event name.
+    pub event: String,
+    /// The property keys it carried, sorted (never the values).
+    pub keys: Vec<String>,
 }
 
 /// A report about the SDK's own behaviour.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum Diagnostic {
     /// A property (or, with `property` empty, an event) held back or truncated.
-    /// `reason` is a stable code, `explanation` a sentence for logs.
-    Dropped { mode: String, event: String, property: Option<String>, reason: String, explanation: String },
-    Backpressure { dropped: u64 },
-    /// `cause`: `max_hits` or `max_age`.
-    QueueTrimmed { cause: String, dropped: u64 },
-    HitsRejected { status: u16, count: u64 },
-    UploadDeferred { hits: u64, cause: String, retry_in_ms: u64 },
-    StorageError { message: String },
-    StorageRecovered { reason: String },
+    Dropped {
+        /// The wire name of the mode in force.
+        mode: String,
+        /// The event.
+        event: String,
+        /// The property; none when the whole event was held back.
+        property: Option<String>,
+        /// A stable code (`not_allowed_in_mode`, `unsupported_value`, ...).
+        reason: String,
+        /// A sentence for logs.
+        explanation: String,
+    },
+    /// `track` was refused because the hand-off to storage was full, this
+    /// many calls in a row.
+    Backpressure {
+        /// Calls refused.
+        dropped: i64,
+    },
+    /// The queue bounds removed the oldest hits.
+    QueueTrimmed {
+        /// `max_hits` or `max_age`.
+        cause: String,
+        /// Hits removed.
+        dropped: i64,
+    },
+    /// The collector refused hits (400, 413, 422 once split to one hit): dropped.
+    HitsRejected {
+        /// The HTTP status.
+        status: i32,
+        /// Hits dropped.
+        count: i64,
+    },
+    /// An upload failed; the hits stay queued and are retried after the delay.
+    UploadDeferred {
+        /// Hits waiting.
+        hits: i64,
+        /// Why.
+        cause: String,
+        /// The delay before the next attempt.
+        retry_in_ms: i64,
+    },
+    /// Storage failed; hits wait in memory (bounded) and writing is retried.
+    StorageError {
+        /// What failed.
+        message: String,
+    },
+    /// The database could not be read and was recreated.
+    StorageRecovered {
+        /// Why.
+        reason: String,
+    },
     /// The listener was slower than the SDK: this many diagnostics were dropped.
-    DiagnosticsDropped { dropped: u64 },
+    DiagnosticsDropped {
+        /// Diagnostics dropped.
+        dropped: i64,
+    },
+    /// `track` refused an event (the same refusal its outcome carried).
+    TrackRefused {
+        /// The event name as given (cut to 100 characters).
+        event: String,
+        /// A stable code (`invalid_event_name`, ...; see [`TrackOutcome::Refused`]).
+        reason: String,
+        /// A sentence for logs.
+        message: String,
+    },
+    /// A report of a newer core these bindings do not know (the two ship
+    /// together, so this is not expected).
+    Other {
+        /// The report, as the core prints it.
+        description: String,
+    },
+    /// One upload request left the device (or, in a dry run, would have).
+    Sent {
+        /// The visitor id it carried (`idclient`).
+        idclient: String,
+        /// Hit by hit: the event and the property keys.
+        hits: Vec<SentHit>,
+        /// The collector's HTTP status; none when no answer came or in a dry run.
+        status: Option<i32>,
+        /// A dry run: nothing left the device.
+        dry_run: bool,
+    },
 }
 
 impl From<&core::Diagnostic> for Diagnostic {
@@ -461,50 +708,79 @@ impl From<&core::Diagnostic> for Diagnostic {
                 reason: dropped.reason.code().to_owned(),
                 explanation: dropped.reason.explain(),
             },
-            core::Diagnostic::Backpressure { dropped } => Diagnostic::Backpressure { dropped: *dropped },
+            core::Diagnostic::Backpressure { dropped } => Diagnostic::Backpressure { dropped: count(*dropped) },
             core::Diagnostic::QueueTrimmed { cause, dropped } => Diagnostic::QueueTrimmed {
                 cause: match cause {
                     core::TrimCause::MaxHits => "max_hits".into(),
                     core::TrimCause::MaxAge => "max_age".into(),
+                    other => format!("{other:?}"),
                 },
-                dropped: *dropped,
+                dropped: count(*dropped),
             },
-            core::Diagnostic::HitsRejected { status, count } => Diagnostic::HitsRejected { status: *status, count: *count },
-            core::Diagnostic::UploadDeferred { hits, cause, retry_in_ms } => {
-                Diagnostic::UploadDeferred { hits: *hits, cause: cause.clone(), retry_in_ms: *retry_in_ms }
+            core::Diagnostic::HitsRejected { status, count: n } => {
+                Diagnostic::HitsRejected { status: i32::from(*status), count: count(*n) }
             }
+            core::Diagnostic::UploadDeferred { hits, cause, retry_in_ms } => Diagnostic::UploadDeferred {
+                hits: count(*hits),
+                cause: cause.clone(),
+                retry_in_ms: count(*retry_in_ms),
+            },
             core::Diagnostic::StorageError { message } => Diagnostic::StorageError { message: message.clone() },
             core::Diagnostic::StorageRecovered { reason } => Diagnostic::StorageRecovered { reason: reason.clone() },
-            core::Diagnostic::DiagnosticsDropped { dropped } => Diagnostic::DiagnosticsDropped { dropped: *dropped },
+            core::Diagnostic::DiagnosticsDropped { dropped } => Diagnostic::DiagnosticsDropped { dropped: count(*dropped) },
+            core::Diagnostic::TrackRefused { event, error } => Diagnostic::TrackRefused {
+                event: event.clone(),
+                reason: error.code().to_owned(),
+                message: error.to_string(),
+            },
+            core::Diagnostic::Sent { idclient, hits, status, dry_run } => Diagnostic::Sent {
+                idclient: idclient.clone(),
+                hits: hits
+                    .iter()
+                    .map(|h| SentHit { event_id: h.event_id.clone(), event: h.event.clone(), keys: h.keys.clone() })
+                    .collect(),
+                status: status.map(i32::from),
+                dry_run: *dry_run,
+            },
+            other => Diagnostic::Other { description: format!("{other:?}") },
         }
     }
 }
 
-/// What a flush achieved.
+/// What a flush achieved. Counts cover this flush's own attempt only: hits
+/// the background uploader sent before it are in [`Stats::uploaded`].
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct FlushReport {
-    pub uploaded: u64,
-    pub rejected: u64,
-    pub expired: u64,
+    /// Hits this attempt delivered (acknowledged by the collector, then
+    /// deleted; in a dry run, the hits it would have sent).
+    pub uploaded: i64,
+    /// Hits the collector refused, dropped.
+    pub rejected: i64,
+    /// Hits past the queue's age bound, dropped unsent.
+    pub expired: i64,
     /// Hits a purge (opt-out, `delete_local_data`) deleted while this flush
     /// held them: they never leave.
-    pub purged: u64,
-    pub pending: u64,
+    pub purged: i64,
+    /// Hits still queued after the attempt.
+    pub pending: i64,
+    /// Why the upload stopped early (the hits stay queued).
     pub deferred: Option<String>,
-    pub retry_in_ms: Option<u64>,
+    /// When the next automatic attempt is due.
+    pub retry_in_ms: Option<i64>,
+    /// A storage problem met while persisting or uploading.
     pub storage_error: Option<String>,
 }
 
 impl From<core::FlushReport> for FlushReport {
     fn from(r: core::FlushReport) -> Self {
         FlushReport {
-            uploaded: r.uploaded,
-            rejected: r.rejected,
-            expired: r.expired,
-            purged: r.purged,
-            pending: r.pending,
+            uploaded: count(r.uploaded),
+            rejected: count(r.rejected),
+            expired: count(r.expired),
+            purged: count(r.purged),
+            pending: count(r.pending),
             deferred: r.deferred,
-            retry_in_ms: r.retry_in_ms,
+            retry_in_ms: r.retry_in_ms.map(count),
             storage_error: r.storage_error.map(|e| e.to_string()),
         }
     }
@@ -513,37 +789,50 @@ impl From<core::FlushReport> for FlushReport {
 /// Counters since the SDK started.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Stats {
-    pub accepted: u64,
-    pub persisted: u64,
-    pub uploaded: u64,
-    pub events_dropped_by_mode: u64,
-    pub properties_dropped: u64,
-    pub rejected_backpressure: u64,
-    pub trimmed_max_hits: u64,
-    pub trimmed_max_age: u64,
-    pub purged_on_mode_change: u64,
-    pub deleted_with_local_data: u64,
-    pub rejected_by_collector: u64,
-    pub lost_storage_failure: u64,
-    pub upload_failures: u64,
+    /// Events accepted by `track` (queued).
+    pub accepted: i64,
+    /// Hits written to the queue on disk.
+    pub persisted: i64,
+    /// Hits delivered (by the background uploader and by `flush`).
+    pub uploaded: i64,
+    /// Events the visitor mode held back.
+    pub events_dropped_by_mode: i64,
+    /// Properties held back (by the mode or the rules).
+    pub properties_dropped: i64,
+    /// `track` calls refused by back-pressure.
+    pub rejected_backpressure: i64,
+    /// Hits removed by the count bound.
+    pub trimmed_max_hits: i64,
+    /// Hits removed by the age bound.
+    pub trimmed_max_age: i64,
+    /// Hits deleted by a change to opt-out, no-consent or no-storage.
+    pub purged_on_mode_change: i64,
+    /// Hits deleted by `delete_local_data`.
+    pub deleted_with_local_data: i64,
+    /// Hits the collector refused.
+    pub rejected_by_collector: i64,
+    /// Hits lost to a storage failure.
+    pub lost_storage_failure: i64,
+    /// Failed upload attempts.
+    pub upload_failures: i64,
 }
 
 impl From<core::Stats> for Stats {
     fn from(s: core::Stats) -> Self {
         Stats {
-            accepted: s.accepted,
-            persisted: s.persisted,
-            uploaded: s.uploaded,
-            events_dropped_by_mode: s.events_dropped_by_mode,
-            properties_dropped: s.properties_dropped,
-            rejected_backpressure: s.rejected_backpressure,
-            trimmed_max_hits: s.trimmed_max_hits,
-            trimmed_max_age: s.trimmed_max_age,
-            purged_on_mode_change: s.purged_on_mode_change,
-            deleted_with_local_data: s.deleted_with_local_data,
-            rejected_by_collector: s.rejected_by_collector,
-            lost_storage_failure: s.lost_storage_failure,
-            upload_failures: s.upload_failures,
+            accepted: count(s.accepted),
+            persisted: count(s.persisted),
+            uploaded: count(s.uploaded),
+            events_dropped_by_mode: count(s.events_dropped_by_mode),
+            properties_dropped: count(s.properties_dropped),
+            rejected_backpressure: count(s.rejected_backpressure),
+            trimmed_max_hits: count(s.trimmed_max_hits),
+            trimmed_max_age: count(s.trimmed_max_age),
+            purged_on_mode_change: count(s.purged_on_mode_change),
+            deleted_with_local_data: count(s.deleted_with_local_data),
+            rejected_by_collector: count(s.rejected_by_collector),
+            lost_storage_failure: count(s.lost_storage_failure),
+            upload_failures: count(s.upload_failures),
         }
     }
 }
