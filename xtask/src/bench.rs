@@ -8,7 +8,7 @@ use std::process::Command;
 
 use crate::bindings;
 use crate::kotlin;
-use crate::util::{cargo, output, root, run, Result};
+use crate::util::{cargo, output, root, run, target_dir, Result};
 
 fn stripped_size(lib: &Path, out: &Path) -> Result<u64> {
     std::fs::copy(lib, out).map_err(|e| format!("{}: {e}", lib.display()))?;
@@ -31,7 +31,7 @@ fn kotlin_figures(dir: &Path) -> Result<String> {
         .arg(root().join("tests/kotlin/bench/TrackBench.kt")))?;
     let json = output(
         Command::new("java")
-            .arg(format!("-Djna.library.path={}", root().join("target/release").display()))
+            .arg(format!("-Djna.library.path={}", target_dir().join("release").display()))
             .args(["-cp", &kotlin::classpath(&[vec![classes], deps.to_vec()].concat()), "eu.mesure.bench.TrackBenchKt"]),
     )?;
     let line = json.lines().last().unwrap_or("").to_owned();
@@ -66,18 +66,18 @@ fn kotlin_figures(dir: &Path) -> Result<String> {
 }
 
 pub fn bench() -> Result<()> {
-    let dir = root().join("target/bench");
+    let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let rust_md = dir.join("rust.md");
 
     run(cargo().args(["build", "--release", "-p", "mesure-bench"]))?;
-    run(Command::new(root().join("target/release/mesure-bench")).current_dir(root()).env("MESURE_BENCH_OUT", &rust_md))?;
+    run(Command::new(target_dir().join("release/mesure-bench")).current_dir(root()).env("MESURE_BENCH_OUT", &rust_md))?;
 
     // Sizes: the desktop library (with ureq) and the mobile variant (without).
     run(cargo().args(["build", "--release", "-p", "mesure-ffi"]))?;
-    run(cargo().args(["build", "--release", "-p", "mesure-ffi", "--no-default-features", "--target-dir", "target/mobile"]))?;
-    let full = stripped_size(&root().join("target/release").join(bindings::lib_file_name()), &dir.join("full.so"))?;
-    let mobile = stripped_size(&root().join("target/mobile/release").join(bindings::lib_file_name()), &dir.join("mobile.so"))?;
+    run(cargo().args(["build", "--release", "-p", "mesure-ffi", "--no-default-features", "--target-dir"]).arg(target_dir().join("mobile")))?;
+    let full = stripped_size(&target_dir().join("release").join(bindings::lib_file_name()), &dir.join("full.so"))?;
+    let mobile = stripped_size(&target_dir().join("mobile/release").join(bindings::lib_file_name()), &dir.join("mobile.so"))?;
     let sizes = format!(
         "### Library size\n\nStripped release cdylib (`lto`, `opt-level = \"s\"`, one codegen unit), x86_64 Linux:\n\n\
          | build | size |\n|---|---|\n| with the Rust HTTP client (ureq + rustls) | {} |\n| mobile: without it (platform HTTP client) | {} |\n\n\

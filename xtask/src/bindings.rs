@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
-use crate::util::{cargo, root, run, Result};
+use crate::util::{cargo, root, run, target_dir, Result};
 
 /// The debug host library (unstripped: the generator reads its UniFFI metadata).
 pub fn build_library() -> Result<PathBuf> {
     // On its own, so uniffi's `cli` feature (wanted by the bindgen) stays out of it.
     run(cargo().args(["build", "-p", "mesure-ffi"]))?;
-    let lib = root().join("target/debug").join(lib_file_name());
+    let lib = target_dir().join("debug").join(lib_file_name());
     if lib.exists() {
         Ok(lib)
     } else {
@@ -29,9 +29,9 @@ pub fn lib_file_name() -> &'static str {
 pub fn generate(language: &str) -> Result<PathBuf> {
     let lib = build_library()?;
     run(cargo().args(["build", "-p", "uniffi-bindgen"]))?;
-    let out = root().join("target/bindings").join(language);
+    let out = target_dir().join("bindings").join(language);
     let _ = std::fs::remove_dir_all(&out);
-    run(std::process::Command::new(root().join("target/debug/uniffi-bindgen"))
+    run(std::process::Command::new(target_dir().join("debug/uniffi-bindgen"))
         .current_dir(root().join("bindings"))
         .arg("generate")
         .arg(&lib)

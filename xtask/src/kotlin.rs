@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::bindings;
-use crate::util::{apt_install, cache_dir, root, run, CollectorProcess, Result};
+use crate::util::{apt_install, cache_dir, root, run, target_dir, CollectorProcess, Result};
 
 const KOTLIN_COMPILER: &str = "kotlin-compiler@2.4.20";
 const DEBIAN_JARS: [&str; 4] = ["jna", "junit4", "hamcrest", "gson"];
@@ -72,7 +72,7 @@ pub fn test() -> Result<()> {
     let home = kotlin_home()?;
     let generated = bindings::generate("kotlin")?;
     let root = root();
-    let lib_dir = root.join("target/debug");
+    let lib_dir = target_dir().join("debug");
 
     let mut deps: Vec<PathBuf> = DEBIAN_JARS.iter().map(|j| debian_jar(j)).collect();
     deps.push(home.join("lib/kotlinx-coroutines-core-jvm.jar"));
@@ -87,7 +87,7 @@ pub fn test() -> Result<()> {
         .into_iter()
         .filter(|p| !p.to_string_lossy().contains("/android/src/main/kotlin/eu/mesure/android/"))
         .collect();
-    let classes = root.join("target/kotlin-tests/classes");
+    let classes = target_dir().join("kotlin-tests/classes");
     let _ = std::fs::remove_dir_all(&classes);
     let mut kotlinc = kotlinc(&home, &[deps.clone(), runtime.to_vec()].concat(), &classes);
     kotlinc

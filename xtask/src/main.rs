@@ -1,13 +1,16 @@
 //! `cargo xtask <command>`: the project's build and test tooling.
 //!
 //! - `test`: every suite, as CI runs it (Rust, then Kotlin, then Swift).
-//! - `test-rust`, `test-kotlin`, `test-swift`: one suite.
+//! - `test-rust`, `test-kotlin`, `test-swift`: one suite (`test-rust` also
+//!   checks the docs: see `docs.rs`).
 //! - `bindings kotlin|swift`: generate the bindings into target/bindings/.
+//! - `check-docs`: the documentation checks of `docs.rs` alone.
 //! - `bench`: the benchmarks of BENCHMARKS.md (release builds; minutes).
 //! - `stress [runs]`: the whole Rust suite `runs` times (20) under stress-ng.
 
 mod bench;
 mod bindings;
+mod docs;
 mod kotlin;
 mod stress;
 mod swift;
@@ -26,7 +29,9 @@ fn test_rust() -> Result<()> {
     run(cargo()
         .args(["test", "--workspace", "--exclude", "xtask", "--exclude", "uniffi-bindgen", "--exclude", "mesure-bench"])
         .args(["--", "--skip", PRIVACY_MODEL]))?;
-    run(cargo().args(["test", "-p", "mesure-core", "--test", "privacy_model", "--", "--nocapture", PRIVACY_MODEL]))
+    run(cargo().args(["test", "-p", "mesure-core", "--test", "privacy_model", "--", "--nocapture", PRIVACY_MODEL]))?;
+    run(cargo().args(["test", "-p", "xtask"]))?;
+    docs::check()
 }
 
 fn dispatch(args: &[String]) -> Result<()> {
@@ -40,6 +45,7 @@ fn dispatch(args: &[String]) -> Result<()> {
         Some("test-kotlin") => kotlin::test(),
         Some("test-swift") => swift::test(),
         Some("bench") => bench::bench(),
+        Some("check-docs") => docs::check(),
         Some("stress") => {
             let runs = args.get(1).map(|n| n.parse().map_err(|_| format!("not a number of runs: {n}"))).transpose()?;
             stress::stress(runs.unwrap_or(20))
@@ -48,7 +54,7 @@ fn dispatch(args: &[String]) -> Result<()> {
             Some(lang @ ("kotlin" | "swift")) => bindings::generate(lang).map(|dir| eprintln!("xtask: {}", dir.display())),
             _ => Err("usage: cargo xtask bindings kotlin|swift".into()),
         },
-        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress")),
+        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs")),
     }
 }
 

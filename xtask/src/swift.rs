@@ -25,7 +25,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use crate::bindings;
-use crate::util::{apt_install, cache_dir, have, is_root, output, root, run, CollectorProcess, Result};
+use crate::util::{apt_install, cache_dir, have, is_root, output, root, run, target_dir, CollectorProcess, Result};
 
 /// Debian 13: the first release whose `swiftlang` ships SwiftPM, Foundation and XCTest.
 const SUITE: &str = "trixie";
@@ -41,7 +41,7 @@ const MOUNTS: [&str; 3] = ["proc", "sys", "dev"];
 pub fn test() -> Result<()> {
     let started = Instant::now();
     let generated = bindings::generate("swift")?;
-    let lib = root().join("target/debug").join(bindings::lib_file_name());
+    let lib = target_dir().join("debug").join(bindings::lib_file_name());
     let collector = CollectorProcess::start()?;
     let run = if have("swift") {
         run_on_host(&generated, &lib, &collector.url)
@@ -86,7 +86,7 @@ impl SwiftRun {
 }
 
 fn run_on_host(generated: &Path, lib: &Path, collector_url: &str) -> Result<SwiftRun> {
-    let stage = root().join("target/swift-suite");
+    let stage = target_dir().join("swift-suite");
     stage_package(&stage, generated, lib)?;
     let pkg = stage.join("pkg");
     let lib_dir = stage.join("lib");

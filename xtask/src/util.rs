@@ -10,6 +10,15 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set (relative to the
+/// workspace), else `<root>/target`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root().join(dir),
+        _ => root().join("target"),
+    }
+}
+
 pub fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("xtask: {cmd:?}");
     let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
@@ -94,7 +103,7 @@ pub struct CollectorProcess {
 impl CollectorProcess {
     pub fn start() -> Result<CollectorProcess> {
         run(cargo().args(["build", "-q", "-p", "mesure-test-collector"]))?;
-        let bin = root().join("target/debug/mesure-test-collector");
+        let bin = target_dir().join("debug/mesure-test-collector");
         let mut child = Command::new(bin)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
