@@ -1,7 +1,8 @@
 //! A scripted app session: the same tagging under exempt, opt-in and opt-out,
 //! against a real HTTP collector on loopback, with local SQLite storage.
-//! Prints, per mode, exactly what the collector received and what the SDK
-//! held back, and why.
+//! Prints, per mode, exactly what the collector received, what the SDK
+//! reported as sent (`Diagnostic::Sent`), what it held back or refused, and
+//! why; then the same session as a dry run, which sends nothing.
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -37,6 +38,9 @@ fn session(sdk: &Sdk) -> Result<(), TrackError> {
     )?;
     sdk.track(Event::click(ClickKind::Navigation, "open_article").with("click_chapter1", "headlines"))?;
     sdk.track(Event::new("purchase").with("amount", 30).with("currency", "EUR"))?;
+    // A tagging mistake: refused, and reported to the listener (printed below).
+    let refused = sdk.track(Event::new("Add to cart!"));
+    debug_assert!(refused.is_err());
     Ok(())
 }
 
@@ -45,6 +49,7 @@ fn show_tagging() {
     println!("  page.display      page=home page_chapter1=news user_id=u-123 basket_value=12.5");
     println!("  click.navigation  click=open_article click_chapter1=headlines");
     println!("  purchase          amount=30 currency=EUR");
+    println!("  Add to cart!      (an invalid event name)");
 }
 
 fn print_received(collector: &Collector, seen: &mut usize) {
@@ -81,19 +86,36 @@ fn compact(v: &Json) -> String {
     }
 }
 
-fn print_held_back(listener: &HeldBack) {
-    let mut any = false;
+/// What the SDK told its listener: each request as sent (event and keys,
+/// never values), each property or event held back, each event refused.
+fn print_reports(listener: &HeldBack) {
+    let mut held = 0;
     for d in listener.take() {
-        if let Diagnostic::Dropped { dropped, .. } = d {
-            any = true;
-            let what = match &dropped.property {
-                Some(p) => format!("{}.{p}", dropped.event),
-                None => format!("event {}", dropped.event),
-            };
-            println!("  Held back {what:<36} {}", dropped.reason.explain());
+        match d {
+            Diagnostic::Sent { idclient, hits, status, dry_run } => {
+                let how = match (dry_run, status) {
+                    (true, _) => "dry run: not sent".to_owned(),
+                    (false, Some(s)) => format!("HTTP {s}"),
+                    (false, None) => "no answer".to_owned(),
+                };
+                println!("  SDK reports sent idclient={idclient} ({how}):");
+                for h in hits {
+                    println!("    {:<18} keys: {}", h.event, h.keys.join(", "));
+                }
+            }
+            Diagnostic::Dropped { dropped, .. } => {
+                held += 1;
+                let what = match &dropped.property {
+                    Some(p) => format!("{}.{p}", dropped.event),
+                    None => format!("event {}", dropped.event),
+                };
+                println!("  Held back {what:<36} {}", dropped.reason.explain());
+            }
+            Diagnostic::TrackRefused { event, error } => println!("  Refused {event:?}: {error}"),
+            _ => {}
         }
     }
-    if !any {
+    if held == 0 {
         println!("  Held back: nothing.");
     }
 }
@@ -119,7 +141,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("Mesure {SDK_VERSION} demo");
     println!("Collector: {} (real HTTP on loopback)", collector.url());
-    println!("Storage:   {}\n", storage.path().join(store::DB_FILE_NAME).display());
+    println!("Storage:   {}\n", storage.path().join("mesure.sqlite3").display());
     show_tagging();
 
     let mut seen = 0;
@@ -136,7 +158,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         session(&sdk)?;
         let report = sdk.flush()?;
         print_received(&collector, &mut seen);
-        print_held_back(&listener);
+        print_reports(&listener);
         println!("  Queue after flush: {} uploaded, {} pending", report.uploaded, report.pending);
     }
 
@@ -150,6 +172,19 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(&report_path, sdk.compliance_report().to_markdown())?;
     println!("Compliance report of this configuration: {}", report_path.display());
     sdk.shutdown()?;
+
+    // The same session as a dry run: built, filtered and reported, never sent.
+    let dry_storage = tempfile::tempdir()?;
+    let mut config = Config::new(collector.url(), 615_000, dry_storage.path());
+    config.dry_run = true;
+    let dry = Sdk::builder(config).listener(listener.clone()).build()?;
+    println!("\n== Dry run (config.dry_run = true), exempt ==");
+    let before = collector.received().len();
+    session(&dry)?;
+    dry.flush()?;
+    print_reports(&listener);
+    println!("  Collector received: {} new requests.", collector.received().len() - before);
+    dry.shutdown()?;
     Ok(())
 }
 
