@@ -19,7 +19,7 @@ fun main() {
     val endpoint = System.getenv("MESURE_COLLECTOR_URL") ?: "http://127.0.0.1:8080"
     val config = MesureConfig(
         collectEndpoint = endpoint,
-        siteId = 615_000u,
+        siteId = 615_000,
         storageDir = Files.createTempDirectory("mesure-jvm-example").toString(),
     )
     Mesure.start(config, HttpUrlConnectionClient(), onDiagnostic = { d ->

@@ -6,6 +6,7 @@ import eu.mesure.ffi.HttpRequest
 import eu.mesure.ffi.MesureConfig
 import eu.mesure.ffi.MesureException
 import eu.mesure.ffi.PlatformHttpClient
+import eu.mesure.ffi.TrackOutcome
 import eu.mesure.ffi.UploadCompletion
 import eu.mesure.ffi.VisitorMode
 import java.util.Collections
@@ -17,11 +18,11 @@ import org.junit.Test
 /** Typed errors across the boundary, and the HTTP completion contract. */
 class ErrorsTest {
     private fun config() =
-        MesureConfig(collectEndpoint = Env.collectorUrl, siteId = 7u, storageDir = Env.tempDir(), flushIntervalMs = 3_600_000uL, requestTimeoutMs = 200uL)
+        MesureConfig(collectEndpoint = Env.collectorUrl, siteId = 7, storageDir = Env.tempDir(), flushIntervalMs = 3_600_000L, requestTimeoutMs = 200L)
 
     @Test
     fun invalidConfigurationsNameTheField() {
-        val e1 = assertThrows(MesureException.InvalidConfig::class.java) { Mesure.start(config().copy(siteId = 0u)) }
+        val e1 = assertThrows(MesureException.InvalidConfig::class.java) { Mesure.start(config().copy(siteId = 0)) }
         assertEquals("site_id", e1.field)
         val e2 = assertThrows(MesureException.InvalidConfig::class.java) {
             Mesure.start(config().copy(collectEndpoint = "http://collect.example.com"))
@@ -40,7 +41,8 @@ class ErrorsTest {
     @Test
     fun badCallsGetTypedErrors() {
         Mesure.start(config()).use { mesure ->
-            assertThrows(MesureException.InvalidEventName::class.java) { mesure.track("Page Display") }
+            val refused = mesure.track("Page Display")
+            assertTrue(refused is TrackOutcome.Refused && refused.reason == "invalid_event_name")
             assertThrows(MesureException.UnknownMode::class.java) { mesure.setMode(VisitorMode.Custom("nope")) }
             assertThrows(IllegalArgumentException::class.java) { mesure.track("page.display", mapOf("x" to Any())) }
             assertEquals(VisitorMode.Exempt, mesure.mode.value)
@@ -61,9 +63,9 @@ class ErrorsTest {
             val started = System.nanoTime()
             val report = mesure.flush()
             assertTrue((System.nanoTime() - started) / 1_000_000 < 10_000)
-            assertEquals(1uL, report.pending)
+            assertEquals(1L, report.pending)
             assertTrue(report.deferred!!, report.deferred!!.contains("did not answer"))
-            assertEquals("a late answer is ignored", false, held.single().response(200u, null))
+            assertEquals("a late answer is ignored", false, held.single().response(200, null))
         }
     }
 
@@ -75,7 +77,7 @@ class ErrorsTest {
         Mesure.start(config(), throwing).use { mesure ->
             mesure.trackScreen("home")
             val report = mesure.flush()
-            assertEquals(1uL, report.pending)
+            assertEquals(1L, report.pending)
             assertTrue(report.deferred!!, report.deferred!!.contains("threw"))
         }
     }
@@ -86,7 +88,7 @@ class ErrorsTest {
         Mesure.start(config(), capture).use { mesure ->
             mesure.trackScreen("home")
             assertEquals("HTTP 503", mesure.flush().deferred)
-            assertEquals(1uL, mesure.flush().uploaded)
+            assertEquals(1L, mesure.flush().uploaded)
             assertEquals(2, capture.requests.size)
         }
     }

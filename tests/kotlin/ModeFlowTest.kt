@@ -16,7 +16,7 @@ class ModeFlowTest {
     private val start = java.time.Instant.parse("2026-03-03T10:00:00Z").toEpochMilli()
 
     private fun config(dir: String = Env.tempDir()) =
-        MesureConfig(collectEndpoint = Env.collectorUrl, siteId = 1u, storageDir = dir, flushIntervalMs = 3_600_000uL)
+        MesureConfig(collectEndpoint = Env.collectorUrl, siteId = 1, storageDir = dir, flushIntervalMs = 3_600_000L)
 
     @Test
     fun theToggleDrivesTheFlow() {
@@ -53,7 +53,7 @@ class ModeFlowTest {
             assertTrue(mesure.modeStatus.consentRenewalNeeded)
         }
         // The same through the raw listener: the reason says why.
-        eu.mesure.ffi.Mesure(config(dir), recorder, null, clock).use { core ->
+        eu.mesure.ffi.MesureCore(config(dir), recorder, null, clock).use { core ->
             core.setMode(VisitorMode.OptIn)
             clock.advance(200L * 86_400_000)
             assertEquals(VisitorMode.Exempt, core.mode())
@@ -70,10 +70,10 @@ class ModeFlowTest {
         // The caller and the listener's thread both publish; whichever comes
         // last, the flow shows the newest state.
         val published = Mesure.Published(VisitorMode.Exempt)
-        published.offer(VisitorMode.OptOut, 2uL)
-        published.offer(VisitorMode.OptIn, 1uL)
+        published.offer(VisitorMode.OptOut, 2L)
+        published.offer(VisitorMode.OptIn, 1L)
         assertEquals(VisitorMode.OptOut, published.flow.value)
-        published.offer(VisitorMode.Exempt, 3uL)
+        published.offer(VisitorMode.Exempt, 3L)
         assertEquals(VisitorMode.Exempt, published.flow.value)
     }
 
@@ -88,7 +88,7 @@ class ModeFlowTest {
             // The listener's copies of the older changes arrive after: they change nothing.
             mesure.flush()
             assertEquals(VisitorMode.OptIn, mesure.mode.value)
-            assertEquals(100uL, mesure.modeStatus.epoch)
+            assertEquals(100L, mesure.modeStatus.epoch)
         }
     }
 

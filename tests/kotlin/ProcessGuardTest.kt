@@ -35,7 +35,7 @@ class ProcessGuardTest {
     @Test
     fun aSecondInstanceOnOneDirectoryIsRefused() {
         val dir = Env.tempDir()
-        val config = MesureConfig(collectEndpoint = Env.collectorUrl, siteId = 7u, storageDir = dir, flushIntervalMs = 3_600_000uL)
+        val config = MesureConfig(collectEndpoint = Env.collectorUrl, siteId = 7, storageDir = dir, flushIntervalMs = 3_600_000L)
         Mesure.start(config).use { first ->
             val e = assertThrows(MesureException.StorageInUse::class.java) { Mesure.start(config) }
             assertEquals(dir, e.dir)

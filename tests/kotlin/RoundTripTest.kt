@@ -22,10 +22,10 @@ import org.junit.Test
 class RoundTripTest {
     private fun config() = MesureConfig(
         collectEndpoint = Env.collectorUrl,
-        siteId = 615_000u,
+        siteId = 615_000,
         storageDir = Env.tempDir(),
-        flushIntervalMs = 3_600_000uL,
-        requestTimeoutMs = 2_000uL,
+        flushIntervalMs = 3_600_000L,
+        requestTimeoutMs = 2_000L,
         context = DeviceContext(os = "android", osVersion = "15", deviceType = "mobile", appVersion = "3.1.0", connectionType = "wifi", collectionPlatform = "android"),
     )
 
@@ -36,8 +36,8 @@ class RoundTripTest {
         val dropped = mesure.track("page.display", mapOf("page" to "home", "user_id" to "u-123", "basket_value" to 12.5))
         assertTrue(dropped is TrackOutcome.Queued)
         val report = mesure.flush()
-        assertEquals(1uL, report.uploaded)
-        assertEquals(0uL, report.pending)
+        assertEquals(1L, report.uploaded)
+        assertEquals(0L, report.pending)
 
         val received = Collector.received()
         assertEquals(1, received.size())
@@ -86,12 +86,12 @@ class RoundTripTest {
         Mesure.start(config(), HttpUrlConnectionClient()).use { mesure ->
             mesure.trackScreen("home")
             val first = mesure.flush()
-            assertEquals(0uL, first.uploaded)
-            assertEquals(1uL, first.pending)
+            assertEquals(0L, first.uploaded)
+            assertEquals(1L, first.pending)
             assertEquals("HTTP 503", first.deferred)
             val second = mesure.flush()
-            assertEquals(1uL, second.uploaded)
-            assertEquals(0uL, second.pending)
+            assertEquals(1L, second.uploaded)
+            assertEquals(0L, second.pending)
             val received = Collector.received()
             assertEquals(2, received.size())
             val ids = received.map { it.asJsonObject["body"].asJsonObject["events"].asJsonArray[0].asJsonObject["data"].asJsonObject["event_id"].asString }
@@ -103,13 +103,13 @@ class RoundTripTest {
     @Test
     fun aStalledServerTimesOutAndTheBatchIsKept() {
         Collector.script("""[{"stall_ms":1500}]""")
-        Mesure.start(config().copy(requestTimeoutMs = 300uL), HttpUrlConnectionClient()).use { mesure ->
+        Mesure.start(config().copy(requestTimeoutMs = 300L), HttpUrlConnectionClient()).use { mesure ->
             mesure.trackScreen("home")
             val first = mesure.flush()
-            assertEquals(1uL, first.pending)
+            assertEquals(1L, first.pending)
             assertNotNull(first.deferred)
             assertTrue(first.deferred!!, first.deferred!!.contains("Timeout"))
-            assertEquals(1uL, mesure.flush().uploaded)
+            assertEquals(1L, mesure.flush().uploaded)
         }
     }
 
@@ -121,7 +121,7 @@ class RoundTripTest {
             assertEquals(VisitorMode.OptOut, mesure.mode.value)
             assertTrue(mesure.trackScreen("after") is TrackOutcome.NotSent)
             val report = mesure.flush()
-            assertEquals(0uL, report.uploaded)
+            assertEquals(0L, report.uploaded)
             assertEquals(0, Collector.received().size())
             val export = com.google.gson.JsonParser.parseString(mesure.exportLocalData()).asJsonObject
             assertTrue(export["visitor_id"].isJsonNull)
@@ -139,9 +139,9 @@ class RoundTripTest {
             mesure.trackScreen("home")
             val first = mesure.flush()
             assertEquals("HTTP 307", first.deferred)
-            assertEquals(1uL, first.pending)
+            assertEquals(1L, first.pending)
             assertEquals("not followed", listOf("/event"), Collector.received().map { it.asJsonObject["path"].asString })
-            assertEquals(1uL, mesure.flush().uploaded)
+            assertEquals(1L, mesure.flush().uploaded)
         }
     }
 
@@ -150,7 +150,7 @@ class RoundTripTest {
         Collector.script("""[{"status":200,"body_bytes":20000000}]""")
         Mesure.start(config(), HttpUrlConnectionClient()).use { mesure ->
             mesure.trackScreen("home")
-            assertEquals(1uL, mesure.flush().uploaded)
+            assertEquals(1L, mesure.flush().uploaded)
         }
         // The bound itself, on a stream that never ends.
         var read = 0L

@@ -70,7 +70,7 @@ class CaptureClient(private vararg val statuses: Int) : PlatformHttpClient {
     override fun send(request: HttpRequest, completion: UploadCompletion) {
         requests += request.url to JsonParser.parseString(String(request.body))
         val status = synchronized(this) { statuses.getOrNull(answered++) ?: 200 }
-        completion.response(status.toUShort(), null)
+        completion.response(status, null)
     }
 }
 

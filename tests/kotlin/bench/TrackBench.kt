@@ -1,6 +1,6 @@
 package eu.mesure.bench
 
-import eu.mesure.ffi.Mesure
+import eu.mesure.ffi.MesureCore
 import eu.mesure.ffi.MesureConfig
 import eu.mesure.ffi.PropertyValue
 import eu.mesure.ffi.VisitorMode
@@ -26,8 +26,8 @@ private fun percentiles(samples: LongArray): String {
 
 fun main() {
     val dir = Files.createTempDirectory("mesure-kt-bench").toString()
-    val config = MesureConfig(collectEndpoint = "http://127.0.0.1:9", siteId = 615_000u, storageDir = dir, flushIntervalMs = 3_600_000uL)
-    Mesure(config).use { mesure ->
+    val config = MesureConfig(collectEndpoint = "http://127.0.0.1:9", siteId = 615_000, storageDir = dir, flushIntervalMs = 3_600_000L)
+    MesureCore(config).use { mesure ->
         mesure.setMode(VisitorMode.OptIn)
         fun props(i: Int) = mapOf(
             "page_chapter1" to PropertyValue.Text("news"),

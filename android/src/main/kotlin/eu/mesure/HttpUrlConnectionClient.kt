@@ -38,7 +38,7 @@ class HttpUrlConnectionClient(
     private fun perform(request: HttpRequest, completion: UploadCompletion) {
         var connection: HttpURLConnection? = null
         try {
-            val timeout = request.timeoutMs.coerceAtMost(Int.MAX_VALUE.toULong()).toInt()
+            val timeout = request.timeoutMs.coerceIn(0L, Int.MAX_VALUE.toLong()).toInt()
             connection = (URL(request.url).openConnection() as HttpURLConnection).apply {
                 requestMethod = "POST"
                 connectTimeout = timeout
@@ -56,7 +56,7 @@ class HttpUrlConnectionClient(
             val retryAfter = connection.getHeaderField("Retry-After")
             // Drain (bounded) so the connection can be reused; the content is ignored.
             (if (status >= 400) connection.errorStream else connection.inputStream)?.use { drain(it, MAX_RESPONSE_BYTES) }
-            completion.response(status.toUShort(), retryAfter)
+            completion.response(status, retryAfter)
         } catch (e: SocketTimeoutException) {
             completion.failure(HttpFailure.TIMEOUT, e.toString())
         } catch (e: IOException) {

@@ -16,7 +16,7 @@ import eu.mesure.ffi.VisitorMode
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
-import eu.mesure.ffi.Mesure as Core
+import eu.mesure.ffi.MesureCore as Core
 
 /**
  * The app's entry point to Mesure: one per process.
@@ -100,7 +100,7 @@ class Mesure private constructor(
     fun exportLocalData(): String = core.exportLocalData()
 
     /** Erases the id, the queue and the history of choices (right to erasure). Blocks. */
-    fun deleteLocalData(): ULong = publish { core.deleteLocalData() }
+    fun deleteLocalData(): Long = publish { core.deleteLocalData() }
 
     fun complianceReportMarkdown(): String = core.complianceReportMarkdown()
 
@@ -154,12 +154,12 @@ class Mesure private constructor(
      */
     internal class Published(initial: VisitorMode) {
         val flow = MutableStateFlow(initial)
-        private var epoch = 0uL
+        private var epoch = 0L
 
         fun offer(status: ModeStatus) = offer(status.mode, status.epoch)
 
         @Synchronized
-        fun offer(mode: VisitorMode, epoch: ULong) {
+        fun offer(mode: VisitorMode, epoch: Long) {
             if (epoch >= this.epoch) {
                 this.epoch = epoch
                 flow.value = mode
