@@ -7,10 +7,12 @@
 //! - `check-docs`: the documentation checks of `docs.rs` alone.
 //! - `bench`: the benchmarks of BENCHMARKS.md (release builds; minutes).
 //! - `stress [runs]`: the whole Rust suite `runs` times (20) under stress-ng.
+//! - `check-16k <file.so|dir|file.aar>...`: every library 16 KB page aligned.
 
 mod bench;
 mod bindings;
 mod docs;
+mod elf;
 mod kotlin;
 mod stress;
 mod swift;
@@ -50,11 +52,12 @@ fn dispatch(args: &[String]) -> Result<()> {
             let runs = args.get(1).map(|n| n.parse().map_err(|_| format!("not a number of runs: {n}"))).transpose()?;
             stress::stress(runs.unwrap_or(20))
         }
+        Some("check-16k") => elf::check_16k(&args[1..]),
         Some("bindings") => match args.get(1).map(String::as_str) {
             Some(lang @ ("kotlin" | "swift")) => bindings::generate(lang).map(|dir| eprintln!("xtask: {}", dir.display())),
             _ => Err("usage: cargo xtask bindings kotlin|swift".into()),
         },
-        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs")),
+        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs, check-16k")),
     }
 }
 
