@@ -2,11 +2,11 @@ package eu.mesure.example
 
 import eu.mesure.HttpUrlConnectionClient
 import eu.mesure.Mesure
+import eu.mesure.MesureOptions
 import eu.mesure.ffi.ClickKind
 import eu.mesure.ffi.Diagnostic
 import eu.mesure.ffi.MesureConfig
 import eu.mesure.ffi.VisitorMode
-import eu.mesure.ffi.visitorModeName
 import java.nio.file.Files
 
 /**
@@ -22,20 +22,27 @@ fun main() {
         siteId = 615_000,
         storageDir = Files.createTempDirectory("mesure-jvm-example").toString(),
     )
-    Mesure.start(config, HttpUrlConnectionClient(), onDiagnostic = { d ->
-        if (d is Diagnostic.Dropped) println("held back ${d.event}.${d.property ?: "(event)"}: ${d.explanation}")
-    }).use { mesure ->
-        println("mode: ${visitorModeName(mesure.mode.value)}")
+    val options = MesureOptions.builder()
+        .httpClient(HttpUrlConnectionClient())
+        .onDiagnostic { d ->
+            if (d is Diagnostic.Dropped) println("held back ${d.event}.${d.property ?: "(event)"}: ${d.explanation}")
+        }
+        .onError { e -> println("error: ${e.message}") }
+        .build()
+    Mesure.start(config, options).use { mesure ->
+        // track* and the setters return at once, in order, even before the SDK is ready.
         mesure.trackScreen("home", mapOf("page_chapter1" to "news", "user_id" to "u-123"))
         mesure.trackClick(ClickKind.NAVIGATION, "open_article")
-        println("flush: ${mesure.flush()}")
+        println("flush: ${mesure.flushBlocking()}")
+        println("mode: ${mesure.state.value.mode}")
 
         mesure.setMode(VisitorMode.OptIn)
         mesure.track("purchase", mapOf("amount" to 30, "currency" to "EUR"))
-        println("flush: ${mesure.flush()}")
+        println("flush: ${mesure.flushBlocking()}")
 
         mesure.setOptedOut(true)
         mesure.trackScreen("home")
-        println("mode: ${visitorModeName(mesure.mode.value)}; stats: ${mesure.stats()}")
+        mesure.awaitAppliedBlocking()
+        println("mode: ${mesure.state.value.mode}; stats: ${mesure.statsBlocking()}")
     }
 }

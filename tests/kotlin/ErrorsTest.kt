@@ -1,12 +1,10 @@
 package eu.mesure.tests
 
 import eu.mesure.Mesure
+import eu.mesure.MesureException
 import eu.mesure.ffi.AllowedProperty
 import eu.mesure.ffi.HttpRequest
-import eu.mesure.ffi.MesureConfig
-import eu.mesure.ffi.MesureException
 import eu.mesure.ffi.PlatformHttpClient
-import eu.mesure.ffi.TrackOutcome
 import eu.mesure.ffi.UploadCompletion
 import eu.mesure.ffi.VisitorMode
 import java.util.Collections
@@ -15,41 +13,44 @@ import org.junit.Assert.assertThrows
 import org.junit.Assert.assertTrue
 import org.junit.Test
 
-/** Typed errors across the boundary, and the HTTP completion contract. */
+/** Typed errors with sentences for messages, and the HTTP completion contract. */
 class ErrorsTest {
-    private fun config() =
-        MesureConfig(collectEndpoint = Env.collectorUrl, siteId = 7, storageDir = Env.tempDir(), flushIntervalMs = 3_600_000L, requestTimeoutMs = 200L)
+    private fun config() = Env.config().copy(requestTimeoutMs = 200L)
 
     @Test
-    fun invalidConfigurationsNameTheField() {
+    fun invalidConfigurationsNameTheFieldInASentence() {
         val e1 = assertThrows(MesureException.InvalidConfig::class.java) { Mesure.start(config().copy(siteId = 0)) }
         assertEquals("site_id", e1.field)
+        assertEquals("invalid configuration: site_id: must be a positive integer", e1.message)
         val e2 = assertThrows(MesureException.InvalidConfig::class.java) {
             Mesure.start(config().copy(collectEndpoint = "http://collect.example.com"))
         }
         assertEquals("collect_endpoint", e2.field)
+        assertTrue(e2.message!!, e2.message!!.startsWith("invalid configuration: collect_endpoint: "))
         val e3 = assertThrows(MesureException.InvalidConfig::class.java) {
             Mesure.start(config().copy(exemptAllowlist = listOf(AllowedProperty("user_id", "*", "we want to know who"))))
         }
         assertEquals("exempt_allowlist[0].property", e3.field)
-        val e4 = assertThrows(MesureException.InvalidConfig::class.java) {
-            Mesure.start(config().copy(defaultMode = VisitorMode.OptIn))
-        }
+        val e4 = assertThrows(MesureException.InvalidConfig::class.java) { Mesure.start(config().copy(defaultMode = VisitorMode.OptIn)) }
         assertEquals("default_mode", e4.field)
+        val e5 = assertThrows(MesureException.InvalidConfig::class.java) { Mesure.start(config().copy(flushIntervalMs = -1)) }
+        assertEquals("flush_interval_ms", e5.field)
+        assertEquals("invalid configuration: flush_interval_ms: -1 is out of range (negative, or too large)", e5.message)
     }
 
     @Test
-    fun badCallsGetTypedErrors() {
-        Mesure.start(config()).use { mesure ->
-            val refused = mesure.track("Page Display")
-            assertTrue(refused is TrackOutcome.Refused && refused.reason == "invalid_event_name")
-            assertThrows(MesureException.UnknownMode::class.java) { mesure.setMode(VisitorMode.Custom("nope")) }
-            assertThrows(IllegalArgumentException::class.java) { mesure.track("page.display", mapOf("x" to Any())) }
-            assertEquals(VisitorMode.Exempt, mesure.mode.value)
+    fun aSetterErrorReachesTheErrorListenerAsASentence() {
+        val errors = Collections.synchronizedList(mutableListOf<MesureException>())
+        Mesure.start(config(), options { onError { errors += it } }).use { mesure ->
+            mesure.setMode(VisitorMode.Custom("nope"))
+            mesure.setPurpose("advertising", eu.mesure.ffi.PurposeMode.OPT_IN)
+            mesure.awaitAppliedBlocking()
+            assertEquals(listOf(MesureException.UnknownMode::class.java, MesureException.UnknownPurpose::class.java), errors.map { it.javaClass })
+            assertEquals("unknown visitor mode \"nope\"", errors[0].message)
+            assertEquals("nope", (errors[0] as MesureException.UnknownMode).name)
+            assertEquals("unknown purpose \"advertising\": list it in the configuration's purposes", errors[1].message)
+            assertEquals(VisitorMode.Exempt, mesure.state.value.mode)
         }
-        val closed = Mesure.start(config())
-        closed.close()
-        assertThrows(IllegalStateException::class.java) { closed.trackScreen("home") }
     }
 
     @Test
@@ -58,13 +59,12 @@ class ErrorsTest {
         val silent = object : PlatformHttpClient {
             override fun send(request: HttpRequest, completion: UploadCompletion) { held += completion }
         }
-        Mesure.start(config(), silent).use { mesure ->
+        Mesure.start(config(), options { httpClient(silent) }).use { mesure ->
             mesure.trackScreen("home")
-            val started = System.nanoTime()
-            val report = mesure.flush()
-            assertTrue((System.nanoTime() - started) / 1_000_000 < 10_000)
+            val report = mesure.flushBlocking()
             assertEquals(1L, report.pending)
-            assertTrue(report.deferred!!, report.deferred!!.contains("did not answer"))
+            val deferred = report.deferred ?: ""
+            assertTrue(deferred, deferred.contains("did not answer"))
             assertEquals("a late answer is ignored", false, held.single().response(200, null))
         }
     }
@@ -74,21 +74,22 @@ class ErrorsTest {
         val throwing = object : PlatformHttpClient {
             override fun send(request: HttpRequest, completion: UploadCompletion) = throw IllegalStateException("no network stack")
         }
-        Mesure.start(config(), throwing).use { mesure ->
+        Mesure.start(config(), options { httpClient(throwing) }).use { mesure ->
             mesure.trackScreen("home")
-            val report = mesure.flush()
+            val report = mesure.flushBlocking()
             assertEquals(1L, report.pending)
-            assertTrue(report.deferred!!, report.deferred!!.contains("threw"))
+            val deferred = report.deferred ?: ""
+            assertTrue(deferred, deferred.contains("threw"))
         }
     }
 
     @Test
     fun aClientAnswering503Then200DeliversOnce() {
         val capture = CaptureClient(503, 200)
-        Mesure.start(config(), capture).use { mesure ->
+        Mesure.start(config(), options { httpClient(capture) }).use { mesure ->
             mesure.trackScreen("home")
-            assertEquals("HTTP 503", mesure.flush().deferred)
-            assertEquals(1L, mesure.flush().uploaded)
+            assertEquals("HTTP 503", mesure.flushBlocking().deferred)
+            assertEquals(1L, mesure.flushBlocking().uploaded)
             assertEquals(2, capture.requests.size)
         }
     }

@@ -1,13 +1,19 @@
 package eu.mesure.tests
 
 import eu.mesure.Mesure
-import eu.mesure.ffi.MesureConfig
+import eu.mesure.MesureState
+import eu.mesure.StatePublisher
+import eu.mesure.ffi.MesureCore
 import eu.mesure.ffi.ModeChangeReason
+import eu.mesure.ffi.PurposeMode
+import eu.mesure.ffi.PurposeConfig
 import eu.mesure.ffi.VisitorMode
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Test
 
@@ -15,26 +21,51 @@ import org.junit.Test
 class ModeFlowTest {
     private val start = java.time.Instant.parse("2026-03-03T10:00:00Z").toEpochMilli()
 
-    private fun config(dir: String = Env.tempDir()) =
-        MesureConfig(collectEndpoint = Env.collectorUrl, siteId = 1, storageDir = dir, flushIntervalMs = 3_600_000L)
+    private fun config(dir: String = Env.tempDir()) = Env.config(siteId = 1, dir = dir)
+
+    private fun Mesure.mode(): VisitorMode {
+        awaitAppliedBlocking()
+        return state.value.mode
+    }
 
     @Test
-    fun theToggleDrivesTheFlow() {
+    fun theToggleDrivesTheFlow() = repeated {
         Mesure.start(config()).use { mesure ->
-            assertEquals(VisitorMode.Exempt, mesure.mode.value)
+            assertEquals(VisitorMode.Exempt, mesure.mode())
+            assertTrue(mesure.state.value.ready)
             mesure.setOptedOut(true)
-            runBlocking { withTimeout(5_000) { mesure.mode.first { it == VisitorMode.OptOut } } }
+            // A collector sees it without any call to wait: the flow itself updates.
+            runBlocking { withTimeout(30_000) { mesure.state.first { it.mode == VisitorMode.OptOut } } }
             mesure.setOptedOut(false)
-            runBlocking { withTimeout(5_000) { mesure.mode.first { it == VisitorMode.Exempt } } }
+            assertEquals(VisitorMode.Exempt, mesure.mode())
             mesure.setConsent(true)
-            assertEquals(VisitorMode.OptIn, mesure.mode.value)
+            assertEquals(VisitorMode.OptIn, mesure.mode())
             mesure.setOptedOut(false)
-            assertEquals("a switch left on never drops a consent", VisitorMode.OptIn, mesure.mode.value)
+            assertEquals("a switch left on never drops a consent", VisitorMode.OptIn, mesure.mode())
             mesure.setConsent(false)
-            assertEquals(VisitorMode.Exempt, mesure.mode.value)
+            assertEquals(VisitorMode.Exempt, mesure.mode())
             mesure.setOptedOut(true)
             mesure.setConsent(false)
-            assertEquals("declining keeps an opt-out", VisitorMode.OptOut, mesure.mode.value)
+            assertEquals("declining keeps an opt-out", VisitorMode.OptOut, mesure.mode())
+        }
+    }
+
+    @Test
+    fun theStateSaysWhenTheSdkIsReadyAndCarriesThePurposes() {
+        val clock = GatedClock()
+        val purposes = listOf(PurposeConfig("advertising", listOf("ad_*")))
+        Mesure.start(config().copy(purposes = purposes), options { clock(clock) }).use { mesure ->
+            awaitLatch(clock.reached, "the core's start")
+            val before = mesure.state.value
+            assertEquals(MesureState(VisitorMode.Exempt, false, emptyMap(), -1, ready = false, error = null), before)
+            mesure.setPurposes(mapOf("advertising" to PurposeMode.OPT_IN))
+            clock.open()
+            mesure.awaitAppliedBlocking()
+            val after = mesure.state.value
+            assertTrue(after.ready)
+            assertNull(after.error)
+            assertEquals(PurposeMode.OPT_IN, after.purposes["advertising"])
+            assertTrue(after.epoch >= 0)
         }
     }
 
@@ -43,17 +74,19 @@ class ModeFlowTest {
         val clock = ManualClock(start)
         val recorder = Recorder()
         val dir = Env.tempDir()
-        Mesure.start(config(dir), clock = clock).use { mesure ->
+        Mesure.start(config(dir), options { clock(clock) }).use { mesure ->
             mesure.setMode(VisitorMode.OptIn)
-            assertEquals(java.time.Instant.parse("2026-09-03T10:00:00Z").toEpochMilli(), mesure.modeStatus.consentExpiresAtMs)
+            assertEquals(VisitorMode.OptIn, mesure.mode())
+            val export = com.google.gson.JsonParser.parseString(mesure.exportLocalDataBlocking()).asJsonObject
+            assertEquals("2026-09-03T10:00:00.000Z", export["current_mode"].asJsonObject["consent_expires_at"].asString)
             clock.set(java.time.Instant.parse("2026-09-03T10:00:00Z").toEpochMilli())
             // Any call notices the lapse; the listener then updates the flow.
             mesure.trackScreen("home")
-            runBlocking { withTimeout(5_000) { mesure.mode.first { it == VisitorMode.Exempt } } }
-            assertTrue(mesure.modeStatus.consentRenewalNeeded)
+            val lapsed = runBlocking { withTimeout(30_000) { mesure.state.first { it.mode == VisitorMode.Exempt } } }
+            assertTrue(lapsed.consentRenewalNeeded)
         }
         // The same through the raw listener: the reason says why.
-        eu.mesure.ffi.MesureCore(config(dir), recorder, null, clock).use { core ->
+        MesureCore(config(dir), recorder, null, clock).use { core ->
             core.setMode(VisitorMode.OptIn)
             clock.advance(200L * 86_400_000)
             assertEquals(VisitorMode.Exempt, core.mode())
@@ -67,28 +100,30 @@ class ModeFlowTest {
 
     @Test
     fun anOlderStateNeverReplacesANewerOne() {
-        // The caller and the listener's thread both publish; whichever comes
-        // last, the flow shows the newest state.
-        val published = Mesure.Published(VisitorMode.Exempt)
-        published.offer(VisitorMode.OptOut, 2L)
-        published.offer(VisitorMode.OptIn, 1L)
-        assertEquals(VisitorMode.OptOut, published.flow.value)
-        published.offer(VisitorMode.Exempt, 3L)
-        assertEquals(VisitorMode.Exempt, published.flow.value)
+        // The wrapper's thread and the listener's thread both publish; whichever
+        // comes last, the flow shows the newest state.
+        val published = StatePublisher(MesureState(VisitorMode.Exempt, false, emptyMap(), -1, false, null))
+        published.offer(VisitorMode.OptOut, false, emptyMap(), 2L)
+        published.offer(VisitorMode.OptIn, false, emptyMap(), 1L)
+        assertEquals(VisitorMode.OptOut, published.flow.value.mode)
+        published.offer(VisitorMode.Exempt, true, emptyMap(), 3L)
+        assertEquals(VisitorMode.Exempt, published.flow.value.mode)
+        assertTrue(published.flow.value.consentRenewalNeeded)
+        assertFalse("offers never make it ready", published.flow.value.ready)
     }
 
     @Test
-    fun quickChangesEndOnTheLastOne() {
+    fun quickChangesEndOnTheLastOne() = repeated {
         Mesure.start(config()).use { mesure ->
             repeat(50) {
                 mesure.setOptedOut(true)
                 mesure.setConsent(true)
             }
-            assertEquals(VisitorMode.OptIn, mesure.mode.value)
+            assertEquals(VisitorMode.OptIn, mesure.mode())
             // The listener's copies of the older changes arrive after: they change nothing.
-            mesure.flush()
-            assertEquals(VisitorMode.OptIn, mesure.mode.value)
-            assertEquals(100L, mesure.modeStatus.epoch)
+            mesure.flushBlocking()
+            assertEquals(VisitorMode.OptIn, mesure.state.value.mode)
+            assertEquals(100L, mesure.state.value.epoch)
         }
     }
 
@@ -96,6 +131,6 @@ class ModeFlowTest {
     fun theChoiceSurvivesARestart() {
         val dir = Env.tempDir()
         Mesure.start(config(dir)).use { it.setOptedOut(true) }
-        Mesure.start(config(dir)).use { assertEquals(VisitorMode.OptOut, it.mode.value) }
+        Mesure.start(config(dir)).use { assertEquals(VisitorMode.OptOut, it.mode()) }
     }
 }

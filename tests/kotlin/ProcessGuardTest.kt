@@ -2,8 +2,7 @@ package eu.mesure.tests
 
 import eu.mesure.Mesure
 import eu.mesure.ProcessGuard
-import eu.mesure.ffi.MesureConfig
-import eu.mesure.ffi.MesureException
+import eu.mesure.MesureException
 import eu.mesure.ffi.VisitorMode
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
@@ -35,14 +34,31 @@ class ProcessGuardTest {
     @Test
     fun aSecondInstanceOnOneDirectoryIsRefused() {
         val dir = Env.tempDir()
-        val config = MesureConfig(collectEndpoint = Env.collectorUrl, siteId = 7, storageDir = dir, flushIntervalMs = 3_600_000L)
+        val config = Env.config(dir = dir)
         Mesure.start(config).use { first ->
-            val e = assertThrows(MesureException.StorageInUse::class.java) { Mesure.start(config) }
-            assertEquals(dir, e.dir)
+            first.awaitAppliedBlocking()
+            // The second start returns (the core starts on the wrapper's thread); its state says why it did not.
+            val errors = java.util.Collections.synchronizedList(mutableListOf<MesureException>())
+            Mesure.start(config, options { onError { errors += it } }).use { second ->
+                second.setOptedOut(true)
+                second.awaitAppliedBlocking()
+                val error = second.state.value.error
+                assertTrue("$error", error is MesureException.StorageInUse)
+                assertEquals(dir, (error as MesureException.StorageInUse).dir)
+                assertEquals("the storage directory $dir is in use by another Mesure instance", error.message)
+                assertFalse(second.state.value.ready)
+                assertEquals("the start's error, then the setter's", listOf(error, error), errors.map { it })
+                val e = assertThrows(MesureException.StorageInUse::class.java) { second.flushBlocking() }
+                assertEquals(dir, e.dir)
+            }
             first.setOptedOut(true)
-            assertEquals(VisitorMode.OptOut, first.mode.value)
+            first.awaitAppliedBlocking()
+            assertEquals(VisitorMode.OptOut, first.state.value.mode)
         }
         // Closed: the directory is free, and the choice is read back.
-        Mesure.start(config).use { again -> assertEquals(VisitorMode.OptOut, again.mode.value) }
+        Mesure.start(config).use { again ->
+            again.awaitAppliedBlocking()
+            assertEquals(VisitorMode.OptOut, again.state.value.mode)
+        }
     }
 }

@@ -3,17 +3,13 @@ package eu.mesure.tests
 import com.google.gson.JsonObject
 import eu.mesure.HttpUrlConnectionClient
 import eu.mesure.Mesure
-import eu.mesure.ffi.Diagnostic
 import eu.mesure.ffi.DeviceContext
 import eu.mesure.ffi.MesureConfig
-import eu.mesure.ffi.TrackOutcome
 import eu.mesure.ffi.VisitorMode
 import eu.mesure.ffi.sdkVersion
-import java.util.Collections
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
-import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Before
 import org.junit.Test
@@ -33,9 +29,8 @@ class RoundTripTest {
     fun reset() = Collector.reset()
 
     private fun exemptRoundTrip(mesure: Mesure) {
-        val dropped = mesure.track("page.display", mapOf("page" to "home", "user_id" to "u-123", "basket_value" to 12.5))
-        assertTrue(dropped is TrackOutcome.Queued)
-        val report = mesure.flush()
+        mesure.track("page.display", mapOf("page" to "home", "user_id" to "u-123", "basket_value" to 12.5))
+        val report = mesure.flushBlocking()
         assertEquals(1L, report.uploaded)
         assertEquals(0L, report.pending)
 
@@ -67,10 +62,10 @@ class RoundTripTest {
 
     @Test
     fun exemptHitThroughHttpUrlConnection() {
-        val diagnostics = Collections.synchronizedList(mutableListOf<Diagnostic>())
-        Mesure.start(config(), HttpUrlConnectionClient(), onDiagnostic = { diagnostics += it }).use { mesure ->
+        val diagnostics = Diagnostics()
+        Mesure.start(config(), options { httpClient(HttpUrlConnectionClient()); onDiagnostic(diagnostics) }).use { mesure ->
             exemptRoundTrip(mesure)
-            val held = diagnostics.filterIsInstance<Diagnostic.Dropped>().map { it.property to it.reason }
+            val held = diagnostics.dropped().map { it.property to it.reason }
             assertEquals(listOf("basket_value" to "not_allowed_in_mode", "user_id" to "not_allowed_in_mode"), held)
         }
     }
@@ -83,13 +78,13 @@ class RoundTripTest {
     @Test
     fun serverErrorKeepsTheBatchUntilAcknowledged() {
         Collector.script("""[{"status":503}]""")
-        Mesure.start(config(), HttpUrlConnectionClient()).use { mesure ->
+        Mesure.start(config(), options { httpClient(HttpUrlConnectionClient()) }).use { mesure ->
             mesure.trackScreen("home")
-            val first = mesure.flush()
+            val first = mesure.flushBlocking()
             assertEquals(0L, first.uploaded)
             assertEquals(1L, first.pending)
             assertEquals("HTTP 503", first.deferred)
-            val second = mesure.flush()
+            val second = mesure.flushBlocking()
             assertEquals(1L, second.uploaded)
             assertEquals(0L, second.pending)
             val received = Collector.received()
@@ -103,30 +98,33 @@ class RoundTripTest {
     @Test
     fun aStalledServerTimesOutAndTheBatchIsKept() {
         Collector.script("""[{"stall_ms":1500}]""")
-        Mesure.start(config().copy(requestTimeoutMs = 300L), HttpUrlConnectionClient()).use { mesure ->
+        Mesure.start(config().copy(requestTimeoutMs = 300L), options { httpClient(HttpUrlConnectionClient()) }).use { mesure ->
             mesure.trackScreen("home")
-            val first = mesure.flush()
+            val first = mesure.flushBlocking()
             assertEquals(1L, first.pending)
             assertNotNull(first.deferred)
             assertTrue(first.deferred!!, first.deferred!!.contains("Timeout"))
-            assertEquals(1L, mesure.flush().uploaded)
+            assertEquals(1L, mesure.flushBlocking().uploaded)
         }
     }
 
     @Test
     fun optOutSendsNothingAndDeletesTheId() {
-        Mesure.start(config(), HttpUrlConnectionClient()).use { mesure ->
+        val diagnostics = Diagnostics()
+        Mesure.start(config(), options { httpClient(HttpUrlConnectionClient()); onDiagnostic(diagnostics) }).use { mesure ->
             mesure.trackScreen("before")
             mesure.setOptedOut(true)
-            assertEquals(VisitorMode.OptOut, mesure.mode.value)
-            assertTrue(mesure.trackScreen("after") is TrackOutcome.NotSent)
-            val report = mesure.flush()
+            mesure.trackScreen("after")
+            mesure.awaitAppliedBlocking()
+            assertEquals(VisitorMode.OptOut, mesure.state.value.mode)
+            val report = mesure.flushBlocking()
             assertEquals(0L, report.uploaded)
+            assertEquals(listOf("opt_out_sends_nothing"), diagnostics.dropped().map { it.reason })
             assertEquals(0, Collector.received().size())
-            val export = com.google.gson.JsonParser.parseString(mesure.exportLocalData()).asJsonObject
+            val export = com.google.gson.JsonParser.parseString(mesure.exportLocalDataBlocking()).asJsonObject
             assertTrue(export["visitor_id"].isJsonNull)
             assertEquals(0, export["pending_hits"].asJsonArray.size())
-            assertNull(mesure.modeStatus.consentExpiresAtMs)
+            assertTrue(export["current_mode"].asJsonObject["consent_expires_at"].isJsonNull)
         }
     }
 
@@ -135,22 +133,22 @@ class RoundTripTest {
         // A 307 resends the body; to another host, it would carry the hits
         // where the visitor never agreed they go.
         Collector.script("""[{"status":307,"location":"${Env.collectorUrl}/elsewhere"}]""")
-        Mesure.start(config(), HttpUrlConnectionClient()).use { mesure ->
+        Mesure.start(config(), options { httpClient(HttpUrlConnectionClient()) }).use { mesure ->
             mesure.trackScreen("home")
-            val first = mesure.flush()
+            val first = mesure.flushBlocking()
             assertEquals("HTTP 307", first.deferred)
             assertEquals(1L, first.pending)
             assertEquals("not followed", listOf("/event"), Collector.received().map { it.asJsonObject["path"].asString })
-            assertEquals(1L, mesure.flush().uploaded)
+            assertEquals(1L, mesure.flushBlocking().uploaded)
         }
     }
 
     @Test
     fun aHugeResponseBodyIsReadToItsBoundOnly() {
         Collector.script("""[{"status":200,"body_bytes":20000000}]""")
-        Mesure.start(config(), HttpUrlConnectionClient()).use { mesure ->
+        Mesure.start(config(), options { httpClient(HttpUrlConnectionClient()) }).use { mesure ->
             mesure.trackScreen("home")
-            assertEquals(1L, mesure.flush().uploaded)
+            assertEquals(1L, mesure.flushBlocking().uploaded)
         }
         // The bound itself, on a stream that never ends.
         var read = 0L

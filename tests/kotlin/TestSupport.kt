@@ -2,13 +2,18 @@ package eu.mesure.tests
 
 import com.google.gson.JsonArray
 import com.google.gson.JsonElement
+import com.google.gson.JsonObject
 import com.google.gson.JsonParser
+import eu.mesure.DiagnosticListener
+import eu.mesure.LogLevel
+import eu.mesure.LogSink
 import eu.mesure.ffi.Diagnostic
 import eu.mesure.ffi.HttpRequest
 import eu.mesure.ffi.MesureClock
 import eu.mesure.ffi.MesureListener
 import eu.mesure.ffi.ModeChange
 import eu.mesure.ffi.PlatformHttpClient
+import eu.mesure.ffi.MesureConfig
 import eu.mesure.ffi.UploadCompletion
 import java.io.File
 import java.net.HttpURLConnection
@@ -16,6 +21,8 @@ import java.net.URL
 import java.nio.file.Files
 import java.util.Collections
 import java.util.UUID
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicLong
 
 /** Shared fixtures of the Kotlin suite. Everything here talks to the real library. */
@@ -26,6 +33,84 @@ object Env {
     val vectorsDir: File = File(System.getenv("MESURE_VECTORS_DIR") ?: "tests/vectors")
 
     fun tempDir(): String = Files.createTempDirectory("mesure-kt").toFile().absolutePath
+
+    /**
+     * How many times each concurrency test runs its scenario in one JVM
+     * (`MESURE_TEST_REPEAT`, 1 by default): 20 under `stress-ng --cpu 2`
+     * before a concurrency test is committed.
+     */
+    val repeat: Int = System.getenv("MESURE_TEST_REPEAT")?.toIntOrNull() ?: 1
+
+    /** A configuration against the loopback collector, with no background upload during a test. */
+    fun config(siteId: Long = 7, dir: String = tempDir()) = MesureConfig(
+        collectEndpoint = collectorUrl,
+        siteId = siteId,
+        storageDir = dir,
+        flushIntervalMs = 3_600_000L,
+        requestTimeoutMs = 2_000L,
+    )
+}
+
+/** Options built in one expression. */
+fun options(block: eu.mesure.MesureOptions.Builder.() -> Unit = {}): eu.mesure.MesureOptions =
+    eu.mesure.MesureOptions.builder().apply(block).build()
+
+/** Runs a concurrency scenario [Env.repeat] times, naming the round that failed. */
+fun repeated(scenario: (round: Int) -> Unit) {
+    for (round in 1..Env.repeat) {
+        try {
+            scenario(round)
+        } catch (e: Throwable) {
+            throw AssertionError("round $round of ${Env.repeat}: $e", e)
+        }
+    }
+}
+
+/** The diagnostics an app receives, with the thread each arrived on. */
+class Diagnostics : DiagnosticListener {
+    val all: MutableList<Diagnostic> = Collections.synchronizedList(mutableListOf())
+    val threads: MutableList<Thread> = Collections.synchronizedList(mutableListOf())
+    override fun onDiagnostic(diagnostic: Diagnostic) {
+        threads += Thread.currentThread()
+        all += diagnostic
+    }
+    fun snapshot(): List<Diagnostic> = synchronized(all) { all.toList() }
+    fun dropped(): List<Diagnostic.Dropped> = snapshot().filterIsInstance<Diagnostic.Dropped>()
+    fun refused(): List<Diagnostic.TrackRefused> = snapshot().filterIsInstance<Diagnostic.TrackRefused>()
+    fun sent(): List<Diagnostic.Sent> = snapshot().filterIsInstance<Diagnostic.Sent>()
+}
+
+/** The log lines the SDK writes. */
+class LogLines : LogSink {
+    val lines: MutableList<Pair<LogLevel, String>> = Collections.synchronizedList(mutableListOf())
+    override fun log(level: LogLevel, message: String) { lines += level to message }
+    fun at(level: LogLevel): List<String> = synchronized(lines) { lines.filter { it.first == level }.map { it.second } }
+}
+
+/**
+ * A clock whose first reading waits until [open]: the core reads the clock
+ * while it starts, so a start with it is slow on purpose, for as long as
+ * the test wants (no sleep). [reached] counts down once the core waits.
+ */
+class GatedClock : MesureClock {
+    private val gate = CountDownLatch(1)
+    val reached = CountDownLatch(1)
+    override fun nowMs(): Long {
+        reached.countDown()
+        check(gate.await(60, TimeUnit.SECONDS)) { "the test never opened the clock's gate" }
+        return System.currentTimeMillis()
+    }
+    fun open() = gate.countDown()
+}
+
+/** Waits for [latch] with a generous deadline; fails the test past it. */
+fun awaitLatch(latch: CountDownLatch, what: String) {
+    check(latch.await(30, TimeUnit.SECONDS)) { "timed out waiting for $what" }
+}
+
+/** The data of every event the collector received, request by request. */
+fun receivedEvents(): List<JsonObject> = Collector.received().flatMap { r ->
+    r.asJsonObject["body"].asJsonObject["events"].asJsonArray.map { it.asJsonObject["data"].asJsonObject }
 }
 
 object Collector {
@@ -76,12 +161,3 @@ class CaptureClient(private vararg val statuses: Int) : PlatformHttpClient {
 
 fun isUuidV4(s: String?): Boolean =
     s != null && runCatching { UUID.fromString(s).version() == 4 && UUID.fromString(s).toString() == s.lowercase() }.getOrDefault(false)
-
-fun waitUntil(timeoutMs: Long = 5_000, condition: () -> Boolean): Boolean {
-    val deadline = System.currentTimeMillis() + timeoutMs
-    while (System.currentTimeMillis() < deadline) {
-        if (condition()) return true
-        Thread.sleep(5)
-    }
-    return condition()
-}

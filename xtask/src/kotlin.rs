@@ -1,7 +1,14 @@
 //! The Kotlin suite: generated bindings + the Kotlin wrapper + JUnit tests,
-//! compiled with kotlinc and run on the desktop JVM against the host library.
-//! Installs what it needs: JNA, JUnit 4, Hamcrest and Gson from Debian,
-//! kotlinc from the npm package `kotlin-compiler` (cached outside the tree).
+//! compiled with kotlinc (and one Java test with javac) and run on the
+//! desktop JVM against the host library. Installs what it needs: JNA,
+//! JUnit 4, Hamcrest and Gson from Debian, kotlinc from the npm package
+//! `kotlin-compiler` (cached outside the tree).
+//!
+//! Three compilations, as in the Gradle build: the generated bindings (no
+//! explicit visibility: UniFFI does not write any), the wrapper against
+//! them in explicit-API mode (so every public declaration is deliberate),
+//! then the tests, which see the wrapper's internals as Gradle's unit tests
+//! would.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,13 +18,18 @@ use crate::util::{apt_install, cache_dir, root, run, target_dir, CollectorProces
 
 const KOTLIN_COMPILER: &str = "kotlin-compiler@2.4.20";
 const DEBIAN_JARS: [&str; 4] = ["jna", "junit4", "hamcrest", "gson"];
-const TEST_CLASSES: [&str; 6] = [
+const TEST_CLASSES: [&str; 11] = [
     "eu.mesure.tests.ConformanceTest",
     "eu.mesure.tests.MatcherTest",
     "eu.mesure.tests.RoundTripTest",
     "eu.mesure.tests.ModeFlowTest",
     "eu.mesure.tests.ErrorsTest",
     "eu.mesure.tests.ProcessGuardTest",
+    "eu.mesure.tests.TrackingTest",
+    "eu.mesure.tests.OrderTest",
+    "eu.mesure.tests.LifecycleTest",
+    "eu.mesure.tests.StrictTest",
+    "eu.mesure.tests.DiagnosticsTest",
 ];
 
 /// kotlinc's home (bin/, lib/), installed on first use.
@@ -43,11 +55,10 @@ pub fn debian_jar(name: &str) -> PathBuf {
     PathBuf::from("/usr/share/java").join(format!("{name}.jar"))
 }
 
-/// kotlinc for JVM 17, compiling against `classpath` into `out`. Not
-/// `-Werror`: the generated bindings warn.
+/// kotlinc for JVM 17, compiling against `classpath` into `out`.
 pub fn kotlinc(home: &Path, classpath: &[PathBuf], out: &Path) -> Command {
     let mut c = Command::new(home.join("bin/kotlinc"));
-    c.args(["-jvm-target", "17", "-nowarn", "-cp"]).arg(self::classpath(classpath)).arg("-d").arg(out);
+    c.args(["-jvm-target", "17", "-cp"]).arg(self::classpath(classpath)).arg("-d").arg(out);
     c
 }
 
@@ -67,12 +78,46 @@ pub fn kotlin_sources(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+pub fn java_sources(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "java")).collect())
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// The wrapper's JVM-portable sources (the Android glue needs the Android SDK).
+pub fn wrapper_sources() -> Vec<PathBuf> {
+    kotlin_sources(&root().join("android/src/main/kotlin"))
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().contains("/android/src/main/kotlin/eu/mesure/android/"))
+        .collect()
+}
+
+/// The generated bindings and the wrapper, compiled under `out` (`ffi/`,
+/// `wrapper/`); returns both class directories. `libs`: JNA, the Kotlin
+/// standard library and kotlinx-coroutines.
+pub fn compile_wrapper(home: &Path, libs: &[PathBuf], out: &Path) -> Result<[PathBuf; 2]> {
+    let generated = bindings::generate("kotlin")?;
+    let ffi = out.join("ffi");
+    let wrapper = out.join("wrapper");
+    for d in [&ffi, &wrapper] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    // The generated code warns (unused parameters, redundant casts): not ours to fix.
+    run(kotlinc(home, libs, &ffi).args(["-module-name", "mesure-ffi", "-nowarn"]).args(kotlin_sources(&generated)))?;
+    run(kotlinc(home, &[libs, &[ffi.clone()]].concat(), &wrapper)
+        .args(["-module-name", "mesure-android", "-Xexplicit-api=strict", "-Werror"])
+        .args(wrapper_sources()))?;
+    Ok([ffi, wrapper])
+}
+
 pub fn test() -> Result<()> {
     apt_install(&["libjna-java", "junit4", "libhamcrest-java", "libgoogle-gson-java"])?;
     let home = kotlin_home()?;
-    let generated = bindings::generate("kotlin")?;
     let root = root();
     let lib_dir = target_dir().join("debug");
+    let out = target_dir().join("kotlin-tests");
 
     let mut deps: Vec<PathBuf> = DEBIAN_JARS.iter().map(|j| debian_jar(j)).collect();
     deps.push(home.join("lib/kotlinx-coroutines-core-jvm.jar"));
@@ -81,24 +126,19 @@ pub fn test() -> Result<()> {
         home.join("lib/kotlin-test.jar"),
         home.join("lib/kotlin-test-junit.jar"),
     ];
+    let libs = [deps.clone(), runtime.to_vec()].concat();
+    let [ffi, wrapper] = compile_wrapper(&home, &libs, &out)?;
 
-    // The wrapper's JVM-portable sources (the Android glue needs the Android SDK).
-    let wrapper: Vec<PathBuf> = kotlin_sources(&root.join("android/src/main/kotlin"))
-        .into_iter()
-        .filter(|p| !p.to_string_lossy().contains("/android/src/main/kotlin/eu/mesure/android/"))
-        .collect();
-    let classes = target_dir().join("kotlin-tests/classes");
-    let _ = std::fs::remove_dir_all(&classes);
-    let mut kotlinc = kotlinc(&home, &[deps.clone(), runtime.to_vec()].concat(), &classes);
-    kotlinc
-        .args(kotlin_sources(&generated))
-        .args(&wrapper)
+    let tests = out.join("classes");
+    let _ = std::fs::remove_dir_all(&tests);
+    let compiled = [libs.clone(), vec![ffi.clone(), wrapper.clone()]].concat();
+    run(kotlinc(&home, &compiled, &tests)
+        .arg(format!("-Xfriend-paths={}", wrapper.display()))
         .args(kotlin_sources(&root.join("tests/kotlin")).into_iter().filter(|p| !p.to_string_lossy().contains("/tests/kotlin/bench/")))
-        .args(kotlin_sources(&root.join("examples/jvm")));
-    run(&mut kotlinc)?;
-
+        .args(kotlin_sources(&root.join("examples/jvm"))))?;
+    let java = out.join("java");
     let collector = CollectorProcess::start()?;
-    let cp = classpath(&[vec![classes], deps, runtime.to_vec()].concat());
+    let cp = classpath(&[vec![tests, java], compiled].concat());
     let mut junit = Command::new("java");
     junit
         .current_dir(&root)

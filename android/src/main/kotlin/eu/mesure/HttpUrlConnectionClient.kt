@@ -21,7 +21,7 @@ import java.util.concurrent.RejectedExecutionException
  * most [MAX_RESPONSE_BYTES] of a response body are read, then dropped: a
  * portal's page or a hostile server's endless body costs nothing.
  */
-class HttpUrlConnectionClient(
+public class HttpUrlConnectionClient @JvmOverloads public constructor(
     private val executor: ExecutorService = Executors.newSingleThreadExecutor { r ->
         Thread(r, "mesure-http").apply { isDaemon = true }
     },
@@ -70,13 +70,13 @@ class HttpUrlConnectionClient(
         }
     }
 
-    companion object {
+    public companion object {
         /** The most of a response body read (and discarded). */
-        const val MAX_RESPONSE_BYTES: Long = 64 * 1024
+        public const val MAX_RESPONSE_BYTES: Long = 64 * 1024
 
         /** Reads and discards at most [limit] bytes of [input]; returns how many were read. */
         @JvmStatic
-        fun drain(input: java.io.InputStream, limit: Long): Long {
+        public fun drain(input: java.io.InputStream, limit: Long): Long {
             val buffer = ByteArray(8 * 1024)
             var total = 0L
             while (total < limit) {

@@ -13,7 +13,7 @@ package eu.mesure
  *
  * Pure Kotlin, so the JVM suite tests it with made-up process names.
  */
-object ProcessGuard {
+public object ProcessGuard {
     /**
      * Whether [processName] is the main process of the app [packageName]: the
      * main process is named after the package; the others add `:suffix` (or
@@ -21,12 +21,12 @@ object ProcessGuard {
      * directory lock still refuses a second instance.
      */
     @JvmStatic
-    fun isMainProcess(processName: String?, packageName: String): Boolean =
+    public fun isMainProcess(processName: String?, packageName: String): Boolean =
         processName.isNullOrEmpty() || processName == packageName
 
     /** The process name from the bytes of `/proc/self/cmdline` (before API 28). */
     @JvmStatic
-    fun processNameFromCmdline(cmdline: ByteArray): String? {
+    public fun processNameFromCmdline(cmdline: ByteArray): String? {
         val end = cmdline.indexOf(0.toByte()).let { if (it < 0) cmdline.size else it }
         return String(cmdline, 0, end, Charsets.UTF_8).trim().ifEmpty { null }
     }

@@ -1,0 +1,169 @@
+package eu.mesure
+
+import eu.mesure.ffi.Diagnostic
+import eu.mesure.ffi.MesureClock
+import eu.mesure.ffi.PlatformHttpClient
+
+/** Receives the SDK's diagnostics (see [MesureOptions.Builder.onDiagnostic]). */
+public fun interface DiagnosticListener {
+    public fun onDiagnostic(diagnostic: Diagnostic)
+}
+
+/** Receives what a call that does not throw could not do (see [MesureOptions.Builder.onError]). */
+public fun interface ErrorListener {
+    public fun onError(error: MesureException)
+}
+
+/** Where the SDK's log lines go (see [MesureOptions.Builder.logSink]). */
+public fun interface LogSink {
+    public fun log(level: LogLevel, message: String)
+}
+
+/** How much a log line matters. */
+public enum class LogLevel {
+    /** A debug-log line ([MesureOptions.Builder.debugLog]): what was sent, held back, refused, changed. */
+    DEBUG,
+
+    /** Something the app should fix or know: a start that failed, a call ignored, a setter that failed. */
+    WARNING,
+}
+
+/**
+ * How the wrapper runs, beside the SDK's configuration
+ * ([eu.mesure.ffi.MesureConfig]). Built with [builder]:
+ *
+ * ```kotlin
+ * val options = MesureOptions.builder()
+ *     .httpClient(HttpUrlConnectionClient())
+ *     .onDiagnostic { Log.d("App", it.toString()) }
+ *     .debugLog(BuildConfig.DEBUG)
+ *     .build()
+ * ```
+ */
+public class MesureOptions private constructor(builder: Builder) {
+    /** The platform HTTP client; none: the built-in Rust client (desktop builds only) or, in a dry run, none needed. */
+    public val httpClient: PlatformHttpClient? = builder.httpClient
+
+    /** Diagnostics, on the SDK's listener thread (`mesure-listener`). */
+    public val onDiagnostic: DiagnosticListener? = builder.onDiagnostic
+
+    /** Errors of calls that do not throw, on the wrapper's thread (`mesure-dispatch`). */
+    public val onError: ErrorListener? = builder.onError
+
+    /** Strict mode: calls wait for their turn and throw. */
+    public val strict: Boolean = builder.strict
+
+    /** The debug log: every hit sent, every property held back, every refusal and mode change. */
+    public val debugLog: Boolean = builder.debugLog
+
+    /** Where log lines go; none: the platform's log (java.util.logging on the JVM, Logcat through [eu.mesure.android.MesureAndroid]). */
+    public val logSink: LogSink? = builder.logSink
+
+    /** The time source, for tests. */
+    public val clock: MesureClock? = builder.clock
+
+    /** The most tracks waiting for the wrapper's thread before the oldest are dropped. */
+    public val queueCapacity: Int = builder.queueCapacity
+
+    /** A builder holding these options, to change some of them. */
+    public fun toBuilder(): Builder = Builder(this)
+
+    /** Options, set one by one; every setter returns the builder. */
+    public class Builder public constructor() {
+        internal var httpClient: PlatformHttpClient? = null
+        internal var onDiagnostic: DiagnosticListener? = null
+        internal var onError: ErrorListener? = null
+        internal var strict: Boolean = false
+        internal var debugLog: Boolean = false
+        internal var logSink: LogSink? = null
+        internal var clock: MesureClock? = null
+        internal var queueCapacity: Int = DEFAULT_QUEUE_CAPACITY
+
+        internal constructor(from: MesureOptions) : this() {
+            httpClient = from.httpClient
+            onDiagnostic = from.onDiagnostic
+            onError = from.onError
+            strict = from.strict
+            debugLog = from.debugLog
+            logSink = from.logSink
+            clock = from.clock
+            queueCapacity = from.queueCapacity
+        }
+
+        /**
+         * The platform's HTTP client (required on Android, whose build
+         * carries no Rust client: [HttpUrlConnectionClient] or your own over
+         * OkHttp). It must answer every request through its completion.
+         */
+        public fun httpClient(client: PlatformHttpClient?): Builder = apply { httpClient = client }
+
+        /**
+         * Receives each diagnostic: a property or event held back
+         * (`Dropped`), a refused event (`TrackRefused`), each upload request
+         * (`Sent`, with the keys that left), queue and storage problems. On
+         * the SDK's listener thread `mesure-listener`, one at a time, in
+         * order (`Backpressure` of the wrapper's own queue comes from
+         * `mesure-dispatch`). Hop to your UI thread yourself; do not call
+         * the `...Blocking` operations from it.
+         */
+        public fun onDiagnostic(listener: DiagnosticListener?): Builder = apply { onDiagnostic = listener }
+
+        /**
+         * Receives what the calls that do not throw could not do: a mode
+         * setter's error (`UnknownMode`, `UnknownPurpose`, `Storage`,
+         * `ShutDown`), or a call made after a failed start (with the start's
+         * error). On the wrapper's thread `mesure-dispatch`.
+         */
+        public fun onError(listener: ErrorListener?): Builder = apply { onError = listener }
+
+        /**
+         * Strict mode, for debug builds and tests: each call waits for its
+         * turn on the wrapper's thread, and `track*` throws
+         * [MesureException.TrackRefused] for a refused event or a property
+         * of a type the SDK cannot send; setters throw their error; calls
+         * after [Mesure.close] throw [MesureException.ShutDown]. Off by
+         * default: then nothing but the waiting operations throws.
+         */
+        public fun strict(on: Boolean): Builder = apply { strict = on }
+
+        /**
+         * The debug log, off by default: each upload request (the visitor id,
+         * and per hit its event and property keys), each property or event
+         * held back, each refusal and each mode change, to [logSink]. Keys
+         * and ids only, never property values.
+         */
+        public fun debugLog(on: Boolean): Builder = apply { debugLog = on }
+
+        /** Where log lines go (Timber, a test); the platform's log by default. */
+        public fun logSink(sink: LogSink?): Builder = apply { logSink = sink }
+
+        /** A time source, for tests only: apps leave it out. */
+        public fun clock(clock: MesureClock?): Builder = apply { this.clock = clock }
+
+        /**
+         * The most tracks waiting for the wrapper's thread (10 000 by
+         * default): past it the oldest waiting tracks are dropped, counted and
+         * reported (`Diagnostic.Backpressure`, a warning in the log). Mode
+         * changes and waiting operations are never dropped and do not count.
+         * @throws IllegalArgumentException below 1.
+         */
+        public fun queueCapacity(capacity: Int): Builder = apply {
+            require(capacity >= 1) { "queueCapacity must be at least 1, not $capacity" }
+            queueCapacity = capacity
+        }
+
+        public fun build(): MesureOptions = MesureOptions(this)
+    }
+
+    public companion object {
+        /** The default of [Builder.queueCapacity]: a burst of 10 000 tracks before the SDK is ready is kept whole. */
+        public const val DEFAULT_QUEUE_CAPACITY: Int = 10_000
+
+        /** The defaults: no HTTP client, no listener, not strict, no debug log. */
+        @JvmField
+        public val DEFAULT: MesureOptions = Builder().build()
+
+        @JvmStatic
+        public fun builder(): Builder = Builder()
+    }
+}
