@@ -12,7 +12,7 @@ final class ErrorTests: XCTestCase {
         storage = try TempDir()
     }
 
-    private func config(endpoint: String = "https://collect.example.test", siteId: UInt32 = 42, customModes: [CustomMode] = []) -> MesureConfig {
+    private func config(endpoint: String = "https://collect.example.test", siteId: Int64 = 42, customModes: [CustomMode] = []) -> MesureConfig {
         MesureConfig(collectEndpoint: endpoint, siteId: siteId, storageDir: storage.path, customModes: customModes, flushIntervalMs: 3_600_000)
     }
 
@@ -32,7 +32,7 @@ final class ErrorTests: XCTestCase {
     }
 
     func testSiteIdZeroIsRefused() {
-        invalidConfig("site_id") { _ = try Mesure(config: config(siteId: 0), httpClient: CapturingClient()) }
+        invalidConfig("site_id") { _ = try MesureCore(config: config(siteId: 0), httpClient: CapturingClient()) }
         // The wrapper passes the error through unchanged.
         invalidConfig("site_id") {
             _ = try MesureSDK.start(collectEndpoint: "https://collect.example.test", siteId: 0, storageDirectory: storage.url)
@@ -41,24 +41,23 @@ final class ErrorTests: XCTestCase {
 
     func testPlainHttpIsRefusedBeyondLoopback() {
         let reason = invalidConfig("collect_endpoint") {
-            _ = try Mesure(config: config(endpoint: "http://collect.example.com"), httpClient: CapturingClient())
+            _ = try MesureCore(config: config(endpoint: "http://collect.example.com"), httpClient: CapturingClient())
         }
         XCTAssert(reason?.contains("https") == true, reason ?? "")
         // Loopback stays allowed (the test collector): the same call succeeds there.
-        XCTAssertNoThrow(try Mesure(config: config(endpoint: "http://127.0.0.1:9"), httpClient: CapturingClient()).shutdown())
+        XCTAssertNoThrow(try MesureCore(config: config(endpoint: "http://127.0.0.1:9"), httpClient: CapturingClient()).shutdown())
     }
 
     func testInvalidEventNameIsRefusedAndNothingQueued() throws {
-        let mesure = try Mesure(config: config(), httpClient: CapturingClient())
+        let mesure = try MesureCore(config: config(), httpClient: CapturingClient())
         defer { try? mesure.shutdown() }
         for name in ["", "Page.Display", "page display"] {
-            XCTAssertThrowsError(try mesure.track(name: name)) { error in
-                guard case let MesureError.InvalidEventName(got, _) = error else { return XCTFail("\(name): \(error)") }
-                XCTAssertEqual(got, name)
-            }
+            guard case let .refused(reason, message) = mesure.track(name: name) else { return XCTFail("\(name) was not refused") }
+            XCTAssertEqual(reason, "invalid_event_name")
+            XCTAssert(message.hasPrefix("invalid event name \"\(name)\""), message)
         }
         XCTAssertEqual(mesure.stats().accepted, 0)
-        XCTAssertNoThrow(try mesure.track(name: "page.display"), "a valid name goes through")
+        guard case .queued = mesure.track(name: "page.display") else { return XCTFail("a valid name goes through") }
         XCTAssertEqual(mesure.stats().accepted, 1)
     }
 
@@ -75,9 +74,9 @@ final class ErrorTests: XCTestCase {
     }
 
     func testCallsAfterShutdownFail() throws {
-        let mesure = try Mesure(config: config(), httpClient: CapturingClient())
+        let mesure = try MesureCore(config: config(), httpClient: CapturingClient())
         try mesure.shutdown()
-        XCTAssertThrowsError(try mesure.track(name: "page.display")) { XCTAssertEqual($0 as? MesureError, .ShutDown) }
+        XCTAssertEqual(mesure.track(name: "page.display"), .refused(reason: "shut_down", message: "the SDK is shut down"))
         XCTAssertThrowsError(try mesure.setMode(mode: .optOut)) { XCTAssertEqual($0 as? MesureError, .ShutDown) }
     }
 

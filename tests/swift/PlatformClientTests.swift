@@ -28,13 +28,13 @@ final class PlatformClientTests: XCTestCase {
         storage = try TempDir()
     }
 
-    private func config(_ endpoint: String = "https://collect.example.test", requestTimeoutMs: UInt64? = nil) -> MesureConfig {
+    private func config(_ endpoint: String = "https://collect.example.test", requestTimeoutMs: Int64? = nil) -> MesureConfig {
         MesureConfig(collectEndpoint: endpoint, siteId: 42, storageDir: storage.path, flushIntervalMs: 3_600_000, requestTimeoutMs: requestTimeoutMs)
     }
 
     func testAClientThatNeverAnswersLeavesTheBatchPending() throws {
         let client = SilentClient()
-        let mesure = try Mesure(config: config(requestTimeoutMs: 200), httpClient: client)
+        let mesure = try MesureCore(config: config(requestTimeoutMs: 200), httpClient: client)
         defer { try? mesure.shutdown() }
         _ = try mesure.track(name: "page.display", properties: ["page": "home"])
 
@@ -53,7 +53,7 @@ final class PlatformClientTests: XCTestCase {
     func testA503IsKeptThenDeliveredUnchanged() throws {
         let client = CapturingClient(statuses: [503])
         let recorder = Recorder()
-        let mesure = try Mesure(config: config(), listener: recorder, httpClient: client)
+        let mesure = try MesureCore(config: config(), listener: recorder, httpClient: client)
         defer { try? mesure.shutdown() }
         _ = try mesure.track(name: "page.display", properties: ["page": "home"])
 
@@ -80,7 +80,7 @@ final class PlatformClientTests: XCTestCase {
                 throw CallbackError.Failed(reason: "no network stack")
             }
         }
-        let mesure = try Mesure(config: config(), httpClient: Throwing())
+        let mesure = try MesureCore(config: config(), httpClient: Throwing())
         defer { try? mesure.shutdown() }
         _ = try mesure.track(name: "page.display")
         let report = try mesure.flush()
@@ -90,8 +90,8 @@ final class PlatformClientTests: XCTestCase {
 
     // MARK: URLSessionHttpClient against the collector process
 
-    private func urlSessionSDK(_ collector: Collector, requestTimeoutMs: UInt64? = nil) throws -> Mesure {
-        try Mesure(config: config(collector.url, requestTimeoutMs: requestTimeoutMs), httpClient: URLSessionHttpClient())
+    private func urlSessionSDK(_ collector: Collector, requestTimeoutMs: Int64? = nil) throws -> MesureCore {
+        try MesureCore(config: config(collector.url, requestTimeoutMs: requestTimeoutMs), httpClient: URLSessionHttpClient())
     }
 
     func testURLSessionReportsAStallAsATimeout() throws {

@@ -74,7 +74,7 @@ final class RoundTripTests: XCTestCase {
     func testBuiltInRustClientDelivers() throws {
         XCTAssertTrue(hasBuiltinHttpClient(), "the host library is a desktop build")
         let recorder = Recorder()
-        let mesure = try Mesure(
+        let mesure = try MesureCore(
             config: MesureConfig(collectEndpoint: collector.url, siteId: 7, storageDir: storage.path, flushIntervalMs: 3_600_000),
             listener: recorder
         )

@@ -218,9 +218,9 @@ final class ManualClock: MesureClock, @unchecked Sendable {
 final class CapturingClient: PlatformHttpClient, @unchecked Sendable {
     private let lock = NSLock()
     private var captured: [HttpRequest] = []
-    private var statuses: [UInt16]
+    private var statuses: [Int32]
 
-    init(statuses: [UInt16] = []) { self.statuses = statuses }
+    init(statuses: [Int32] = []) { self.statuses = statuses }
 
     var requests: [HttpRequest] {
         lock.lock(); defer { lock.unlock() }
@@ -228,7 +228,7 @@ final class CapturingClient: PlatformHttpClient, @unchecked Sendable {
     }
 
     func send(request: HttpRequest, completion: UploadCompletion) throws {
-        let status: UInt16 = {
+        let status: Int32 = {
             lock.lock(); defer { lock.unlock() }
             captured.append(request)
             return statuses.isEmpty ? 200 : statuses.removeFirst()

@@ -9,7 +9,7 @@ import UIKit
 final class BackgroundFlush {
     private var observer: NSObjectProtocol?
 
-    init(mesure: Mesure) {
+    init(mesure: MesureCore) {
         observer = NotificationCenter.default.addObserver(
             forName: UIApplication.didEnterBackgroundNotification, object: nil, queue: .main
         ) { [weak mesure] _ in
@@ -26,7 +26,7 @@ final class BackgroundFlush {
     }
 
     @MainActor
-    private static func flush(_ mesure: Mesure) {
+    private static func flush(_ mesure: MesureCore) {
         // The background task buys the upload time before iOS suspends the app.
         let task = BackgroundTask(name: "Mesure flush")
         // flush() blocks until the upload ends: never on the main thread.

@@ -12,7 +12,7 @@ import Foundation
 ///     try sdk.trackScreen("home")
 public final class MesureSDK: @unchecked Sendable {
     /// The whole API: flush, exportLocalData, deleteLocalData, compliance reports, stats.
-    public let mesure: Mesure
+    public let mesure: MesureCore
     /// The mode in force, for settings screens.
     public let modes: ModePublisher
     #if canImport(UIKit) && !os(watchOS)
@@ -30,7 +30,7 @@ public final class MesureSDK: @unchecked Sendable {
     /// Starts with the defaults of the Rust core (exempt mode by default).
     public static func start(
         collectEndpoint: String,
-        siteId: UInt32,
+        siteId: Int64,
         storageDirectory: URL? = nil,
         httpClient: PlatformHttpClient? = URLSessionHttpClient(),
         onDiagnostic: (@Sendable (Diagnostic) -> Void)? = nil
@@ -79,7 +79,7 @@ public final class MesureSDK: @unchecked Sendable {
         // Until the core answers below.
         let modes = ModePublisher(ModeState(mode: config.defaultMode ?? .exempt, consentRenewalNeeded: false, epoch: 0))
         let listener = Listener(modes: modes, onDiagnostic: onDiagnostic)
-        let mesure = try Mesure(config: config, listener: listener, httpClient: httpClient)
+        let mesure = try MesureCore(config: config, listener: listener, httpClient: httpClient)
         // The stored choice (opt-out, a lapsed opt-in...) wins over the default.
         modes.publish(ModeState(mesure.modeStatus()))
         let sdk = MesureSDK(mesure: mesure, modes: modes)
@@ -98,7 +98,7 @@ public final class MesureSDK: @unchecked Sendable {
         return sdk
     }
 
-    private init(mesure: Mesure, modes: ModePublisher) {
+    private init(mesure: MesureCore, modes: ModePublisher) {
         self.mesure = mesure
         self.modes = modes
         #if canImport(UIKit) && !os(watchOS)
@@ -107,18 +107,18 @@ public final class MesureSDK: @unchecked Sendable {
     }
 
     @discardableResult
-    public func track(_ name: String, _ properties: [String: PropertyValue] = [:]) throws -> TrackOutcome {
-        try mesure.track(name: name, properties: properties)
+    public func track(_ name: String, _ properties: [String: PropertyValue] = [:]) -> TrackOutcome {
+        mesure.track(name: name, properties: properties)
     }
 
     @discardableResult
-    public func trackScreen(_ name: String, _ properties: [String: PropertyValue] = [:]) throws -> TrackOutcome {
-        try mesure.trackScreen(name: name, properties: properties)
+    public func trackScreen(_ name: String, _ properties: [String: PropertyValue] = [:]) -> TrackOutcome {
+        mesure.trackScreen(name: name, properties: properties)
     }
 
     @discardableResult
-    public func trackClick(_ kind: ClickKind, _ name: String, _ properties: [String: PropertyValue] = [:]) throws -> TrackOutcome {
-        try mesure.trackClick(kind: kind, name: name, properties: properties)
+    public func trackClick(_ kind: ClickKind, _ name: String, _ properties: [String: PropertyValue] = [:]) -> TrackOutcome {
+        mesure.trackClick(kind: kind, name: name, properties: properties)
     }
 
     public var isOptedOut: Bool { mesure.mode() == .optOut }
@@ -165,7 +165,7 @@ public final class MesureSDK: @unchecked Sendable {
     /// Runs a mode change, then publishes its result now rather than when the
     /// listener reports it: code reading `modes.current` right after the call
     /// must see the new mode.
-    private func publish(_ change: (Mesure) throws -> Void) throws {
+    private func publish(_ change: (MesureCore) throws -> Void) throws {
         try change(mesure)
         modes.publish(ModeState(mesure.modeStatus()))
     }

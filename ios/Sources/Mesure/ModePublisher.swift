@@ -8,9 +8,9 @@ public struct ModeState: Equatable, Sendable {
     public let consentRenewalNeeded: Bool
     /// Increases with every change the core makes: a state with a lower
     /// epoch is older, and is never published over a newer one.
-    public let epoch: UInt64
+    public let epoch: Int64
 
-    public init(mode: VisitorMode, consentRenewalNeeded: Bool, epoch: UInt64) {
+    public init(mode: VisitorMode, consentRenewalNeeded: Bool, epoch: Int64) {
         self.mode = mode
         self.consentRenewalNeeded = consentRenewalNeeded
         self.epoch = epoch

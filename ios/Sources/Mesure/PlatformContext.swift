@@ -80,8 +80,8 @@ enum PlatformContext {
             deviceBrand: context.deviceBrand,
             deviceModel: context.deviceModel,
             deviceType: context.deviceType ?? idiom,
-            deviceScreenWidth: context.deviceScreenWidth ?? UInt32(exactly: pixels.width.rounded()),
-            deviceScreenHeight: context.deviceScreenHeight ?? UInt32(exactly: pixels.height.rounded()),
+            deviceScreenWidth: context.deviceScreenWidth ?? Int32(exactly: pixels.width.rounded()),
+            deviceScreenHeight: context.deviceScreenHeight ?? Int32(exactly: pixels.height.rounded()),
             appVersion: context.appVersion,
             connectionType: context.connectionType,
             collectionPlatform: context.collectionPlatform

@@ -76,7 +76,7 @@ public final class URLSessionHttpClient: PlatformHttpClient, @unchecked Sendable
     }
 
     enum Outcome: Equatable {
-        case response(status: UInt16, retryAfter: String?)
+        case response(status: Int32, retryAfter: String?)
         case failure(HttpFailure, String)
     }
 
@@ -98,7 +98,7 @@ public final class URLSessionHttpClient: PlatformHttpClient, @unchecked Sendable
         guard let http = response as? HTTPURLResponse else {
             return .failure(.other, "not an HTTP response")
         }
-        guard let status = UInt16(exactly: http.statusCode) else {
+        guard let status = Int32(exactly: http.statusCode) else {
             return .failure(.other, "HTTP status \(http.statusCode)")
         }
         return .response(status: status, retryAfter: header("Retry-After", in: http))
