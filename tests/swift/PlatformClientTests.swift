@@ -36,7 +36,7 @@ final class PlatformClientTests: XCTestCase {
         let client = SilentClient()
         let mesure = try MesureCore(config: config(requestTimeoutMs: 200), httpClient: client)
         defer { try? mesure.shutdown() }
-        _ = try mesure.track(name: "page.display", properties: ["page": "home"])
+        _ = mesure.track(name: "page.display", properties: ["page": "home"])
 
         let started = Date()
         let report = try mesure.flush()
@@ -55,7 +55,7 @@ final class PlatformClientTests: XCTestCase {
         let recorder = Recorder()
         let mesure = try MesureCore(config: config(), listener: recorder, httpClient: client)
         defer { try? mesure.shutdown() }
-        _ = try mesure.track(name: "page.display", properties: ["page": "home"])
+        _ = mesure.track(name: "page.display", properties: ["page": "home"])
 
         let first = try mesure.flush()
         XCTAssertEqual(first.uploaded, 0)
@@ -82,7 +82,7 @@ final class PlatformClientTests: XCTestCase {
         }
         let mesure = try MesureCore(config: config(), httpClient: Throwing())
         defer { try? mesure.shutdown() }
-        _ = try mesure.track(name: "page.display")
+        _ = mesure.track(name: "page.display")
         let report = try mesure.flush()
         XCTAssertEqual(report.pending, 1)
         XCTAssertEqual(report.deferred?.hasPrefix("Other: the platform HTTP client threw"), true, report.deferred ?? "nil")
@@ -100,7 +100,7 @@ final class PlatformClientTests: XCTestCase {
         try collector.script([["stall_ms": 2500]])
         let mesure = try urlSessionSDK(collector, requestTimeoutMs: 500)
         defer { try? mesure.shutdown() }
-        _ = try mesure.track(name: "page.display")
+        _ = mesure.track(name: "page.display")
         let report = try mesure.flush()
         XCTAssertEqual(report.pending, 1)
         let cause = report.deferred ?? "nil"
@@ -116,7 +116,7 @@ final class PlatformClientTests: XCTestCase {
         let mesure = try urlSessionSDK(collector)
         defer { try? mesure.shutdown() }
         // A body large enough to still be in flight when the socket closes.
-        _ = try mesure.track(name: "page.display", properties: ["page": .text(value: String(repeating: "x", count: 200))])
+        _ = mesure.track(name: "page.display", properties: ["page": .text(value: String(repeating: "x", count: 200))])
         let report = try mesure.flush()
         XCTAssertEqual(report.pending, 1)
         let cause = report.deferred ?? "nil"
@@ -133,7 +133,7 @@ final class PlatformClientTests: XCTestCase {
         try collector.script([["status": 503, "retry_after": "1"]])
         let mesure = try urlSessionSDK(collector)
         defer { try? mesure.shutdown() }
-        _ = try mesure.track(name: "page.display")
+        _ = mesure.track(name: "page.display")
 
         let first = try mesure.flush()
         XCTAssertEqual(first.deferred, "HTTP 503")
@@ -162,7 +162,7 @@ final class PlatformClientTests: XCTestCase {
         try collector.script([["status": 307, "location": "\(collector.url)/elsewhere"]])
         let mesure = try urlSessionSDK(collector)
         defer { try? mesure.shutdown() }
-        _ = try mesure.track(name: "page.display")
+        _ = mesure.track(name: "page.display")
         let first = try mesure.flush()
         XCTAssertEqual(first.deferred, "HTTP 307")
         XCTAssertEqual(first.pending, 1)
@@ -177,7 +177,7 @@ final class PlatformClientTests: XCTestCase {
         try collector.script([["status": 200, "body_bytes": 20_000_000]])
         let mesure = try urlSessionSDK(collector)
         defer { try? mesure.shutdown() }
-        _ = try mesure.track(name: "page.display")
+        _ = mesure.track(name: "page.display")
         XCTAssertEqual(try mesure.flush().uploaded, 1)
     }
 }

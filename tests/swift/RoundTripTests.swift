@@ -18,17 +18,19 @@ final class RoundTripTests: XCTestCase {
 
     /// Exempt mode, a `user_id` among the properties: the collector gets the
     /// exempt fields and nothing else.
-    func testURLSessionClientDeliversExactlyTheExemptFields() throws {
-        let sdk = try MesureSDK.start(storageDirectory: storage.url, httpClient: URLSessionHttpClient()) { platform in
-            MesureConfig(collectEndpoint: self.collector.url, siteId: 42, storageDir: platform.storageDir, flushIntervalMs: 3_600_000, context: iPhoneContext)
+    func testURLSessionClientDeliversExactlyTheExemptFields() async throws {
+        let options = MesureSDK.Options(storageDirectory: storage.url, httpClient: URLSessionHttpClient())
+        let sdk = try MesureSDK.start(siteId: 42, options: options) { platform in
+            MesureConfig(collectEndpoint: self.collector.url, siteId: platform.siteId, storageDir: platform.storageDir,
+                         flushIntervalMs: 3_600_000, context: iPhoneContext)
         }
-        defer { try? sdk.shutdown() }
-        XCTAssertEqual(sdk.modes.current.mode, .exempt)
         let before = Date().timeIntervalSince1970
 
-        let outcome = try sdk.trackScreen("home", ["user_id": "u-123", "page_chapter1": "news"])
-        guard case .queued = outcome else { return XCTFail("not queued: \(outcome)") }
-        let report = try sdk.mesure.flush()
+        let userId: String = "u-123"
+        sdk.trackScreen("home", ["user_id": userId, "page_chapter1": "news"])
+        let report = try await sdk.flush()
+        await sdk.shutdown()
+        XCTAssertEqual(sdk.state.mode, .exempt)
         XCTAssertEqual(report.uploaded, 1, "\(report)")
         XCTAssertEqual(report.pending, 0)
 
@@ -80,7 +82,7 @@ final class RoundTripTests: XCTestCase {
         )
         defer { try? mesure.shutdown() }
         try mesure.setMode(mode: .optIn)
-        _ = try mesure.track(name: "search.query", properties: ["search_term": "bike", "user_id": "u-123"])
+        _ = mesure.track(name: "search.query", properties: ["search_term": "bike", "user_id": "u-123"])
         let report = try mesure.flush()
         XCTAssertEqual(report.uploaded, 1, "\(report)")
 

@@ -261,12 +261,114 @@ let iPhoneContext = DeviceContext(
     deviceScreenWidth: 1206, deviceScreenHeight: 2622, appVersion: "2.4.0", connectionType: "wifi", collectionPlatform: "ios"
 )
 
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: TimeInterval = 5, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try condition() { return true }
-        Thread.sleep(forTimeInterval: 0.02)
+// MARK: - Waiting on conditions
+
+/// Diagnostics as they arrive (from the SDK's listener thread), with a wait
+/// on a condition instead of a sleep.
+final class Diagnostics: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var list: [Diagnostic] = []
+
+    var all: [Diagnostic] {
+        condition.lock(); defer { condition.unlock() }
+        return list
     }
-    return try condition()
+
+    /// For `Options.onDiagnostic`.
+    var callback: @Sendable (Diagnostic) -> Void {
+        { [self] d in
+            condition.lock()
+            list.append(d)
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Waits (10 s at most) until `done` holds for what arrived; returns what arrived.
+    @discardableResult
+    func wait(timeout: TimeInterval = 10, until done: ([Diagnostic]) -> Bool) -> [Diagnostic] {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock(); defer { condition.unlock() }
+        while !done(list) && condition.wait(until: deadline) {}
+        return list
+    }
+
+    /// Everything but the `Sent` reports, which depend on upload timing.
+    var withoutSent: [Diagnostic] {
+        all.filter { if case .sent = $0 { return false }; return true }
+    }
+}
+
+/// Values received from another thread, with a wait for a count of them.
+final class Inbox<T>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [T] = []
+
+    var all: [T] {
+        condition.lock(); defer { condition.unlock() }
+        return items
+    }
+
+    func put(_ item: T) {
+        condition.lock()
+        items.append(item)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits (10 s at most) for `count` items; returns what arrived.
+    @discardableResult
+    func wait(for count: Int, timeout: TimeInterval = 10) -> [T] {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock(); defer { condition.unlock() }
+        while items.count < count && condition.wait(until: deadline) {}
+        return items
+    }
+}
+
+/// Holds the SDK's start (its `beforeCoreStart` hook) until opened: a slow
+/// start on purpose, without a sleep. If never opened, lets go after
+/// `timeout` and says so (`timedOut`), so that a test that would otherwise
+/// hang fails instead.
+final class StartGate: @unchecked Sendable {
+    private let entered = DispatchSemaphore(value: 0)
+    private let opened = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var didTimeOut = false
+    private let timeout: TimeInterval
+
+    init(timeout: TimeInterval = 10) { self.timeout = timeout }
+
+    /// The hook: signals that the start reached it, then waits to be opened.
+    var hook: @Sendable () -> Void {
+        { [self] in
+            entered.signal()
+            if opened.wait(timeout: .now() + timeout) == .timedOut {
+                lock.lock(); didTimeOut = true; lock.unlock()
+            }
+        }
+    }
+
+    /// Waits until the start is held in the hook; false if it never got there.
+    func waitUntilHeld() -> Bool { entered.wait(timeout: .now() + 10) == .success }
+
+    func open() { opened.signal() }
+
+    var timedOut: Bool { lock.lock(); defer { lock.unlock() }; return didTimeOut }
+}
+
+/// Blocks `async` work from a synchronous test, with a deadline: XCTest on
+/// Linux runs synchronous tests on the main thread, where the model's
+/// main-actor code must run.
+func blocking<T: Sendable>(timeout: TimeInterval = 15, _ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let result = Shared<Result<T, Error>?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { result.value = .success(try await body()) } catch { result.value = .failure(error) }
+        done.signal()
+    }
+    guard done.wait(timeout: .now() + timeout) == .success, let value = result.value else {
+        throw TestFailure("no answer within \(timeout) s")
+    }
+    return try value.get()
 }

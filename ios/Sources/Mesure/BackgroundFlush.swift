@@ -1,21 +1,41 @@
 #if canImport(UIKit) && !os(watchOS)
 import Foundation
-import MesureBindings
 import UIKit
 
-/// Uploads what is queued when the app goes to the background, the last
-/// moment it surely runs: a suspended app may be killed without notice.
-/// Hits that do not go stay queued for the next launch.
+// `UIApplication.shared` is unavailable to app extensions (widgets, share
+// extensions...), which may link Mesure too: everything that needs it sits
+// behind these attributes, so an extension cannot call it and still builds.
+
+@available(iOSApplicationExtension, unavailable)
+@available(macCatalystApplicationExtension, unavailable)
+@available(tvOSApplicationExtension, unavailable)
+extension MesureSDK {
+    /// Uploads what is queued each time the app enters the background, the
+    /// last moment it surely runs (a suspended app may be killed without
+    /// notice), inside a background task. What does not go stays queued for
+    /// the next launch. Call it once, after `start`, from the app (not from
+    /// an app extension).
+    @MainActor
+    public func flushOnEnteringBackground() {
+        guard backgroundFlush == nil else { return }
+        backgroundFlush = BackgroundFlush(sdk: self)
+    }
+}
+
+@available(iOSApplicationExtension, unavailable)
+@available(macCatalystApplicationExtension, unavailable)
+@available(tvOSApplicationExtension, unavailable)
 final class BackgroundFlush {
     private var observer: NSObjectProtocol?
 
-    init(mesure: MesureCore) {
+    @MainActor
+    init(sdk: MesureSDK) {
         observer = NotificationCenter.default.addObserver(
             forName: UIApplication.didEnterBackgroundNotification, object: nil, queue: .main
-        ) { [weak mesure] _ in
-            guard let mesure else { return }
+        ) { [weak sdk] _ in
+            guard let sdk else { return }
             // queue: .main, so this block runs on the main thread.
-            MainActor.assumeIsolated { BackgroundFlush.flush(mesure) }
+            MainActor.assumeIsolated { BackgroundFlush.flush(sdk) }
         }
     }
 
@@ -26,21 +46,21 @@ final class BackgroundFlush {
     }
 
     @MainActor
-    private static func flush(_ mesure: MesureCore) {
+    private static func flush(_ sdk: MesureSDK) {
         // The background task buys the upload time before iOS suspends the app.
         let task = BackgroundTask(name: "Mesure flush")
-        // flush() blocks until the upload ends: never on the main thread.
-        DispatchQueue.global(qos: .utility).async {
+        Task { @MainActor in
             // A failure leaves the hits queued; nothing to report to anyone.
-            _ = try? mesure.flush()
-            DispatchQueue.main.async {
-                MainActor.assumeIsolated { task.end() }
-            }
+            _ = try? await sdk.flush()
+            task.end()
         }
     }
 }
 
 /// A background task ended exactly once, by the flush or by iOS's expiry.
+@available(iOSApplicationExtension, unavailable)
+@available(macCatalystApplicationExtension, unavailable)
+@available(tvOSApplicationExtension, unavailable)
 @MainActor
 private final class BackgroundTask {
     private var id: UIBackgroundTaskIdentifier = .invalid

@@ -8,17 +8,48 @@ import UIKit
 /// device. Which of these fields leave the device is decided by the visitor
 /// mode in the Rust core, not here.
 enum PlatformContext {
-    /// Application Support/mesure: private to the app, kept across updates,
-    /// not purgeable like Caches.
-    static func defaultStorageDirectory() throws -> URL {
-        let support = try FileManager.default.url(for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
+    /// Application Support/mesure/<siteId>: private to the app, kept across
+    /// updates, not purgeable like Caches; one directory per site, since one
+    /// SDK instance holds a directory. Computed without touching the disk
+    /// (`start` returns at once); `prepare` creates it on the SDK's queue.
+    static func defaultStorageDirectory(siteId: Int64) -> URL {
+        mesureDirectory().appendingPathComponent(String(siteId), isDirectory: true)
+    }
+
+    /// Application Support/mesure, where versions before 0.2 kept their one
+    /// database (Application Support/<bundle id>/mesure on macOS, where that
+    /// folder is shared by the user's apps outside the sandbox).
+    private static func mesureDirectory() -> URL {
+        let fm = FileManager.default
+        let support = fm.urls(for: .applicationSupportDirectory, in: .userDomainMask).first
+            ?? fm.temporaryDirectory.appendingPathComponent("Application Support", isDirectory: true)
         #if os(macOS)
-        // Outside the App Sandbox this folder is shared by all the user's apps.
         let base = Bundle.main.bundleIdentifier.map { support.appendingPathComponent($0, isDirectory: true) } ?? support
         #else
         let base = support
         #endif
         return base.appendingPathComponent("mesure", isDirectory: true)
+    }
+
+    /// The store of a version that kept one database directly in
+    /// `Application Support/mesure` moves into the first site directory
+    /// opened, unless that one already has a database: the visitor's choice
+    /// (an opt-out) and id must survive the update.
+    static func migrateLegacyStore(to siteDirectory: URL) throws {
+        let fm = FileManager.default
+        let legacy = siteDirectory.deletingLastPathComponent()
+        let database = "mesure.sqlite3"
+        guard fm.fileExists(atPath: legacy.appendingPathComponent(database).path),
+              !fm.fileExists(atPath: siteDirectory.appendingPathComponent(database).path)
+        else { return }
+        try prepare(siteDirectory)
+        // The lock file is not moved: it belongs to no one once no SDK runs.
+        for name in [database, "\(database)-wal", "\(database)-shm", "\(database)-journal"] {
+            let from = legacy.appendingPathComponent(name)
+            if fm.fileExists(atPath: from.path) {
+                try fm.moveItem(at: from, to: siteDirectory.appendingPathComponent(name))
+            }
+        }
     }
 
     /// Creates the directory, readable by the app only (`0700`; the core

@@ -9,7 +9,7 @@ import FoundationNetworking
 @testable import Mesure
 import XCTest
 
-/// Answers 200 to everything and keeps the requests.
+/// Answers 200 to everything and keeps the request bodies.
 private final class AcceptingClient: PlatformHttpClient, @unchecked Sendable {
     private let lock = NSLock()
     private var bodies: [Data] = []
@@ -20,6 +20,14 @@ private final class AcceptingClient: PlatformHttpClient, @unchecked Sendable {
         lock.lock(); bodies.append(request.body); lock.unlock()
         _ = completion.response(status: 200, retryAfter: nil)
     }
+}
+
+/// Errors handed to `onError`.
+private final class Errors: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [MesureError] = []
+    var all: [MesureError] { lock.lock(); defer { lock.unlock() }; return list }
+    func add(_ e: MesureError) { lock.lock(); list.append(e); lock.unlock() }
 }
 
 final class MesureSDKTests: XCTestCase {
@@ -33,16 +41,18 @@ final class MesureSDKTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    private func start(client: PlatformHttpClient = AcceptingClient(), diagnostics: (@Sendable (Diagnostic) -> Void)? = nil) throws -> MesureSDK {
-        try MesureSDK.start(storageDirectory: directory, httpClient: client, onDiagnostic: diagnostics) { platform in
-            MesureConfig(collectEndpoint: "https://collect.example.test", siteId: 42, storageDir: platform.storageDir, flushIntervalMs: 3_600_000, context: platform.context)
+    private func start(at dir: URL? = nil, client: PlatformHttpClient = AcceptingClient(), errors: Errors? = nil) throws -> MesureSDK {
+        var options = MesureSDK.Options(storageDirectory: dir ?? directory, httpClient: client)
+        if let errors { options.onError = { errors.add($0) } }
+        return try MesureSDK.start(siteId: 42, options: options) { platform in
+            MesureConfig(collectEndpoint: "https://collect.example.test", siteId: platform.siteId, storageDir: platform.storageDir,
+                         flushIntervalMs: 3_600_000, context: platform.context)
         }
     }
 
-    func testStartCreatesTheStorageDirectoryAndUsesIt() throws {
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path))
+    func testStartPreparesThePrivateDirectoryOnTheSDKsQueue() async throws {
         let sdk = try start()
-        defer { try? sdk.shutdown() }
+        try await sdk.awaitApplied()
         var isDirectory: ObjCBool = false
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory))
         XCTAssertTrue(isDirectory.boolValue)
@@ -54,53 +64,67 @@ final class MesureSDKTests: XCTestCase {
         let values = try directory.resourceValues(forKeys: [.isExcludedFromBackupKey])
         XCTAssertEqual(values.isExcludedFromBackup, true, "the visitor id must not travel in backups")
         #endif
+        XCTAssertTrue(sdk.state.ready)
+        await sdk.shutdown()
     }
 
-    func testASecondInstanceOnTheDirectoryIsRefused() throws {
-        let sdk = try start()
-        XCTAssertThrowsError(try start()) { error in
-            guard case MesureError.StorageInUse(let dir) = error else { return XCTFail("\(error)") }
-            XCTAssertEqual(dir, self.directory.path)
+    func testTheDefaultDirectoryIsOnePerSite() {
+        let a = PlatformContext.defaultStorageDirectory(siteId: 615000)
+        let b = PlatformContext.defaultStorageDirectory(siteId: 7)
+        XCTAssertEqual(a.lastPathComponent, "615000")
+        XCTAssertEqual(a.deletingLastPathComponent().lastPathComponent, "mesure")
+        XCTAssertEqual(a.deletingLastPathComponent(), b.deletingLastPathComponent(), "sites side by side under mesure/")
+    }
+
+    /// Before per-site directories the one database sat in mesure/: the
+    /// visitor's opt-out must survive the update.
+    func testTheLegacyStoreMovesIntoTheFirstSiteDirectory() async throws {
+        let legacy = try start(at: directory)
+        legacy.setOptedOut(true)
+        await legacy.shutdown()
+        let site = directory.appendingPathComponent("42", isDirectory: true)
+        try PlatformContext.migrateLegacyStore(to: site)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("mesure.sqlite3").path))
+        let sdk = try start(at: site)
+        try await sdk.awaitApplied()
+        XCTAssertEqual(sdk.state.mode, .optOut, "the stored choice came along")
+        await sdk.shutdown()
+        // Done once: a site that has a database keeps it.
+        try PlatformContext.migrateLegacyStore(to: site)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: site.appendingPathComponent("mesure.sqlite3").path))
+    }
+
+    /// One instance per directory: the second one's start fails on its
+    /// queue, and says so in its state, to `onError` and to every waiting call.
+    func testASecondInstanceOnTheDirectoryFailsInItsState() async throws {
+        let first = try start()
+        try await first.awaitApplied()
+        let errors = Errors()
+        let second = try start(errors: errors)
+        do {
+            try await second.awaitApplied()
+            XCTFail("the second instance started")
+        } catch let e as MesureError {
+            XCTAssertEqual(e, .storageInUse(dir: directory.path))
         }
-        try sdk.setOptedOut(true)
-        try sdk.shutdown()
-        // Shut down: the directory is free, and the choice is read back.
-        let again = try start()
-        defer { try? again.shutdown() }
-        XCTAssertTrue(again.isOptedOut)
+        XCTAssertEqual(second.state.error, .storageInUse(dir: directory.path))
+        XCTAssertFalse(second.state.ready)
+        XCTAssertEqual(errors.all, [.storageInUse(dir: directory.path)])
+        second.setOptedOut(true)
+        await second.shutdown()
+        XCTAssertEqual(errors.all, [.storageInUse(dir: directory.path), .storageInUse(dir: directory.path)],
+                       "a setter on a failed instance reports the start's failure")
+        XCTAssertFalse(first.isOptedOut, "the second instance changed nothing")
+        await first.shutdown()
     }
 
-    func testAnOlderStateNeverReplacesANewerOne() {
-        // The caller and the listener's thread both publish; whichever comes
-        // last, the newest state stays.
-        let publisher = ModePublisher(ModeState(mode: .exempt, consentRenewalNeeded: false, epoch: 0))
-        publisher.publish(ModeState(mode: .optOut, consentRenewalNeeded: false, epoch: 2))
-        publisher.publish(ModeState(mode: .optIn, consentRenewalNeeded: false, epoch: 1))
-        XCTAssertEqual(publisher.current.mode, .optOut)
-        publisher.publish(ModeState(mode: .exempt, consentRenewalNeeded: false, epoch: 3))
-        XCTAssertEqual(publisher.current.mode, .exempt)
-    }
-
-    func testQuickChangesEndOnTheLastOne() throws {
-        let sdk = try start()
-        defer { try? sdk.shutdown() }
-        for _ in 0..<50 {
-            try sdk.setOptedOut(true)
-            try sdk.setConsent(true)
-        }
-        XCTAssertEqual(sdk.modes.current.mode, .optIn)
-        // The listener's copies of the older changes arrive after: they change nothing.
-        _ = try sdk.mesure.flush()
-        XCTAssertEqual(sdk.modes.current.mode, .optIn)
-        XCTAssertEqual(sdk.modes.current.epoch, 100)
-    }
-
-    func testThePlatformContextReachesTheHits() throws {
+    func testThePlatformContextReachesTheHits() async throws {
         let client = AcceptingClient()
         let sdk = try start(client: client)
-        defer { try? sdk.shutdown() }
-        try sdk.trackScreen("home", ["items": 3, "premium": true, "ratio": 0.5, "page_chapter1": "news"])
-        XCTAssertEqual(try sdk.mesure.flush().uploaded, 1)
+        sdk.trackScreen("home", ["items": 3, "premium": true, "ratio": 0.5, "page_chapter1": "news"])
+        let report = try await sdk.flush()
+        XCTAssertEqual(report.uploaded, 1)
+        await sdk.shutdown()
         let body = try XCTUnwrap(client.requests.first)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: body) as? [String: Any])
         let event = try XCTUnwrap((json["events"] as? [[String: Any]])?.first)
@@ -110,43 +134,31 @@ final class MesureSDKTests: XCTestCase {
         XCTAssertEqual(data["os_version"] as? String, expected.osVersion)
         XCTAssertEqual(data["event_collection_platform"] as? String, expected.collectionPlatform)
         XCTAssertNotEqual(data["event_collection_platform"] as? String, "rust", "the wrapper names its platform")
-        XCTAssertEqual(data["page_chapter1"] as? String, "news", "literal property values arrive")
+        XCTAssertEqual(data["page_chapter1"] as? String, "news")
     }
 
-    func testPropertyLiteralsMapToTheirCases() {
-        let values: [String: PropertyValue] = ["s": "x", "i": 3, "d": 0.5, "b": true]
-        XCTAssertEqual(values["s"], .text(value: "x"))
-        XCTAssertEqual(values["i"], .integer(value: 3))
-        XCTAssertEqual(values["d"], .decimal(value: 0.5))
-        XCTAssertEqual(values["b"], .flag(value: true))
-    }
+    // MARK: Property values
 
-    func testSetOptedOutRoundTrip() throws {
-        let sdk = try start()
-        defer { try? sdk.shutdown() }
-        XCTAssertFalse(sdk.isOptedOut)
-        try sdk.setOptedOut(true)
-        XCTAssertTrue(sdk.isOptedOut)
-        XCTAssertEqual(sdk.modes.current, ModeState(mode: .optOut, consentRenewalNeeded: false, epoch: 1))
-        // Opted out: events are held back by the core, not by the wrapper.
-        guard case .notSent = try sdk.track("page.display") else { return XCTFail("an event was queued while opted out") }
-        try sdk.setOptedOut(false)
-        XCTAssertFalse(sdk.isOptedOut)
-        XCTAssertEqual(sdk.mesure.mode(), .exempt)
-    }
-
-    func testDiagnosticsReachTheCallback() throws {
-        let seen = Locked<[Diagnostic]>([])
-        let sdk = try start(diagnostics: { d in seen.update { $0.append(d) } })
-        defer { try? sdk.shutdown() }
-        // Exempt mode holds back a user id.
-        try sdk.track("page.display", ["user_id": "u-1"])
-        let deadline = Date().addingTimeInterval(5)
-        while seen.value.isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        XCTAssert(seen.value.contains {
-            if case let .dropped(_, _, property, reason, _) = $0 { return property == "user_id" && reason == "not_allowed_in_mode" }
-            return false
-        }, "\(seen.value)")
+    func testOrdinaryValuesConvertToTheirCases() {
+        let date = Date(timeIntervalSince1970: 1_772_532_000.5)
+        let before1970 = Date(timeIntervalSince1970: -1.5)
+        let missing: String? = nil
+        let present: String? = "here"
+        let converted = Properties.convert([
+            "s": "text", "sub": "abc".dropFirst(), "i": 3, "i8": Int8(-8), "u16": UInt16(16), "i64": Int64.min,
+            "u64": UInt64.max, "d": 0.5, "f": Float(0.1), "b": true, "date": date, "before": before1970,
+            "strings": ["a", "b"], "ints": [1, 2], "doubles": [1.5], "bools": [false], "dates": [date],
+            "missing": missing, "present": present, "url": URL(fileURLWithPath: "/tmp"), "value": PropertyValue.integer(value: 9),
+        ])
+        XCTAssertEqual(converted, [
+            "s": .text(value: "text"), "sub": .text(value: "bc"), "i": .integer(value: 3), "i8": .integer(value: -8),
+            "u16": .integer(value: 16), "i64": .integer(value: Int64.min), "u64": .decimal(value: Double(UInt64.max)),
+            "d": .decimal(value: 0.5), "f": .decimal(value: 0.1), "b": .flag(value: true),
+            "date": .date(epochMs: 1_772_532_000_500), "before": .date(epochMs: -1500),
+            "strings": .textList(values: ["a", "b"]), "ints": .integerList(values: [1, 2]), "doubles": .decimalList(values: [1.5]),
+            "bools": .flagList(values: [false]), "dates": .dateList(epochMs: [1_772_532_000_500]),
+            "present": .text(value: "here"), "url": .unsupported(typeName: "URL"), "value": .integer(value: 9),
+        ], "nil is left out; a URL becomes unsupported")
     }
 
     // MARK: URLSession outcome mapping
@@ -175,13 +187,4 @@ final class MesureSDKTests: XCTestCase {
             return XCTFail("a response that is not HTTP is a failure")
         }
     }
-}
-
-/// A value shared with the SDK's thread.
-private final class Locked<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-    init(_ value: T) { stored = value }
-    var value: T { lock.lock(); defer { lock.unlock() }; return stored }
-    func update(_ body: (inout T) -> Void) { lock.lock(); body(&stored); lock.unlock() }
 }
