@@ -1,0 +1,157 @@
+// Bad input through every track* call: nothing throws, nothing blocks, and
+// the exact diagnostics arrive (the rules and limits table of ios/README.md).
+// Strict calls throw the same refusals.
+
+import Foundation
+@testable import Mesure
+import XCTest
+
+final class TrackingInputTests: XCTestCase {
+    private var storage: TempDir!
+    private let client = CapturingClient()
+
+    override func setUpWithError() throws {
+        storage = try TempDir()
+    }
+
+    private func start(_ diagnostics: Diagnostics? = nil, strict: Bool = false,
+                       strictFailure: (@Sendable (MesureError) -> Void)? = nil) throws -> MesureSDK {
+        var options = MesureSDK.Options(storageDirectory: storage.url, httpClient: client, onDiagnostic: diagnostics?.callback, strict: strict)
+        options.strictFailure = strictFailure
+        return try MesureSDK.start(siteId: 42, options: options) { platform in
+            MesureConfig(collectEndpoint: "https://collect.example.test", siteId: platform.siteId, storageDir: platform.storageDir,
+                         flushIntervalMs: 3_600_000)
+        }
+    }
+
+    private static let unsupported = "cannot be sent: use text, a number, a boolean, a date or a list of one of those"
+
+    private func refused(_ event: String, _ reason: String, _ message: String) -> Diagnostic {
+        .trackRefused(event: event, reason: reason, message: message)
+    }
+
+    private func dropped(_ event: String, _ property: String, _ reason: String, _ explanation: String) -> Diagnostic {
+        .dropped(mode: "optin", event: event, property: property, reason: reason, explanation: explanation)
+    }
+
+    func testBadInputThroughEveryTrackCallIsReportedNeverThrown() async throws {
+        let diagnostics = Diagnostics()
+        let sdk = try start(diagnostics)
+        // Opt-in: the mode holds nothing back, so only the input rules speak.
+        try sdk.strict.setMode(.optIn)
+
+        var many: [String: Any?] = [:]
+        for i in 0..<501 { many["p\(i)"] = i }
+        let missing: String? = nil
+        let link = URL(fileURLWithPath: "/tmp/article")
+        let long = String(repeating: "é", count: 100_000)
+
+        sdk.track("Bad Name")
+        sdk.track("")
+        sdk.trackScreen("")
+        sdk.trackScreen("   ")
+        sdk.trackClick(.action, "")
+        sdk.track("list.viewed", many)
+        sdk.trackScreen("home", many)
+        sdk.trackClick(.navigation, "next", many)
+        sdk.track("dup.event", ["Title": "a", "title": "b"])
+        sdk.trackScreen("home", ["Title": "a", "title": "b"])
+        sdk.trackClick(.download, "pdf", ["Title": "a", "title": "b"])
+        sdk.track("ratio.computed", ["ratio": Double.nan])
+        sdk.trackScreen("stats", ["ratio": Double.infinity])
+        sdk.trackClick(.exit, "out", ["ratios": [1.0, -Double.infinity]])
+        sdk.track("long.text", ["body": long])
+        sdk.trackScreen("article", ["link": link])
+        sdk.trackClick(.action, "share", ["link": link, "missing": missing])
+        sdk.track("with.nil", ["missing": missing, "kept": "x"])
+        // Refusals are reported by the call, drops by the storage thread: each
+        // kind arrives in call order, the two kinds interleaved as it happens.
+        let refusals: [Diagnostic] = [
+            refused("Bad Name", "invalid_event_name", "invalid event name \"Bad Name\": must start with a lower-case letter"),
+            refused("", "invalid_event_name", "invalid event name \"\": empty"),
+            refused("page.display", "empty_name", "the page name is empty"),
+            refused("page.display", "empty_name", "the page name is empty"),
+            refused("click.action", "empty_name", "the click name is empty"),
+            refused("list.viewed", "too_many_properties", "501 properties in one event; at most 100 are accepted"),
+            refused("page.display", "too_many_properties", "502 properties in one event; at most 100 are accepted"),
+            refused("click.navigation", "too_many_properties", "502 properties in one event; at most 100 are accepted"),
+            refused("dup.event", "duplicate_property", "property \"title\" appears twice once keys are lower-cased"),
+            refused("page.display", "duplicate_property", "property \"title\" appears twice once keys are lower-cased"),
+            refused("click.download", "duplicate_property", "property \"title\" appears twice once keys are lower-cased"),
+        ]
+        let drops: [Diagnostic] = [
+            dropped("ratio.computed", "ratio", "non_finite_number", "NaN or infinite numbers cannot be sent"),
+            dropped("page.display", "ratio", "non_finite_number", "NaN or infinite numbers cannot be sent"),
+            dropped("click.exit", "ratios", "non_finite_number", "NaN or infinite numbers cannot be sent"),
+            dropped("long.text", "body", "truncated", "value cut to the length limits"),
+            dropped("page.display", "link", "unsupported_value", "a value of type URL \(Self.unsupported)"),
+            dropped("click.action", "link", "unsupported_value", "a value of type URL \(Self.unsupported)"),
+        ]
+        try await sdk.awaitApplied()
+        let all = diagnostics.wait { $0.count >= refusals.count + drops.count }
+        XCTAssertEqual(all.filter { if case .trackRefused = $0 { return true }; return false }, refusals)
+        XCTAssertEqual(all.filter { if case .dropped = $0 { return true }; return false }, drops)
+        XCTAssertEqual(diagnostics.withoutSent.count, refusals.count + drops.count, "nothing else: \(diagnostics.withoutSent)")
+
+        // What was kept went through, cut where it had to be.
+        let report = try await sdk.flush()
+        XCTAssertEqual(report.uploaded, 7, "\(report)")
+        let events = try client.requests.flatMap { try JSON.parse($0.body)["events"].array ?? [] }
+        XCTAssertEqual(events.map { $0["name"].string ?? "?" },
+                       ["ratio.computed", "page.display", "click.exit", "long.text", "page.display", "click.action", "with.nil"])
+        XCTAssertEqual(events[3]["data"]["body"].string, String(repeating: "é", count: 1000), "cut to 1000 characters")
+        let withNil = try XCTUnwrap(events[6]["data"].object)
+        XCTAssertEqual(withNil["kept"]?.string, "x")
+        XCTAssertNil(withNil["missing"], "a nil value is left out")
+        XCTAssertNil(events[5]["data"]["link"].string)
+        let accepted = try await sdk.stats().accepted
+        XCTAssertEqual(accepted, 7)
+        await sdk.shutdown()
+    }
+
+    /// The strict face of the same calls: waits, then throws the refusal.
+    func testStrictCallsThrowTrackRefused() async throws {
+        let sdk = try start()
+        XCTAssertThrowsError(try sdk.strict.track("Bad Name")) {
+            XCTAssertEqual($0 as? MesureError, .trackRefused(reason: "invalid_event_name",
+                                                             message: "invalid event name \"Bad Name\": must start with a lower-case letter"))
+        }
+        XCTAssertThrowsError(try sdk.strict.trackScreen(" ")) {
+            XCTAssertEqual($0 as? MesureError, .trackRefused(reason: "empty_name", message: "the page name is empty"))
+        }
+        XCTAssertThrowsError(try sdk.strict.trackClick(.action, "share", ["link": URL(fileURLWithPath: "/tmp")])) {
+            XCTAssertEqual($0 as? MesureError, .trackRefused(reason: "unsupported_value",
+                                                             message: "property \"link\": a value of type URL \(Self.unsupported)"))
+            XCTAssertEqual(($0 as? MesureError)?.localizedDescription, "property \"link\": a value of type URL \(Self.unsupported)")
+        }
+        var many: [String: Any?] = [:]
+        for i in 0..<101 { many["p\(i)"] = "v" }
+        XCTAssertThrowsError(try sdk.strict.track("big.event", many)) {
+            XCTAssertEqual($0 as? MesureError, .trackRefused(reason: "too_many_properties",
+                                                             message: "101 properties in one event; at most 100 are accepted"))
+        }
+        guard case .queued = try sdk.strict.trackScreen("home") else { return XCTFail("a valid screen is queued") }
+        guard case let .notSent(reason) = try sdk.strict.track("custom.event") else { return XCTFail("exempt holds it back") }
+        XCTAssertEqual(reason, "event_not_allowed_in_mode")
+        let accepted = try await sdk.stats().accepted
+        XCTAssertEqual(accepted, 1, "only the valid screen was queued")
+        sdk.close()
+        XCTAssertThrowsError(try sdk.strict.trackScreen("home")) { XCTAssertEqual($0 as? MesureError, .shutDown) }
+        await sdk.shutdown()
+    }
+
+    /// `Options.strict`: the ordinary calls wait for their turn, and a
+    /// refusal goes to the strict failure (by default `assertionFailure`).
+    func testTheStrictOptionWaitsAndStopsOnARefusal() async throws {
+        let failures = Inbox<MesureError>()
+        let sdk = try start(strict: true, strictFailure: { failures.put($0) })
+        sdk.setOptedOut(true)
+        XCTAssertEqual(sdk.state.mode, .optOut, "applied before the call returned")
+        sdk.trackScreen("")
+        XCTAssertEqual(failures.all, [.trackRefused(reason: "empty_name", message: "the page name is empty")],
+                       "reported before the call returned")
+        sdk.setMode(.custom(name: "nope"))
+        XCTAssertEqual(failures.all.last, .unknownMode(name: "nope"))
+        await sdk.shutdown()
+    }
+}
