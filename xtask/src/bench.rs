@@ -2,12 +2,18 @@
 //! benchmarks (against the SQLite floor and Glean), the stripped library
 //! sizes with and without the Rust HTTP client, and `track` through the
 //! Kotlin bindings on the JVM. Writes target/bench/BENCHMARKS.generated.md.
+//!
+//! `cargo xtask bench-swift`: `trackScreen` through the Swift wrapper
+//! against an empty FFI call returning a boolean, in the Swift toolchain of
+//! the Swift suite (tests/swift/bench). Prints its JSON line and writes
+//! target/bench/swift.md.
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::bindings;
 use crate::kotlin;
+use crate::swift;
 use crate::util::{cargo, output, root, run, target_dir, Result};
 
 fn stripped_size(lib: &Path, out: &Path) -> Result<u64> {
@@ -35,15 +41,7 @@ fn kotlin_figures(dir: &Path) -> Result<String> {
             .args(["-cp", &kotlin::classpath(&[vec![classes], deps.to_vec()].concat()), "eu.mesure.bench.TrackBenchKt"]),
     )?;
     let line = json.lines().last().unwrap_or("").to_owned();
-    let v = |key: &str, field: &str| -> f64 {
-        line.split(&format!("\"{key}\":{{"))
-            .nth(1)
-            .and_then(|r| r.split(&format!("\"{field}\":")).nth(1))
-            .and_then(|r| r.split([',', '}']).next())
-            .and_then(|n| n.parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
-            / 1000.0
-    };
+    let v = |key: &str, field: &str| json_field(&line, key, field) / 1000.0;
     Ok(format!(
         "### `track()` through the Kotlin bindings (desktop JVM, JNA)\n\n\
          100 bursts of 1000 calls after warm-up; baselines in the same JVM: calls across the same FFI that do nothing, one returning a string (`sdkVersion()`: a UniFFI buffer crosses back), one a boolean (`hasBuiltinHttpClient()`).\n\n\
@@ -63,6 +61,57 @@ fn kotlin_figures(dir: &Path) -> Result<String> {
         v("plain_call", "p999"),
         v("track", "p50") / v("ffi_call", "p50"),
     ))
+}
+
+/// `"key":{..."field":N...}` in a one-line JSON object, as a number (NaN if absent).
+fn json_field(line: &str, key: &str, field: &str) -> f64 {
+    line.split(&format!("\"{key}\":{{"))
+        .nth(1)
+        .and_then(|r| r.split(&format!("\"{field}\":")).nth(1))
+        .and_then(|r| r.split([',', '}']).next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// The Swift benchmark's JSON (nanoseconds) as a Markdown table (microseconds).
+fn swift_table(line: &str) -> String {
+    let row = |label: &str, key: &str| {
+        let us = |f: &str| json_field(line, key, f) / 1000.0;
+        format!("| {label} | {:.2} µs | {:.2} µs | {:.2} µs |\n", us("p50"), us("p99"), us("p999"))
+    };
+    let ratio = |f: &str| json_field(line, "ratio_to_ffi_bool", f);
+    let bare = |f: &str| json_field(line, "ratio_no_properties_to_ffi_bool", f);
+    format!(
+        "### `trackScreen` through the Swift wrapper (Swift 6, Linux)\n\n\
+         100 bursts of 1000 calls after two warm-up bursts, each call timed; the SDK flushed between bursts, untimed. \
+         Baseline in the same process: an empty FFI call returning a boolean (`hasBuiltinHttpClient()`).\n\n\
+         | | p50 | p99 | p99.9 |\n|---|---|---|---|\n{}{}{}{}{}\n\
+         Ratio to the empty call, 3 properties: p50 {:.1}×, p99 {:.1}×, p99.9 {:.1}×; no properties: p50 {:.1}×, p99 {:.1}×, p99.9 {:.1}×. \
+         Raw: `{line}`\n",
+        row("`sdk.trackScreen` (3 properties)", "track_screen"),
+        row("`sdk.trackScreen` (no properties)", "track_screen_no_properties"),
+        row("the caller's own `[String: Any?]` literal of those 3 properties, no call", "dictionary_literal_only"),
+        row("raw `MesureCore.trackScreen` (3 properties, the core's work on the caller's thread)", "core_track_screen"),
+        row("baseline: empty call returning a boolean", "ffi_bool"),
+        ratio("p50"),
+        ratio("p99"),
+        ratio("p999"),
+        bare("p50"),
+        bare("p99"),
+        bare("p999"),
+    )
+}
+
+pub fn bench_swift() -> Result<()> {
+    run(cargo().args(["build", "--release", "-p", "mesure-ffi"]))?;
+    let json = swift::bench(&target_dir().join("release").join(bindings::lib_file_name()))?;
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let out = dir.join("swift.md");
+    std::fs::write(&out, swift_table(&json)).map_err(|e| e.to_string())?;
+    eprintln!("xtask: table written to {}", out.display());
+    println!("{json}");
+    Ok(())
 }
 
 pub fn bench() -> Result<()> {
@@ -95,4 +144,20 @@ pub fn bench() -> Result<()> {
     println!("{sizes}\n{kotlin}");
     eprintln!("xtask: report written to {}", out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_swift_benchmark_line() {
+        let line = r#"{"unit":"ns","track_screen":{"p50":900,"p99":4000,"p999":21000,"max":90000},"ffi_bool":{"p50":60,"p99":80,"p999":300,"max":900},"ratio_to_ffi_bool":{"p50":15.0,"p99":50.0,"p999":70.0}}"#;
+        assert_eq!(json_field(line, "track_screen", "p99"), 4000.0);
+        assert_eq!(json_field(line, "ffi_bool", "p50"), 60.0);
+        assert!(json_field(line, "core_track_screen", "p50").is_nan());
+        let table = swift_table(line);
+        assert!(table.contains("| `sdk.trackScreen` (3 properties) | 0.90 µs | 4.00 µs | 21.00 µs |"), "{table}");
+        assert!(table.contains("3 properties: p50 15.0×, p99 50.0×, p99.9 70.0×"), "{table}");
+    }
 }

@@ -6,6 +6,7 @@
 //! - `bindings kotlin|swift`: generate the bindings into target/bindings/.
 //! - `check-docs`: the documentation checks of `docs.rs` alone.
 //! - `bench`: the benchmarks of BENCHMARKS.md (release builds; minutes).
+//! - `bench-swift`: `trackScreen` through the Swift wrapper against an empty FFI call (JSON).
 //! - `stress [runs]`: the whole Rust suite `runs` times (20) under stress-ng.
 //! - `check-16k <file.so|dir|file.aar>...`: every library 16 KB page aligned.
 
@@ -48,6 +49,7 @@ fn dispatch(args: &[String]) -> Result<()> {
         Some("test-swift") => swift::test(),
         Some("bench") => bench::bench(),
         Some("check-docs") => docs::check(),
+        Some("bench-swift") => bench::bench_swift(),
         Some("stress") => {
             let runs = args.get(1).map(|n| n.parse().map_err(|_| format!("not a number of runs: {n}"))).transpose()?;
             stress::stress(runs.unwrap_or(20))
@@ -57,7 +59,7 @@ fn dispatch(args: &[String]) -> Result<()> {
             Some(lang @ ("kotlin" | "swift")) => bindings::generate(lang).map(|dir| eprintln!("xtask: {}", dir.display())),
             _ => Err("usage: cargo xtask bindings kotlin|swift".into()),
         },
-        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs, check-16k")),
+        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs, check-16k, bench-swift")),
     }
 }
 

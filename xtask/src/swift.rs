@@ -34,6 +34,8 @@ const PACKAGES: [&str; 3] = ["swiftlang", "libc6-dev", "libstdc++-14-dev"];
 const READY_MARKER: &str = ".mesure-swift-ready";
 /// Where the package is staged inside the chroot.
 const CHROOT_STAGE: &str = "/mesure";
+/// Where the benchmark's package is staged inside the chroot (its release build cache kept apart).
+const CHROOT_BENCH_STAGE: &str = "/mesure-bench";
 /// Fewer would mean tests were lost on the way (a file not staged, a class not discovered).
 const MIN_TESTS: u32 = 20;
 const MOUNTS: [&str; 3] = ["proc", "sys", "dev"];
@@ -115,6 +117,39 @@ fn run_in_chroot(generated: &Path, lib: &Path, collector_url: &str) -> Result<Sw
     swift_test(cmd, &pkg, &lib_dir, &|| chroot.command("swift", &[]))
 }
 
+/// `cargo xtask bench-swift`: builds the benchmark (tests/swift/bench) in
+/// release mode against `lib` (a release build of libmesure_ffi) and runs
+/// it, on the host's Swift or in the chroot as the suite does. Returns its
+/// JSON line.
+pub fn bench(lib: &Path) -> Result<String> {
+    let generated = bindings::generate("swift")?;
+    let args = |pkg: &str, lib_dir: &str| -> Vec<String> {
+        ["run", "-c", "release", "--package-path", pkg, "-Xlinker", "-L", "-Xlinker", lib_dir, "-Xlinker", "-rpath", "-Xlinker", lib_dir, "MesureBench"]
+            .map(str::to_owned)
+            .to_vec()
+    };
+    let out = if have("swift") {
+        let stage = target_dir().join("swift-bench");
+        stage_bench(&stage, &generated, lib)?;
+        let (pkg, lib_dir) = (stage.join("pkg"), stage.join("lib"));
+        output(Command::new("swift").args(args(&pkg.to_string_lossy(), &lib_dir.to_string_lossy())))?
+    } else {
+        let _lock = lock_exclusive(&cache_dir().join("swift-chroot.lock"))?;
+        let chroot = Chroot::ready()?;
+        stage_bench(&chroot.root.join(CHROOT_BENCH_STAGE.trim_start_matches('/')), &generated, lib)?;
+        let _mounts = chroot.mount()?;
+        let mut cmd = chroot.command("swift", &[]);
+        cmd.args(args(&format!("{CHROOT_BENCH_STAGE}/pkg"), &format!("{CHROOT_BENCH_STAGE}/lib")));
+        eprintln!("xtask: {cmd:?}");
+        output(&mut cmd)?
+    };
+    out.lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .map(str::to_owned)
+        .ok_or_else(|| format!("the Swift benchmark printed no JSON line:\n{out}"))
+}
+
 /// `swift test` on the staged package; an error if it ended without XCTest's final summary.
 fn swift_test(mut cmd: Command, pkg: &str, lib_dir: &str, swift: &dyn Fn() -> Command) -> Result<SwiftRun> {
     cmd.args(["test", "--package-path", pkg])
@@ -179,7 +214,37 @@ fn stage_package(stage: &Path, generated: &Path, lib: &Path) -> Result<()> {
     let root = root();
     let pkg = stage.join("pkg");
     sync_file(&root.join("tests/swift/Package.swift"), &pkg.join("Package.swift"))?;
+    stage_sources(&pkg, generated)?;
 
+    let mut tests = files_with_ext(&root.join("ios/Tests/MesureTests"), "swift")?;
+    for (name, bytes) in files_with_ext(&root.join("tests/swift"), "swift")? {
+        if name == "Package.swift" {
+            continue;
+        }
+        if tests.iter().any(|(n, _)| *n == name) {
+            return Err(format!("tests/swift/{name} and ios/Tests/MesureTests/{name} share a name"));
+        }
+        tests.push((name, bytes));
+    }
+    sync_dir(&pkg.join("Tests/MesureTests"), tests)?;
+    stage_library(stage, lib)?;
+    sync_dir(&stage.join("vectors"), files_with_ext(&root.join("tests/vectors"), "json")?)
+}
+
+/// The benchmark's package (manifest and main.swift from `tests/swift/bench`)
+/// under `stage/pkg`, the library under `stage/lib`.
+fn stage_bench(stage: &Path, generated: &Path, lib: &Path) -> Result<()> {
+    let bench = root().join("tests/swift/bench");
+    let pkg = stage.join("pkg");
+    sync_file(&bench.join("Package.swift"), &pkg.join("Package.swift"))?;
+    stage_sources(&pkg, generated)?;
+    sync_dir(&pkg.join("Sources/MesureBench"), vec![("main.swift".to_owned(), read(&bench.join("main.swift"))?)])?;
+    stage_library(stage, lib)
+}
+
+/// What the suite and the benchmark share: the generated C module and
+/// Swift, and the wrapper's sources.
+fn stage_sources(pkg: &Path, generated: &Path) -> Result<()> {
     // The generated module map has no `link` line (the xcframework links the
     // static library itself); here the C module must pull in libmesure_ffi.
     let header = "mesure_ffiFFI.h";
@@ -200,23 +265,12 @@ fn stage_package(stage: &Path, generated: &Path, lib: &Path) -> Result<()> {
         &pkg.join("Sources/MesureBindings"),
         vec![("MesureFFI.swift".to_owned(), read(&generated.join("MesureFFI.swift"))?)],
     )?;
-    sync_dir(&pkg.join("Sources/Mesure"), files_with_ext(&root.join("ios/Sources/Mesure"), "swift")?)?;
+    sync_dir(&pkg.join("Sources/Mesure"), files_with_ext(&root().join("ios/Sources/Mesure"), "swift")?)
+}
 
-    let mut tests = files_with_ext(&root.join("ios/Tests/MesureTests"), "swift")?;
-    for (name, bytes) in files_with_ext(&root.join("tests/swift"), "swift")? {
-        if name == "Package.swift" {
-            continue;
-        }
-        if tests.iter().any(|(n, _)| *n == name) {
-            return Err(format!("tests/swift/{name} and ios/Tests/MesureTests/{name} share a name"));
-        }
-        tests.push((name, bytes));
-    }
-    sync_dir(&pkg.join("Tests/MesureTests"), tests)?;
-
+fn stage_library(stage: &Path, lib: &Path) -> Result<()> {
     let lib_name = lib.file_name().map(|n| n.to_string_lossy().into_owned()).ok_or("library file name")?;
-    sync_dir(&stage.join("lib"), vec![(lib_name, read(lib)?)])?;
-    sync_dir(&stage.join("vectors"), files_with_ext(&root.join("tests/vectors"), "json")?)
+    sync_dir(&stage.join("lib"), vec![(lib_name, read(lib)?)])
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
