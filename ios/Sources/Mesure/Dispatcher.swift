@@ -24,7 +24,7 @@ final class Dispatcher: @unchecked Sendable {
 
         let kind: Kind
         let name: String
-        let properties: [String: PropertyValue]
+        let properties: Properties
     }
 
     enum Job {

@@ -210,7 +210,7 @@ public final class MesureSDK: @unchecked Sendable {
     }
 
     private func submit(_ kind: Dispatcher.Track.Kind, _ name: String, _ properties: [String: Any?], _ operation: String) {
-        let track = Dispatcher.Track(kind: kind, name: name, properties: Properties.convert(properties))
+        let track = Dispatcher.Track(kind: kind, name: name, properties: Properties(properties))
         if options.strict {
             strictly(operation) { _ = try self.strictTrack(track) }
         } else if !dispatcher.submit(.track(track)) {
@@ -226,9 +226,9 @@ public final class MesureSDK: @unchecked Sendable {
             return nil
         }
         switch track.kind {
-        case .event: return core.track(name: track.name, properties: track.properties)
-        case .screen: return core.trackScreen(name: track.name, properties: track.properties)
-        case let .click(kind): return core.trackClick(kind: kind, name: track.name, properties: track.properties)
+        case .event: return core.track(name: track.name, properties: track.properties.map)
+        case .screen: return core.trackScreen(name: track.name, properties: track.properties.map)
+        case let .click(kind): return core.trackClick(kind: kind, name: track.name, properties: track.properties.map)
         }
     }
 
@@ -343,17 +343,17 @@ public final class MesureSDK: @unchecked Sendable {
         /// `shutDown`, or the start's failure.
         @discardableResult
         public func track(_ name: String, _ properties: [String: Any?] = [:]) throws -> TrackOutcome {
-            try sdk.strictTrack(.init(kind: .event, name: name, properties: Properties.convert(properties)))
+            try sdk.strictTrack(.init(kind: .event, name: name, properties: Properties(properties)))
         }
 
         @discardableResult
         public func trackScreen(_ name: String, _ properties: [String: Any?] = [:]) throws -> TrackOutcome {
-            try sdk.strictTrack(.init(kind: .screen, name: name, properties: Properties.convert(properties)))
+            try sdk.strictTrack(.init(kind: .screen, name: name, properties: Properties(properties)))
         }
 
         @discardableResult
         public func trackClick(_ kind: ClickKind, _ name: String, _ properties: [String: Any?] = [:]) throws -> TrackOutcome {
-            try sdk.strictTrack(.init(kind: .click(kind), name: name, properties: Properties.convert(properties)))
+            try sdk.strictTrack(.init(kind: .click(kind), name: name, properties: Properties(properties)))
         }
 
         public func setOptedOut(_ optedOut: Bool) throws {
@@ -395,7 +395,7 @@ public final class MesureSDK: @unchecked Sendable {
     }
 
     fileprivate func strictTrack(_ track: Dispatcher.Track) throws -> TrackOutcome {
-        if let (key, typeName) = Properties.firstUnsupported(track.properties) {
+        if let (key, typeName) = track.properties.firstUnsupported {
             throw MesureError.trackRefused(
                 reason: "unsupported_value",
                 message: "property \"\(key)\": a value of type \(typeName) cannot be sent: "

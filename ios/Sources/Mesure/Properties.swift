@@ -149,31 +149,44 @@ extension PropertyValue: ExpressibleByBooleanLiteral {
     }
 }
 
-enum Properties {
-    /// The app's map as the core takes it, converted on the caller's thread
-    /// (the values may be mutable objects): nil values left out, values of
-    /// other types as `.unsupported(typeName:)`.
-    static func convert(_ properties: [String: Any?]) -> [String: PropertyValue] {
-        var out: [String: PropertyValue] = [:]
-        out.reserveCapacity(properties.count)
+/// The app's properties on their way to the core: converted on the
+/// caller's thread (the values may be mutable objects), as a list (the keys
+/// are already unique, so no hashing), made a map on the SDK's queue.
+struct Properties: Sendable {
+    private(set) var entries: [(String, PropertyValue)] = []
+
+    /// nil values left out, values of other types as `.unsupported(typeName:)`.
+    init(_ properties: [String: Any?]) {
+        entries.reserveCapacity(properties.count)
         for (key, value) in properties {
-            guard let value else { continue }
-            if let convertible = value as? PropertyConvertible {
-                if let converted = convertible.mesurePropertyValue {
-                    out[key] = converted
-                }
-            } else {
-                out[key] = .unsupported(typeName: String(describing: type(of: value)))
-            }
+            guard let value, let converted = Self.convert(value) else { continue }
+            entries.append((key, converted))
         }
-        return out
     }
 
-    /// The first unsupported value, for strict mode: (key, type name).
-    static func firstUnsupported(_ properties: [String: PropertyValue]) -> (String, String)? {
-        for key in properties.keys.sorted() {
-            if case let .unsupported(typeName)? = properties[key] { return (key, typeName) }
+    /// The common types first, by concrete cast (a few nanoseconds), then
+    /// the protocol (a conformance lookup).
+    private static func convert(_ value: Any) -> PropertyValue? {
+        switch value {
+        case let v as String: return .text(value: v)
+        case let v as Int: return .integer(value: Int64(v))
+        case let v as Bool: return .flag(value: v)
+        case let v as Double: return .decimal(value: v)
+        case let v as PropertyConvertible: return v.mesurePropertyValue
+        default: return .unsupported(typeName: String(describing: type(of: value)))
         }
-        return nil
+    }
+
+    /// The map the core takes.
+    var map: [String: PropertyValue] {
+        Dictionary(entries, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The first unsupported value by key, for strict mode: (key, type name).
+    var firstUnsupported: (String, String)? {
+        entries.sorted { $0.0 < $1.0 }.lazy.compactMap { key, value in
+            if case let .unsupported(typeName) = value { return (key, typeName) }
+            return nil
+        }.first
     }
 }

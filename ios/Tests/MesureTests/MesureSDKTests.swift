@@ -144,12 +144,12 @@ final class MesureSDKTests: XCTestCase {
         let before1970 = Date(timeIntervalSince1970: -1.5)
         let missing: String? = nil
         let present: String? = "here"
-        let converted = Properties.convert([
+        let converted = Properties([
             "s": "text", "sub": "abc".dropFirst(), "i": 3, "i8": Int8(-8), "u16": UInt16(16), "i64": Int64.min,
             "u64": UInt64.max, "d": 0.5, "f": Float(0.1), "b": true, "date": date, "before": before1970,
             "strings": ["a", "b"], "ints": [1, 2], "doubles": [1.5], "bools": [false], "dates": [date],
             "missing": missing, "present": present, "url": URL(fileURLWithPath: "/tmp"), "value": PropertyValue.integer(value: 9),
-        ])
+        ]).map
         XCTAssertEqual(converted, [
             "s": .text(value: "text"), "sub": .text(value: "bc"), "i": .integer(value: 3), "i8": .integer(value: -8),
             "u16": .integer(value: 16), "i64": .integer(value: Int64.min), "u64": .decimal(value: Double(UInt64.max)),
