@@ -9,6 +9,9 @@
 //! - `bench-swift`: `trackScreen` through the Swift wrapper against an empty FFI call (JSON).
 //! - `stress [runs]`: the whole Rust suite `runs` times (20) under stress-ng.
 //! - `check-16k <file.so|dir|file.aar>...`: every library 16 KB page aligned.
+//! - `xcframework [--print]`: ios/MesureFFI.xcframework, its zip and checksum
+//!   (macOS with Xcode; prints the plan with `--print` or elsewhere). `xcframework-manifest <url> <checksum>`
+//!   writes the released zip into the root Package.swift.
 
 mod bench;
 mod bindings;
@@ -18,6 +21,7 @@ mod kotlin;
 mod stress;
 mod swift;
 mod util;
+mod xcframework;
 
 use std::process::ExitCode;
 
@@ -55,11 +59,16 @@ fn dispatch(args: &[String]) -> Result<()> {
             stress::stress(runs.unwrap_or(20))
         }
         Some("check-16k") => elf::check_16k(&args[1..]),
+        Some("xcframework") => xcframework::xcframework(args.get(1).is_some_and(|a| a == "--print")),
+        Some("xcframework-manifest") => match (args.get(1), args.get(2)) {
+            (Some(url), Some(checksum)) => xcframework::write_manifest(url, checksum),
+            _ => Err("usage: cargo xtask xcframework-manifest <url of MesureFFI.xcframework.zip> <checksum>".into()),
+        },
         Some("bindings") => match args.get(1).map(String::as_str) {
             Some(lang @ ("kotlin" | "swift")) => bindings::generate(lang).map(|dir| eprintln!("xtask: {}", dir.display())),
             _ => Err("usage: cargo xtask bindings kotlin|swift".into()),
         },
-        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs, check-16k, bench-swift")),
+        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs, check-16k, bench-swift, xcframework, xcframework-manifest")),
     }
 }
 
