@@ -1,18 +1,27 @@
-// The smallest app around SettingsView. Not compiled here (see SettingsView.swift).
+// The smallest app around SettingsView. Not built here (no Xcode on the
+// Linux CI): build it on a Mac in an iOS app target that depends on the
+// package at the repository root (see SettingsView.swift).
 
 import Mesure
 import SwiftUI
 
 @main
 struct ExampleApp: App {
-    // Started once, on the main thread (so the device type and screen size
-    // are known from the first hit). Measurement must never stop the app:
-    // if it cannot start, the app runs unmeasured.
+    // Started once, at launch. `start` checks the configuration and returns
+    // at once; measurement must never stop the app: if it cannot start,
+    // the app runs unmeasured.
     private let sdk: MesureSDK? = {
+        var options = MesureSDK.Options()
+        #if DEBUG
+        options.debugLog = true
+        #endif
+        options.onError = { print("Mesure: \($0.localizedDescription)") }
         do {
-            return try MesureSDK.start(collectEndpoint: "https://collect.example.com", siteId: 42)
+            let sdk = try MesureSDK.start(collectEndpoint: "https://collect.example.com", siteId: 615000, options: options)
+            sdk.flushOnEnteringBackground()
+            return sdk
         } catch {
-            print("Mesure is off: \(error)")
+            print("Mesure is off: \(error.localizedDescription)")
             return nil
         }
     }()
@@ -22,7 +31,7 @@ struct ExampleApp: App {
             NavigationStack {
                 if let sdk {
                     SettingsView(sdk: sdk)
-                        .onAppear { _ = try? sdk.trackScreen("settings") }
+                        .onAppear { sdk.trackScreen("settings") }
                 } else {
                     Text("Measurement is unavailable.")
                 }
