@@ -37,7 +37,7 @@ const CHROOT_STAGE: &str = "/mesure";
 /// Where the benchmark's package is staged inside the chroot (its release build cache kept apart).
 const CHROOT_BENCH_STAGE: &str = "/mesure-bench";
 /// Fewer would mean tests were lost on the way (a file not staged, a class not discovered).
-const MIN_TESTS: u32 = 20;
+const MIN_TESTS: u32 = 50;
 const MOUNTS: [&str; 3] = ["proc", "sys", "dev"];
 
 pub fn test() -> Result<()> {
