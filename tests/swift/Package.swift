@@ -8,7 +8,7 @@
 //   Sources/Mesure          ios/Sources/Mesure/*.swift (Apple-only parts compiled out)
 //   Tests/MesureTests       ios/Tests/MesureTests/*.swift + tests/swift/*.swift
 //
-// The iOS package (ios/Package.swift) has the same targets, with the
+// The package at the repository root (Package.swift) has the same targets, with the
 // xcframework in place of the system library.
 import PackageDescription
 

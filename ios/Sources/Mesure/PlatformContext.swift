@@ -16,7 +16,7 @@ enum PlatformContext {
         mesureDirectory().appendingPathComponent(String(siteId), isDirectory: true)
     }
 
-    /// Application Support/mesure, where versions before 0.2 kept their one
+    /// Application Support/mesure, where earlier versions kept their one
     /// database (Application Support/<bundle id>/mesure on macOS, where that
     /// folder is shared by the user's apps outside the sandbox).
     private static func mesureDirectory() -> URL {
