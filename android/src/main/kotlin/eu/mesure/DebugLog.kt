@@ -53,6 +53,7 @@ internal class DebugLog(private val sink: LogSink, private val enabled: Boolean)
             }
             is Diagnostic.TrackRefused -> listOf("refused event \"${d.event}\": ${d.message} (${d.reason})")
             is Diagnostic.Backpressure -> listOf("${d.dropped} track call(s) dropped: the hand-off was full (backpressure)")
+            is Diagnostic.Other -> listOf(d.description)
             else -> listOf(d.toString())
         }
     }

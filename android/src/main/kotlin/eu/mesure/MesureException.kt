@@ -59,6 +59,12 @@ public sealed class MesureException(message: String) : Exception(message) {
      * suspend variant from a coroutine, or the non-blocking calls.
      */
     public class CalledFromSdkThread(public val operation: String, message: String) : MesureException(message)
+
+    /**
+     * An error of a newer core this wrapper does not classify (the two ship
+     * together, so this is not expected); [detail] is the core's sentence.
+     */
+    public class Internal(public val detail: String, message: String) : MesureException(message)
 }
 
 /** The wrapper's error for the FFI's, with the FFI's sentence (its Rust `Display`) as message. */
@@ -76,6 +82,7 @@ internal fun FfiException.toMesure(): MesureException {
         is FfiException.Thread -> MesureException.Thread(detail, sentence)
         is FfiException.HttpClient -> MesureException.HttpClient(detail, sentence)
         is FfiException.CalledFromSdkThread -> MesureException.CalledFromSdkThread(operation, sentence)
+        is FfiException.Internal -> MesureException.Internal(detail, sentence)
     }
 }
 
