@@ -1,107 +1,125 @@
-// Android library module producing the Mesure AAR.
+// The Mesure wrapper (eu.mesure, eu.mesure.android) as an Android library,
+// published as eu.mesure:mesure-android. The generated bindings and the
+// native libraries are the module :mesure-android-ffi (ffi/build.gradle.kts),
+// an `api` dependency of this one.
 //
-// NOT RUN IN THIS REPOSITORY'S CI: it needs the Android SDK + NDK (r27 or
-// later), cargo-ndk (`cargo install cargo-ndk`) and the Rust Android targets
-// (`rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android`).
-// What CI does run is the same Kotlin wrapper and generated bindings on the
-// desktop JVM (`cargo xtask test-kotlin`).
-//
-// The Rust library is built per ABI with cargo-ndk, without the Rust HTTP
-// client (the app side uses HttpUrlConnectionClient or its own), linked with
-// 16 KB page alignment (required for Android 15+ devices with 16 KB pages).
-// The Kotlin bindings are generated at build time from a host build of the
-// same crate; they are never committed.
+// NOT RUN IN THIS REPOSITORY'S CI: it needs the Android SDK and NDK. CI runs
+// the same wrapper and bindings on the desktop JVM (`cargo xtask test-kotlin`).
+
+import org.jetbrains.dokka.gradle.DokkaExtension
 
 plugins {
     id("com.android.library") version "8.7.3"
     id("org.jetbrains.kotlin.android") version "2.1.0"
+    id("org.jetbrains.dokka") version "2.0.0"
+    id("org.jetbrains.dokka-javadoc") version "2.0.0"
+    `maven-publish`
+    signing
 }
 
-val repoRoot: File = rootDir.parentFile
-val rustOut = layout.buildDirectory.dir("rustJniLibs")
-val generatedKotlin = layout.buildDirectory.dir("generated/uniffi/kotlin")
-val abis = listOf("arm64-v8a", "armeabi-v7a", "x86_64")
-val cargo = providers.environmentVariable("CARGO").orElse("cargo")
+// One version for the crates and the AAR: [workspace.package] of the Cargo workspace.
+val workspaceVersion: String = providers.fileContents(layout.projectDirectory.file("../Cargo.toml")).asText.map { toml ->
+    Regex("""(?ms)^\[workspace\.package]\s.*?^version\s*=\s*"([^"]+)"""").find(toml)?.groupValues?.get(1)
+        ?: error("no version in [workspace.package] of Cargo.toml")
+}.get()
+
+allprojects {
+    group = "eu.mesure"
+    version = workspaceVersion
+}
 
 android {
     namespace = "eu.mesure"
     compileSdk = 35
     defaultConfig {
+        // The keep rules for JNA and the bindings travel with :mesure-android-ffi.
         minSdk = 26
-        consumerProguardFiles("consumer-rules.pro")
-        ndk { abiFilters += abis }
     }
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
     }
-    sourceSets["main"].apply {
-        jniLibs.srcDir(rustOut)
-        kotlin.srcDir(generatedKotlin)
-    }
-    packaging {
-        // The .so files are already stripped by the release profile below.
-        jniLibs.keepDebugSymbols += "**/libmesure_ffi.so"
+    publishing {
+        singleVariant("release") { withSourcesJar() }
     }
 }
 
 kotlin {
+    // Every public declaration is deliberate (the JVM suite compiles the wrapper the same way).
+    explicitApi()
     jvmToolchain(17)
 }
 
 dependencies {
-    // JNA with its own native dispatch libraries for every ABI.
-    implementation("net.java.dev.jna:jna:5.14.0@aar")
+    api(project(":mesure-android-ffi"))
+    // Public API: Mesure.state is a StateFlow, the waiting operations are suspend functions.
+    api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.9.0")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
     implementation("androidx.lifecycle:lifecycle-process:2.8.7")
+    dokka(project(":mesure-android-ffi"))
 }
 
-val cargoNdkBuild by tasks.registering(Exec::class) {
-    description = "Builds libmesure_ffi.so for each ABI with cargo-ndk."
-    workingDir = repoRoot
-    val pageSize = "-C link-arg=-Wl,-z,max-page-size=16384"
-    environment("CARGO_TARGET_AARCH64_LINUX_ANDROID_RUSTFLAGS", pageSize)
-    environment("CARGO_TARGET_ARMV7_LINUX_ANDROIDEABI_RUSTFLAGS", pageSize)
-    environment("CARGO_TARGET_X86_64_LINUX_ANDROID_RUSTFLAGS", pageSize)
-    environment("CARGO_PROFILE_RELEASE_STRIP", "symbols")
-    commandLine(
-        listOf(cargo.get(), "ndk", "--platform", "26", "-o", rustOut.get().asFile.path) +
-            abis.flatMap { listOf("-t", it) } +
-            listOf("build", "--release", "-p", "mesure-ffi", "--no-default-features"),
-    )
-    inputs.dir(File(repoRoot, "core/src"))
-    inputs.dir(File(repoRoot, "bindings/src"))
-    outputs.dir(rustOut)
+// The reference site (./gradlew :dokkaGenerate -> build/dokka/html) and the javadoc jar.
+extensions.configure<DokkaExtension> {
+    moduleName.set("Mesure for Android")
+    dokkaSourceSets.configureEach {
+        includes.from("README.md")
+        sourceLink {
+            localDirectory.set(file("src/main/kotlin"))
+            remoteUrl(providers.gradleProperty("mesure.repositoryUrl").map { "$it/blob/main/android/src/main/kotlin" })
+        }
+    }
 }
 
-val hostLibrary = "target/debug/" + when {
-    System.getProperty("os.name").startsWith("Mac") -> "libmesure_ffi.dylib"
-    else -> "libmesure_ffi.so"
+val javadocJar by tasks.registering(Jar::class) {
+    description = "The Dokka javadoc of the wrapper, for Maven."
+    archiveClassifier.set("javadoc")
+    from(tasks.named("dokkaGeneratePublicationJavadoc"))
 }
 
-// Two cargo invocations: the bindgen's `cli` feature must not reach the library.
-val hostLibraryBuild by tasks.registering(Exec::class) {
-    workingDir = repoRoot
-    commandLine(cargo.get(), "build", "-p", "mesure-ffi", "--no-default-features")
+publishing {
+    publications {
+        register<MavenPublication>("release") {
+            artifactId = "mesure-android"
+            afterEvaluate { from(components["release"]) }
+            artifact(javadocJar)
+            mesurePom("Mesure for Android", "Privacy-first audience measurement: the Kotlin API over the Rust core.")
+        }
+    }
 }
 
-val bindgenBuild by tasks.registering(Exec::class) {
-    workingDir = repoRoot
-    commandLine(cargo.get(), "build", "-p", "uniffi-bindgen")
+signing {
+    // Active only when a key is configured (ORG_GRADLE_PROJECT_signingKey, ..._signingPassword).
+    val key = providers.gradleProperty("signingKey").orNull
+    isRequired = key != null
+    if (key != null) {
+        useInMemoryPgpKeys(key, providers.gradleProperty("signingPassword").orNull)
+        sign(publishing.publications)
+    }
 }
 
-val uniffiBindings by tasks.registering(Exec::class) {
-    description = "Generates the Kotlin bindings from a host build (unstripped: the generator reads its metadata)."
-    dependsOn(hostLibraryBuild, bindgenBuild)
-    workingDir = repoRoot
-    commandLine(
-        File(repoRoot, "target/debug/uniffi-bindgen").path, "generate", File(repoRoot, hostLibrary).path,
-        "--language", "kotlin", "--no-format",
-        "--config", File(projectDir, "uniffi-android.toml").path,
-        "--out-dir", generatedKotlin.get().asFile.path,
-    )
-    inputs.dir(File(repoRoot, "bindings/src"))
-    outputs.dir(generatedKotlin)
+/** The POM both artifacts share. */
+fun MavenPublication.mesurePom(title: String, text: String) {
+    val repository = providers.gradleProperty("mesure.repositoryUrl")
+    pom {
+        name.set(title)
+        description.set(text)
+        url.set(repository)
+        licenses {
+            license {
+                name.set("Apache-2.0")
+                url.set("https://www.apache.org/licenses/LICENSE-2.0.txt")
+            }
+        }
+        developers {
+            developer {
+                id.set("mesure")
+                name.set("The Mesure maintainers")
+            }
+        }
+        scm {
+            url.set(repository)
+            connection.set(repository.map { "scm:git:$it.git" })
+        }
+    }
 }
-
-tasks.named("preBuild") { dependsOn(cargoNdkBuild, uniffiBindings) }
