@@ -11,76 +11,104 @@ import androidx.lifecycle.DefaultLifecycleObserver
 import androidx.lifecycle.LifecycleOwner
 import androidx.lifecycle.ProcessLifecycleOwner
 import eu.mesure.HttpUrlConnectionClient
+import eu.mesure.LogLevel
+import eu.mesure.LogSink
 import eu.mesure.Mesure
+import eu.mesure.MesureConfigBuilder
+import eu.mesure.MesureException
+import eu.mesure.MesureOptions
 import eu.mesure.ProcessGuard
+import eu.mesure.SiteStorage
 import eu.mesure.ffi.DeviceContext
-import eu.mesure.ffi.Diagnostic
 import eu.mesure.ffi.MesureConfig
-import eu.mesure.ffi.MesureException
-import eu.mesure.ffi.PlatformHttpClient
 import java.io.File
 import java.util.concurrent.Executors
 
 /**
- * Android glue: storage, device context, connectivity and lifecycle. Call
- * [start] once, on the main thread (in `Application.onCreate`).
+ * Android glue: per-site storage, device context, connectivity, lifecycle
+ * and Logcat. Call [start] once per site, on the main thread (in
+ * `Application.onCreate`); it returns at once.
  *
- * - Mesure runs in the app's main process only. `Application.onCreate` runs in
- *   every process of a multi-process app; in the others [start] returns null
- *   and starts nothing ([ProcessGuard]). Two SDKs on one directory would each
- *   keep the visitor's choice in memory; the core refuses the second anyway
- *   (`StorageInUse`), and [start] then returns null too.
- * - The SDK stores its SQLite file in `noBackupFilesDir/mesure`: never part of
- *   Auto Backup, so the visitor id cannot follow the user to another device.
+ * - Mesure runs in the app's main process only. `Application.onCreate` runs
+ *   in every process of a multi-process app; in the others [start] returns
+ *   null and starts nothing ([ProcessGuard]). The core also locks its
+ *   directory: a second instance on it reports
+ *   [MesureException.StorageInUse] in its state and does nothing.
+ * - Each site stores its SQLite file in `noBackupFilesDir/mesure/<siteId>`:
+ *   never part of Auto Backup, so the visitor id cannot follow the user to
+ *   another device. A store kept by an earlier version in
+ *   `noBackupFilesDir/mesure` moves into the first site's directory.
  * - The device context comes from `Build` and the display; no identifier of
  *   the device, the OS or the advertising platform is read.
- * - When the app goes to the background the queue is flushed on a background
- *   thread.
+ * - When the app goes to the background the queue is flushed on a
+ *   background thread; connectivity changes update the context (neither
+ *   blocks the main thread).
+ * - Log lines go to Logcat, tag `Mesure`, unless the options name a sink.
  */
-object MesureAndroid {
+public object MesureAndroid {
+    private const val TAG = "Mesure"
     private val background = Executors.newSingleThreadExecutor { r -> Thread(r, "mesure-lifecycle").apply { isDaemon = true } }
 
+    /** Logcat, tag `Mesure`: debug lines at DEBUG, problems at WARN. */
+    public val logcat: LogSink = LogSink { level, message ->
+        Log.println(if (level == LogLevel.WARNING) Log.WARN else Log.DEBUG, TAG, message)
+    }
+
+    /**
+     * A configuration for [siteId] with the storage directory and the device
+     * context filled in; set the rest (dry run, allowlists...) on the builder.
+     */
+    @JvmStatic
+    public fun config(context: Context, collectEndpoint: String, siteId: Long): MesureConfigBuilder {
+        val app = context.applicationContext
+        val (dir, problem) = SiteStorage.directory(app.noBackupFilesDir, siteId)
+        problem?.let { Log.w(TAG, it) }
+        return MesureConfigBuilder(collectEndpoint, siteId, dir.absolutePath)
+            .context(deviceContext(app, currentConnectionType(app)))
+    }
+
+    /** Starts Mesure for [siteId] with the default options: [HttpUrlConnectionClient], Logcat. */
+    @JvmStatic
+    @Throws(MesureException::class)
+    public fun start(context: Context, collectEndpoint: String, siteId: Long): Mesure? =
+        start(context, config(context, collectEndpoint, siteId).build(), MesureOptions.DEFAULT)
+
+    /**
+     * Starts Mesure with [config] (from [config]): null in any process but
+     * the main one. [options] without an HTTP client get
+     * [HttpUrlConnectionClient]; without a log sink, Logcat.
+     * @throws MesureException.InvalidConfig naming the field at fault.
+     */
     @JvmStatic
     @JvmOverloads
-    fun start(
-        context: Context,
-        collectEndpoint: String,
-        siteId: Long,
-        customize: (MesureConfig) -> MesureConfig = { it },
-        httpClient: PlatformHttpClient = HttpUrlConnectionClient(),
-        onDiagnostic: ((Diagnostic) -> Unit)? = null,
-    ): Mesure? {
+    @Throws(MesureException::class)
+    public fun start(context: Context, config: MesureConfig, options: MesureOptions = MesureOptions.DEFAULT): Mesure? {
         val app = context.applicationContext
-        if (!ProcessGuard.isMainProcess(processName(), app.packageName)) {
-            Log.i(TAG, "not the main process (${processName()}): Mesure is not started here")
+        val process = processName()
+        if (!ProcessGuard.isMainProcess(process, app.packageName)) {
+            Log.i(TAG, "not the main process ($process): Mesure is not started here")
             return null
         }
-        val storage = File(app.noBackupFilesDir, "mesure")
-        val config = customize(
-            MesureConfig(
-                collectEndpoint = collectEndpoint,
-                siteId = siteId,
-                storageDir = storage.absolutePath,
-                context = deviceContext(app, currentConnectionType(app)),
-            ),
-        )
-        val mesure = try {
-            Mesure.start(config, httpClient, onDiagnostic)
-        } catch (e: MesureException.StorageInUse) {
-            Log.w(TAG, "another Mesure instance holds ${e.dir}: not started", e)
-            return null
-        }
+        val platform = options.toBuilder()
+            .httpClient(options.httpClient ?: HttpUrlConnectionClient())
+            .logSink(options.logSink ?: logcat)
+            .build()
+        val mesure = Mesure.start(config, platform)
         watchConnectivity(app, mesure, config.context ?: deviceContext(app, null))
         ProcessLifecycleOwner.get().lifecycle.addObserver(object : DefaultLifecycleObserver {
             override fun onStop(owner: LifecycleOwner) {
-                // flush() blocks on disk and network: never on the main thread.
-                background.execute { runCatching { mesure.flush() } }
+                // A flush waits for the network: never on the main thread.
+                background.execute {
+                    try {
+                        mesure.flushBlocking()
+                    } catch (e: MesureException) {
+                        Log.d(TAG, "flush on stop: ${e.message}")
+                    }
+                }
             }
         })
         return mesure
     }
-
-    private const val TAG = "Mesure"
 
     /** This process's name: `Application.getProcessName()` from API 28, `/proc/self/cmdline` before. */
     private fun processName(): String? =
@@ -126,12 +154,12 @@ object MesureAndroid {
         val cm = context.getSystemService(ConnectivityManager::class.java) ?: return
         cm.registerDefaultNetworkCallback(object : ConnectivityManager.NetworkCallback() {
             override fun onCapabilitiesChanged(network: Network, caps: NetworkCapabilities) {
-                // The callback hands the capabilities over: no need to ask again.
-                runCatching { mesure.setContext(base.copy(connectionType = connectionType(caps))) }
+                // Enqueued: returns at once, applied in order with the app's calls.
+                mesure.setContext(base.copy(connectionType = connectionType(caps)))
             }
 
             override fun onLost(network: Network) {
-                runCatching { mesure.setContext(base.copy(connectionType = "offline")) }
+                mesure.setContext(base.copy(connectionType = "offline"))
             }
         })
     }
