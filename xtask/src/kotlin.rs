@@ -18,7 +18,7 @@ use crate::util::{apt_install, cache_dir, root, run, target_dir, CollectorProces
 
 const KOTLIN_COMPILER: &str = "kotlin-compiler@2.4.20";
 const DEBIAN_JARS: [&str; 4] = ["jna", "junit4", "hamcrest", "gson"];
-const TEST_CLASSES: [&str; 11] = [
+const TEST_CLASSES: [&str; 13] = [
     "eu.mesure.tests.ConformanceTest",
     "eu.mesure.tests.MatcherTest",
     "eu.mesure.tests.RoundTripTest",
@@ -29,7 +29,9 @@ const TEST_CLASSES: [&str; 11] = [
     "eu.mesure.tests.OrderTest",
     "eu.mesure.tests.LifecycleTest",
     "eu.mesure.tests.StrictTest",
+    "eu.mesure.tests.SitesTest",
     "eu.mesure.tests.DiagnosticsTest",
+    "eu.mesure.tests.JavaApiTest",
 ];
 
 /// kotlinc's home (bin/, lib/), installed on first use.
@@ -136,7 +138,16 @@ pub fn test() -> Result<()> {
         .arg(format!("-Xfriend-paths={}", wrapper.display()))
         .args(kotlin_sources(&root.join("tests/kotlin")).into_iter().filter(|p| !p.to_string_lossy().contains("/tests/kotlin/bench/")))
         .args(kotlin_sources(&root.join("examples/jvm"))))?;
+    // Java callers: compiled by javac against the wrapper alone, as an app's Java code would be.
     let java = out.join("java");
+    let _ = std::fs::remove_dir_all(&java);
+    run(Command::new("javac")
+        .args(["-Xlint:all", "-Werror", "--release", "17", "-d"])
+        .arg(&java)
+        .arg("-cp")
+        .arg(classpath(&[compiled.clone(), vec![tests.clone()]].concat()))
+        .args(java_sources(&root.join("tests/kotlin"))))?;
+
     let collector = CollectorProcess::start()?;
     let cp = classpath(&[vec![tests, java], compiled].concat());
     let mut junit = Command::new("java");
