@@ -67,6 +67,8 @@ struct DebugLog: Sendable {
             return "the database was recreated: \(reason)"
         case let .diagnosticsDropped(dropped):
             return "\(dropped) diagnostic(s) dropped: the listener was too slow"
+        case let .other(description):
+            return description
         }
     }
 }

@@ -31,6 +31,9 @@ public enum MesureError: LocalizedError, CustomStringConvertible, Equatable, Sen
     case httpClient(detail: String)
     /// An operation that waits on the SDK's own threads was called from one of them.
     case calledFromSdkThread(operation: String)
+    /// An error of a newer core this wrapper does not classify (the two ship
+    /// together, so this is not expected).
+    case `internal`(detail: String)
 
     /// The sentence, from the Rust core (one text for Kotlin, Swift and Rust).
     public var errorDescription: String? { description }
@@ -50,6 +53,7 @@ public enum MesureError: LocalizedError, CustomStringConvertible, Equatable, Sen
         case let .Thread(detail): self = .thread(detail: detail)
         case let .HttpClient(detail): self = .httpClient(detail: detail)
         case let .CalledFromSdkThread(operation): self = .calledFromSdkThread(operation: operation)
+        case let .Internal(detail): self = .internal(detail: detail)
         }
     }
 
@@ -67,7 +71,7 @@ public enum MesureError: LocalizedError, CustomStringConvertible, Equatable, Sen
     private var ffi: MesureBindings.MesureError {
         switch self {
         case let .invalidConfig(field, reason): return .InvalidConfig(field: field, reason: reason)
-        case let .trackRefused(reason, message): return .TrackRefused(reason: reason, message: message)
+        case let .trackRefused(reason, message): return .TrackRefused(reason: reason, explanation: message)
         case let .unknownMode(name): return .UnknownMode(name: name)
         case let .unknownPurpose(name): return .UnknownPurpose(name: name)
         case let .storage(detail): return .Storage(detail: detail)
@@ -77,6 +81,7 @@ public enum MesureError: LocalizedError, CustomStringConvertible, Equatable, Sen
         case let .thread(detail): return .Thread(detail: detail)
         case let .httpClient(detail): return .HttpClient(detail: detail)
         case let .calledFromSdkThread(operation): return .CalledFromSdkThread(operation: operation)
+        case let .internal(detail): return .Internal(detail: detail)
         }
     }
 }
