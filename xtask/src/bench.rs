@@ -28,38 +28,45 @@ fn mb(bytes: u64) -> String {
 
 fn kotlin_figures(dir: &Path) -> Result<String> {
     let home = kotlin::kotlin_home()?;
-    let generated = bindings::generate("kotlin")?;
-    let classes = dir.join("kotlin-bench");
+    let libs = [
+        kotlin::debian_jar("jna"),
+        home.join("lib/kotlin-stdlib.jar"),
+        home.join("lib/kotlinx-coroutines-core-jvm.jar"),
+    ];
+    let out = dir.join("kotlin-bench");
+    let [ffi, wrapper] = kotlin::compile_wrapper(&home, &libs, &out)?;
+    let classes = out.join("bench");
     let _ = std::fs::remove_dir_all(&classes);
-    let deps = [kotlin::debian_jar("jna"), home.join("lib/kotlin-stdlib.jar")];
-    run(kotlin::kotlinc(&home, &deps, &classes)
-        .args(kotlin::kotlin_sources(&generated))
-        .arg(root().join("tests/kotlin/bench/TrackBench.kt")))?;
+    let compiled = [libs.to_vec(), vec![ffi, wrapper]].concat();
+    run(kotlin::kotlinc(&home, &compiled, &classes).arg(root().join("tests/kotlin/bench/TrackBench.kt")))?;
     let json = output(
         Command::new("java")
             .arg(format!("-Djna.library.path={}", target_dir().join("release").display()))
-            .args(["-cp", &kotlin::classpath(&[vec![classes], deps.to_vec()].concat()), "eu.mesure.bench.TrackBenchKt"]),
+            .args(["-cp", &kotlin::classpath(&[vec![classes], compiled].concat()), "eu.mesure.bench.TrackBenchKt"]),
     )?;
     let line = json.lines().last().unwrap_or("").to_owned();
     let v = |key: &str, field: &str| json_field(&line, key, field) / 1000.0;
+    let row = |label: &str, key: &str| {
+        format!("| {label} | {:.2} µs | {:.2} µs | {:.2} µs |\n", v(key, "p50"), v(key, "p99"), v(key, "p999"))
+    };
     Ok(format!(
-        "### `track()` through the Kotlin bindings (desktop JVM, JNA)\n\n\
-         100 bursts of 1000 calls after warm-up; baselines in the same JVM: calls across the same FFI that do nothing, one returning a string (`sdkVersion()`: a UniFFI buffer crosses back), one a boolean (`hasBuiltinHttpClient()`).\n\n\
+        "### Tracking through Kotlin (desktop JVM, JNA)\n\n\
+         100 bursts of 1000 calls after warm-up, waiting between bursts for the SDK to drain; baselines in the same JVM: calls across the same FFI that do nothing, one returning a string (`sdkVersion()`: a UniFFI buffer crosses back), one a boolean (`hasBuiltinHttpClient()`). `Mesure.trackScreen` is the wrapper's (convert, enqueue, return), its empty call measured interleaved with it; `MesureCore.trackScreen` is the core's work on the caller's thread.\n\n\
          | | p50 | p99 | p99.9 |\n|---|---|---|---|\n\
-         | `trackScreen` (3 properties) | {:.2} µs | {:.2} µs | {:.2} µs |\n\
-         | baseline: empty call returning a string | {:.2} µs | {:.2} µs | {:.2} µs |\n\
-         | baseline: empty call returning a boolean | {:.2} µs | {:.2} µs | {:.2} µs |\n\n\
-         Ratio (p50): {:.1}× the string-returning crossing. Raw: `{line}`\n",
-        v("track", "p50"),
-        v("track", "p99"),
-        v("track", "p999"),
-        v("ffi_call", "p50"),
-        v("ffi_call", "p99"),
-        v("ffi_call", "p999"),
-        v("plain_call", "p50"),
-        v("plain_call", "p99"),
-        v("plain_call", "p999"),
-        v("track", "p50") / v("ffi_call", "p50"),
+         {}{}{}{}{}\n\
+         Wrapper: p50 {:.2}× the empty boolean call (target: 2× at most), p99.9 {:.3} ms (target: 1 ms at most). \
+         `Mesure.start` on a store holding {} queued hits: {:.3} ms on the caller's thread (median of 5; the core was ready {:.1} ms after the call).\n\n\
+         Raw: `{line}`\n",
+        row("`Mesure.trackScreen` (wrapper, 3 properties)", "wrapper_track"),
+        row("baseline: empty call returning a boolean, interleaved with it", "empty_call"),
+        row("`MesureCore.trackScreen` (bindings, 3 properties)", "track"),
+        row("baseline: empty call returning a string", "ffi_call"),
+        row("baseline: empty call returning a boolean", "plain_call"),
+        v("wrapper_track", "p50") / v("empty_call", "p50"),
+        v("wrapper_track", "p999") / 1000.0,
+        line.split("\"start_queued_hits\":").nth(1).and_then(|r| r.split(',').next()).unwrap_or("?"),
+        v("start_caller_ns", "median") / 1000.0,
+        v("start_ready_ns", "median") / 1000.0,
     ))
 }
 
@@ -111,6 +118,19 @@ pub fn bench_swift() -> Result<()> {
     std::fs::write(&out, swift_table(&json)).map_err(|e| e.to_string())?;
     eprintln!("xtask: table written to {}", out.display());
     println!("{json}");
+    Ok(())
+}
+
+/// `cargo xtask bench kotlin`: the JVM figures alone (the release library, the wrapper, TrackBench).
+pub fn bench_kotlin() -> Result<()> {
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    run(cargo().args(["build", "--release", "-p", "mesure-ffi"]))?;
+    let kotlin = kotlin_figures(&dir)?;
+    let out = dir.join("kotlin.md");
+    std::fs::write(&out, &kotlin).map_err(|e| e.to_string())?;
+    println!("{kotlin}");
+    eprintln!("xtask: report written to {}", out.display());
     Ok(())
 }
 
