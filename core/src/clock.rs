@@ -116,21 +116,28 @@ impl<T: Clock> Clock for std::sync::Arc<T> {
     }
 }
 
-/// A source of randomness.
+/// A source of randomness. Its methods return plain bytes, so that no
+/// dependency's type (a UUID crate's) is part of this trait: the SDK makes
+/// version-4 UUIDs of them itself.
 pub trait Random: Send + Sync + 'static {
-    /// A random (version 4) UUID: the visitor id.
-    fn uuid_v4(&self) -> Uuid;
-    /// A random (version 4) UUID for a hit's `event_id`, on the tracking hot
+    /// 16 unpredictable bytes: the visitor id's.
+    fn uuid_v4(&self) -> [u8; 16];
+    /// 16 unpredictable bytes for a hit's `event_id`, on the tracking hot
     /// path. Same requirements, may be cheaper (see [`OsRandom`]).
-    fn event_id(&self) -> Uuid {
+    fn event_id(&self) -> [u8; 16] {
         self.uuid_v4()
     }
     /// A uniformly distributed number in `[0, 1)`, used for backoff jitter.
     fn unit(&self) -> f64 {
         // 53 random bits make an exactly representable f64 in [0, 1).
-        let bits = (self.uuid_v4().as_u128() >> 75) as u64;
+        let bits = (u128::from_be_bytes(self.uuid_v4()) >> 75) as u64;
         bits as f64 / (1u64 << 53) as f64
     }
+}
+
+/// 16 random bytes as a version-4 UUID (the version and variant bits set).
+pub(crate) fn uuid_v4(bytes: [u8; 16]) -> Uuid {
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
 /// Randomness from the operating system's CSPRNG (`getrandom`).
@@ -150,11 +157,11 @@ thread_local! {
 }
 
 impl Random for OsRandom {
-    fn uuid_v4(&self) -> Uuid {
-        Uuid::new_v4()
+    fn uuid_v4(&self) -> [u8; 16] {
+        *Uuid::new_v4().as_bytes()
     }
 
-    fn event_id(&self) -> Uuid {
+    fn event_id(&self) -> [u8; 16] {
         let bytes = POOL.with(|pool| {
             let mut pool = pool.borrow_mut();
             let (buf, used) = &mut *pool;
@@ -172,8 +179,8 @@ impl Random for OsRandom {
             Some(out)
         });
         match bytes {
-            Some(b) => uuid::Builder::from_random_bytes(b).into_uuid(),
-            None => Uuid::new_v4(),
+            Some(b) => b,
+            None => *Uuid::new_v4().as_bytes(),
         }
     }
 }
@@ -202,10 +209,10 @@ impl SeededRandom {
 }
 
 impl Random for SeededRandom {
-    fn uuid_v4(&self) -> Uuid {
+    fn uuid_v4(&self) -> [u8; 16] {
         let hi = self.next_u64() as u128;
         let lo = self.next_u64() as u128;
-        uuid::Builder::from_random_bytes(((hi << 64) | lo).to_be_bytes()).into_uuid()
+        ((hi << 64) | lo).to_be_bytes()
     }
 }
 
@@ -262,8 +269,8 @@ mod tests {
     #[test]
     fn seeded_random_makes_distinct_v4_uuids() {
         let r = SeededRandom::new(7);
-        let a = r.uuid_v4();
-        let b = r.uuid_v4();
+        let a = uuid_v4(r.uuid_v4());
+        let b = uuid_v4(r.uuid_v4());
         assert_ne!(a, b);
         assert_eq!(a.get_version_num(), 4);
         assert_eq!(b.get_variant(), uuid::Variant::RFC4122);
@@ -273,8 +280,8 @@ mod tests {
 
     #[test]
     fn os_random_is_v4_and_never_repeats() {
-        assert_eq!(OsRandom.uuid_v4().get_version_num(), 4);
-        let ids: std::collections::HashSet<Uuid> = (0..10_000).map(|_| OsRandom.event_id()).collect();
+        assert_eq!(uuid_v4(OsRandom.uuid_v4()).get_version_num(), 4);
+        let ids: std::collections::HashSet<Uuid> = (0..10_000).map(|_| uuid_v4(OsRandom.event_id())).collect();
         assert_eq!(ids.len(), 10_000, "across several pool refills");
         assert!(ids.iter().all(|u| u.get_version_num() == 4 && u.get_variant() == uuid::Variant::RFC4122));
     }

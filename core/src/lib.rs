@@ -62,7 +62,7 @@ pub use mode::{
 pub use notifier::MAX_QUEUED_DIAGNOSTICS;
 pub use purpose::{PurposeMode, AUDIENCE_MEASUREMENT};
 pub use report::{ComplianceReport, Guarantee, ModeReport, PurposeReport, GUARANTEES};
-pub use rules::{EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
+pub use rules::{PropertyEntry, EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
 pub use sdk::{Sdk, TrackOutcome};
 pub use state::MAX_IN_FLIGHT;
 pub use stats::Stats;

@@ -124,10 +124,13 @@ fn scoped_add(list: &mut Vec<Scoped>, events: &str, name: &str) {
 /// Where an allowed property comes from, for the compliance report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PropertyEntry {
+    /// The events it may leave with (a pattern: `*`, `page.*`, an exact name).
     pub events: String,
+    /// The property's name.
     pub property: String,
     /// The reason it may leave the device: a default's source, or the controller's justification.
     pub justification: String,
+    /// Added by the app's configuration (an exempt allowlist entry), not one of the SDK's defaults.
     pub added_by_controller: bool,
 }
 

@@ -155,7 +155,7 @@ impl Sdk {
             // storage thread only writes it, and the properties are freed by
             // the thread that allocated them. Only the visitor id is decided
             // under the lock.
-            let event_id = shared.random.event_id().hyphenated().to_string();
+            let event_id = crate::clock::uuid_v4(shared.random.event_id()).hyphenated().to_string();
             let (hit, body, dropped) =
                 rules.build_hit(std::mem::take(&mut name), &context, &mut properties, now, event_id, purposes.as_deref());
             let mut hit_notes = notes.clone();

@@ -30,7 +30,7 @@ impl VisitorId {
     /// hit it was created for and is never reused.
     pub fn generate(random: &dyn Random, now: EpochMillis) -> VisitorId {
         VisitorId {
-            id: random.uuid_v4().hyphenated().to_string(),
+            id: crate::clock::uuid_v4(random.uuid_v4()).hyphenated().to_string(),
             created_at_ms: now,
             expires_at_ms: add_calendar_months(now, VISITOR_ID_LIFETIME_MONTHS).unwrap_or(now),
         }
