@@ -114,6 +114,15 @@ pub fn compile_wrapper(home: &Path, libs: &[PathBuf], out: &Path) -> Result<[Pat
     Ok([ffi, wrapper])
 }
 
+/// The generated bindings and the wrapper compiled on their own (for
+/// `cargo xtask api`): the two class directories.
+pub fn compile_for_listing() -> Result<[PathBuf; 2]> {
+    apt_install(&["libjna-java"])?;
+    let home = kotlin_home()?;
+    let libs = [debian_jar("jna"), home.join("lib/kotlinx-coroutines-core-jvm.jar"), home.join("lib/kotlin-stdlib.jar")];
+    compile_wrapper(&home, &libs, &target_dir().join("kotlin-api"))
+}
+
 pub fn test() -> Result<()> {
     apt_install(&["libjna-java", "junit4", "libhamcrest-java", "libgoogle-gson-java"])?;
     let home = kotlin_home()?;
@@ -130,6 +139,8 @@ pub fn test() -> Result<()> {
     ];
     let libs = [deps.clone(), runtime.to_vec()].concat();
     let [ffi, wrapper] = compile_wrapper(&home, &libs, &out)?;
+    // What the JVM sees of both, as committed in api/kotlin.txt.
+    crate::api::check("kotlin", &crate::api::kotlin_listing(&[ffi.clone(), wrapper.clone()])?, false)?;
 
     let tests = out.join("classes");
     let _ = std::fs::remove_dir_all(&tests);

@@ -5,7 +5,10 @@
 //!   checks the docs: see `docs.rs`).
 //! - `bindings kotlin|swift`: generate the bindings into target/bindings/.
 //! - `check-docs`: the documentation checks of `docs.rs` alone.
-//! - `bench`: the benchmarks of BENCHMARKS.md (release builds; minutes).
+//! - `api [--bless]`: the public API listings under api/ (Rust, Kotlin,
+//!   Swift) checked, or rewritten after a reviewed change (`api.rs`).
+//! - `bench`: the benchmarks of BENCHMARKS.md (release builds; minutes);
+//!   `bench kotlin`: the JVM figures alone.
 //! - `bench-swift`: `trackScreen` through the Swift wrapper against an empty FFI call (JSON).
 //! - `stress [runs]`: the whole Rust suite `runs` times (20) under stress-ng.
 //! - `check-16k <file.so|dir|file.aar>...`: every library 16 KB page aligned.
@@ -13,6 +16,7 @@
 //!   (macOS with Xcode; prints the plan with `--print` or elsewhere). `xcframework-manifest <url> <checksum>`
 //!   writes the released zip into the root Package.swift.
 
+mod api;
 mod bench;
 mod bindings;
 mod docs;
@@ -38,7 +42,10 @@ fn test_rust() -> Result<()> {
         .args(["--", "--skip", PRIVACY_MODEL]))?;
     run(cargo().args(["test", "-p", "mesure-core", "--test", "privacy_model", "--", "--nocapture", PRIVACY_MODEL]))?;
     run(cargo().args(["test", "-p", "xtask"]))?;
-    docs::check()
+    docs::check()?;
+    // The Kotlin listing needs kotlinc: test-kotlin checks it.
+    api::check("mesure-core", &api::rust_listing()?, false)?;
+    api::check("swift", &api::swift_listing()?, false)
 }
 
 fn dispatch(args: &[String]) -> Result<()> {
@@ -51,8 +58,10 @@ fn dispatch(args: &[String]) -> Result<()> {
         Some("test-rust") => test_rust(),
         Some("test-kotlin") => kotlin::test(),
         Some("test-swift") => swift::test(),
+        Some("bench") if args.get(1).map(String::as_str) == Some("kotlin") => bench::bench_kotlin(),
         Some("bench") => bench::bench(),
         Some("check-docs") => docs::check(),
+        Some("api") => api::api(args.get(1).is_some_and(|a| a == "--bless")),
         Some("bench-swift") => bench::bench_swift(),
         Some("stress") => {
             let runs = args.get(1).map(|n| n.parse().map_err(|_| format!("not a number of runs: {n}"))).transpose()?;
@@ -68,7 +77,7 @@ fn dispatch(args: &[String]) -> Result<()> {
             Some(lang @ ("kotlin" | "swift")) => bindings::generate(lang).map(|dir| eprintln!("xtask: {}", dir.display())),
             _ => Err("usage: cargo xtask bindings kotlin|swift".into()),
         },
-        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs, check-16k, bench-swift, xcframework, xcframework-manifest")),
+        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs, api, check-16k, bench-swift, xcframework, xcframework-manifest")),
     }
 }
 
