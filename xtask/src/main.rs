@@ -5,6 +5,8 @@
 //!   checks the docs: see `docs.rs`).
 //! - `bindings kotlin|swift`: generate the bindings into target/bindings/.
 //! - `check-docs`: the documentation checks of `docs.rs` alone.
+//! - `release`: the release's artifacts this machine can build, checksummed,
+//!   and the commands for the AAR and the XCFramework (`release.rs`).
 //! - `api [--bless]`: the public API listings under api/ (Rust, Kotlin,
 //!   Swift) checked, or rewritten after a reviewed change (`api.rs`).
 //! - `bench`: the benchmarks of BENCHMARKS.md (release builds; minutes);
@@ -22,6 +24,7 @@ mod bindings;
 mod docs;
 mod elf;
 mod kotlin;
+mod release;
 mod stress;
 mod swift;
 mod util;
@@ -61,6 +64,7 @@ fn dispatch(args: &[String]) -> Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("kotlin") => bench::bench_kotlin(),
         Some("bench") => bench::bench(),
         Some("check-docs") => docs::check(),
+        Some("release") => release::release(),
         Some("api") => api::api(args.get(1).is_some_and(|a| a == "--bless")),
         Some("bench-swift") => bench::bench_swift(),
         Some("stress") => {
@@ -77,7 +81,7 @@ fn dispatch(args: &[String]) -> Result<()> {
             Some(lang @ ("kotlin" | "swift")) => bindings::generate(lang).map(|dir| eprintln!("xtask: {}", dir.display())),
             _ => Err("usage: cargo xtask bindings kotlin|swift".into()),
         },
-        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs, api, check-16k, bench-swift, xcframework, xcframework-manifest")),
+        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs, api, release, check-16k, bench-swift, xcframework, xcframework-manifest")),
     }
 }
 
