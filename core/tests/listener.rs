@@ -182,6 +182,7 @@ impl Listener for Threads {
             Diagnostic::UploadDeferred { .. } => "upload deferred".to_owned(),
             Diagnostic::HitsRejected { .. } => "hits rejected".to_owned(),
             Diagnostic::Dropped { .. } => "dropped".to_owned(),
+            Diagnostic::Sent { hits, status, .. } => format!("sent {} hit(s), status {status:?}", hits.len()),
             other => format!("{other:?}"),
         };
         self.seen.lock().unwrap().push((t, what));
@@ -206,7 +207,7 @@ fn one_thread_calls_the_listener_in_order() {
     let what: Vec<&str> = seen.iter().map(|(_, w)| w.as_str()).collect();
     assert_eq!(
         what,
-        ["dropped", "mode optin epoch 1", "mode exempt epoch 2", "upload deferred", "mode optout epoch 3"],
+        ["dropped", "mode optin epoch 1", "mode exempt epoch 2", "sent 1 hit(s), status Some(503)", "upload deferred", "mode optout epoch 3"],
         "the uploader's reports come from the same thread, in order"
     );
     assert_eq!(sdk.mode_status().epoch, 3);
