@@ -442,7 +442,8 @@ pub struct MesureConfig {
     /// Queue bound by age, in days (30 by default).
     #[uniffi(default)]
     pub queue_max_age_days: Option<i32>,
-    /// Hits per upload request (50 by default).
+    /// Hits per upload request, at most (200 by default, 1 to 500); also the
+    /// number of new hits that wakes the uploader before its interval.
     #[uniffi(default)]
     pub batch_size: Option<i32>,
     /// Interval between upload attempts while hits are pending (30 s by default).

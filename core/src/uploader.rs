@@ -150,7 +150,7 @@ impl Uploader {
         let config = &inner.config;
         let batch_size = config.batch_size;
         let cutoff = queue_age_cutoff(self.shared.clock.now_ms(), config.queue_max_age_days);
-        let rows = store::oldest_hits(self.connection()?, batch_size)?;
+        let rows = store::oldest_hits(self.connection()?, batch_size, MAX_REQUEST_BYTES)?;
         let Some(first) = rows.first() else { return Ok(false) };
         let visitor = first.visitor_id.clone();
         // One visitor id per request, and at most MAX_REQUEST_BYTES of body

@@ -596,7 +596,7 @@ impl Writer {
             .ok_or_else(|| self.failing.clone().unwrap_or_else(|| StoreError::Unavailable("no database".into())))?;
         let read = || -> Result<LocalData, StoreError> {
             let state = store::load_state(conn)?;
-            let mut pending = store::oldest_hits(conn, u32::MAX)?;
+            let mut pending = store::oldest_hits(conn, u32::MAX, usize::MAX)?;
             // Hits still waiting in memory because storage failed.
             for w in &self.pending {
                 if let Write::Hit(h) = w {

@@ -145,24 +145,33 @@ pub fn mode_history(conn: &Connection) -> Result<Vec<ModeRecord>, StoreError> {
     Ok(rows)
 }
 
-/// The oldest queued hits, in the order they were tracked.
-pub fn oldest_hits(conn: &Connection, limit: u32) -> Result<Vec<PendingRow>, StoreError> {
+/// The oldest queued hits, in the order they were tracked: at most `limit`
+/// rows, and no more than it takes to pass `max_bytes` of bodies (at least
+/// one row), so that reading a batch never holds more than about one
+/// request's worth of memory, whatever the batch size.
+pub fn oldest_hits(conn: &Connection, limit: u32, max_bytes: usize) -> Result<Vec<PendingRow>, StoreError> {
     let mut st = conn.prepare_cached(
         "SELECT seq, event_id, visitor_id, mode, tracked_at_ms, body FROM hits ORDER BY seq LIMIT ?1",
     )?;
-    let rows = st
-        .query_map([limit], |r| {
-            Ok(PendingRow {
-                seq: r.get(0)?,
-                event_id: r.get(1)?,
-                visitor_id: r.get(2)?,
-                mode: r.get(3)?,
-                tracked_at_ms: r.get(4)?,
-                body: r.get(5)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    let mut rows = st.query([limit])?;
+    let mut out = Vec::new();
+    let mut bytes = 0usize;
+    while let Some(r) = rows.next()? {
+        let row = PendingRow {
+            seq: r.get(0)?,
+            event_id: r.get(1)?,
+            visitor_id: r.get(2)?,
+            mode: r.get(3)?,
+            tracked_at_ms: r.get(4)?,
+            body: r.get(5)?,
+        };
+        bytes = bytes.saturating_add(row.body.len());
+        out.push(row);
+        if bytes > max_bytes {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// Which of the hits with `first <= seq <= last` are still queued (a purge
@@ -236,4 +245,37 @@ pub fn delete_all(conn: &Connection) -> Result<u64, StoreError> {
     conn.execute("DELETE FROM mode_history", [])?;
     conn.execute("DELETE FROM purpose_choice", [])?;
     Ok(n as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with(bodies: &[usize]) -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = super::super::open(dir.path()).expect("store");
+        for (i, len) in bodies.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO hits (event_id, visitor_id, mode, tracked_at_ms, body) VALUES (?1, 'v', 'optin', 0, ?2)",
+                params![format!("e{i}"), "x".repeat(*len)],
+            )
+            .expect("insert");
+        }
+        (dir, conn)
+    }
+
+    #[test]
+    fn reading_a_batch_stops_past_the_byte_bound() {
+        // 500 hits of 60 KB would be 30 MB in memory; the read stops once past 1 MB.
+        let (_dir, conn) = store_with(&[60_000; 40]);
+        let rows = oldest_hits(&conn, 500, 1_000_000).expect("read");
+        assert_eq!(rows.len(), 17, "16 rows make 960 000 bytes, the 17th passes the bound");
+        assert_eq!(rows.first().map(|r| r.event_id.as_str()), Some("e0"), "oldest first");
+        // Small hits: the count bound decides.
+        let (_dir, conn) = store_with(&[100; 40]);
+        assert_eq!(oldest_hits(&conn, 25, 1_000_000).expect("read").len(), 25);
+        // One hit larger than the bound is still read: it must be able to leave.
+        let (_dir, conn) = store_with(&[2_000_000, 10]);
+        assert_eq!(oldest_hits(&conn, 25, 1_000_000).expect("read").len(), 1);
+    }
 }
