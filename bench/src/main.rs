@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         None | Some("all") => measure::all(),
         Some("rss") => measure::rss_child(&args[1..]),
         Some("ingest") => measure::ingest_only(),
+        Some("upload") => measure::upload_only(),
         Some("latency") => measure::latency_only(),
         Some("glean-latency") => glean_peer::latency(&args[1..]),
         Some("glean-ingest") => glean_peer::ingest(&args[1..]),

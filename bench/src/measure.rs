@@ -186,6 +186,17 @@ pub fn latency_only() -> Res<()> {
 }
 
 /// Ingest alone, for profiling (`perf record mesure-bench ingest`).
+/// `mesure-bench upload`: the upload figures alone.
+pub fn upload_only() -> Res<()> {
+    let (rate, floor, requests) = upload()?;
+    println!("{rate:.0} hits/s, floor {floor:.0} hits/s, ratio {:.2}, {requests} requests", rate / floor);
+    for interval in [mesure_core::DEFAULT_FLUSH_INTERVAL_MS, 120_000] {
+        let (requests, wakeups, hits) = battery(interval)?;
+        println!("interval {} s: {requests} requests for {hits} hits, {wakeups} wake-ups in 10 min", interval / 1000);
+    }
+    Ok(())
+}
+
 pub fn ingest_only() -> Res<()> {
     let (rate, avg) = ingest()?;
     println!("{rate:.0} hits/s, {avg:.0} bytes per hit");
@@ -282,6 +293,51 @@ fn upload() -> Res<(f64, f64, usize)> {
     }
     let floor_rate = UPLOAD as f64 / t0.elapsed().as_secs_f64();
     Ok((mesure_rate, floor_rate, requests))
+}
+
+/// Time compression of the battery run: 10 minutes of foreground in 6 s.
+const BATTERY_SCALE: u64 = 100;
+/// One event every 5 s, for 10 minutes in the foreground.
+const BATTERY_EVENTS: usize = 120;
+const BATTERY_EVERY_MS: u64 = 5_000;
+/// A cellular radio stays in its high-power state this long after a
+/// transfer (LTE's tail, about 10 s): requests closer together than this
+/// share one wake-up.
+const RADIO_TAIL_MS: u64 = 10_000;
+
+/// Requests per 1000 hits and radio wake-ups per hour at a typical tagging
+/// rate, with the default batch size and flush interval, time compressed
+/// `BATTERY_SCALE` times (the configuration's interval and the pace of the
+/// events both divided by it). Returns (requests, wake-ups, hits sent).
+fn battery(flush_interval_ms: u64) -> Res<(usize, usize, usize)> {
+    let dir = tempfile::tempdir().map_err(err)?;
+    let collector = Collector::start().map_err(err)?;
+    let mut c = Config::new(collector.url(), 615_000, dir.path());
+    c.flush_interval_ms = flush_interval_ms / BATTERY_SCALE;
+    let sdk = Sdk::builder(c).build().map_err(err)?;
+    let t0 = Instant::now();
+    for i in 0..BATTERY_EVENTS {
+        let due = t0 + Duration::from_millis(i as u64 * BATTERY_EVERY_MS / BATTERY_SCALE);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        sdk.track_screen("article", vec![("page_chapter1".into(), "news".into())]).map_err(err)?;
+    }
+    // The end of the 10 minutes: what the interval has not sent yet stays for the next session.
+    let end = t0 + Duration::from_millis(BATTERY_EVENTS as u64 * BATTERY_EVERY_MS / BATTERY_SCALE);
+    std::thread::sleep(end.saturating_duration_since(Instant::now()));
+    let received = collector.received();
+    sdk.shutdown().map_err(err)?;
+    let tail = Duration::from_millis(RADIO_TAIL_MS / BATTERY_SCALE);
+    let mut wakeups = 0;
+    let mut last: Option<Instant> = None;
+    let mut hits = 0;
+    for r in &received {
+        hits += r.body.matches("\"event_id\"").count();
+        if last.is_none_or(|l| r.at.saturating_duration_since(l) > tail) {
+            wakeups += 1;
+        }
+        last = Some(r.at);
+    }
+    Ok((received.len(), wakeups, hits))
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -473,12 +529,37 @@ pub fn all() -> Res<()> {
     let (up, up_floor, requests) = upload()?;
     r.line("### Upload to a loopback collector");
     r.line("");
-    r.line(format!("{UPLOAD} queued hits, `flush()` until empty, batches of 50 ({requests} requests), real HTTP on 127.0.0.1."));
+    r.line(format!(
+        "{UPLOAD} queued hits, `flush()` until empty, the default batch size ({DEFAULT_BATCH_SIZE} hits: {requests} requests), real HTTP on 127.0.0.1, the ureq client."
+    ));
     r.line("");
     r.line(format!(
         "Mesure: {up:.0} hits/s acknowledged (read, send, delete). Floor: the same bodies POSTed back to back with ureq: {up_floor:.0} hits/s. Ratio {}.",
         ratio(up, up_floor)
     ));
+    r.line("");
+
+    // 3b. battery: requests and radio wake-ups at a typical tagging rate
+    r.line("### Requests and radio wake-ups at a typical tagging rate");
+    r.line("");
+    r.line(format!(
+        "One screen view every {} s for 10 minutes in the foreground ({BATTERY_EVENTS} hits), default batch size, time compressed {BATTERY_SCALE}× (interval and pace both divided). A request within {} s of the previous one shares its radio wake-up (LTE's tail); the 10 minutes repeated make the hour.",
+        BATTERY_EVERY_MS / 1000,
+        RADIO_TAIL_MS / 1000
+    ));
+    r.line("");
+    r.line("| flush interval | requests | hits sent | requests per 1000 hits | radio wake-ups per hour |");
+    r.line("|---|---|---|---|---|");
+    for interval in [mesure_core::DEFAULT_FLUSH_INTERVAL_MS, 120_000] {
+        let (requests, wakeups, hits) = battery(interval)?;
+        r.line(format!(
+            "| {} s{} | {requests} | {hits} | {:.0} | {} |",
+            interval / 1000,
+            if interval == mesure_core::DEFAULT_FLUSH_INTERVAL_MS { " (default)" } else { "" },
+            requests as f64 * 1000.0 / hits.max(1) as f64,
+            wakeups * 6
+        ));
+    }
     r.line("");
 
     // 4. start-up
