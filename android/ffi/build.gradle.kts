@@ -101,7 +101,7 @@ abstract class CargoNdkBuild @Inject constructor(private val exec: ExecOperation
             commandLine(
                 listOf(cargo.get(), "ndk", "--platform", "26", "-o", outputDir.get().asFile.path) +
                     abis.get().flatMap { listOf("-t", it) } +
-                    listOf("build", "--release", "-p", "mesure-ffi", "--no-default-features"),
+                    listOf("build", "--release", "-p", "mesure-ffi", "--no-default-features", "--features", "bundled-sqlite"),
             )
         }
     }
@@ -125,7 +125,7 @@ abstract class UniffiBindings @Inject constructor(private val exec: ExecOperatio
             commandLine(listOf(cargo.get()) + args)
         }
         // Two invocations: the bindgen's `cli` feature must not reach the library.
-        cargo("build", "-p", "mesure-ffi", "--no-default-features")
+        cargo("build", "-p", "mesure-ffi", "--no-default-features", "--features", "bundled-sqlite")
         cargo("build", "-p", "uniffi-bindgen")
         val library = target.resolve("debug/" + System.mapLibraryName("mesure_ffi"))
         exec.exec {

@@ -16,6 +16,11 @@
 
 #![warn(missing_docs)]
 
+#[cfg(not(any(feature = "bundled-sqlite", feature = "system-sqlite")))]
+compile_error!("mesure-core: choose the SQLite, feature `bundled-sqlite` (compiled in: Android, desktop) or `system-sqlite` (the platform's libsqlite3: iOS, macOS)");
+#[cfg(all(feature = "bundled-sqlite", feature = "system-sqlite"))]
+compile_error!("mesure-core: features `bundled-sqlite` and `system-sqlite` exclude each other");
+
 mod builder;
 mod clock;
 mod config;

@@ -144,7 +144,7 @@ pub fn bench() -> Result<()> {
 
     // Sizes: the desktop library (with ureq) and the mobile variant (without).
     run(cargo().args(["build", "--release", "-p", "mesure-ffi"]))?;
-    run(cargo().args(["build", "--release", "-p", "mesure-ffi", "--no-default-features", "--target-dir"]).arg(target_dir().join("mobile")))?;
+    run(cargo().args(["build", "--release", "-p", "mesure-ffi", "--no-default-features", "--features", "bundled-sqlite", "--target-dir"]).arg(target_dir().join("mobile")))?;
     let full = stripped_size(&target_dir().join("release").join(bindings::lib_file_name()), &dir.join("full.so"))?;
     let mobile = stripped_size(&target_dir().join("mobile/release").join(bindings::lib_file_name()), &dir.join("mobile.so"))?;
     let sizes = format!(

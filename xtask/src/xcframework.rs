@@ -105,7 +105,7 @@ pub fn plan(l: &Layout) -> Vec<Step> {
     for t in &targets {
         steps.push(Step::Run {
             program: "cargo".into(),
-            args: ["build", "--manifest-path", &manifest, "--release", "-p", "mesure-ffi", "--no-default-features", "--target", *t]
+            args: ["build", "--manifest-path", &manifest, "--release", "-p", "mesure-ffi", "--no-default-features", "--features", "bundled-sqlite", "--target", *t]
                 .map(str::to_owned)
                 .to_vec(),
             env: vec![
