@@ -1,25 +1,96 @@
 //! `cargo xtask bench`: every figure of BENCHMARKS.md in one run. The Rust
 //! benchmarks (against the SQLite floor and Glean), the stripped library
-//! sizes with and without the Rust HTTP client, and `track` through the
+//! sizes with and without the Rust HTTP client (and the mobile one per ABI,
+//! x86_64 and aarch64, with JNA's native library), and `track` through the
 //! Kotlin bindings on the JVM. Writes target/bench/BENCHMARKS.generated.md.
+//! `cargo xtask bench-size`: the sizes alone.
 //!
 //! `cargo xtask bench-swift`: `trackScreen` through the Swift wrapper
 //! against an empty FFI call returning a boolean, in the Swift toolchain of
 //! the Swift suite (tests/swift/bench). Prints its JSON line and writes
 //! target/bench/swift.md.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::bindings;
+use crate::cross;
 use crate::kotlin;
 use crate::swift;
-use crate::util::{cargo, output, root, run, target_dir, Result};
+use crate::util::{apt_install, cache_dir, cargo, is_root, output, root, run, target_dir, Result};
 
-fn stripped_size(lib: &Path, out: &Path) -> Result<u64> {
+fn stripped_size(lib: &Path, out: &Path, strip: &str) -> Result<u64> {
     std::fs::copy(lib, out).map_err(|e| format!("{}: {e}", lib.display()))?;
-    run(Command::new("strip").arg(out))?;
+    run(Command::new(strip).arg(out))?;
     Ok(std::fs::metadata(out).map_err(|e| e.to_string())?.len())
+}
+
+/// JNA's native library for a Debian architecture (`amd64`, `arm64`), from
+/// Debian's libjna-jni: installed for the host's, downloaded and unpacked
+/// into the cache for another (`dpkg --add-architecture` first, as root).
+fn jnidispatch(arch: &str, multiarch: &str) -> Result<PathBuf> {
+    let file = format!("usr/lib/{multiarch}/jni/libjnidispatch.system.so");
+    let installed = Path::new("/").join(&file);
+    if output(Command::new("dpkg").arg("--print-architecture"))?.trim() == arch {
+        apt_install(&["libjna-jni"])?;
+        return Ok(installed);
+    }
+    let dir = cache_dir().join(format!("libjna-jni-{arch}"));
+    let lib = dir.join(&file);
+    if lib.exists() {
+        return Ok(lib);
+    }
+    if !is_root() {
+        return Err(format!("libjna-jni:{arch} missing: run as root to download it"));
+    }
+    if !output(Command::new("dpkg").arg("--print-foreign-architectures"))?.lines().any(|a| a == arch) {
+        run(Command::new("dpkg").args(["--add-architecture", arch]))?;
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+    }
+    let debs = dir.join("debs");
+    std::fs::create_dir_all(&debs).map_err(|e| format!("{}: {e}", debs.display()))?;
+    run(Command::new("apt-get").args(["download", &format!("libjna-jni:{arch}")]).current_dir(&debs))?;
+    for deb in std::fs::read_dir(&debs).map_err(|e| e.to_string())? {
+        let deb = deb.map_err(|e| e.to_string())?.path();
+        if deb.extension().is_some_and(|x| x == "deb") {
+            run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&dir))?;
+        }
+    }
+    if lib.exists() {
+        Ok(lib)
+    } else {
+        Err(format!("libjna-jni:{arch} has no {file}"))
+    }
+}
+
+/// One row of the per-ABI table: the mobile library and JNA's, stripped.
+fn abi_row(dir: &Path, abi: &str, lib: &Path, strip: &str, deb_arch: &str, multiarch: &str) -> Result<String> {
+    let tag = abi.split_whitespace().next().unwrap_or(abi);
+    let ours = stripped_size(lib, &dir.join(format!("mobile-{tag}.so")), strip)?;
+    let (jna, total) = match jnidispatch(deb_arch, multiarch).and_then(|j| stripped_size(&j, &dir.join(format!("jnidispatch-{tag}.so")), strip)) {
+        Ok(jna) => (mb(jna), mb(ours + jna)),
+        Err(e) => (format!("not measured: {e}"), "-".into()),
+    };
+    Ok(format!("| {abi} | {} | {jna} | {total} |\n", mb(ours)))
+}
+
+/// The mobile library (`--no-default-features`) per ABI, with the JNA
+/// library the AAR carries beside it: x86_64 here, aarch64 through Debian's
+/// cross toolchain when it is there or can be installed.
+fn mobile_sizes(dir: &Path) -> Result<String> {
+    let mobile = target_dir().join("mobile");
+    let mut rows = abi_row(dir, "x86_64", &mobile.join("release").join(bindings::lib_file_name()), "strip", "amd64", "x86_64-linux-gnu")?;
+    match cross::setup(false) {
+        Ok(()) => {
+            run(cross::cargo_aarch64()
+                .args(["build", "--release", "-p", "mesure-ffi", "--no-default-features", "--features", "bundled-sqlite", "--target", cross::AARCH64, "--target-dir"])
+                .arg(&mobile))?;
+            let lib = cross::out_dir(&mobile, "release").join(bindings::lib_file_name());
+            rows += &abi_row(dir, "aarch64 (arm64-v8a)", &lib, cross::STRIP, "arm64", "aarch64-linux-gnu")?;
+        }
+        Err(e) => rows += &format!("| aarch64 (arm64-v8a) | not measured: {e} | | |\n"),
+    }
+    Ok(rows)
 }
 
 fn mb(bytes: u64) -> String {
@@ -134,6 +205,37 @@ pub fn bench_kotlin() -> Result<()> {
     Ok(())
 }
 
+/// The "Library size" section: desktop against mobile on x86_64, then the
+/// mobile library per ABI with JNA's. SQLite is built with the omissions of
+/// `.cargo/config.toml` (`LIBSQLITE3_FLAGS`), as the Android and iOS builds.
+fn library_sizes(dir: &Path) -> Result<String> {
+    run(cargo().args(["build", "--release", "-p", "mesure-ffi"]))?;
+    run(cargo().args(["build", "--release", "-p", "mesure-ffi", "--no-default-features", "--features", "bundled-sqlite", "--target-dir"]).arg(target_dir().join("mobile")))?;
+    let full = stripped_size(&target_dir().join("release").join(bindings::lib_file_name()), &dir.join("full.so"), "strip")?;
+    let mobile = stripped_size(&target_dir().join("mobile/release").join(bindings::lib_file_name()), &dir.join("mobile.so"), "strip")?;
+    Ok(format!(
+        "### Library size\n\nStripped release cdylib (`lto`, `opt-level = \"s\"`, one codegen unit; SQLite without the features the store does not use, `LIBSQLITE3_FLAGS` in `.cargo/config.toml`), x86_64 Linux:\n\n\
+         | build | size |\n|---|---|\n| with the Rust HTTP client (ureq + rustls) | {} |\n| mobile: without it (platform HTTP client) | {} |\n\n\
+         Ratio: the mobile build is {:.2}× the desktop one.\n\n\
+         Per ABI, the native code the AAR carries: the mobile library and JNA's `libjnidispatch.so`. \
+         Linux (glibc) builds stand in for the Android ones (same code; the NDK's libc and linker differ); \
+         JNA's library is Debian's libjna-jni, where the AAR takes JNA's own Android build from Maven.\n\n\
+         | ABI | `libmesure_ffi.so` (mobile) | `libjnidispatch.so` (JNA) | total |\n|---|---|---|---|\n{}",
+        mb(full),
+        mb(mobile),
+        mobile as f64 / full as f64,
+        mobile_sizes(dir)?
+    ))
+}
+
+/// `cargo xtask bench-size`: the "Library size" section alone, printed.
+pub fn bench_size() -> Result<()> {
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    println!("{}", library_sizes(&dir)?);
+    Ok(())
+}
+
 pub fn bench() -> Result<()> {
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -142,19 +244,7 @@ pub fn bench() -> Result<()> {
     run(cargo().args(["build", "--release", "-p", "mesure-bench"]))?;
     run(Command::new(target_dir().join("release/mesure-bench")).current_dir(root()).env("MESURE_BENCH_OUT", &rust_md))?;
 
-    // Sizes: the desktop library (with ureq) and the mobile variant (without).
-    run(cargo().args(["build", "--release", "-p", "mesure-ffi"]))?;
-    run(cargo().args(["build", "--release", "-p", "mesure-ffi", "--no-default-features", "--features", "bundled-sqlite", "--target-dir"]).arg(target_dir().join("mobile")))?;
-    let full = stripped_size(&target_dir().join("release").join(bindings::lib_file_name()), &dir.join("full.so"))?;
-    let mobile = stripped_size(&target_dir().join("mobile/release").join(bindings::lib_file_name()), &dir.join("mobile.so"))?;
-    let sizes = format!(
-        "### Library size\n\nStripped release cdylib (`lto`, `opt-level = \"s\"`, one codegen unit), x86_64 Linux:\n\n\
-         | build | size |\n|---|---|\n| with the Rust HTTP client (ureq + rustls) | {} |\n| mobile: without it (platform HTTP client) | {} |\n\n\
-         Ratio: the mobile build is {:.2}× the desktop one.\n",
-        mb(full),
-        mb(mobile),
-        mobile as f64 / full as f64
-    );
+    let sizes = library_sizes(&dir)?;
 
     let kotlin = kotlin_figures(&dir)?;
     let rust = std::fs::read_to_string(&rust_md).map_err(|e| e.to_string())?;

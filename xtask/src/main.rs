@@ -12,6 +12,9 @@
 //! - `bench`: the benchmarks of BENCHMARKS.md (release builds; minutes);
 //!   `bench kotlin`: the JVM figures alone.
 //! - `bench-swift`: `trackScreen` through the Swift wrapper against an empty FFI call (JSON).
+//! - `bench-size`: the "Library size" section of `bench` alone: the stripped
+//!   mobile library per ABI (x86_64, and aarch64 with Debian's cross
+//!   toolchain, installed if missing) with JNA's native library.
 //! - `stress [runs]`: the whole Rust suite `runs` times (20) under stress-ng.
 //! - `check-16k <file.so|dir|file.aar>...`: every library 16 KB page aligned.
 //! - `xcframework [--print]`: ios/MesureFFI.xcframework, its zip and checksum
@@ -21,6 +24,7 @@
 mod api;
 mod bench;
 mod bindings;
+mod cross;
 mod docs;
 mod elf;
 mod kotlin;
@@ -67,6 +71,7 @@ fn dispatch(args: &[String]) -> Result<()> {
         Some("release") => release::release(),
         Some("api") => api::api(args.get(1).is_some_and(|a| a == "--bless")),
         Some("bench-swift") => bench::bench_swift(),
+        Some("bench-size") => bench::bench_size(),
         Some("stress") => {
             let runs = args.get(1).map(|n| n.parse().map_err(|_| format!("not a number of runs: {n}"))).transpose()?;
             stress::stress(runs.unwrap_or(20))
@@ -81,7 +86,7 @@ fn dispatch(args: &[String]) -> Result<()> {
             Some(lang @ ("kotlin" | "swift")) => bindings::generate(lang).map(|dir| eprintln!("xtask: {}", dir.display())),
             _ => Err("usage: cargo xtask bindings kotlin|swift".into()),
         },
-        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs, api, release, check-16k, bench-swift, xcframework, xcframework-manifest")),
+        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs, api, release, check-16k, bench-swift, xcframework, xcframework-manifest, bench-size")),
     }
 }
 
