@@ -118,7 +118,19 @@ fn sigkill_at_random_moments_loses_nothing_persisted() {
 
     for run in 0..KILLS as i64 {
         let offset = run * SEQ_STRIDE;
-        let mut child = Command::new(&exe)
+        // Under emulation (`cargo xtask test-arm64`) the child needs the
+        // runner too: the kernel cannot start a foreign binary by itself.
+        let runner = std::env::var("MESURE_TEST_RUNNER").unwrap_or_default();
+        let mut runner = runner.split_whitespace();
+        let mut child = match runner.next() {
+            Some(program) => {
+                let mut c = Command::new(program);
+                c.args(runner).arg(&exe);
+                c
+            }
+            None => Command::new(&exe),
+        };
+        let mut child = child
             .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
             .env("MESURE_CRASH_CHILD", format!("{}|{}|{offset}", dir.path().display(), collector.url()))
             .stdout(Stdio::piped())

@@ -15,6 +15,8 @@
 //! - `bench-size`: the "Library size" section of `bench` alone: the stripped
 //!   mobile library per ABI (x86_64, and aarch64 with Debian's cross
 //!   toolchain, installed if missing) with JNA's native library.
+//! - `test-arm64`: the core and FFI suites built for aarch64 Linux and run
+//!   under qemu-aarch64 (not in `.ci/run`: slow; see `arm64.rs`).
 //! - `stress [runs]`: the whole Rust suite `runs` times (20) under stress-ng.
 //! - `check-16k <file.so|dir|file.aar>...`: every library 16 KB page aligned.
 //! - `xcframework [--print]`: ios/MesureFFI.xcframework, its zip and checksum
@@ -22,6 +24,7 @@
 //!   writes the released zip into the root Package.swift.
 
 mod api;
+mod arm64;
 mod bench;
 mod bindings;
 mod cross;
@@ -66,6 +69,7 @@ fn dispatch(args: &[String]) -> Result<()> {
         Some("test-kotlin") => kotlin::test(),
         Some("test-swift") => swift::test(),
         Some("bench") if args.get(1).map(String::as_str) == Some("kotlin") => bench::bench_kotlin(),
+        Some("test-arm64") => arm64::test(),
         Some("bench") => bench::bench(),
         Some("check-docs") => docs::check(),
         Some("release") => release::release(),
@@ -86,7 +90,7 @@ fn dispatch(args: &[String]) -> Result<()> {
             Some(lang @ ("kotlin" | "swift")) => bindings::generate(lang).map(|dir| eprintln!("xtask: {}", dir.display())),
             _ => Err("usage: cargo xtask bindings kotlin|swift".into()),
         },
-        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs, api, release, check-16k, bench-swift, xcframework, xcframework-manifest, bench-size")),
+        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs, api, release, check-16k, bench-swift, xcframework, xcframework-manifest, bench-size, test-arm64")),
     }
 }
 
