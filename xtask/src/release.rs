@@ -42,7 +42,7 @@ pub fn release() -> Result<()> {
     // The native libraries: mobile first (it is overwritten by the desktop build).
     let lib = bindings::lib_file_name();
     let release_lib = target_dir().join("release").join(lib);
-    run(cargo().args(["build", "--release", "-p", "mesure-ffi", "--no-default-features"]))?;
+    run(cargo().args(["build", "--release", "-p", "mesure-ffi", "--no-default-features", "--features", "bundled-sqlite"]))?;
     let mobile = copy(&release_lib, &out.join("libmesure_ffi-linux-x86_64-mobile.so"))?;
     strip(&mobile)?;
     artifacts.push(mobile);
