@@ -575,7 +575,8 @@ pub fn swift_public_declarations(text: &str) -> Vec<String> {
             decl.push(' ');
             decl.push_str(trimmed.split('{').next().unwrap_or("").trim_end());
             if balanced(&decl) {
-                out.push(decl);
+                // Comment lines inside a signature leave blanks: one space between words.
+                out.push(decl.split_whitespace().collect::<Vec<_>>().join(" "));
             } else {
                 partial = Some(decl);
             }
@@ -727,7 +728,10 @@ public final class MesureSDK: Sendable {
         case b(String)
     }
     public init(
-        strict: Bool
+        /// Doc comments between parameters leave no trace.
+        strict: Bool,
+
+        name: String
     ) {}
 }
 extension MesureSDK {
@@ -747,7 +751,7 @@ struct Internal {
                 "MesureSDK: public enum Kind",
                 "MesureSDK.Kind: case a",
                 "MesureSDK.Kind: case b(String)",
-                "MesureSDK: public init( strict: Bool )",
+                "MesureSDK: public init( strict: Bool, name: String )",
                 "MesureSDK: public static func start() -> MesureSDK",
             ]
         );
