@@ -50,7 +50,8 @@ fn a_misbehaving_collector_loses_and_duplicates_nothing() {
     config.request_timeout_ms = 300;
     config.retry_base_ms = 20;
     config.retry_max_ms = 200;
-    let sdk = system_clock_sdk(config, None);
+    let recorder = Arc::new(Recorder::default());
+    let sdk = system_clock_sdk(config, Some(recorder.clone()));
     let mut ids = HashSet::new();
     for i in 0..1000 {
         match sdk.track(Event::screen(format!("p{i}"))).unwrap() {
@@ -69,14 +70,33 @@ fn a_misbehaving_collector_loses_and_duplicates_nothing() {
     assert!(stats.upload_failures >= 6, "{stats:?}");
     assert_eq!(stats.rejected_by_collector, 0);
 
-    // Retry-After was honoured: the request after a 503/429 came at least 1 s later.
+    // Retry-After was honoured: after each 503/429 the SDK received (its own
+    // Sent report says so; on a loaded machine a reply can come after the
+    // client's 300 ms timeout, and then it was a timeout, not a Retry-After),
+    // the collector's next request came at least 1 s after that one arrived.
     let received = collector.received();
-    for w in received.windows(2) {
-        if matches!(w[0].reply, Reply::RetryAfter(..)) {
-            let gap = w[1].at.duration_since(w[0].at);
+    // The request that carried this batch and was answered with a Retry-After
+    // (a batch is retried, so it may have been in earlier requests too; if two
+    // of its requests got a Retry-After, which one the SDK saw is ambiguous).
+    let arrived_with = |event_id: &str| {
+        let mut answered = received.iter().filter(|r| r.body.contains(event_id) && matches!(r.reply, Reply::RetryAfter(..)));
+        match (answered.next(), answered.next()) {
+            (Some(r), None) => Some(r.at),
+            _ => None,
+        }
+    };
+    let sent = recorder.diagnostics.lock().unwrap().clone();
+    let mut honoured = 0;
+    for d in &sent {
+        let Diagnostic::Sent { hits, status: Some(503 | 429), .. } = d else { continue };
+        let Some(at) = hits.first().and_then(|h| arrived_with(&h.event_id)) else { continue };
+        if let Some(next) = received.iter().map(|r| r.at).filter(|t| *t > at).min() {
+            let gap = next.duration_since(at);
             assert!(gap >= Duration::from_millis(1000), "retried {gap:?} after a Retry-After of 1 s");
+            honoured += 1;
         }
     }
+    assert!(honoured >= 1, "no Retry-After reached the SDK: {sent:?}");
     // Backoff grows between consecutive failures (lower bounds only).
     eprintln!(
         "1000 hits, {} requests, {} acknowledged events ({} duplicates removed by event_id), {} failed attempts",
