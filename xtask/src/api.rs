@@ -16,12 +16,12 @@
 //! rewrites them after a reviewed change.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
 
-use crate::util::{cargo, output, root, target_dir, Result};
+use crate::util::{cargo, files_with_extension, output, root, target_dir, Result};
 use crate::{bindings, kotlin};
 
 /// Compares `actual` with `api/<name>.txt`, or writes it there when `bless`.
@@ -116,6 +116,15 @@ impl Walker<'_> {
         &self.index[id]
     }
 
+    /// A tuple struct's or variant's field types (`_` for a hidden one).
+    fn tuple_fields(&self, ids: &Value) -> String {
+        let fields: Vec<String> = ids
+            .as_array()
+            .map(|a| a.iter().map(|f| if f.is_null() { "_".into() } else { ty(&self.item(&f.to_string())["inner"]["struct_field"]) }).collect())
+            .unwrap_or_default();
+        fields.join(", ")
+    }
+
     fn module(&mut self, id: &str, path: &str) {
         let items: Vec<String> = self.item(id)["inner"]["module"]["items"]
             .as_array()
@@ -148,7 +157,7 @@ impl Walker<'_> {
             return;
         }
         let it = self.item(id).clone();
-        let attrs = attrs(&it);
+        let attrs = attrs_of(&it);
         let inner = &it["inner"];
         if inner.get("module").is_some() {
             self.lines.insert(format!("{attrs}pub mod {path}"));
@@ -164,11 +173,7 @@ impl Walker<'_> {
                     }
                 }
             } else if let Some(tuple) = kind.get("tuple") {
-                let fields: Vec<String> = tuple
-                    .as_array()
-                    .map(|a| a.iter().map(|f| if f.is_null() { "_".into() } else { ty(&self.item(&f.to_string())["inner"]["struct_field"]) }).collect())
-                    .unwrap_or_default();
-                self.lines.insert(format!("pub {path}({})", fields.join(", ")));
+                self.lines.insert(format!("pub {path}({})", self.tuple_fields(tuple)));
             }
             self.impls(&s["impls"], path);
         } else if let Some(e) = inner.get("enum") {
@@ -187,11 +192,7 @@ impl Walker<'_> {
                         .collect();
                     self.lines.insert(format!("{}pub variant {vpath} {{ {} }}", attrs_of(&v), names.join(", ")));
                 } else if let Some(tuple) = kind.get("tuple") {
-                    let fields: Vec<String> = tuple
-                        .as_array()
-                        .map(|a| a.iter().map(|f| if f.is_null() { "_".into() } else { ty(&self.item(&f.to_string())["inner"]["struct_field"]) }).collect())
-                        .unwrap_or_default();
-                    self.lines.insert(format!("{}pub variant {vpath}({})", attrs_of(&v), fields.join(", ")));
+                    self.lines.insert(format!("{}pub variant {vpath}({})", attrs_of(&v), self.tuple_fields(tuple)));
                 } else {
                     self.lines.insert(format!("{}pub variant {vpath}", attrs_of(&v)));
                 }
@@ -245,7 +246,7 @@ impl Walker<'_> {
                     }
                     let mpath = format!("{path}::{}", m["name"].as_str().unwrap_or("_"));
                     if let Some(f) = m["inner"].get("function") {
-                        self.lines.insert(format!("{}{}", attrs(&m), function(&mpath, f)));
+                        self.lines.insert(format!("{}{}", attrs_of(&m), function(&mpath, f)));
                     } else if let Some(c) = m["inner"].get("assoc_const") {
                         self.lines.insert(format!("pub const {mpath}: {}", ty(&c["type"])));
                     }
@@ -268,11 +269,7 @@ fn ids(v: &Value) -> Vec<String> {
     v.as_array().map(|a| a.iter().map(|x| x.to_string()).collect()).unwrap_or_default()
 }
 
-/// `#[non_exhaustive]` and `#[must_use]`, the attributes that matter to semver.
-fn attrs(it: &Value) -> String {
-    attrs_of(it)
-}
-
+/// `#[non_exhaustive] `, the attribute that matters to semver, or nothing.
 fn attrs_of(it: &Value) -> String {
     let mut out = String::new();
     for a in it["attrs"].as_array().into_iter().flatten() {
@@ -480,9 +477,7 @@ pub fn ty(t: &Value) -> String {
 pub fn kotlin_listing(dirs: &[PathBuf]) -> Result<String> {
     let mut out = String::new();
     for dir in dirs {
-        let mut classes = Vec::new();
-        collect(dir, "class", &mut classes)?;
-        classes.sort();
+        let classes = files_with_extension(dir, "class");
         for chunk in classes.chunks(200) {
             let text = output(Command::new("javap").arg("-public").args(chunk))?;
             out.push_str(&normalize_javap(&text));
@@ -512,30 +507,14 @@ pub fn normalize_javap(text: &str) -> String {
     out
 }
 
-fn collect(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        if path.is_dir() {
-            collect(&path, ext, out)?;
-        } else if path.extension().is_some_and(|e| e == ext) {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
 // ---------------------------------------------------------------- Swift
 
 /// The public declarations of the Swift wrapper and of the generated
 /// bindings, file by file.
 pub fn swift_listing() -> Result<String> {
     let generated = bindings::generate("swift")?;
-    let mut files = Vec::new();
-    collect(&root().join("ios/Sources"), "swift", &mut files)?;
-    let mut generated_files = Vec::new();
-    collect(&generated, "swift", &mut generated_files)?;
-    files.sort();
-    generated_files.sort();
+    let files = files_with_extension(&root().join("ios/Sources"), "swift");
+    let generated_files = files_with_extension(&generated, "swift");
     let mut out = String::new();
     for (label, file) in files
         .iter()

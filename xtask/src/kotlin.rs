@@ -65,19 +65,7 @@ pub fn kotlinc(home: &Path, classpath: &[PathBuf], out: &Path) -> Command {
 }
 
 pub fn kotlin_sources(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(kotlin_sources(&p));
-            } else if p.extension().is_some_and(|x| x == "kt") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    crate::util::files_with_extension(dir, "kt")
 }
 
 pub fn java_sources(dir: &Path) -> Vec<PathBuf> {

@@ -130,3 +130,24 @@ impl Drop for CollectorProcess {
         let _ = self.child.wait();
     }
 }
+
+/// The files under `dir` (recursively) whose extension is `ext`, sorted;
+/// unreadable directories are skipped.
+pub fn files_with_extension(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, ext, out);
+                } else if p.extension().is_some_and(|x| x == ext) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, ext, &mut out);
+    out.sort();
+    out
+}
