@@ -1,6 +1,7 @@
 //! Building an [`Sdk`]: validating the configuration, taking the storage
 //! directory, reading back the visitor's choice and id, starting the threads.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -16,7 +17,8 @@ use crate::mode::ModeChangeReason;
 use crate::notifier::{self, Notices};
 use crate::rules::RuleBook;
 use crate::sdk::{Sdk, Threads};
-use crate::shared::Shared;
+use crate::gate::EgressView;
+use crate::shared::{Layers, Shared};
 use crate::state::{Engine, State, CONTROL_RESERVE, MAX_IN_FLIGHT};
 use crate::stats::Counters;
 use crate::store::lock::{DirLock, LockError};
@@ -34,12 +36,14 @@ pub struct SdkBuilder {
     random: Option<Arc<dyn Random>>,
     listener: Option<Arc<dyn Listener>>,
     http: Option<Arc<dyn HttpClient>>,
+    legacy_dir: Option<PathBuf>,
+    layers: Layers,
 }
 
 impl Sdk {
     /// A builder for an SDK with `config`.
     pub fn builder(config: Config) -> SdkBuilder {
-        SdkBuilder { config, clock: None, random: None, listener: None, http: None }
+        SdkBuilder { config, clock: None, random: None, listener: None, http: None, legacy_dir: None, layers: Layers::default() }
     }
 }
 
@@ -65,6 +69,27 @@ impl SdkBuilder {
         self
     }
 
+    /// Where an earlier version kept the store of every site together (the
+    /// wrappers' `<base>/mesure`). At build, a store found there moves into
+    /// the configured storage directory (database, its companions and the
+    /// choice file) when it belongs to this site, or to no site yet (a store
+    /// from before sites were recorded: one site per app then), and the
+    /// storage directory holds no store of its own; otherwise it stays where
+    /// it is, for the site it belongs to.
+    pub fn legacy_storage_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.legacy_dir = Some(dir.into());
+        self
+    }
+
+    /// Tests only: switches off the track-time filter or the egress gate,
+    /// to prove that the other holds alone.
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
+    pub fn layers(mut self, layers: Layers) -> Self {
+        self.layers = layers;
+        self
+    }
+
     /// Validates the configuration, takes the storage directory (one SDK per
     /// directory: a second gets [`SdkError::StorageInUse`]), opens the store
     /// (recreating it if unreadable; running without storage if it cannot be
@@ -84,6 +109,12 @@ impl SdkBuilder {
         let rules = RuleBook::new(&config);
         let now = clock.now_ms();
         let notices = Arc::new(Notices::new(self.listener.is_some()));
+        let site = config.site_key();
+        if let Some(legacy) = &self.legacy_dir {
+            if let Some(message) = adopt_legacy_store(legacy, &config.storage_dir, &site) {
+                notices.diagnostic(Diagnostic::StorageError { message });
+            }
+        }
 
         // The lock comes first: nothing of the directory is read before it
         // is ours. A directory that cannot be created or locked for another
@@ -106,6 +137,19 @@ impl SdkBuilder {
                 if let Some(reason) = recovered {
                     notices.diagnostic(Diagnostic::StorageRecovered { reason });
                 }
+                // One directory, one site: its id, choice and queue are that site's.
+                match store::site(&conn) {
+                    Ok(Some(other)) if other != site => {
+                        return Err(SdkError::StorageOfAnotherSite { dir: dir.clone(), site: other });
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        if let Err(e) = store::bind_site(&conn, &site) {
+                            notices.diagnostic(Diagnostic::StorageError { message: e.to_string() });
+                        }
+                    }
+                    Err(e) => notices.diagnostic(Diagnostic::StorageError { message: e.to_string() }),
+                }
                 match store::load_state(&conn) {
                     Ok(s) => (Some(conn), s),
                     Err(e) => {
@@ -124,8 +168,11 @@ impl SdkBuilder {
         let from_db = Choice { record: stored.mode.clone(), purposes: stored.purposes.clone() };
         let recorded = from_db.record.is_some() || !from_db.purposes.is_empty();
         let (choice, rewrite_choice) = match dir_lock.as_ref().map(|_| store::choice::read(dir)) {
-            Some(Ok(Some(choice))) => {
-                let differs = choice != from_db;
+            Some(Ok(Some((_, Some(other))))) if other != site => {
+                return Err(SdkError::StorageOfAnotherSite { dir: dir.clone(), site: other });
+            }
+            Some(Ok(Some((choice, file_site)))) => {
+                let differs = choice != from_db || file_site.is_none();
                 (choice, differs)
             }
             // No file yet: a fresh install, or a store from a version
@@ -170,10 +217,17 @@ impl SdkBuilder {
             purpose_answers,
             purposes: PurposeState::default(),
             purpose_filter: None,
+            purpose_wire: None,
             epoch: 0,
             closed: false,
         };
+        let view = EgressView { mode: state.mode.clone(), since_ms: state.record.as_ref().map(|r| r.since_ms) };
+        let dry_run = config.dry_run;
         let shared = Arc::new(Shared {
+            site,
+            egress: Mutex::new(Arc::new(view)),
+            layers: self.layers,
+            rules: rules.clone(),
             storage_dir: config.storage_dir.clone(),
             endpoint: config.endpoint_base(),
             config,
@@ -206,10 +260,14 @@ impl SdkBuilder {
                 let Choice { record, purposes } = choice;
                 let _ = shared.ops.send(Op::Mode(Box::new(ModeOp { record, purposes, visitor: VisitorAction::Keep, change: None })));
             }
+            if !dry_run && conn.is_some() {
+                // What a dry run queued never reaches a collector.
+                let _ = shared.ops.send(Op::DropDryRunHits);
+            }
             if stale_visitor {
                 // Expired, dated in the future, or left by a mode that may
                 // not hold one: delete it now.
-                let action = if st.mode.stores_visitor_id() { VisitorAction::Forget } else { VisitorAction::Purge };
+                let action = if st.mode.stores_visitor_id() { VisitorAction::Forget } else { VisitorAction::PurgeIdentified };
                 let _ = shared.ops.send(Op::Visitor(action));
             }
             engine.expire_consent(&mut st, now);
@@ -259,6 +317,36 @@ fn start_threads(shared: &Arc<Shared>, listener: Option<Arc<dyn Listener>>, writ
         }
     };
     Ok(Threads { writer, uploader, listener })
+}
+
+/// Moves the store of `legacy` into `dir` when it is this site's (or no
+/// site's yet) and `dir` has none; returns what went wrong, for a diagnostic.
+fn adopt_legacy_store(legacy: &Path, dir: &Path, site: &str) -> Option<String> {
+    if legacy == dir || !store::has_store(legacy) || store::has_store(dir) {
+        return None;
+    }
+    // The legacy directory is locked like any store: an SDK of an older
+    // version (another process) may still use it.
+    let _lock = match DirLock::acquire(legacy) {
+        Ok(lock) => lock,
+        Err(LockError::InUse) => return Some(format!("the store in {} is in use; it stays there", legacy.display())),
+        Err(LockError::Io(e)) => return Some(format!("the store in {} cannot be locked: {e}", legacy.display())),
+    };
+    match store::site_of(legacy) {
+        Ok(Some(other)) if other != site => return None,
+        Ok(_) => {}
+        Err(e) => return Some(format!("the store in {} cannot be read ({e}); it stays there", legacy.display())),
+    }
+    if let Err(e) = store::create_private_dir(dir) {
+        return Some(format!("cannot create {} to move the store of {} into it: {e}", dir.display(), legacy.display()));
+    }
+    let failed: Vec<String> = store::store_files()
+        .iter()
+        .filter(|f| legacy.join(f).exists())
+        .filter(|f| std::fs::rename(legacy.join(f), dir.join(f)).is_err())
+        .cloned()
+        .collect();
+    (!failed.is_empty()).then(|| format!("could not move {} from {} into {}", failed.join(", "), legacy.display(), dir.display()))
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, SdkError> {

@@ -9,6 +9,7 @@ use crate::error::{ConfigError, ConfigErrorKind as K};
 use crate::hit::{property_name_problem, Value};
 use crate::mode::VisitorMode;
 use crate::identifying::identifying_reason;
+use crate::scrub::{self, TextKind};
 
 /// Consent choices are kept 6 months (CNIL recommendations 2020-092, art. 2:
 /// "conservation des choix: 6 mois", seed 002). Longer values are refused.
@@ -35,6 +36,18 @@ pub const DEFAULT_RETRY_BASE_MS: u64 = 2_000;
 pub const DEFAULT_RETRY_MAX_MS: u64 = 15 * 60_000;
 /// Longest context string (OS name, device model, ...).
 pub const MAX_CONTEXT_CHARS: usize = 256;
+/// Most purposes a configuration lists beside audience measurement. IAB's
+/// TCF v2.2 defines 11 purposes and 2 special features; a consent platform
+/// with 32 is already unusual. Bounded so that `visitor_privacy_purposes`
+/// (at most 33 × 57 bytes) can never crowd the strictly necessary fields
+/// out of a hit's 64 KiB.
+pub const MAX_PURPOSES: usize = 32;
+/// Most property patterns one purpose lists.
+pub const MAX_PURPOSE_PATTERNS: usize = 64;
+/// The values `connection_type` may take: the SDK's own closed set (the
+/// wrappers map the platform's network state onto it), so that the only
+/// context value anonymous hits carry is never the app's words.
+pub const CONNECTION_TYPES: [&str; 7] = ["wifi", "cellular", "ethernet", "bluetooth", "vpn", "offline", "other"];
 
 /// A property the data controller allows in an exempt-derived mode, with the
 /// written justification kept for the compliance report.
@@ -67,11 +80,13 @@ pub struct PropertyRule {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PurposeConfig {
-    /// `a-z`, `0-9` and `_`, starting with a letter (`advertising`).
+    /// `a-z`, `0-9` and `_`, starting with a letter (`advertising`), 40
+    /// characters at most; [`MAX_PURPOSES`] purposes at most.
     pub name: String,
-    /// Property-name patterns (`ad_*`); a property belongs to the first
-    /// purpose that names it. The strictly necessary set belongs to
-    /// audience measurement.
+    /// Property-name patterns (`ad_*`), [`MAX_PURPOSE_PATTERNS`] at most. A
+    /// property every pattern of several purposes names serves all of them,
+    /// and leaves only with the consent to each. The strictly necessary set
+    /// belongs to audience measurement.
     #[serde(default)]
     pub properties: Vec<String>,
 }
@@ -85,7 +100,8 @@ pub struct CustomMode {
     /// The mode's name (never a built-in mode's).
     pub name: String,
     /// Event-name patterns it sends beside the exempt events; each names
-    /// its events (`article.*`, never `*`).
+    /// its events: an exact name, or a whole first segment then `*`
+    /// (`article.*`; never `*` or `a*`).
     #[serde(default)]
     pub allowed_events: Vec<String>,
     /// Properties it sends beside the strictly necessary ones, each justified.
@@ -158,7 +174,10 @@ impl DeviceContext {
         v
     }
 
-    /// Checks string lengths and control characters.
+    /// Checks string lengths and control characters, that `connection_type`
+    /// is one of [`CONNECTION_TYPES`], and that no value holds an e-mail
+    /// address, a phone number or another identifying value
+    /// (PRIVACY.md, guarantee 1): the context rides on exempt hits.
     pub fn validate(&self, field: &str) -> Result<(), ConfigError> {
         let fields = [
             ("os", &self.os),
@@ -182,6 +201,23 @@ impl DeviceContext {
                 if v.chars().any(char::is_control) {
                     return Err(ConfigError::new(format!("{field}.{name}"), K::Invalid, "control character"));
                 }
+                let kind = if name.ends_with("version") { TextKind::Version } else { TextKind::Free };
+                if let Some(found) = scrub::find(v, kind) {
+                    return Err(ConfigError::new(
+                        format!("{field}.{name}"),
+                        K::IdentifyingValue,
+                        format!("holds an identifying value ({}): the context rides on hits sent without consent", found.code()),
+                    ));
+                }
+            }
+        }
+        if let Some(c) = &self.connection_type {
+            if !CONNECTION_TYPES.contains(&c.as_str()) {
+                return Err(ConfigError::new(
+                    format!("{field}.connection_type"),
+                    K::IdentifyingValue,
+                    format!("{c:?} is not one of {}: anonymous hits carry only the SDK's own values", CONNECTION_TYPES.join(", ")),
+                ));
             }
         }
         Ok(())
@@ -204,7 +240,8 @@ pub struct Config {
     pub site_id: u32,
     /// An app-private directory (absolute path); the SDK creates `mesure.sqlite3` in it.
     pub storage_dir: PathBuf,
-    /// The mode before any choice, and after an opt-in lapses. Never opt-in.
+    /// The mode before any choice, and after an opt-in lapses. Never opt-in
+    /// or no-storage: they carry everything and need consent.
     #[serde(deserialize_with = "mode_from_str")]
     pub default_mode: VisitorMode,
     /// Properties the controller allows in exempt mode, each justified.
@@ -216,8 +253,8 @@ pub struct Config {
     pub forbidden_events: Vec<String>,
     /// The event names an anonymous hit (opt-out with
     /// `send_hits_in_opt_out`, no-consent) may carry; `None`: the exempt
-    /// events (`page.display` and the four clicks). Each names its events: a
-    /// pattern may end with `*` but not start with it.
+    /// events (`page.display` and the four clicks). Exact names only: an
+    /// anonymous counter counts a named event.
     pub anonymous_events: Option<Vec<String>>,
     /// Controller-defined modes derived from exempt.
     pub custom_modes: Vec<CustomMode>,
@@ -298,16 +335,33 @@ fn check_pattern(field: &str, p: &str, what: &str) -> Result<(), ConfigError> {
     }
 }
 
-/// An event pattern that names its events: a literal prefix before any
-/// `*` (`article.*`, `search`), never `*`, `**` or `*.display`.
+/// An event pattern that names its events: an exact name (`search`), or
+/// at least one whole first segment before any `*` (`article.*`,
+/// `video.play_*`); never `*`, `a*`, `art*.x` or `*.display`, which let
+/// every event, or every event of a letter, out without consent.
 fn check_named_events(field: &str, p: &str) -> Result<(), ConfigError> {
     check_pattern(field, p, "event")?;
-    if p.starts_with('*') {
+    let named = match (p.find('*'), p.find('.')) {
+        (None, _) => true,
+        (Some(star), Some(dot)) => dot > 0 && dot < star,
+        (Some(_), None) => false,
+    };
+    if !named {
         return Err(ConfigError::new(
             field,
             K::Invalid,
-            format!("{p:?} does not name its events: give a name or a prefix (\"article.*\")"),
+            format!("{p:?} does not name its events: give a name, or a whole first segment and then `*` (\"article.*\")"),
         ));
+    }
+    refuse_identifying(field, p)
+}
+
+/// An anonymous event: an exact name, never a pattern (anonymous counters
+/// count named events).
+fn check_exact_event(field: &str, p: &str) -> Result<(), ConfigError> {
+    check_pattern(field, p, "event")?;
+    if p.contains('*') {
+        return Err(ConfigError::new(field, K::Invalid, format!("{p:?}: anonymous events are exact names, not patterns")));
     }
     refuse_identifying(field, p)
 }
@@ -379,6 +433,12 @@ impl Config {
         serde_json::from_str(json).map_err(|e| ConfigError::new("json", K::Invalid, e.to_string()))
     }
 
+    /// The site the store, the choice and every queued hit belong to: a
+    /// directory holds one site's data, and a hit leaves only for its site.
+    pub fn site_key(&self) -> String {
+        self.site_id.to_string()
+    }
+
     /// The endpoint requests are sent to: scheme and host lower-cased, no
     /// trailing slash (`collect_endpoint` as given when it does not parse:
     /// [`Config::validate`] refuses it).
@@ -406,7 +466,7 @@ impl Config {
             check_pattern(&format!("forbidden_events[{i}]"), e, "event")?;
         }
         for (i, e) in self.anonymous_events.iter().flatten().enumerate() {
-            check_named_events(&format!("anonymous_events[{i}]"), e)?;
+            check_exact_event(&format!("anonymous_events[{i}]"), e)?;
         }
         let mut names: Vec<&str> = Vec::new();
         for (i, m) in self.custom_modes.iter().enumerate() {
@@ -428,6 +488,9 @@ impl Config {
                 check_allowance(&format!("{field}.allowed_properties[{j}]"), a)?;
             }
         }
+        if self.purposes.len() > MAX_PURPOSES {
+            return Err(ConfigError::new("purposes", K::TooMany, format!("{} purposes; at most {MAX_PURPOSES}", self.purposes.len())));
+        }
         let mut purposes: Vec<&str> = Vec::new();
         for (i, p) in self.purposes.iter().enumerate() {
             let field = format!("purposes[{i}]");
@@ -438,13 +501,24 @@ impl Config {
                 return Err(ConfigError::new(format!("{field}.name"), K::DuplicateMode, format!("{:?} is listed twice", p.name)));
             }
             purposes.push(&p.name);
+            if p.properties.len() > MAX_PURPOSE_PATTERNS {
+                return Err(ConfigError::new(
+                    format!("{field}.properties"),
+                    K::TooMany,
+                    format!("{} patterns; at most {MAX_PURPOSE_PATTERNS}", p.properties.len()),
+                ));
+            }
             for (j, pattern) in p.properties.iter().enumerate() {
                 check_pattern(&format!("{field}.properties[{j}]"), pattern, "property")?;
             }
         }
         match &self.default_mode {
-            VisitorMode::OptIn => {
-                return Err(ConfigError::new("default_mode", K::OptInAsDefault, "opt-in requires the visitor's consent and cannot be a default"));
+            VisitorMode::OptIn | VisitorMode::NoStorage => {
+                return Err(ConfigError::new(
+                    "default_mode",
+                    K::ConsentModeAsDefault,
+                    format!("{} carries every property and requires the visitor's consent: it cannot be a default", self.default_mode),
+                ));
             }
             VisitorMode::Custom(name) if !names.contains(&name.as_str()) => {
                 return Err(ConfigError::new("default_mode", K::Invalid, format!("unknown mode {name:?}")));
@@ -615,7 +689,8 @@ mod tests {
         let cases: Vec<Case> = vec![
             (Box::new(|c| c.site_id = 0), "site_id", K::OutOfRange),
             (Box::new(|c| c.storage_dir = "relative/dir".into()), "storage_dir", K::Invalid),
-            (Box::new(|c| c.default_mode = VisitorMode::OptIn), "default_mode", K::OptInAsDefault),
+            (Box::new(|c| c.default_mode = VisitorMode::OptIn), "default_mode", K::ConsentModeAsDefault),
+            (Box::new(|c| c.default_mode = VisitorMode::NoStorage), "default_mode", K::ConsentModeAsDefault),
             (Box::new(|c| c.default_mode = VisitorMode::Custom("nope".into())), "default_mode", K::Invalid),
             (Box::new(|c| c.consent_lifetime_months = 7), "consent_lifetime_months", K::OutOfRange),
             (Box::new(|c| c.consent_lifetime_months = 0), "consent_lifetime_months", K::OutOfRange),

@@ -31,15 +31,35 @@ pub enum DropReason {
     TooLarge,
     /// `track_screen`'s explicit screen name wins over a `page` property.
     ReplacedByScreenName,
-    /// Its purpose (or, for a property with no purpose, every purpose) is
-    /// not consented to.
-    PurposeNotConsented,
+    /// One of its purposes (a property that several purposes name needs
+    /// each of them; one with no purpose needs every purpose) is not
+    /// consented to.
+    PurposeNotConsented {
+        /// The first purpose not consented to.
+        purpose: String,
+    },
+    /// The value held an e-mail address, a phone number or another
+    /// identifying value (see PRIVACY.md), in a mode without consent: the
+    /// text was masked (the property leaves with `[email]`, `[phone]`...),
+    /// or a number was held back.
+    IdentifyingValue {
+        /// What was found (`email`, `phone`, `number`, `ip`, `uuid`, ...).
+        found: &'static str,
+        /// True: masked and sent; false: the property was held back.
+        masked: bool,
+    },
     /// A value of a type the SDK cannot send (the platform's type name):
     /// the wrappers pass unknown types on as this instead of throwing.
     UnsupportedValue(String),
 }
 
 impl DropReason {
+    /// Whether the property (or event) did not leave; false for a value cut
+    /// to the limits or masked, which left altered.
+    pub fn is_drop(&self) -> bool {
+        !matches!(self, DropReason::Truncated | DropReason::IdentifyingValue { masked: true, .. })
+    }
+
     /// Stable machine code (used by the conformance vectors and the FFI).
     pub fn code(&self) -> &'static str {
         match self {
@@ -54,7 +74,8 @@ impl DropReason {
             DropReason::OptOutSendsNothing => "opt_out_sends_nothing",
             DropReason::TooLarge => "too_large",
             DropReason::ReplacedByScreenName => "replaced_by_screen_name",
-            DropReason::PurposeNotConsented => "purpose_not_consented",
+            DropReason::PurposeNotConsented { .. } => "purpose_not_consented",
+            DropReason::IdentifyingValue { .. } => "identifying_value",
             DropReason::UnsupportedValue(_) => "unsupported_value",
         }
     }
@@ -77,7 +98,15 @@ impl DropReason {
             }
             DropReason::TooLarge => "the hit would exceed 64 KiB: its largest properties are left out".into(),
             DropReason::ReplacedByScreenName => "the screen name given to track_screen wins".into(),
-            DropReason::PurposeNotConsented => "its purpose is not consented to (opt-in) with audience measurement".into(),
+            DropReason::PurposeNotConsented { purpose } => {
+                format!("its purpose {purpose} is not consented to (opt-in) with audience measurement")
+            }
+            DropReason::IdentifyingValue { found, masked: true } => {
+                format!("the value held an identifying value ({found}), masked: no consent was given")
+            }
+            DropReason::IdentifyingValue { found, masked: false } => {
+                format!("the value is an identifying number ({found}), held back: no consent was given")
+            }
             DropReason::UnsupportedValue(type_name) => format!(
                 "a value of type {type_name} cannot be sent: use text, a number, a boolean, a date or a list of one of those"
             ),
@@ -104,6 +133,68 @@ pub enum TrimCause {
     MaxHits,
     /// `queue_max_age_days`: hits too old to send.
     MaxAge,
+    /// The visitor id they carry reached its 13 months: they may not leave
+    /// with it (and never with another).
+    IdExpired,
+}
+
+impl TrimCause {
+    /// Stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            TrimCause::MaxHits => "max_hits",
+            TrimCause::MaxAge => "max_age",
+            TrimCause::IdExpired => "id_expired",
+        }
+    }
+}
+
+/// Why the egress gate held a hit back at send time ([`Diagnostic::HeldAtEgress`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum EgressReason {
+    /// Queued for another site than the configured one.
+    OtherSite,
+    /// Tracked in a dry run (or a real hit met by a dry run).
+    DryRun,
+    /// Its visitor id belongs to no identity on the device (purged, erased).
+    UnknownIdentity,
+    /// Its visitor id reached its 13 months, or is dated in the future.
+    IdentityExpired,
+    /// The mode in force no longer lets its class of hit out: consent
+    /// withdrawn or lapsed for a hit tracked with consent, an opt-out or a
+    /// refusal for an identified hit.
+    ModeNotInForce,
+    /// A mode the configuration no longer defines, or a malformed row.
+    Malformed,
+    /// An event the mode it was tracked in does not send.
+    EventNotAllowed,
+    /// A property the mode it was tracked in does not let out (or an
+    /// identifying name without consent, or a purpose not consented to).
+    PropertyNotAllowed,
+    /// An identifying value without consent.
+    IdentifyingValue,
+    /// Something per visitor (the purpose answers) on a hit without consent,
+    /// or a value outside the SDK's closed sets on an anonymous hit.
+    PerVisitorWithoutConsent,
+}
+
+impl EgressReason {
+    /// Stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            EgressReason::OtherSite => "other_site",
+            EgressReason::DryRun => "dry_run",
+            EgressReason::UnknownIdentity => "unknown_identity",
+            EgressReason::IdentityExpired => "identity_expired",
+            EgressReason::ModeNotInForce => "mode_not_in_force",
+            EgressReason::Malformed => "malformed",
+            EgressReason::EventNotAllowed => "event_not_allowed",
+            EgressReason::PropertyNotAllowed => "property_not_allowed",
+            EgressReason::IdentifyingValue => "identifying_value",
+            EgressReason::PerVisitorWithoutConsent => "per_visitor_without_consent",
+        }
+    }
 }
 
 /// A report about the SDK's own behaviour, delivered on the SDK's background thread.
@@ -172,6 +263,15 @@ pub enum Diagnostic {
         /// Why it was refused.
         error: TrackError,
     },
+    /// The egress gate, re-checking each hit at send time, held these hits
+    /// back and deleted them: they never leave. With the track-time filter
+    /// working this never happens; it is the second line.
+    HeldAtEgress {
+        /// Why.
+        reason: EgressReason,
+        /// The hits' `event_id`s.
+        event_ids: Vec<String>,
+    },
     /// One upload request left the device (or, in dry-run mode, would have):
     /// the visitor id it carried and, hit by hit, the event and the property
     /// keys, never the values. Reported only when a listener is set.
@@ -211,4 +311,122 @@ pub trait Listener: Send + Sync + 'static {
     fn on_mode_changed(&self, _change: &ModeChange) {}
     /// Something was held back, refused, sent, or went wrong.
     fn on_diagnostic(&self, _diagnostic: &Diagnostic) {}
+}
+
+/// An id as the logs show it: a fixed id (`opt-out`, `Consent-NO`,
+/// `no-storage`) whole, an app-scoped one by its first four characters
+/// (65 536 values: enough to tell two apart in one session, not to find a
+/// visitor in the collector's data).
+pub fn short_id(id: &str) -> String {
+    if crate::mode::FIXED_VISITOR_IDS.contains(&id) {
+        id.to_owned()
+    } else {
+        format!("{}…", id.chars().take(4).collect::<String>())
+    }
+}
+
+impl Diagnostic {
+    /// The line the wrappers' debug logs print: one line, prefixed with the
+    /// site, names and codes only, never a property value; an app-scoped id
+    /// shortened ([`short_id`]). Written once here, for every platform.
+    pub fn log_line(&self, site: &str) -> String {
+        let body = match self {
+            Diagnostic::Dropped { mode, dropped } => {
+                let verb = match dropped.reason {
+                    DropReason::Truncated => "cut",
+                    DropReason::IdentifyingValue { masked: true, .. } => "masked",
+                    _ => "held back",
+                };
+                let what = match &dropped.property {
+                    Some(p) => format!("property \"{p}\" {verb}"),
+                    None => format!("event {verb}"),
+                };
+                format!("{}: {what} in mode {mode}: {} ({})", dropped.event, dropped.reason.explain(), dropped.reason.code())
+            }
+            Diagnostic::Backpressure { dropped } => format!("{dropped} track call(s) refused: the hand-off to storage was full"),
+            Diagnostic::QueueTrimmed { cause, dropped } => format!("{dropped} queued hit(s) removed ({})", cause.code()),
+            Diagnostic::HitsRejected { status, count } => format!("the collector refused {count} hit(s) (HTTP {status}): dropped"),
+            Diagnostic::UploadDeferred { hits, cause, retry_in_ms } => {
+                format!("upload of {hits} hit(s) deferred ({cause}); next attempt in {retry_in_ms} ms")
+            }
+            Diagnostic::StorageError { message } => format!("storage error: {message}"),
+            Diagnostic::StorageRecovered { reason } => format!("the database was recreated: {reason}"),
+            Diagnostic::DiagnosticsDropped { dropped } => format!("{dropped} diagnostic(s) dropped: the listener was too slow"),
+            Diagnostic::TrackRefused { event, error } => format!("refused event \"{event}\": {error} ({})", error.code()),
+            Diagnostic::HeldAtEgress { reason, event_ids } => {
+                format!("the egress gate held back {} hit(s) at send time ({})", event_ids.len(), reason.code())
+            }
+            Diagnostic::Sent { idclient, hits, status, dry_run } => {
+                let how = match (dry_run, status) {
+                    (true, _) => "dry run, nothing left the device".to_owned(),
+                    (false, Some(s)) => format!("HTTP {s}"),
+                    (false, None) => "no answer".to_owned(),
+                };
+                let events: Vec<String> = hits.iter().map(|h| format!("{} [{}]", h.event, h.keys.join(", "))).collect();
+                format!("sent {} hit(s) for idclient {} ({how}): {}", hits.len(), short_id(idclient), events.join("; "))
+            }
+        };
+        format!("[mesure {site}] {body}")
+    }
+}
+
+impl crate::mode::ModeChange {
+    /// The debug-log line of a change of mode or of purposes (see
+    /// [`Diagnostic::log_line`]).
+    pub fn log_line(&self, site: &str) -> String {
+        let renewal = if self.consent_renewal_needed { ", consent renewal needed" } else { "" };
+        let why = format!("{}, epoch {}{renewal}", self.reason.code(), self.epoch);
+        if self.previous == self.current {
+            let purposes: Vec<String> = self.purposes.iter().map(|(p, m)| format!("{p} {}", m.wire_name())).collect();
+            format!("[mesure {site}] purposes in mode {}: {} ({why})", self.current, purposes.join(", "))
+        } else {
+            format!("[mesure {site}] visitor mode {} -> {} ({why})", self.previous, self.current)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_shorten_ids_and_never_carry_values() {
+        let id = "7b7c5a52-2f0d-4f7a-9a4e-0d1f3c2b1a00";
+        let sent = Diagnostic::Sent {
+            idclient: id.into(),
+            hits: vec![SentHit { event_id: "e".into(), event: "page.display".into(), keys: vec!["page".into()] }],
+            status: Some(200),
+            dry_run: false,
+        };
+        let line = sent.log_line("42");
+        assert_eq!(line, "[mesure 42] sent 1 hit(s) for idclient 7b7c… (HTTP 200): page.display [page]");
+        assert!(!line.contains(id) && !line.contains('\n'));
+        let fixed = Diagnostic::Sent { idclient: "opt-out".into(), hits: vec![], status: None, dry_run: true };
+        assert!(fixed.log_line("42").contains("idclient opt-out (dry run"));
+        let masked = Diagnostic::Dropped {
+            mode: "exempt".into(),
+            dropped: Dropped { event: "page.display".into(), property: Some("page".into()), reason: DropReason::IdentifyingValue { found: "email", masked: true } },
+        };
+        assert_eq!(
+            masked.log_line("42"),
+            "[mesure 42] page.display: property \"page\" masked in mode exempt: the value held an identifying value (email), masked: no consent was given (identifying_value)"
+        );
+    }
+
+    #[test]
+    fn a_purposes_change_is_not_a_mode_change() {
+        use crate::mode::{ModeChange, ModeChangeReason, PurposeMode, VisitorMode};
+        let change = ModeChange {
+            previous: VisitorMode::OptIn,
+            current: VisitorMode::OptIn,
+            at_ms: 0,
+            reason: ModeChangeReason::SetByApp,
+            consent_renewal_needed: false,
+            purposes: [("advertising".to_owned(), PurposeMode::OptOut)].into(),
+            epoch: 3,
+        };
+        assert_eq!(change.log_line("42"), "[mesure 42] purposes in mode optin: advertising opt-out (set_by_app, epoch 3)");
+        let change = ModeChange { previous: VisitorMode::Exempt, ..change };
+        assert_eq!(change.log_line("42"), "[mesure 42] visitor mode exempt -> optin (set_by_app, epoch 3)");
+    }
 }

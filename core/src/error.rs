@@ -31,8 +31,14 @@ pub enum ConfigErrorKind {
     IdentifyingProperty,
     /// An allowlisted property without its written justification.
     MissingJustification,
-    /// Opt-in cannot be a default: consent must come from the user.
-    OptInAsDefault,
+    /// A mode that carries everything (opt-in, no-storage) cannot be a
+    /// default: it needs the visitor's consent.
+    ConsentModeAsDefault,
+    /// A device-context value that identifies a person or a device (an
+    /// e-mail address, a phone number...), or a value outside its closed set.
+    IdentifyingValue,
+    /// More of something than the SDK bounds (purposes, patterns).
+    TooMany,
     /// Two custom modes with one name, or a custom mode named like a built-in one.
     DuplicateMode,
 }
@@ -179,5 +185,15 @@ pub enum SdkError {
     StorageInUse {
         /// The directory.
         dir: std::path::PathBuf,
+    },
+    /// The storage directory holds another site's store (its visitor id,
+    /// choice and queue): one directory per site. Give each site its own
+    /// directory (the wrappers do: `<base>/mesure/<site>`).
+    #[error("the storage directory {} belongs to site {site}: give each site its own directory", dir.display())]
+    StorageOfAnotherSite {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// The site it belongs to.
+        site: String,
     },
 }

@@ -27,6 +27,7 @@ mod config;
 mod diagnostics;
 mod error;
 mod export;
+mod gate;
 mod hit;
 mod identifying;
 mod messages;
@@ -35,6 +36,7 @@ mod notifier;
 mod purpose;
 mod report;
 mod rules;
+mod scrub;
 mod sdk;
 mod shared;
 mod state;
@@ -49,11 +51,12 @@ mod worker;
 pub use builder::SdkBuilder;
 pub use clock::{Clock, EpochMillis, ManualClock, OsRandom, Random, SeededRandom, SystemClock};
 pub use config::{
-    AllowedProperty, Config, CustomMode, DeviceContext, PropertyRule, PurposeConfig, DEFAULT_BATCH_SIZE,
+    AllowedProperty, Config, CustomMode, DeviceContext, PropertyRule, PurposeConfig, CONNECTION_TYPES, DEFAULT_BATCH_SIZE,
     DEFAULT_CONSENT_LIFETIME_MONTHS, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_QUEUE_MAX_AGE_DAYS, DEFAULT_QUEUE_MAX_HITS,
-    DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_BASE_MS, DEFAULT_RETRY_MAX_MS, MAX_CONSENT_LIFETIME_MONTHS,
+    DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_BASE_MS, DEFAULT_RETRY_MAX_MS, MAX_CONSENT_LIFETIME_MONTHS, MAX_PURPOSES,
+    MAX_PURPOSE_PATTERNS,
 };
-pub use diagnostics::{Diagnostic, DropReason, Dropped, Listener, SentHit, TrimCause};
+pub use diagnostics::{short_id, Diagnostic, DropReason, Dropped, EgressReason, Listener, SentHit, TrimCause};
 pub use error::{ConfigError, ConfigErrorKind, ModeError, SdkError, StoreError, TrackError};
 pub use export::LocalData;
 pub use purpose::PurposeChoice;
@@ -67,7 +70,7 @@ pub use mode::{
 pub use notifier::MAX_QUEUED_DIAGNOSTICS;
 pub use purpose::{PurposeMode, AUDIENCE_MEASUREMENT};
 pub use report::{ComplianceReport, Guarantee, ModeReport, PurposeReport, GUARANTEES};
-pub use rules::{PropertyEntry, EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
+pub use rules::{Overlap, PropertyEntry, EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
 pub use sdk::{Sdk, TrackOutcome};
 pub use state::MAX_IN_FLIGHT;
 pub use stats::Stats;
@@ -95,6 +98,9 @@ pub mod testing {
     pub use crate::identifying::is_identifying;
     pub use crate::mode::consent_expiry;
     pub use crate::rules::RuleBook;
+    pub use crate::scrub::{find as find_identifying_value, scrub, Finding, TextKind};
+    pub use crate::shared::Layers;
+    pub use crate::gate::GateProbe;
 
     /// The database file in a storage directory.
     pub fn db_path(dir: &std::path::Path) -> std::path::PathBuf {

@@ -9,19 +9,51 @@ use crate::diagnostics::Dropped;
 use crate::error::StoreError;
 use crate::export::LocalData;
 use crate::hit::QueuedHit;
-use crate::mode::{ModeChange, ModeRecord};
+use crate::mode::{ModeChange, ModeRecord, VisitorMode};
 use crate::purpose::PurposeChoice;
 use crate::upload::flush::FlushReport;
 use crate::visitor_id::VisitorId;
 
-/// What a state change does to the stored visitor id.
+/// What a state change does to the stored ids and the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum VisitorAction {
     Keep,
-    /// Delete the id (it is renewed on next use); its queued hits still leave.
+    /// Retire the id (it is renewed on next use); its queued hits still
+    /// leave (exempt hits queued before a consent was given).
     Forget,
-    /// Delete the id and every queued hit that carries a real id.
-    Purge,
+    /// A withdrawal (consent withdrawn or lapsed): delete every hit queued
+    /// with consent, their ids and the current one (CNIL 2020-092 art. 3:
+    /// withdrawal is effective for what is not yet sent).
+    Withdraw,
+    /// Entering no-storage: delete every app-scoped id and every hit that
+    /// carries one.
+    PurgeIdentified,
+    /// Entering opt-out or no-consent: delete every id and every hit but
+    /// the anonymous ones.
+    PurgeAll,
+}
+
+impl VisitorAction {
+    /// What leaving `from` for `to` does to the stored ids and the queue.
+    pub fn between(from: &VisitorMode, to: &VisitorMode) -> VisitorAction {
+        if to.anonymous() {
+            VisitorAction::PurgeAll
+        } else if *to == VisitorMode::NoStorage {
+            if *from == VisitorMode::NoStorage { VisitorAction::Keep } else { VisitorAction::PurgeIdentified }
+        } else if from.requires_consent() && !to.requires_consent() {
+            VisitorAction::Withdraw
+        } else if from.consent() != to.consent() {
+            VisitorAction::Forget
+        } else {
+            VisitorAction::Keep
+        }
+    }
+
+    /// Whether it deletes queued hits (a purge: nothing it deletes may
+    /// leave once it has committed).
+    pub fn purges(self) -> bool {
+        matches!(self, VisitorAction::Withdraw | VisitorAction::PurgeIdentified | VisitorAction::PurgeAll)
+    }
 }
 
 /// What the rest of the SDK sends to the storage thread. Kept small (large
@@ -41,6 +73,8 @@ pub(crate) enum Op {
     /// The uploader deleted this many acknowledged or rejected rows.
     SpaceFreed(u64),
     Shutdown(SyncSender<Result<(), StoreError>>),
+    /// A real run starts: the rows a dry run left are deleted.
+    DropDryRunHits,
 }
 
 pub(crate) struct ModeOp {

@@ -32,8 +32,10 @@ pub enum VisitorMode {
     /// Consent refused through a CMP: minimal anonymous hits, visitor id
     /// `Consent-NO`; nothing stored but the choice and the queued hits.
     NoConsent,
-    /// No identifier stored on the device (the choice and the queued hits
-    /// only); hits carry visitor id `no-storage`.
+    /// Consent given to measurement, not to storing an identifier: every
+    /// valid property and event (within the purposes answered), visitor id
+    /// `no-storage`; nothing stored but the choice and the queued hits.
+    /// Needs consent: never a default.
     NoStorage,
     /// A controller-defined mode derived from exempt, with its own allowlist.
     Custom(String),
@@ -69,6 +71,20 @@ impl VisitorMode {
     /// `visitor_privacy_consent`: true only in opt-in.
     pub fn consent(&self) -> bool {
         matches!(self, VisitorMode::OptIn)
+    }
+
+    /// Whether the mode carries every property the app tags, and so needs
+    /// the visitor's consent: opt-in, and no-storage (everything, without an
+    /// identifier on the device). Never a default; leaving it purges what it
+    /// queued (a withdrawal is effective, CNIL 2020-092 art. 3).
+    pub fn requires_consent(&self) -> bool {
+        matches!(self, VisitorMode::OptIn | VisitorMode::NoStorage)
+    }
+
+    /// Whether hits carry only values the SDK itself produces (opt-out
+    /// counters, no-consent): never the app's properties, never an id.
+    pub fn anonymous(&self) -> bool {
+        matches!(self, VisitorMode::OptOut | VisitorMode::NoConsent)
     }
 
     /// Whether the app-scoped identifier may exist on the device in this mode.

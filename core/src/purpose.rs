@@ -60,10 +60,16 @@ pub(crate) fn unset_reads_as(mode: &VisitorMode, purpose: &str) -> PurposeMode {
 
 /// What a purpose reads as when a visitor mode itself is the answer
 /// (`set_mode`, `set_consent`, `set_opted_out`): the expansion of that mode.
-pub(crate) fn mode_answers(mode: &VisitorMode, purpose: &str) -> PurposeMode {
+/// `None`: the mode answers nothing for this purpose, its answer stays
+/// (no-storage is a consent to measurement without storage: it answers
+/// audience measurement, and every other purpose keeps its own answer, so a
+/// refused purpose stays refused).
+pub(crate) fn mode_answers(mode: &VisitorMode, purpose: &str) -> Option<PurposeMode> {
     match mode {
-        VisitorMode::OptIn => PurposeMode::OptIn,
-        other => unset_reads_as(other, purpose),
+        VisitorMode::OptIn => Some(PurposeMode::OptIn),
+        VisitorMode::NoStorage if purpose == AUDIENCE_MEASUREMENT => Some(PurposeMode::OptIn),
+        VisitorMode::NoStorage => None,
+        other => Some(unset_reads_as(other, purpose)),
     }
 }
 
@@ -121,9 +127,11 @@ fn canonical_mode(modes: &[(String, PurposeMode)], default_exempt: &VisitorMode)
 
 /// The visitor mode audience measurement's answer puts in force.
 /// `current`: the mode before, kept when it already fits (a custom mode
-/// under essential); `default`: the configured default mode.
+/// under essential, no-storage under opt-in: a consent to measurement says
+/// nothing of storage); `default`: the configured default mode.
 pub(crate) fn visitor_mode_for(am: PurposeMode, current: &VisitorMode, default: &VisitorMode) -> VisitorMode {
     match am {
+        PurposeMode::OptIn if *current == VisitorMode::NoStorage => VisitorMode::NoStorage,
         PurposeMode::OptIn => VisitorMode::OptIn,
         PurposeMode::OptOut => VisitorMode::OptOut,
         PurposeMode::NotAcquired => VisitorMode::NoConsent,
@@ -146,10 +154,9 @@ pub(crate) fn resolve(
         .iter()
         .map(|p| (p.clone(), set.get(p).map_or_else(|| unset_reads_as(mode, p), |c| c.mode)))
         .collect();
-    // No-storage answers storage, not purposes: every purpose reads not
-    // acquired, and that is no change on the wire either.
+    // No-storage with every purpose consented is no change on the wire.
     let canonical = canonical_mode(&modes, mode).is_some_and(|m| &m == mode)
-        || (matches!(mode, VisitorMode::NoStorage) && modes.iter().all(|(_, m)| *m == PurposeMode::NotAcquired));
+        || (matches!(mode, VisitorMode::NoStorage) && modes.iter().all(|(_, m)| *m == PurposeMode::OptIn));
     PurposeState { modes, canonical }
 }
 
@@ -176,7 +183,7 @@ mod tests {
         ] {
             let answers: BTreeMap<String, PurposeChoice> = purposes()
                 .iter()
-                .map(|p| (p.clone(), PurposeChoice { mode: mode_answers(&mode, p), since_ms: 0 }))
+                .filter_map(|p| mode_answers(&mode, p).map(|m| (p.clone(), PurposeChoice { mode: m, since_ms: 0 })))
                 .collect();
             let state = resolve(&purposes(), &answers, &mode);
             assert_eq!(state.modes.iter().map(|(_, m)| *m).collect::<Vec<_>>(), expected, "{mode}");

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::hit::reserved;
 use crate::mode::{PurposeMode, VisitorMode};
 use crate::purpose::AUDIENCE_MEASUREMENT;
-use crate::rules::{PropertyEntry, RuleBook};
+use crate::rules::{Overlap, PropertyEntry, RuleBook};
 use crate::visitor_id::VISITOR_ID_LIFETIME_MONTHS;
 use crate::version::SDK_VERSION;
 
@@ -17,8 +17,11 @@ use crate::version::SDK_VERSION;
 pub struct ModeReport {
     /// The mode's wire name.
     pub mode: String,
-    /// Whether it stands for a consent given.
+    /// `visitor_privacy_consent` on its hits.
     pub consent: bool,
+    /// Whether it carries everything and so needs the visitor's consent
+    /// (opt-in, no-storage): never a default.
+    pub requires_consent: bool,
     /// Whether it sends hits at all.
     pub sends_hits: bool,
     /// The `idclient` its hits carry.
@@ -65,6 +68,9 @@ pub struct ComplianceReport {
     /// The purposes of consent, their properties, and what each of their
     /// modes lets leave.
     pub purposes: Vec<PurposeReport>,
+    /// Patterns of two purposes that one property can match both of: such
+    /// a property leaves only with the consent to each.
+    pub purpose_overlaps: Vec<Overlap>,
     /// What the SDK guarantees, and against whom (PRIVACY.md).
     pub guarantees: Vec<Guarantee>,
     /// Duties the collector and the controller must fulfil (seeds 000, 001, 004).
@@ -138,28 +144,31 @@ const fn g(guarantee: &'static str, adversary: &'static str, proof: &'static str
 }
 
 /// What the library itself guarantees, whatever the app, the integrator,
-/// the device clock, a second process, the network or the storage do. Each
-/// also holds in every step of the stateful model (`privacy_model.rs`).
-pub const GUARANTEES: [Guarantee; 17] = [
+/// the device clock, a second process or site, the network or the storage
+/// do. Two layers hold each rule about what leaves: the filter that builds a
+/// hit when it is tracked, and the egress gate that re-checks it when it is
+/// sent. The stateful model (`privacy_model.rs`) checks every step with both
+/// layers, and with each alone.
+pub const GUARANTEES: [Guarantee; 22] = [
     g(
-        "In exempt mode only the strictly necessary events and properties leave the device, whatever the app tags.",
+        "In exempt mode only the strictly necessary events and properties leave the device, whatever the app tags: other names are held back, and identifying values in allowed properties (e-mail addresses, phone numbers, IP addresses, UUIDs, long numbers, IBANs, coordinates, credentials and tokens) are masked, or held back when they are numbers.",
         "app bug, hostile integrator",
-        "modes.rs exempt_*; privacy_properties.rs; vector exempt_holds_back_non_necessary",
+        "modes.rs exempt_*; privacy_properties.rs; round_two.rs leak_02; privacy_model.rs; vectors exempt_holds_back_non_necessary, scrubbed_values",
     ),
     g(
-        "No identifying name (user, account, device, OS or advertising id, network or hardware address, precise location, contact details, a person's name, birth date or postal address, token, session or transaction id) can be allowed without consent: the configuration is refused, naming the field.",
+        "No identifying name (user, account, device, OS or advertising id, network or hardware address, precise location, contact details, a person's name, birth date or postal address, token, session or transaction id, glued, abbreviated or hashed) can be allowed without consent: the configuration is refused, naming the field.",
         "hostile integrator",
-        "config.rs; identifying.rs (tables of refused and accepted names)",
+        "identifying_names.rs (545 refused and 1 460 accepted real names, each with its source); config.rs; round_two.rs leak_01",
     ),
     g(
-        "A custom mode names its events: no configuration lets every event out without consent.",
+        "A custom mode names its events (an exact name, or a whole first segment then `*`) and anonymous events are exact names: no configuration lets every event, or every event of a letter, out without consent.",
         "hostile integrator",
-        "config.rs a_custom_mode_must_name_its_events",
+        "config.rs a_custom_mode_must_name_its_events; round_two.rs leak_04",
     ),
     g(
-        "Anonymous hits (opt-out counters, no-consent) carry only values the SDK owns, and only the configured event names.",
+        "Anonymous hits (opt-out counters, no-consent) carry only the configured event names and values the SDK itself produces from closed sets (the connection type, the timestamp); a device context holding the app's words or an identifying value is refused.",
         "app bug, hostile integrator",
-        "modes.rs anonymous_*; vector anonymous_hits_sdk_values",
+        "modes.rs anonymous_*; round_two.rs leak_07a; vector anonymous_hits_sdk_values",
     ),
     g(
         "A forbidden property or event never leaves, in any mode.",
@@ -167,19 +176,19 @@ pub const GUARANTEES: [Guarantee; 17] = [
         "modes.rs a_forbidden_event_is_held_back_in_every_mode; vectors forbidden_events, controller_allowlist_and_forbidden",
     ),
     g(
-        "The visitor id is a random UUID scoped to this app, lives 13 calendar months from its creation and is never extended by use.",
-        "app bug",
-        "visitor_id.rs; vector visitor_id_13_months",
+        "The visitor id is a random UUID scoped to this app, lives 13 calendar months from its creation and is never extended by use; a hit leaves only while its id is valid when it is sent, however long it was queued.",
+        "app bug, a long queue",
+        "visitor_id.rs; round_two.rs leak_08; vectors visitor_id_13_months, id_expires_in_the_queue",
     ),
     g(
-        "Crossing the consent boundary (consent given, withdrawn or lapsed) renews the visitor id: exempt statistics never share an id with identified opt-in hits.",
-        "the collector cross-referencing two streams",
-        "visitor_id.rs *_renews_the_id*; vector consent_boundary_renews_id",
+        "Crossing the consent boundary (consent given, withdrawn or lapsed) renews the visitor id: exempt statistics never share an id with identified opt-in hits. A withdrawal or a lapse deletes, in the same transaction as the renewal, every hit queued with consent and not yet sent.",
+        "the collector cross-referencing two streams, app bug",
+        "visitor_id.rs *_renews_the_id*, a_withdrawal_deletes_*; round_two.rs leak_11; vectors consent_boundary_renews_id, consent_expiry_6_months",
     ),
     g(
-        "An opt-in lapses 6 calendar months after it was given (less if configured), back to the default mode, and the app is told to ask again; an opt-out never lapses.",
+        "A consent (opt-in, no-storage) lapses 6 calendar months after it was given (less if configured), back to the default mode, and the app is told to ask again, after a restart too; an opt-out never lapses.",
         "app bug",
-        "modes.rs consent_*; vector consent_expiry_6_months",
+        "modes.rs consent_*; privacy_model.rs; vector consent_expiry_6_months",
     ),
     g(
         "A visitor id or a consent dated more than a day after now counts as expired: a clock that ran ahead and was corrected cannot extend them.",
@@ -197,14 +206,14 @@ pub const GUARANTEES: [Guarantee; 17] = [
         "clock.rs a_clock_set_*",
     ),
     g(
-        "Nothing a purge (opt-out, no-consent, no-storage, delete_local_data) deleted leaves the device once the purge has committed, not even a batch the collector refused and the SDK split, or one kept for a retry.",
-        "network",
-        "purge.rs",
+        "Entering opt-out or no-consent deletes every queued hit but anonymous counters, entering no-storage every hit that carries an app-scoped id, a withdrawal every hit queued with consent, delete_local_data everything; nothing a purge deleted leaves once it has committed, not even a batch the collector refused and the SDK split, or one kept for a retry.",
+        "network, app bug",
+        "purge.rs; round_two.rs leak_03b, leak_11; privacy_model.rs",
     ),
     g(
-        "One SDK per storage directory: a second instance fails with StorageInUse, and on Android the SDK starts in the main process only.",
-        "second process",
-        "instances.rs; Kotlin ProcessGuardTest; Swift MesureSDKTests",
+        "One SDK per storage directory and one site per store: a second instance fails with StorageInUse, another site with StorageOfAnotherSite, every queued hit and id is bound to its site, and on Android the SDK starts in the main process only.",
+        "second process, second site",
+        "instances.rs; round_two.rs leak_05, a_legacy_store_*; Kotlin ProcessGuardTest; Swift MesureSDKTests",
     ),
     g(
         "The visitor's choice survives a lost or corrupt database and every mode change, a refusal (no-consent, no-storage) included.",
@@ -212,19 +221,44 @@ pub const GUARANTEES: [Guarantee; 17] = [
         "choice.rs; vector choice_remembered",
     ),
     g(
-        "A deleted identifier leaves no byte behind in the database, its WAL or its free pages; the files are private to the app (0600 in a 0700 directory) and never backed up.",
+        "A deleted identifier leaves no byte behind in the database, its WAL or its free pages; the files are private to the app (0600 in a 0700 directory, an existing wider directory narrowed) and never backed up.",
         "storage forensics, device backups",
-        "data_subject.rs *_leaves_no_byte_*, the_files_are_private_to_the_app",
+        "data_subject.rs *_leaves_no_byte_*, the_files_are_private_to_the_app; round_two.rs leak_13; privacy_model.rs",
     ),
     g(
-        "By purpose: a purpose never answered never reads as opt-in, another purpose's properties leave only with consented hits, and a property with no purpose never leaves on a purpose's consent.",
+        "By purpose: a purpose never answered never reads as opt-in; a property leaves on a consented hit only when every purpose that names it is consented to, and one with no purpose only with a consent to every purpose; the visitor's answers ride only on consented hits.",
         "app bug, hostile integrator, a consent-management platform's partial answer",
-        "purposes.rs; vectors purposes_*",
+        "purposes.rs; round_two.rs leak_07b, leak_10; privacy_model.rs; vectors purposes_*",
     ),
     g(
-        "Every property or event held back is reported to the listener, with its reason.",
+        "No-storage carries everything, so it needs consent: it is never a default, it keeps every purpose's answer (a refused purpose stays refused), and an opt-out or a withdrawal deletes what it queued.",
+        "hostile integrator, app bug",
+        "round_two.rs leak_03a, leak_03b, leak_03c; purposes.rs no_storage_*; privacy_model.rs; vectors no_storage_all_properties, no_storage_needs_consent",
+    ),
+    g(
+        "Nothing tracked in a dry run ever reaches a collector, and a dry run never sends or deletes what a real run queued.",
         "app bug",
-        "the conformance vectors (dropped lists)",
+        "round_two.rs leak_06; gate.rs; privacy_model.rs",
+    ),
+    g(
+        "Every hit passes, when it is sent, the egress gate: one function that re-checks its site, its id, the mode in force, its keys, its values and its purposes from what is stored, independently of the filter that built it; a hit that fails is deleted and reported, and with the filter switched off the gate alone lets out nothing the rules forbid.",
+        "a defect in the track-time filter, a storage fault",
+        "gate.rs; privacy_model.rs (the egress gate alone, the filter alone)",
+    ),
+    g(
+        "A hit stays within 64 KiB without losing its strictly necessary fields: the SDK's own fields are bounded (32 purposes at most), and the app's extra properties go first.",
+        "hostile integrator, app bug",
+        "round_two.rs leak_09; limits.rs",
+    ),
+    g(
+        "The debug log never shows a property value or a visitor id in clear: the core writes each line (one line, the site first, an app-scoped id cut to four characters), Apple's unified log marks it private, and a release build of the app logs nothing unless the debug log is forced by name.",
+        "whoever reads the device's log",
+        "diagnostics.rs log_lines_*; Kotlin DiagnosticsTest; Swift DebugLogTests",
+    ),
+    g(
+        "Every property or event held back, and every hit the gate or a bound removed, is reported to the listener with its reason.",
+        "app bug",
+        "the conformance vectors (dropped lists); gate.rs; privacy_model.rs",
     ),
 ];
 
@@ -259,6 +293,7 @@ impl ComplianceReport {
                 ModeReport {
                     mode: m.wire_name().to_owned(),
                     consent: m.consent(),
+                    requires_consent: m.requires_consent(),
                     sends_hits: r.sends_hits,
                     visitor_id,
                     stored_on_device: stored,
@@ -287,6 +322,7 @@ impl ComplianceReport {
             queue_max_age_days: config.queue_max_age_days,
             modes,
             purposes: rules.purposes().patterns().map(|(p, patterns)| PurposeReport::new(p, patterns)).collect(),
+            purpose_overlaps: rules.purposes().overlaps(),
             guarantees: GUARANTEES.to_vec(),
             server_side_duties: SERVER_SIDE_DUTIES.iter().map(|s| (*s).to_owned()).collect(),
         }
@@ -314,7 +350,7 @@ impl ComplianceReport {
         let _ = writeln!(s, "- Queue: at most {} hits, {} days; oldest dropped first\n", self.queue_max_hits, self.queue_max_age_days);
         for m in &self.modes {
             let _ = writeln!(s, "## Mode `{}`\n", m.mode);
-            let _ = writeln!(s, "- Consent flag: {}; sends hits: {}", m.consent, m.sends_hits);
+            let _ = writeln!(s, "- Consent flag: {}; needs consent: {}; sends hits: {}", m.consent, m.requires_consent, m.sends_hits);
             let _ = writeln!(s, "- Visitor id sent: {}", m.visitor_id);
             let _ = writeln!(s, "- Stored on the device: {}", m.stored_on_device.join(", "));
             let _ = writeln!(s, "- Events: {}", m.events.join(", "));
@@ -338,6 +374,13 @@ impl ComplianceReport {
             let _ = writeln!(s, "### `{}`\n\n- Properties: {}", p.purpose, p.properties.join(", "));
             for (mode, what) in &p.modes {
                 let _ = writeln!(s, "- `{mode}`: {what}");
+            }
+            let _ = writeln!(s);
+        }
+        if !self.purpose_overlaps.is_empty() {
+            let _ = writeln!(s, "Overlapping patterns (a property they both match needs both consents):\n");
+            for o in &self.purpose_overlaps {
+                let _ = writeln!(s, "- `{}` of `{}` and `{}` of `{}`", o.pattern, o.purpose, o.other_pattern, o.other_purpose);
             }
             let _ = writeln!(s);
         }

@@ -18,6 +18,7 @@ use crate::hit::{events, json_len, reserved, Context, Hit, Value, MAX_CONTEXT_PR
 use crate::identifying::is_identifying;
 use crate::mode::VisitorMode;
 use crate::purpose::{PurposeMode, PurposeState, AUDIENCE_MEASUREMENT};
+use crate::scrub::{self, Finding, TextKind};
 
 /// A name pattern where `*` matches any run of characters (possibly empty).
 /// The common shapes (`*`, an exact name) are decided without the glob loop:
@@ -255,6 +256,18 @@ pub struct Selection {
     pub dropped: Vec<Dropped>,
 }
 
+/// How [`ModeRules::build_hit`] filters an event.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Filter<'a> {
+    /// The mode's rules; with consent, the purposes in force (if not every
+    /// purpose is consented to); without consent, values scrubbed.
+    On(Option<&'a PurposeFilter>),
+    /// The track-time filter switched off (a test hook, so that the egress
+    /// gate is proven to hold alone): the event as tagged, the whole
+    /// context, and the purpose answers whatever the mode.
+    Off(Option<&'a Arc<str>>),
+}
+
 impl ModeRules {
     /// Decides, for one event in this mode, which context entries and which
     /// of the app's properties leave the device. The app's properties win
@@ -271,8 +284,8 @@ impl ModeRules {
         let mut dropped = Vec::new();
         for k in properties.keys() {
             let verdict = if self.takes_app_properties {
-                self.property_verdict(event, k).and_then(|()| match purposes {
-                    Some(p) if !p.allows(k) => Err(DropReason::PurposeNotConsented),
+                self.property_verdict(event, k).and_then(|()| match purposes.map(|p| p.verdict(k)) {
+                    Some(Err(purpose)) => Err(DropReason::PurposeNotConsented { purpose: purpose.to_owned() }),
                     _ => Ok(()),
                 })
             } else {
@@ -295,13 +308,28 @@ impl ModeRules {
         Selection { context_mask, keep, timestamp, dropped }
     }
 
+    /// Everything: the unfiltered selection of [`Filter::Off`].
+    fn select_all(context: &Context, properties: &BTreeMap<String, Value>) -> Selection {
+        let entries = context.entries().count().min(MAX_CONTEXT_PROPERTIES);
+        let mut context_mask = if entries == 64 { u64::MAX } else { (1u64 << entries) - 1 };
+        for k in properties.keys() {
+            if let Some(i) = context.position(k).filter(|i| *i < MAX_CONTEXT_PROPERTIES) {
+                context_mask &= !(1 << i);
+            }
+        }
+        Selection { context_mask, keep: vec![true; properties.len()], timestamp: true, dropped: Vec::new() }
+    }
+
     /// The hit one event makes in this mode, its wire body, and the app's
-    /// properties held back. The properties the mode lets out move from
-    /// `properties` into the hit; the others stay there, so a retry under
-    /// another mode still has everything the app tagged. The hit is kept
-    /// within [`MAX_HIT_BYTES`]: past it, the largest of the app's properties
-    /// are left out, each reported `too_large`. The one constructor of hits,
-    /// for `Sdk::track` and [`ModeRules::hit`].
+    /// properties held back or altered. The properties the mode lets out
+    /// move from `properties` into the hit; the others stay there (and so
+    /// does the original of a masked value), so a retry under another mode
+    /// still has everything the app tagged. Without consent, values are
+    /// scrubbed ([`crate::scrub`]): identifying text is masked, identifying
+    /// numbers are held back. The hit is kept within [`MAX_HIT_BYTES`]: past
+    /// it, the largest of the app's properties are left out, each reported
+    /// `too_large`, the strictly necessary ones last. The one constructor of
+    /// hits, for `Sdk::track` and [`ModeRules::hit`].
     pub(crate) fn build_hit(
         &self,
         name: String,
@@ -309,9 +337,12 @@ impl ModeRules {
         properties: &mut BTreeMap<String, Value>,
         now: EpochMillis,
         event_id: String,
-        purposes: Option<&PurposeFilter>,
+        filter: Filter<'_>,
     ) -> (Hit, String, Vec<Dropped>) {
-        let selection = self.select(&name, context, properties, purposes);
+        let (selection, purposes) = match filter {
+            Filter::On(purposes) => (self.select(&name, context, properties, purposes), purposes.map(|p| p.wire.clone())),
+            Filter::Off(wire) => (Self::select_all(context, properties), wire.cloned()),
+        };
         let mut kept = Vec::with_capacity(properties.len());
         for ((k, v), keep) in std::mem::take(properties).into_iter().zip(&selection.keep) {
             if *keep {
@@ -321,6 +352,9 @@ impl ModeRules {
             }
         }
         let mut dropped = selection.dropped;
+        if matches!(filter, Filter::On(_)) && !self.mode.requires_consent() {
+            kept = scrub_values(&name, kept, properties, &mut dropped);
+        }
         let mut hit = Hit {
             event_id,
             name,
@@ -330,16 +364,24 @@ impl ModeRules {
             context: context.clone(),
             context_mask: selection.context_mask,
             timestamp: selection.timestamp,
-            purposes: purposes.map(|p| p.wire.clone()),
+            purposes,
             properties: kept,
         };
         let mut body = hit.wire_json();
         while body.len() > MAX_HIT_BYTES {
-            let largest = hit.properties.iter().enumerate().max_by_key(|(_, (_, v))| json_len(v)).map(|(i, _)| i);
-            let Some(i) = largest else { break };
+            // The extras first, largest first; the strictly necessary set last.
+            let largest = |necessary: bool| {
+                hit.properties
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (k, _))| is_strictly_necessary(k) == necessary)
+                    .max_by_key(|(_, (_, v))| json_len(v))
+                    .map(|(i, _)| i)
+            };
+            let Some(i) = largest(false).or_else(|| largest(true)) else { break };
             let (k, v) = hit.properties.remove(i);
             dropped.push(Dropped { event: hit.name.clone(), property: Some(k.clone()), reason: DropReason::TooLarge });
-            properties.insert(k, v);
+            properties.entry(k).or_insert(v);
             body = hit.wire_json();
         }
         (hit, body, dropped)
@@ -357,7 +399,7 @@ impl ModeRules {
         event_id: &str,
     ) -> (Hit, Vec<Dropped>) {
         let mut properties = properties.clone();
-        let (hit, _, dropped) = self.build_hit(event.to_owned(), context, &mut properties, now, event_id.to_owned(), None);
+        let (hit, _, dropped) = self.build_hit(event.to_owned(), context, &mut properties, now, event_id.to_owned(), Filter::On(None));
         (hit, dropped)
     }
 
@@ -375,6 +417,70 @@ impl ModeRules {
         let (hit, dropped) = self.hit(event, context, properties, now, event_id);
         (hit.data(), dropped)
     }
+}
+
+/// Scrubs the values of a hit without consent: identifying text masked
+/// (the original kept in `held` for a retry), identifying numbers moved
+/// to `held`; each reported `identifying_value`.
+fn scrub_values(event: &str, kept: Vec<(String, Value)>, held: &mut BTreeMap<String, Value>, dropped: &mut Vec<Dropped>) -> Vec<(String, Value)> {
+    let note = |k: &str, found: Finding, masked: bool| Dropped {
+        event: event.to_owned(),
+        property: Some(k.to_owned()),
+        reason: DropReason::IdentifyingValue { found: found.code(), masked },
+    };
+    let mut out = Vec::with_capacity(kept.len());
+    for (k, v) in kept {
+        let kind = if k.ends_with("_version") { TextKind::Version } else { TextKind::Free };
+        match &v {
+            Value::String(s) => match scrub::scrub(s, kind) {
+                Some((masked, found)) => {
+                    dropped.push(note(&k, found[0], true));
+                    held.insert(k.clone(), v);
+                    out.push((k, Value::String(masked)));
+                }
+                None => out.push((k, v)),
+            },
+            Value::StringArray(items) => {
+                let mut first = None;
+                let masked: Vec<String> = items
+                    .iter()
+                    .map(|s| match scrub::scrub(s, kind) {
+                        Some((m, found)) => {
+                            first = first.or(Some(found[0]));
+                            m
+                        }
+                        None => s.clone(),
+                    })
+                    .collect();
+                match first {
+                    Some(found) => {
+                        dropped.push(note(&k, found, true));
+                        held.insert(k.clone(), v);
+                        out.push((k, Value::StringArray(masked)));
+                    }
+                    None => out.push((k, v)),
+                }
+            }
+            Value::Int(n) if scrub::int_is_identifying(*n) => {
+                dropped.push(note(&k, Finding::Number, false));
+                held.insert(k, v);
+            }
+            Value::Float(f) if scrub::float_is_identifying(*f) => {
+                dropped.push(note(&k, Finding::Number, false));
+                held.insert(k, v);
+            }
+            Value::IntArray(a) if a.iter().any(|n| scrub::int_is_identifying(*n)) => {
+                dropped.push(note(&k, Finding::Number, false));
+                held.insert(k, v);
+            }
+            Value::FloatArray(a) if a.iter().any(|f| scrub::float_is_identifying(*f)) => {
+                dropped.push(note(&k, Finding::Number, false));
+                held.insert(k, v);
+            }
+            _ => out.push((k, v)),
+        }
+    }
+    out
 }
 
 /// Citation used for the defaults below.
@@ -435,9 +541,12 @@ pub const IDENTIFYING_RULE: &str = "any identifying name: user, account, custome
 pub struct RuleBook {
     modes: HashMap<VisitorMode, Arc<ModeRules>>,
     purposes: Arc<PurposeBook>,
+    /// [`is_identifying`] of every name an exempt-derived mode allows,
+    /// judged once (the egress gate asks for each key of each hit).
+    identifying: Arc<HashMap<String, bool>>,
 }
 
-/// Which purpose each property serves (consent by purpose, [`crate::purpose`]).
+/// Which purposes each property serves (consent by purpose, [`crate::purpose`]).
 #[derive(Debug)]
 pub struct PurposeBook {
     /// Audience measurement first, then the configured purposes in order.
@@ -446,6 +555,59 @@ pub struct PurposeBook {
     properties: Vec<NameSet>,
     /// The configured patterns of each purpose, for the compliance report.
     patterns: Vec<Vec<String>>,
+    /// The exempt allowlist's properties (audience measurement's too).
+    allowlist: Vec<String>,
+}
+
+/// Two purposes' patterns that one property name can match both of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Overlap {
+    /// A purpose.
+    pub purpose: String,
+    /// Its pattern (or property).
+    pub pattern: String,
+    /// The other purpose.
+    pub other_purpose: String,
+    /// The other's pattern.
+    pub other_pattern: String,
+}
+
+/// Whether some string matches both `*`-patterns `a` and `b` (a search
+/// over pairs of positions, each visited once: quadratic in the patterns'
+/// lengths, which are at most 80).
+pub(crate) fn globs_intersect(a: &[u8], b: &[u8]) -> bool {
+    let (n, m) = (a.len(), b.len());
+    let mut seen = vec![false; (n + 1) * (m + 1)];
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((i, j)) = stack.pop() {
+        let k = i * (m + 1) + j;
+        if seen[k] {
+            continue;
+        }
+        seen[k] = true;
+        match (a.get(i), b.get(j)) {
+            (None, None) => return true,
+            (Some(b'*'), _) | (_, Some(b'*')) => {
+                // A star matches nothing more (skip it), or one more
+                // character of the other pattern (a literal or its star).
+                if a.get(i) == Some(&b'*') {
+                    stack.push((i + 1, j));
+                    if j < m {
+                        stack.push((i, j + 1));
+                    }
+                }
+                if b.get(j) == Some(&b'*') {
+                    stack.push((i, j + 1));
+                    if i < n {
+                        stack.push((i + 1, j));
+                    }
+                }
+            }
+            (Some(x), Some(y)) if x == y => stack.push((i + 1, j + 1)),
+            _ => {}
+        }
+    }
+    false
 }
 
 impl PurposeBook {
@@ -477,7 +639,8 @@ impl PurposeBook {
                 patterns[i].push(pattern.clone());
             }
         }
-        PurposeBook { names, properties, patterns }
+        let allowlist = config.exempt_allowlist.iter().map(|a| a.property.clone()).collect();
+        PurposeBook { names, properties, patterns, allowlist }
     }
 
     /// Audience measurement first, then the configured purposes.
@@ -485,9 +648,49 @@ impl PurposeBook {
         &self.names
     }
 
-    /// The purpose a property serves: the first that names it, if any.
-    pub fn purpose_of(&self, property: &str) -> Option<usize> {
-        self.properties.iter().position(|set| set.contains(property))
+    /// The purposes a property serves: every purpose one of whose
+    /// patterns names it (audience measurement for the strictly necessary
+    /// set and the exempt allowlist).
+    pub fn purposes_of<'a>(&'a self, property: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.indices_of(property).map(|i| self.names[i].as_str())
+    }
+
+    fn indices_of<'a>(&'a self, property: &'a str) -> impl Iterator<Item = usize> + 'a {
+        self.properties.iter().enumerate().filter(move |(_, set)| set.contains(property)).map(|(i, _)| i)
+    }
+
+    /// Patterns of two purposes that some property name matches both of
+    /// (`reco_*` and `*_segment` share `reco_segment`): such a property
+    /// leaves only with the consent to both. For the compliance report.
+    pub fn overlaps(&self) -> Vec<Overlap> {
+        let listed = |i: usize| -> Vec<String> {
+            if i == 0 {
+                let mut v: Vec<String> = EXEMPT_PROPERTIES.iter().map(|(p, _)| (*p).to_owned()).collect();
+                v.extend(self.patterns[0].iter().cloned());
+                v.extend(self.allowlist.iter().cloned());
+                v
+            } else {
+                self.patterns[i].clone()
+            }
+        };
+        let mut out = Vec::new();
+        for a in 0..self.names.len() {
+            for b in a + 1..self.names.len() {
+                for pa in listed(a) {
+                    for pb in listed(b) {
+                        if globs_intersect(pa.as_bytes(), pb.as_bytes()) {
+                            out.push(Overlap {
+                                purpose: self.names[a].clone(),
+                                pattern: pa.clone(),
+                                other_purpose: self.names[b].clone(),
+                                other_pattern: pb,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// The configured property patterns of each purpose.
@@ -496,39 +699,61 @@ impl PurposeBook {
     }
 }
 
-/// The purposes in force when no visitor mode stands for them: which
-/// purposes' properties may leave, and what each hit says of them.
+/// The purposes in force on a hit tracked with consent, when not every
+/// purpose is consented to: which properties may leave, and what each hit
+/// says of them. Modes without consent have none: their rules already keep
+/// audience measurement's properties only, and their hits carry nothing of
+/// the visitor's answers.
 #[derive(Debug)]
 pub struct PurposeFilter {
     book: Arc<PurposeBook>,
-    /// By purpose index. Audience measurement's properties follow the
-    /// visitor mode's rules; another purpose's leave only when it and
-    /// audience measurement are both opt-in (never on the exempt stream).
+    /// By purpose index: consented to. Audience measurement is, the mode
+    /// itself being the consent.
     allowed: Vec<bool>,
     /// `visitor_privacy_purposes`, serialised once.
     pub wire: Arc<str>,
 }
 
 impl PurposeFilter {
-    /// `None` when the combination is a visitor mode's (nothing to add).
+    /// `None` when every purpose is consented to (nothing to hold back, nothing to add).
     pub fn new(book: Arc<PurposeBook>, state: &PurposeState) -> Option<PurposeFilter> {
-        let items = state.wire()?;
-        let am_in = state.mode_of(AUDIENCE_MEASUREMENT) == Some(PurposeMode::OptIn);
-        let allowed = book
-            .names
-            .iter()
-            .enumerate()
-            .map(|(i, p)| i == 0 || (am_in && state.mode_of(p) == Some(PurposeMode::OptIn)))
-            .collect();
-        let wire = serde_json::to_string(&items).unwrap_or_else(|_| "[]".to_owned());
-        Some(PurposeFilter { book, allowed, wire: Arc::from(wire) })
+        let wire = purposes_wire(state)?;
+        let allowed = book.names.iter().enumerate().map(|(i, p)| i == 0 || state.mode_of(p) == Some(PurposeMode::OptIn)).collect();
+        Some(PurposeFilter { book, allowed, wire })
     }
 
     /// Whether an app property may leave under these purposes (after the
-    /// visitor mode's rules let it): a property with no purpose never does.
-    fn allows(&self, property: &str) -> bool {
-        self.book.purpose_of(property).is_some_and(|i| self.allowed.get(i).copied().unwrap_or(false))
+    /// mode's rules let it): each purpose that names it must be consented
+    /// to, and a property no purpose names needs every purpose. `Err`: the
+    /// first purpose that is not.
+    fn verdict(&self, property: &str) -> Result<(), &str> {
+        let mut named = false;
+        for i in self.book.indices_of(property) {
+            named = true;
+            if !self.allowed.get(i).copied().unwrap_or(false) {
+                return Err(&self.book.names[i]);
+            }
+        }
+        if !named {
+            if let Some(i) = self.allowed.iter().position(|a| !a) {
+                return Err(&self.book.names[i]);
+            }
+        }
+        Ok(())
     }
+}
+
+/// `visitor_privacy_purposes` of a purpose state, serialised; `None` when
+/// the state is a visitor mode's.
+pub(crate) fn purposes_wire(state: &PurposeState) -> Option<Arc<str>> {
+    let items = state.wire()?;
+    Some(Arc::from(serde_json::to_string(&items).unwrap_or_else(|_| "[]".to_owned())))
+}
+
+/// Whether a property is one of the strictly necessary set: never dropped
+/// to make room for others in a hit's byte bound.
+pub(crate) fn is_strictly_necessary(property: &str) -> bool {
+    EXEMPT_PROPERTIES.iter().any(|(p, _)| *p == property)
 }
 
 impl RuleBook {
@@ -579,7 +804,26 @@ impl RuleBook {
                 rules.forbid_event(pattern);
             }
         }
-        RuleBook { modes: modes.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(), purposes: Arc::new(PurposeBook::new(config)) }
+        let mut identifying = HashMap::new();
+        let allowed = EXEMPT_PROPERTIES
+            .iter()
+            .map(|(p, _)| *p)
+            .chain(config.exempt_allowlist.iter().map(|a| a.property.as_str()))
+            .chain(config.custom_modes.iter().flat_map(|m| m.allowed_properties.iter().map(|a| a.property.as_str())));
+        for name in allowed {
+            identifying.insert(name.to_owned(), is_identifying(name));
+        }
+        RuleBook {
+            modes: modes.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
+            purposes: Arc::new(PurposeBook::new(config)),
+            identifying: Arc::new(identifying),
+        }
+    }
+
+    /// Whether a property name identifies a person or a device
+    /// ([`is_identifying`]), from the names judged when the book was built.
+    pub fn identifying(&self, name: &str) -> bool {
+        self.identifying.get(name).copied().unwrap_or_else(|| is_identifying(name))
     }
 
     /// Which purpose each property serves.

@@ -17,6 +17,7 @@ use crate::hit::{check_event_named, events, CheckedEvent, ClickKind, Context, Ev
 use crate::messages::{Op, UpMsg};
 use crate::mode::{ModeStatus, PurposeMode, VisitorMode};
 use crate::report::ComplianceReport;
+use crate::rules::{Filter, PurposeFilter};
 use crate::shared::Role;
 use crate::state::{Engine, HandOver};
 use crate::stats::{Counters, Stats};
@@ -132,9 +133,11 @@ impl Sdk {
         let CheckedEvent { mut name, mut properties, notes } = checked;
         loop {
             let now = shared.clock.now_ms();
+            let filter_on = shared.layers.track_filter;
             let (rules, epoch, context, purposes, consent_lapsed) = {
                 let st = engine.read();
-                (st.rules.clone(), st.epoch, st.context.clone(), st.purpose_filter.clone(), engine.consent_lapsed(&st, now))
+                let purposes = if filter_on { st.purpose_filter.clone().map(Purposes::Filter) } else { st.purpose_wire.clone().map(Purposes::Raw) };
+                (st.rules.clone(), st.epoch, st.context.clone(), purposes, engine.consent_lapsed(&st, now))
             };
             if consent_lapsed {
                 let mut st = engine.write();
@@ -143,7 +146,7 @@ impl Sdk {
                 shared.wake_writer();
                 continue;
             }
-            if let Err(reason) = rules.event_verdict(&name) {
+            if let Some(Err(reason)) = filter_on.then(|| rules.event_verdict(&name)) {
                 let mut notes = notes;
                 Counters::add(&shared.counters.events_dropped_by_mode, 1);
                 Counters::add(&shared.counters.properties_dropped, count_drops(&notes));
@@ -156,8 +159,15 @@ impl Sdk {
             // the thread that allocated them. Only the visitor id is decided
             // under the lock.
             let event_id = crate::clock::uuid_v4(shared.random.event_id()).hyphenated().to_string();
-            let (hit, body, dropped) =
-                rules.build_hit(std::mem::take(&mut name), &context, &mut properties, now, event_id, purposes.as_deref());
+            let filter = match &purposes {
+                _ if !filter_on => Filter::Off(match &purposes {
+                    Some(Purposes::Raw(wire)) => Some(wire),
+                    _ => None,
+                }),
+                Some(Purposes::Filter(f)) => Filter::On(Some(f)),
+                _ => Filter::On(None),
+            };
+            let (hit, body, dropped) = rules.build_hit(std::mem::take(&mut name), &context, &mut properties, now, event_id, filter);
             let mut hit_notes = notes.clone();
             hit_notes.extend(dropped);
             let queued = Box::new(QueuedHit {
@@ -199,9 +209,13 @@ impl Sdk {
                     return Ok(TrackOutcome::Queued { event_id: hit.event_id });
                 }
                 Err(HandOver::Retry) => {
-                    // The mode changed after filtering: filter again under the new one.
+                    // The mode changed after filtering: filter again under
+                    // the new one, from what the app tagged (the originals
+                    // of masked values were kept in `properties`).
                     name = hit.name;
-                    properties.extend(hit.properties);
+                    for (k, v) in hit.properties {
+                        properties.entry(k).or_insert(v);
+                    }
                 }
                 Err(HandOver::Failed(e)) => return Err(e),
             }
@@ -253,14 +267,15 @@ impl Sdk {
 
     /// The answer to a consent prompt (also the one due when
     /// [`ModeStatus::consent_renewal_needed`] is set). Granted: opt-in.
-    /// Declined: an opt-in is withdrawn (back to the configured default);
+    /// Declined: a consent in force (opt-in, no-storage) is withdrawn (back
+    /// to the configured default, and what it queued is purged);
     /// any other mode is recorded again as the answer (an opt-out stays in
     /// force), which settles a pending renewal.
     pub fn set_consent(&self, granted: bool) -> Result<(), ModeError> {
         let default = self.engine.shared.config.default_mode.clone();
         self.engine.change_mode(|current| match (granted, current) {
             (true, _) => Some(VisitorMode::OptIn),
-            (false, VisitorMode::OptIn) => Some(default),
+            (false, m) if m.requires_consent() => Some(default),
             (false, other) => Some(other.clone()),
         })
     }
@@ -300,6 +315,9 @@ impl Sdk {
     /// listener callback it works; from an HTTP client or a clock the SDK
     /// is calling, it is refused ([`SdkError::CalledFromSdkThread`]).
     pub fn flush(&self) -> Result<FlushReport, SdkError> {
+        // A consent that lapsed is withdrawn first: what it let queue is
+        // purged before anything is sent.
+        self.mode_status();
         let shared = &*self.engine.shared;
         let persisted = shared.ask_writer("flush", Op::Flush)?;
         let (tx, rx) = mpsc::sync_channel(1);
@@ -424,5 +442,12 @@ impl Drop for Sdk {
 }
 
 fn count_drops(notes: &[Dropped]) -> u64 {
-    notes.iter().filter(|n| n.reason != DropReason::Truncated).count() as u64
+    notes.iter().filter(|n| n.reason.is_drop()).count() as u64
+}
+
+/// The purposes as `track` reads them under the state lock.
+enum Purposes {
+    Filter(Arc<PurposeFilter>),
+    /// The unfiltered test path's wire.
+    Raw(Arc<str>),
 }

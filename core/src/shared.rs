@@ -13,6 +13,8 @@ use std::time::Duration;
 use crate::clock::{Clock, Random};
 use crate::config::Config;
 use crate::diagnostics::Diagnostic;
+use crate::gate::EgressView;
+use crate::rules::RuleBook;
 use crate::error::{SdkError, StoreError};
 use crate::messages::{Op, UpMsg};
 use crate::notifier::Notices;
@@ -32,8 +34,35 @@ pub(crate) enum Role {
     Listener,
 }
 
+/// The two layers that keep what a mode does not allow from leaving: the
+/// filter that builds each hit when it is tracked, and the egress gate that
+/// re-checks it when it is sent. Both are on in every build; the
+/// `test-hooks` feature (tests only) can switch one off, to prove that the
+/// other holds alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layers {
+    /// The track-time filter: the mode's rules, the purposes, value scrubbing.
+    pub track_filter: bool,
+    /// The send-time egress gate (`gate.rs`, PRIVACY.md).
+    pub egress_gate: bool,
+}
+
+impl Default for Layers {
+    fn default() -> Self {
+        Layers { track_filter: true, egress_gate: true }
+    }
+}
+
 pub(crate) struct Shared {
     pub config: Config,
+    /// `config.site_key()`: the site this SDK's rows and ids belong to.
+    pub site: String,
+    /// The mode in force as the egress gate sees it.
+    pub egress: Mutex<Arc<EgressView>>,
+    pub layers: Layers,
+    /// The rules of every mode (the egress gate's; the visitor's state
+    /// holds the same book).
+    pub rules: RuleBook,
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn Random>,
     pub http: Arc<dyn HttpClient>,
@@ -78,6 +107,11 @@ impl Shared {
                 t.unpark();
             }
         }
+    }
+
+    /// The mode in force, for the egress gate.
+    pub fn egress_view(&self) -> Arc<EgressView> {
+        self.egress.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn is_closed(&self) -> bool {

@@ -22,7 +22,8 @@ use crate::hit::{Context, QueuedHit};
 use crate::messages::{DeleteAllOp, ModeOp, Op, VisitorAction};
 use crate::mode::{consent_expiry, consent_lapse, ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode};
 use crate::purpose::{mode_answers, resolve, visitor_mode_for, PurposeChoice, PurposeMode, PurposeState, AUDIENCE_MEASUREMENT};
-use crate::rules::{ModeRules, PurposeFilter, RuleBook};
+use crate::gate::EgressView;
+use crate::rules::{purposes_wire, ModeRules, PurposeFilter, RuleBook};
 use crate::shared::Shared;
 use crate::stats::Counters;
 use crate::visitor_id::VisitorId;
@@ -50,8 +51,12 @@ pub(crate) struct State {
     pub purpose_answers: BTreeMap<String, PurposeChoice>,
     /// Every configured purpose's mode, from the answers and the mode.
     pub purposes: PurposeState,
-    /// What hits add and hold back for purposes no visitor mode stands for.
+    /// What hits tracked with consent add and hold back when not every
+    /// purpose is consented to (`None` without consent: see [`PurposeFilter`]).
     pub purpose_filter: Option<Arc<PurposeFilter>>,
+    /// The purpose answers' wire whatever the mode, for the unfiltered test
+    /// path only ([`crate::rules::Filter::Off`]).
+    pub purpose_wire: Option<Arc<str>>,
     /// Bumped at each change of mode or erasure; `track` re-filters when it
     /// moved, and the wrappers publish no state older than one they have.
     pub epoch: u64,
@@ -114,13 +119,7 @@ impl Engine {
     /// cross-referencing). Hits already queued keep the id they were bound to.
     fn enter(&self, st: &mut State, mode: VisitorMode, record: Option<ModeRecord>, at: EpochMillis, reason: ModeChangeReason) -> (ModeChange, VisitorAction) {
         let previous = std::mem::replace(&mut st.mode, mode.clone());
-        let visitor = if !mode.stores_visitor_id() {
-            VisitorAction::Purge
-        } else if previous.consent() != mode.consent() {
-            VisitorAction::Forget
-        } else {
-            VisitorAction::Keep
-        };
+        let visitor = VisitorAction::between(&previous, &mode);
         if visitor != VisitorAction::Keep {
             st.visitor = None;
             st.visitor_wire = None;
@@ -131,10 +130,12 @@ impl Engine {
         (self.changed(st, previous, at, reason), visitor)
     }
 
-    /// Resolves the purposes again, bumps the epoch, and describes the change.
+    /// Resolves the purposes again, bumps the epoch, tells the egress gate,
+    /// and describes the change.
     fn changed(&self, st: &mut State, previous: VisitorMode, at: EpochMillis, reason: ModeChangeReason) -> ModeChange {
         self.refresh_purposes(st);
         st.epoch += 1;
+        self.publish(st);
         ModeChange {
             previous,
             current: st.mode.clone(),
@@ -149,7 +150,19 @@ impl Engine {
     pub fn refresh_purposes(&self, st: &mut State) {
         let book = self.rules.purposes();
         st.purposes = resolve(book.names(), &st.purpose_answers, &st.mode);
-        st.purpose_filter = PurposeFilter::new(book.clone(), &st.purposes).map(Arc::new);
+        st.purpose_wire = purposes_wire(&st.purposes);
+        st.purpose_filter = if st.mode.requires_consent() {
+            PurposeFilter::new(book.clone(), &st.purposes).map(Arc::new)
+        } else {
+            None
+        };
+    }
+
+    /// Publishes the mode in force to the egress gate (under the state's
+    /// write lock: the gate never sees an older state after a newer one).
+    pub fn publish(&self, st: &State) {
+        let view = EgressView { mode: st.mode.clone(), since_ms: st.record.as_ref().map(|r| r.since_ms) };
+        *self.shared.egress.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(view);
     }
 
     /// Records a mode change in memory and hands its persistence to the
@@ -157,13 +170,13 @@ impl Engine {
     /// is a consent to each purpose configured now, not to those added later).
     pub fn apply_mode(&self, st: &mut State, mode: VisitorMode, at: EpochMillis, reason: ModeChangeReason) {
         if reason == ModeChangeReason::SetByApp {
-            st.purpose_answers = self
-                .rules
-                .purposes()
-                .names()
-                .iter()
-                .map(|p| (p.clone(), PurposeChoice { mode: mode_answers(&mode, p), since_ms: at }))
-                .collect();
+            for p in self.rules.purposes().names() {
+                // A mode answers the purposes it stands for; no-storage
+                // leaves the others' answers as they are.
+                if let Some(m) = mode_answers(&mode, p) {
+                    st.purpose_answers.insert(p.clone(), PurposeChoice { mode: m, since_ms: at });
+                }
+            }
         }
         let record = ModeRecord { mode: mode.clone(), since_ms: at, reason };
         let (change, visitor) = self.enter(st, mode, Some(record.clone()), at, reason);
@@ -204,6 +217,10 @@ impl Engine {
             }
             None => {
                 st.renewal_needed = false;
+                // The answer settles a pending renewal, after a restart too.
+                if let Some(r) = st.record.as_mut().filter(|r| r.reason == ModeChangeReason::ConsentExpired) {
+                    r.reason = ModeChangeReason::SetByApp;
+                }
                 let previous = st.mode.clone();
                 let change = self.changed(&mut st, previous, now, ModeChangeReason::SetByApp);
                 let record = st.record.clone();
@@ -220,7 +237,16 @@ impl Engine {
     /// erasing data never restarts tracking; other modes return to the
     /// default with no choice recorded. The writer answers on `reply`.
     pub fn erase(&self, st: &mut State, now: EpochMillis, reply: SyncSender<Result<u64, StoreError>>) -> Result<(), SdkError> {
-        let keep = if st.mode.stores_visitor_id() { None } else { st.record.clone() };
+        // A refusal stays in force; a renewal it had pending is settled
+        // with the data (so a restart does not ask again either).
+        let keep = if st.mode.stores_visitor_id() {
+            None
+        } else {
+            st.record.clone().map(|r| match r.reason {
+                ModeChangeReason::ConsentExpired => ModeRecord { reason: ModeChangeReason::LocalDataDeleted, ..r },
+                _ => r,
+            })
+        };
         if keep.is_none() {
             // Back to the default: no answer left, for any purpose.
             st.purpose_answers.clear();
@@ -241,11 +267,12 @@ impl Engine {
         self.shared.ops.send(Op::DeleteAll(Box::new(DeleteAllOp { keep, purposes, change, reply }))).map_err(|_| SdkError::ShutDown)
     }
 
-    /// When the opt-in in force lapses; `None` in any other mode, and when
-    /// its expiry cannot be represented (it has lapsed already).
+    /// When the consent in force (opt-in, no-storage) lapses; `None` in any
+    /// other mode, and when its expiry cannot be represented (it has lapsed
+    /// already).
     pub fn consent_expires_at(&self, st: &State) -> Option<EpochMillis> {
         match (&st.mode, &st.record) {
-            (VisitorMode::OptIn, Some(r)) => consent_expiry(r.since_ms, self.shared.config.consent_lifetime_months),
+            (m, Some(r)) if m.requires_consent() => consent_expiry(r.since_ms, self.shared.config.consent_lifetime_months),
             _ => None,
         }
     }
@@ -253,9 +280,9 @@ impl Engine {
     /// When the opt-in in force lapsed, if it has at `now` ([`consent_lapse`]).
     fn consent_lapsed_at(&self, st: &State, now: EpochMillis) -> Option<EpochMillis> {
         match (&st.mode, &st.record) {
-            (VisitorMode::OptIn, Some(r)) => consent_lapse(r.since_ms, self.shared.config.consent_lifetime_months, now),
-            // An opt-in without a record cannot be: fail closed.
-            (VisitorMode::OptIn, None) => Some(now),
+            (m, Some(r)) if m.requires_consent() => consent_lapse(r.since_ms, self.shared.config.consent_lifetime_months, now),
+            // A consent mode without a record cannot be: fail closed.
+            (m, None) if m.requires_consent() => Some(now),
             _ => None,
         }
     }
@@ -293,6 +320,10 @@ impl Engine {
             None if !purposes.is_empty() => {
                 let at = purposes.iter().map(|(_, at)| *at).min().unwrap_or(now);
                 st.renewal_needed = true;
+                // Recorded, so that the app is told to ask again after a
+                // restart too (the mode and its date stand).
+                let since_ms = st.record.as_ref().map_or(at, |r| r.since_ms);
+                st.record = Some(ModeRecord { mode: st.mode.clone(), since_ms, reason: ModeChangeReason::ConsentExpired });
                 let previous = st.mode.clone();
                 let change = self.changed(st, previous, at, ModeChangeReason::ConsentExpired);
                 let record = st.record.clone();

@@ -46,6 +46,9 @@ counters! {
     lost_storage_failure,
     /// Upload attempts that failed and will be retried.
     upload_failures,
+    /// Hits the egress gate held back at send time (never, while the
+    /// track-time filter works).
+    held_at_egress,
 }
 
 impl Counters {

@@ -29,8 +29,12 @@ use crate::upload::http::{Completion, FailureKind, HttpOutcome, HttpRequest};
 /// travels in the body as `event_collection_version`.
 pub const USER_AGENT: &str = "Mesure";
 use crate::upload::policy::{classify, retry_delay_ms, Verdict};
-use crate::clock::queue_age_cutoff;
-use crate::diagnostics::{Diagnostic, SentHit, TrimCause};
+use std::collections::BTreeMap;
+
+use crate::clock::{dated_in_the_past, queue_age_cutoff};
+use crate::diagnostics::{Diagnostic, EgressReason, SentHit, TrimCause};
+use crate::gate::Gate;
+use crate::mode::FIXED_VISITOR_IDS;
 use crate::error::StoreError;
 use crate::hit::MAX_REQUEST_BYTES;
 use crate::messages::{Op, UpMsg};
@@ -57,6 +61,16 @@ pub(crate) struct Uploader {
     next_attempt_ms: u64,
     /// The server's Retry-After: not even `flush` sends before it (monotonic).
     retry_after_until_ms: u64,
+}
+
+/// What happened under the purge gate.
+enum HandedOver {
+    /// No row may leave.
+    Nothing,
+    /// An outcome already (a dry run, a client that panicked).
+    Done(HttpOutcome, Vec<PendingRow>),
+    /// Handed to the client; its answer comes on the receiver.
+    Waiting(std::sync::mpsc::Receiver<HttpOutcome>, Vec<PendingRow>),
 }
 
 /// What became of one batch's attempt.
@@ -123,8 +137,11 @@ impl Uploader {
             report.deferred = Some("waiting for the retry delay the collector asked for".into());
             report.retry_in_ms = Some(self.next_attempt_ms.max(self.retry_after_until_ms) - now);
         } else {
+            // A flush uploads what was queued when it began, not what keeps
+            // coming while it runs (under steady tracking it would never end).
+            let until = if forced { self.connection().and_then(store::last_seq).unwrap_or(None) } else { None };
             while !self.shared.is_closed() || forced {
-                match self.upload_one_group(&mut report) {
+                match self.upload_one_group(&mut report, until) {
                     Ok(true) => continue,
                     Ok(false) => break,
                     Err(e) => {
@@ -135,7 +152,8 @@ impl Uploader {
             }
         }
         if forced {
-            match self.connection().and_then(store::count_hits) {
+            let dry_run = self.shared.config.dry_run;
+            match self.connection().and_then(|c| store::count_hits(c, dry_run)) {
                 Ok(n) => report.pending = n,
                 Err(e) => self.storage_failed(e, &mut report),
             }
@@ -143,16 +161,38 @@ impl Uploader {
         report
     }
 
-    /// Sends the oldest run of hits sharing one visitor id. Ok(true) when it
-    /// went through and more may follow.
-    fn upload_one_group(&mut self, report: &mut FlushReport) -> Result<bool, StoreError> {
+    /// Sends the oldest run of hits sharing one visitor id (queued no later
+    /// than `until`, when given). Ok(true) when it went through and more
+    /// may follow.
+    fn upload_one_group(&mut self, report: &mut FlushReport, until: Option<i64>) -> Result<bool, StoreError> {
         let inner = self.shared.clone();
         let config = &inner.config;
         let batch_size = config.batch_size;
-        let cutoff = queue_age_cutoff(self.shared.clock.now_ms(), config.queue_max_age_days);
-        let rows = store::oldest_hits(self.connection()?, batch_size, MAX_REQUEST_BYTES)?;
+        let now = self.shared.clock.now_ms();
+        let cutoff = queue_age_cutoff(now, config.queue_max_age_days);
+        let mut rows = store::oldest_hits(self.connection()?, config.dry_run, batch_size, MAX_REQUEST_BYTES)?;
+        if let Some(last) = until {
+            rows.retain(|r| r.seq <= last);
+        }
         let Some(first) = rows.first() else { return Ok(false) };
         let visitor = first.visitor_id.clone();
+        let fixed = FIXED_VISITOR_IDS.contains(&visitor.as_str());
+
+        // An id past its 13 months (or dated in the future) never leaves,
+        // whenever its hits were queued: they go with it.
+        if !fixed {
+            let conn = self.connection()?;
+            let valid = store::identity(conn, &visitor)?
+                .is_some_and(|id| dated_in_the_past(id.created_at_ms, now) && now < id.expires_at_ms);
+            if !valid {
+                let n = store::delete_hits_of(conn, &visitor)?;
+                store::drop_unused_identity(conn, &visitor)?;
+                report.expired += n;
+                Counters::add(&self.shared.counters.trimmed_max_age, n);
+                self.shared.diagnostic(Diagnostic::QueueTrimmed { cause: TrimCause::IdExpired, dropped: n });
+                return Ok(true);
+            }
+        }
         // One visitor id per request, and at most MAX_REQUEST_BYTES of body
         // (each hit is at most MAX_HIT_BYTES, so at least one always fits).
         let mut bytes = REQUEST_ENVELOPE_BYTES;
@@ -202,6 +242,9 @@ impl Uploader {
                     // Rows a purge removed while the request was in flight
                     // are counted by the purge, not here.
                     let deleted = store::delete_range(self.connection()?, first_seq, last_seq)?;
+                    if !fixed {
+                        store::drop_unused_identity(self.connection()?, &visitor)?;
+                    }
                     self.shared.space_freed(deleted);
                     self.failures = 0;
                     self.next_attempt_ms = 0;
@@ -254,39 +297,29 @@ impl Uploader {
     }
 
     /// One request through the configured client, for the rows of `batch`
-    /// still queued; waits for its completion at most the request timeout
-    /// plus a grace period.
+    /// still queued that the egress gate lets out; waits for its
+    /// completion at most the request timeout plus a grace period.
     fn send(&mut self, visitor: &str, batch: Vec<PendingRow>, report: &mut FlushReport) -> Result<Sent, StoreError> {
         let (first, last) = match (batch.first(), batch.last()) {
             (Some(a), Some(b)) => (a.seq, b.seq),
             _ => return Ok(Sent::Purged),
         };
         let shared = self.shared.clone();
-        let (answer, batch) = {
+        let mut held = Vec::new();
+        let handed = {
             // Held from the check to the hand-over: a purge commits either
-            // before (and the check sees it) or after the request left.
+            // before (and the check sees it) or after the request left. Only
+            // reads happen under it (the writer takes it inside its write
+            // transaction: a write here would wait for that transaction).
             let _gate = shared.purge_gate.lock().unwrap_or_else(|p| p.into_inner());
-            let queued = store::queued_seqs(self.connection()?, first, last)?;
-            let before = batch.len();
-            let batch: Vec<PendingRow> = batch.into_iter().filter(|r| queued.binary_search(&r.seq).is_ok()).collect();
-            report.purged += (before - batch.len()) as u64;
-            if batch.is_empty() {
-                return Ok(Sent::Purged);
-            }
-            if shared.config.dry_run {
-                // Acknowledged here, as the collector would: the rows go.
-                self.report_sent(visitor, &batch, None);
-                return Ok(Sent::Outcome(HttpOutcome::Response { status: 204, retry_after: None }, batch));
-            }
-            let (completion, answer) = Completion::pair();
-            let request = self.request(visitor, &batch);
-            let client = shared.http.clone();
-            let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || client.send(request, completion)));
-            if started.is_err() {
-                let failed = HttpOutcome::Failed { kind: FailureKind::Other, message: "the HTTP client panicked".into() };
-                return Ok(Sent::Outcome(failed, batch));
-            }
-            (answer, batch)
+            self.check_and_hand_over(visitor, batch, first, last, &mut held, report)
+        };
+        // What the gate held back is deleted once the purge gate is free.
+        self.held_at_egress(held, report)?;
+        let (answer, batch) = match handed? {
+            HandedOver::Nothing => return Ok(Sent::Purged),
+            HandedOver::Done(outcome, batch) => return Ok(Sent::Outcome(outcome, batch)),
+            HandedOver::Waiting(answer, batch) => (answer, batch),
         };
         let outcome = self.wait(answer);
         let status = match &outcome {
@@ -295,6 +328,81 @@ impl Uploader {
         };
         self.report_sent(visitor, &batch, status);
         Ok(Sent::Outcome(outcome, batch))
+    }
+
+    /// Under the purge gate: keeps the rows still queued, passes them
+    /// through the egress gate (the refused ones into `held`), and hands
+    /// the request to the client.
+    fn check_and_hand_over(
+        &mut self,
+        visitor: &str,
+        batch: Vec<PendingRow>,
+        first: i64,
+        last: i64,
+        held: &mut Vec<(EgressReason, PendingRow)>,
+        report: &mut FlushReport,
+    ) -> Result<HandedOver, StoreError> {
+        let shared = self.shared.clone();
+        let queued = store::queued_seqs(self.connection()?, first, last)?;
+        let before = batch.len();
+        let batch: Vec<PendingRow> = batch.into_iter().filter(|r| queued.binary_search(&r.seq).is_ok()).collect();
+        report.purged += (before - batch.len()) as u64;
+        let batch = if shared.layers.egress_gate { self.gate(visitor, batch, held)? } else { batch };
+        if batch.is_empty() {
+            return Ok(HandedOver::Nothing);
+        }
+        if shared.config.dry_run {
+            // Acknowledged here, as the collector would: the rows go.
+            self.report_sent(visitor, &batch, None);
+            return Ok(HandedOver::Done(HttpOutcome::Response { status: 204, retry_after: None }, batch));
+        }
+        let (completion, answer) = Completion::pair();
+        let request = self.request(visitor, &batch);
+        let client = shared.http.clone();
+        let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || client.send(request, completion)));
+        if started.is_err() {
+            let failed = HttpOutcome::Failed { kind: FailureKind::Other, message: "the HTTP client panicked".into() };
+            return Ok(HandedOver::Done(failed, batch));
+        }
+        Ok(HandedOver::Waiting(answer, batch))
+    }
+
+    /// The egress gate ([`crate::gate`]): the rows of `batch` that may
+    /// leave; the others go to `held`. Reads only (it runs under the purge gate).
+    fn gate(&mut self, visitor: &str, batch: Vec<PendingRow>, held: &mut Vec<(EgressReason, PendingRow)>) -> Result<Vec<PendingRow>, StoreError> {
+        let shared = self.shared.clone();
+        let identity = if FIXED_VISITOR_IDS.contains(&visitor) { None } else { store::identity(self.connection()?, visitor)? };
+        let view = shared.egress_view();
+        let gate = Gate { config: &shared.config, site: &shared.site, rules: &shared.rules, view: &view, now: shared.clock.now_ms() };
+        let mut passed = Vec::with_capacity(batch.len());
+        for row in batch {
+            match gate.check(&row, identity.as_ref()) {
+                Ok(()) => passed.push(row),
+                Err(reason) => held.push((reason, row)),
+            }
+        }
+        Ok(passed)
+    }
+
+    /// Deletes the rows the egress gate held back, and reports them.
+    fn held_at_egress(&mut self, held: Vec<(EgressReason, PendingRow)>, report: &mut FlushReport) -> Result<(), StoreError> {
+        if held.is_empty() {
+            return Ok(());
+        }
+        let seqs: Vec<i64> = held.iter().map(|(_, row)| row.seq).collect();
+        store::delete_seqs(self.connection()?, &seqs)?;
+        let mut by_reason: BTreeMap<EgressReason, Vec<String>> = BTreeMap::new();
+        for (reason, row) in held {
+            by_reason.entry(reason).or_default().push(row.event_id);
+        }
+        let shared = self.shared.clone();
+        for (reason, event_ids) in by_reason {
+            let n = event_ids.len() as u64;
+            report.held_at_egress += n;
+            Counters::add(&shared.counters.held_at_egress, n);
+            shared.diagnostic(Diagnostic::HeldAtEgress { reason, event_ids });
+        }
+        Ok(())
     }
 
     /// Tells the listener what one request carried: per hit, the event and

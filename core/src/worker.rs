@@ -58,15 +58,18 @@ enum Write {
     Visitor(VisitorAction),
     Mode { choice: Choice, visitor: VisitorAction },
     DeleteAll { keep: Choice },
+    /// A real run deletes what a dry run queued.
+    DropDryRunHits,
 }
 
 impl Write {
     /// Whether committing it deletes queued hits a purge forbids sending.
     fn purges(&self) -> bool {
-        matches!(
-            self,
-            Write::Visitor(VisitorAction::Purge) | Write::Mode { visitor: VisitorAction::Purge, .. } | Write::DeleteAll { .. }
-        )
+        match self {
+            Write::Visitor(a) | Write::Mode { visitor: a, .. } => a.purges(),
+            Write::DeleteAll { .. } | Write::DropDryRunHits => true,
+            Write::Hit(_) | Write::NewVisitor(_) => false,
+        }
     }
 
     /// Whether committing it deletes an identifier (then the WAL is truncated).
@@ -255,6 +258,7 @@ impl Writer {
             }
             Op::NewVisitor(v) => self.queue(Write::NewVisitor(*v)),
             Op::Visitor(action) => self.queue(Write::Visitor(action)),
+            Op::DropDryRunHits => self.queue(Write::DropDryRunHits),
             Op::Mode(op) => {
                 let ModeOp { record, purposes, visitor, change } = *op;
                 let choice = Choice { record, purposes };
@@ -338,7 +342,7 @@ impl Writer {
     /// written nothing is committed, so the file is never behind the database.
     fn write_choice(&mut self, notices: &mut Vec<Notice>) -> bool {
         let Some(choice) = &self.choice_due else { return true };
-        match store::choice::write(&self.shared.storage_dir, choice) {
+        match store::choice::write(&self.shared.storage_dir, &self.shared.site, choice) {
             Ok(()) => {
                 self.choice_due = None;
                 true
@@ -452,6 +456,7 @@ impl Writer {
         let now = self.shared.clock.now_ms();
         let tick = self.shared.clock.monotonic_ms();
         let config = &self.shared.config;
+        let site = &self.shared.site;
         let purges = self.pending.iter().take(n).any(Write::purges);
         let erases = purges || self.pending.iter().take(n).any(Write::erases);
         let conn = self.conn.as_mut().ok_or_else(|| StoreError::Unavailable("no database".into()))?;
@@ -461,10 +466,11 @@ impl Writer {
         for w in self.pending.iter().take(n) {
             match w {
                 Write::Hit(hit) => {
-                    store::insert_hit(&mut insert, hit)?;
+                    store::insert_hit(&mut insert, hit, site, config.dry_run)?;
                     done.hits += 1;
                 }
-                Write::NewVisitor(v) => store::save_visitor(&tx, v)?,
+                Write::NewVisitor(v) => store::save_visitor(&tx, v, site)?,
+                Write::DropDryRunHits => done.purged += store::delete_dry_run_hits(&tx)?,
                 Write::Visitor(action) => done.purged += apply_visitor(&tx, *action)?,
                 Write::Mode { choice, visitor } => {
                     done.purged += apply_visitor(&tx, *visitor)?;
@@ -527,6 +533,7 @@ impl Writer {
                 Write::DeleteAll { keep } => {
                     self.mirror = StoredState { mode: keep.record, purposes: keep.purposes, visitor: None };
                 }
+                Write::DropDryRunHits => {}
             }
         }
         self.last_deleted = done.deleted;
@@ -596,7 +603,7 @@ impl Writer {
             .ok_or_else(|| self.failing.clone().unwrap_or_else(|| StoreError::Unavailable("no database".into())))?;
         let read = || -> Result<LocalData, StoreError> {
             let state = store::load_state(conn)?;
-            let mut pending = store::oldest_hits(conn, u32::MAX, usize::MAX)?;
+            let mut pending = store::queued_hits(conn)?;
             // Hits still waiting in memory because storage failed.
             for w in &self.pending {
                 if let Write::Hit(h) = w {
@@ -607,6 +614,8 @@ impl Writer {
                         mode: h.mode.to_string(),
                         tracked_at_ms: h.tracked_at_ms,
                         body: h.body.clone(),
+                        site: self.shared.site.clone(),
+                        dry_run: self.shared.config.dry_run,
                     });
                 }
             }
@@ -628,10 +637,9 @@ fn apply_visitor(tx: &rusqlite::Transaction<'_>, action: VisitorAction) -> Resul
     match action {
         VisitorAction::Keep => Ok(0),
         VisitorAction::Forget => store::delete_visitor(tx).map(|()| 0),
-        VisitorAction::Purge => {
-            store::delete_visitor(tx)?;
-            store::purge_identified_hits(tx)
-        }
+        VisitorAction::Withdraw => store::withdraw_consent(tx),
+        VisitorAction::PurgeIdentified => store::purge_identified_hits(tx),
+        VisitorAction::PurgeAll => store::purge_all_but_anonymous(tx),
     }
 }
 

@@ -265,7 +265,7 @@ fn conformance_vectors() {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 26, "vectors missing: {files:?}");
+    assert!(files.len() >= 29, "vectors missing: {files:?}");
     let failures: Vec<String> = files
         .iter()
         .filter_map(|f| run(f).err().map(|e| format!("{}: {e}", f.file_name().unwrap().to_string_lossy())))

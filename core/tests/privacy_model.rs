@@ -2,33 +2,49 @@
 //!
 //! Random sequences drive the whole SDK (storage, uploader, a scripted HTTP
 //! client) through what a careless app, a hostile integrator, a wrong clock,
-//! a second process and a flaky network do: `track` with any name and key
-//! (reserved keys in any case, identifying names, huge values), mode changes
-//! of every kind, clock jumps both ways and time passing, flushes against a
-//! collector answering 2xx, 400, 413, 503 or never, purges while a request is
-//! in flight, restarts, a second instance, a database overwritten with
-//! garbage, `delete_local_data`. The model is written from the rules (README,
-//! PRIVACY.md), not from the code: it knows the mode in force, which hits
-//! share an identity, and which were purged. After every step it checks:
+//! a second process, a second site and a flaky network do: `track` with any
+//! name, key and value (reserved keys in any case, identifying names, e-mail
+//! addresses, phone numbers and long numbers as values, huge values), mode
+//! changes of every kind, no-storage, consent by purpose with overlapping
+//! patterns, the app's words in the device context, clock jumps both ways and
+//! time passing (past the queue's longest age and the id's 13 months),
+//! flushes against a collector answering 2xx, 400, 413, 503 or never, purges
+//! and withdrawals while hits are queued or a request is in flight,
+//! restarts, a dry run then a real run, a second instance, another site on
+//! the same directory, a database overwritten with garbage,
+//! `delete_local_data`, and an integrator's configuration (identifying
+//! allowances, letter-prefix wildcards, a consent mode as default).
 //!
-//! - the mode and the renewal flag read back equal the model's (no choice
-//!   forgotten, by a restart or a lost database);
+//! The model is written from the rules (issue 16, README, PRIVACY.md), not
+//! from the code. After every step it checks:
+//!
+//! - the mode, the purposes and the renewal flag read back are the model's;
 //! - every `track` outcome (queued, held back, refused) is the model's;
-//! - every hit on the wire carries exactly the keys its mode allows for its
-//!   event, with the app's values or the SDK's context values, never an
-//!   event its mode forbids;
-//! - anonymous hits carry their fixed id; identified hits carry an id that
-//!   belongs to one model identity and no other (so no id crosses the
-//!   consent boundary, outlives 13 months, or survives a purge or a clock
-//!   correction);
-//! - nothing a purge deleted is sent after the purge;
+//! - every hit on the wire carries exactly the keys and values the model
+//!   computed when it was tracked (the mode's keys, the purposes in force
+//!   for a consented hit, identifying values masked without consent), and
+//!   never an event its mode holds back;
+//! - anonymous hits carry their fixed id; identified hits an id that
+//!   belongs to one model identity, valid when the request left;
+//! - nothing purged (opt-out, no-storage, a withdrawal or lapse of consent,
+//!   `delete_local_data`) is sent after the purge, and no purged id is left
+//!   in any file of the storage directory;
+//! - nothing tracked in a dry run ever reaches the collector;
 //! - no hit is invented, and every copy of a hit is the same hit;
 //! - at the end, after a clean flush, every accepted hit was delivered or is
 //!   accounted for by a documented bound (purged, refused by the collector,
-//!   past the age bound, lost with a corrupt database).
+//!   past the age bound, its id expired, lost with a corrupt database).
 //!
-//! `MESURE_MODEL_SEQUENCES` sets the number of sequences (10 000 by
-//! default, split over two test threads); the count is printed.
+//! Three layer settings: both layers on (the egress gate must then never
+//! hold anything back: the filter and the gate agree); the track-time filter
+//! off (the egress gate alone must let nothing out that the rules forbid;
+//! what it holds back is accounted for); the gate off (the filter and the
+//! queue's maintenance alone hold).
+//!
+//! `MESURE_MODEL_SEQUENCES` sets the number of sequences with both layers
+//! (10 000 by default, split over two test threads),
+//! `MESURE_MODEL_LAYER_SEQUENCES` each single-layer run (1 000 by default);
+//! the counts are printed.
 
 mod common;
 
@@ -39,6 +55,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Months, Utc};
+use mesure_core::testing::Layers;
 use mesure_core::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestRunner};
@@ -47,18 +64,24 @@ use serde_json::{json, Value as Json};
 // ---------------------------------------------------------------- the rules
 
 const DAY: i64 = 86_400_000;
+const SITE: u32 = 42;
 const EXEMPT_EVENTS: [&str; 5] = ["page.display", "click.action", "click.navigation", "click.download", "click.exit"];
-/// The strictly necessary set of the README.
+/// The strictly necessary set of the README: audience measurement's.
 const EXEMPT_KEYS: [&str; 24] = [
     "page", "page_chapter1", "page_chapter2", "page_chapter3", "previous_page", "click", "click_chapter1",
     "click_chapter2", "click_chapter3", "device_type", "device_brand", "device_model", "device_screen_width",
     "device_screen_height", "os", "os_version", "app_version", "connection_type", "device_timestamp_utc",
     "event_collection_platform", "event_collection_version", "page_duration", "page_load_time", "page_scroll_depth",
 ];
-const RESERVED: [&str; 6] = [
-    "visitor_privacy_mode", "visitor_privacy_consent", "event_id", "device_timestamp_utc",
+const RESERVED: [&str; 7] = [
+    "visitor_privacy_mode", "visitor_privacy_consent", "visitor_privacy_purposes", "event_id", "device_timestamp_utc",
     "event_collection_platform", "event_collection_version",
 ];
+const AM: &str = "audience_measurement";
+const RECO: &str = "personalisation";
+const AD: &str = "advertising";
+/// The purposes in the configuration's order, audience measurement first.
+const PURPOSES: [&str; 3] = [AM, RECO, AD];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum M {
@@ -91,11 +114,24 @@ impl M {
             M::Plus => "plus",
         }
     }
+    /// An app-scoped id on the device and on its hits.
     fn identified(self) -> bool {
         matches!(self, M::OptIn | M::Exempt | M::Plus)
     }
+    /// Only the SDK's own values, a fixed id.
     fn anonymous(self) -> bool {
         matches!(self, M::OptOut | M::NoConsent)
+    }
+    /// Carries everything: needs consent (issue 16, leak 3).
+    fn consent_mode(self) -> bool {
+        matches!(self, M::OptIn | M::NoStorage)
+    }
+    /// `visitor_privacy_consent`.
+    fn consent_flag(self) -> bool {
+        self == M::OptIn
+    }
+    fn exempt_like(self) -> bool {
+        matches!(self, M::Exempt | M::Plus)
     }
     fn fixed_id(self) -> Option<&'static str> {
         match self {
@@ -107,33 +143,174 @@ impl M {
     }
 }
 
-fn context() -> DeviceContext {
-    common::context()
+fn pm_wire(m: PurposeMode) -> &'static str {
+    match m {
+        PurposeMode::OptIn => "opt-in",
+        PurposeMode::Essential => "essential",
+        PurposeMode::OptOut => "opt-out",
+        PurposeMode::NotAcquired => "not-acquired",
+    }
+}
+
+/// The device contexts the app may set: some valid, some holding its own
+/// words where only the SDK's closed sets or clean values may go.
+fn contexts() -> Vec<(DeviceContext, bool)> {
+    let base = common::context();
+    let with = |f: &dyn Fn(&mut DeviceContext)| {
+        let mut c = base.clone();
+        f(&mut c);
+        c
+    };
+    vec![
+        (base.clone(), true),
+        (with(&|c| {
+            c.connection_type = Some("cellular".into());
+            c.device_model = Some("Pixel 8".into());
+        }), true),
+        (with(&|c| c.connection_type = None), true),
+        (with(&|c| c.connection_type = Some("jane.doe@example.com".into())), false),
+        (with(&|c| c.connection_type = Some("5g".into())), false),
+        (with(&|c| c.device_model = Some("Jane +33 6 12 34 56 78".into())), false),
+    ]
 }
 
 /// The context as it leaves the device (name, JSON value).
-fn context_values() -> BTreeMap<&'static str, Json> {
-    BTreeMap::from([
-        ("app_version", json!("3.1.0")),
-        ("connection_type", json!("wifi")),
-        ("device_brand", json!("Fairphone")),
-        ("device_model", json!("FP5")),
-        ("device_screen_height", json!(2700)),
-        ("device_screen_width", json!(1224)),
-        ("device_type", json!("mobile")),
-        ("event_collection_platform", json!("android")),
-        ("event_collection_version", json!(SDK_VERSION)),
-        ("os", json!("android")),
-        ("os_version", json!("15")),
-    ])
+fn context_values(c: &DeviceContext) -> BTreeMap<&'static str, Json> {
+    let mut m = BTreeMap::new();
+    let mut s = |k: &'static str, v: &Option<String>| {
+        if let Some(v) = v {
+            m.insert(k, json!(v));
+        }
+    };
+    s("app_version", &c.app_version);
+    s("connection_type", &c.connection_type);
+    s("device_brand", &c.device_brand);
+    s("device_model", &c.device_model);
+    s("device_type", &c.device_type);
+    s("os", &c.os);
+    s("os_version", &c.os_version);
+    m.insert("event_collection_platform", json!(c.collection_platform.clone().unwrap_or_else(|| "rust".into())));
+    m.insert("event_collection_version", json!(SDK_VERSION));
+    if let Some(w) = c.device_screen_width {
+        m.insert("device_screen_width", json!(w));
+    }
+    if let Some(h) = c.device_screen_height {
+        m.insert("device_screen_height", json!(h));
+    }
+    m
+}
+
+fn add_months(at: i64, months: u32) -> Option<i64> {
+    let end = DateTime::<Utc>::from_timestamp_millis(at)?.checked_add_months(Months::new(months))?.timestamp_millis();
+    (end > at).then_some(end)
+}
+
+/// A consent (or an id) dated `since` holds at `now`: not more than a day
+/// in the future, and before its end.
+fn holds(since: i64, months: u32, now: i64) -> bool {
+    since <= now.saturating_add(DAY) && add_months(since, months).is_some_and(|e| now < e)
+}
+
+/// A property name the collector accepts, lower-cased.
+fn valid_name(k: &str) -> bool {
+    let b = k.as_bytes();
+    !b.is_empty()
+        && b.len() <= 40
+        && b[0].is_ascii_lowercase()
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+        && !k.starts_with("m_")
+        && !k.starts_with("visit_")
+}
+
+// ---------------------------------------------------------------- the integrator
+
+/// Names a careless or hostile integrator may try to allow without consent.
+/// Every one identifies a person or a device, glued and abbreviated ones
+/// included (issue 16, leak 1): the configuration is refused.
+const IDENTIFYING: [&str; 46] = [
+    "user_id", "userid", "username", "uid", "customer_id", "account_id", "client_id", "member_id", "deviceid",
+    "device_id", "androidid", "android_id", "advertiserid", "advertising_id", "idfa", "idfv", "gaid", "ipaddress",
+    "ip", "lat", "lng", "lon", "long", "geo_long", "geo_latitude", "location", "email", "mail", "tel",
+    "phone_number", "imsi", "iccid", "serialnumber", "macaddress", "idclient", "visitor_id", "login", "full_name",
+    "birthdate", "address", "customeruserid", "clientip", "geolat", "wifimac", "emailsha256", "usr_id",
+];
+/// Ordinary analytics names: accepted, and then sent in exempt.
+const ORDINARY: [&str; 8] =
+    ["article_id", "video_duration", "error_code", "theme", "search_results_count", "long_press_count", "app_language", "level"];
+/// Event patterns for the custom mode: named ones are accepted; the others
+/// (every event, a letter prefix, an identifying name) refused.
+const NAMED_EVENTS: [&str; 3] = ["search.*", "search.results", "video.*"];
+const UNNAMED_EVENTS: [&str; 6] = ["*", "**", "*.results", "user.login", "s*", "sea*.results"];
+/// Anonymous event lists: exact names, or patterns (refused).
+const ANONYMOUS_OK: [&str; 2] = ["page.display", "video.play"];
+const ANONYMOUS_BAD: [&str; 2] = ["page.*", "p*"];
+
+/// What the integrator configured beyond the fixed test configuration.
+#[derive(Debug, Clone, Copy)]
+struct Integrator {
+    extra_allowance: Option<&'static str>,
+    custom_events: Option<&'static str>,
+    /// `Some(true)`: exact names; `Some(false)`: patterns (refused).
+    anonymous_events: Option<bool>,
+    default: M,
+    queue_max_age_days: u32,
+}
+
+impl Integrator {
+    /// The field validation names first, if the configuration is refused
+    /// (the order `Config::validate` checks them in).
+    fn refusal(&self) -> Option<(&'static str, ConfigErrorKind)> {
+        if self.extra_allowance.is_some_and(|a| IDENTIFYING.contains(&a)) {
+            return Some(("exempt_allowlist[1].property", ConfigErrorKind::IdentifyingProperty));
+        }
+        if self.anonymous_events == Some(false) {
+            return Some(("anonymous_events[0]", ConfigErrorKind::Invalid));
+        }
+        if let Some(e) = self.custom_events.filter(|e| UNNAMED_EVENTS.contains(e)) {
+            let kind = if e == "user.login" { ConfigErrorKind::IdentifyingProperty } else { ConfigErrorKind::Invalid };
+            return Some(("custom_modes[0].allowed_events[0]", kind));
+        }
+        if self.default.consent_mode() {
+            return Some(("default_mode", ConfigErrorKind::ConsentModeAsDefault));
+        }
+        None
+    }
+
+    fn anonymous_events(&self) -> Vec<&'static str> {
+        match self.anonymous_events {
+            Some(true) => ANONYMOUS_OK.to_vec(),
+            _ => EXEMPT_EVENTS.to_vec(),
+        }
+    }
+}
+
+fn integrator() -> impl Strategy<Value = Integrator> {
+    // Refused configurations are a few percent each: most sequences run.
+    let allowance = prop_oneof![
+        5 => Just(None),
+        1 => prop::sample::select(IDENTIFYING.to_vec()).prop_map(Some),
+        2 => prop::sample::select(ORDINARY.to_vec()).prop_map(Some),
+    ];
+    let events = prop_oneof![
+        12 => prop::sample::select(NAMED_EVENTS.to_vec()).prop_map(Some),
+        1 => prop::sample::select(UNNAMED_EVENTS.to_vec()).prop_map(Some),
+    ];
+    let anonymous = prop_oneof![8 => Just(None), 4 => Just(Some(true)), 1 => Just(Some(false))];
+    let default = prop_oneof![16 => Just(M::Exempt), 6 => Just(M::NoConsent), 1 => Just(M::NoStorage), 1 => Just(M::OptIn)];
+    let age = prop_oneof![Just(30u32), Just(395u32)];
+    (allowance, events, anonymous, default, age).prop_map(|(extra_allowance, custom_events, anonymous_events, default, queue_max_age_days)| {
+        Integrator { extra_allowance, custom_events, anonymous_events, default, queue_max_age_days }
+    })
 }
 
 fn config(dir: &std::path::Path, send_hits_in_opt_out: bool, integrator: &Integrator) -> Config {
-    let mut c = Config::new("https://collect.example.test", 42, dir);
-    c.context = context();
+    let mut c = Config::new("https://collect.example.test", SITE, dir);
+    c.context = common::context();
     c.send_hits_in_opt_out = send_hits_in_opt_out;
     c.flush_interval_ms = 3_600_000;
     c.batch_size = 500;
+    c.default_mode = integrator.default.sdk();
+    c.queue_max_age_days = integrator.queue_max_age_days;
     c.exempt_allowlist.push(AllowedProperty {
         property: "ab_variant".into(),
         events: "page.*".into(),
@@ -148,6 +325,11 @@ fn config(dir: &std::path::Path, send_hits_in_opt_out: bool, integrator: &Integr
             justification: "the integrator says it is strictly necessary".into(),
         });
     }
+    c.anonymous_events = match integrator.anonymous_events {
+        None => None,
+        Some(true) => Some(ANONYMOUS_OK.iter().map(|s| (*s).to_owned()).collect()),
+        Some(false) => Some(ANONYMOUS_BAD.iter().map(|s| (*s).to_owned()).collect()),
+    };
     c.custom_modes.push(CustomMode {
         name: "plus".into(),
         allowed_events: integrator.custom_events.map(str::to_owned).into_iter().collect(),
@@ -157,26 +339,16 @@ fn config(dir: &std::path::Path, send_hits_in_opt_out: bool, integrator: &Integr
             justification: "which search categories return nothing".into(),
         }],
     });
+    // `reco_segment` serves both: it needs both consents (leak 10).
+    c.purposes = vec![
+        PurposeConfig { name: RECO.into(), properties: vec!["reco_*".into()] },
+        PurposeConfig { name: AD.into(), properties: vec!["ad_*".into(), "*_segment".into()] },
+    ];
     c
 }
 
-fn add_months(at: i64, months: u32) -> Option<i64> {
-    let end = DateTime::<Utc>::from_timestamp_millis(at)?.checked_add_months(Months::new(months))?.timestamp_millis();
-    (end > at).then_some(end)
-}
-
-/// A property name the collector accepts, lower-cased.
-fn valid_name(k: &str) -> bool {
-    let b = k.as_bytes();
-    !b.is_empty()
-        && b.len() <= 40
-        && b[0].is_ascii_lowercase()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
-        && !k.starts_with("m_")
-        && !k.starts_with("visit_")
-}
-
-/// Which app keys (lower-cased) a mode lets leave with an event; `None`: any.
+/// Which app keys (lower-cased) a mode's rules let leave with an event;
+/// `None`: any. (Purposes and values are judged after.)
 fn allowed_app_keys(mode: M, event: &str, integrator: &Integrator) -> Option<BTreeSet<&'static str>> {
     match mode {
         M::OptIn | M::NoStorage => None,
@@ -209,7 +381,8 @@ fn event_verdict(mode: M, event: &str, send_hits_in_opt_out: bool, integrator: &
     }
     let allowed = match mode {
         M::OptIn | M::NoStorage => true,
-        M::Exempt | M::OptOut | M::NoConsent => EXEMPT_EVENTS.contains(&event),
+        M::Exempt => EXEMPT_EVENTS.contains(&event),
+        M::OptOut | M::NoConsent => integrator.anonymous_events().contains(&event),
         M::Plus => EXEMPT_EVENTS.contains(&event) || integrator.custom_events.is_some_and(|p| pattern_matches(p, event)),
     };
     if allowed {
@@ -219,7 +392,7 @@ fn event_verdict(mode: M, event: &str, send_hits_in_opt_out: bool, integrator: &
     }
 }
 
-/// `name` or `prefix.*`, the only shapes the model's integrator uses.
+/// `name` or `prefix.*`, the only accepted shapes the model's integrator uses.
 fn pattern_matches(pattern: &str, event: &str) -> bool {
     match pattern.strip_suffix('*') {
         Some(prefix) => event.starts_with(prefix),
@@ -227,50 +400,22 @@ fn pattern_matches(pattern: &str, event: &str) -> bool {
     }
 }
 
-// ---------------------------------------------------------------- the integrator
-
-/// Names a careless or hostile integrator may try to allow without consent.
-/// Every one identifies a person or a device: the configuration is refused.
-const IDENTIFYING: [&str; 40] = [
-    "user_id", "userid", "username", "uid", "customer_id", "account_id", "client_id", "member_id", "deviceid",
-    "device_id", "androidid", "android_id", "advertiserid", "advertising_id", "idfa", "idfv", "gaid", "ipaddress",
-    "ip", "lat", "lng", "lon", "long", "geo_long", "geo_latitude", "location", "email", "mail", "tel",
-    "phone_number", "imsi", "iccid", "serialnumber", "macaddress", "idclient", "visitor_id", "login", "full_name",
-    "birthdate", "address",
-];
-/// Ordinary analytics names: accepted, and then sent in exempt.
-const ORDINARY: [&str; 8] =
-    ["article_id", "video_duration", "error_code", "theme", "search_results_count", "long_press_count", "app_language", "level"];
-/// Event patterns for the custom mode: named ones are accepted, the others
-/// (allowing every event, or an identifying name) refused.
-const NAMED_EVENTS: [&str; 3] = ["search.*", "search.results", "video.*"];
-const UNNAMED_EVENTS: [&str; 4] = ["*", "**", "*.results", "user.login"];
-
-/// What the integrator configured beyond the fixed test configuration.
-#[derive(Debug, Clone, Copy)]
-struct Integrator {
-    extra_allowance: Option<&'static str>,
-    custom_events: Option<&'static str>,
-}
-
-impl Integrator {
-    fn refused(&self) -> bool {
-        self.extra_allowance.is_some_and(|a| IDENTIFYING.contains(&a))
-            || self.custom_events.is_some_and(|e| UNNAMED_EVENTS.contains(&e))
+/// The purposes (besides audience measurement) a property serves.
+fn purposes_of(key: &str) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if key.starts_with("reco_") {
+        v.push(RECO);
     }
+    if key.starts_with("ad_") || key.ends_with("_segment") {
+        v.push(AD);
+    }
+    v
 }
 
-fn integrator() -> impl Strategy<Value = Integrator> {
-    let allowance = prop_oneof![
-        3 => Just(None),
-        1 => prop::sample::select(IDENTIFYING.to_vec()).prop_map(Some),
-        1 => prop::sample::select(ORDINARY.to_vec()).prop_map(Some),
-    ];
-    let events = prop_oneof![
-        4 => prop::sample::select(NAMED_EVENTS.to_vec()).prop_map(Some),
-        1 => prop::sample::select(UNNAMED_EVENTS.to_vec()).prop_map(Some),
-    ];
-    (allowance, events).prop_map(|(extra_allowance, custom_events)| Integrator { extra_allowance, custom_events })
+/// Audience measurement's properties: the strictly necessary set and the
+/// exempt allowlist.
+fn serves_audience(key: &str, integrator: &Integrator) -> bool {
+    EXEMPT_KEYS.contains(&key) || key == "ab_variant" || integrator.extra_allowance == Some(key)
 }
 
 // ---------------------------------------------------------------- input
@@ -284,6 +429,20 @@ enum V {
     List(Vec<String>),
 }
 
+/// Texts whose masked form without consent is known (leak 2).
+const MASKED: [(&str, &str); 6] = [
+    ("jane.doe@example.com", "[email]"),
+    ("call +33 6 12 34 56 78", "call [phone]"),
+    ("from 82.64.12.3", "from [ip]"),
+    ("card 4111111111111111", "card [number]"),
+    ("idfa 6D92078A-8246-4BA4-AE5B-76104861E7DC", "idfa [uuid]"),
+    ("at 48.8566, 2.3522", "at [coordinates]"),
+];
+
+fn mask(s: &str) -> String {
+    MASKED.iter().find(|(t, _)| *t == s).map_or_else(|| s.to_owned(), |(_, m)| (*m).to_owned())
+}
+
 impl V {
     fn sdk(&self) -> Value {
         match self {
@@ -295,15 +454,19 @@ impl V {
         }
     }
     /// The value on the wire, after the length limits; `None` when refused.
-    fn wire(&self) -> Option<Json> {
+    /// Without consent, identifying text is masked and identifying numbers
+    /// (9 digits or more) are held back: `None` too.
+    fn wire(&self, consent: bool) -> Option<Json> {
         let cut = |s: &String| s.chars().take(1000).collect::<String>();
+        let text = |s: &String| if consent { cut(s) } else { mask(&cut(s)) };
         match self {
-            V::Text(s) => Some(json!(cut(s))),
+            V::Text(s) => Some(json!(text(s))),
+            V::Int(i) if !consent && i.unsigned_abs() >= 100_000_000 => None,
             V::Int(i) => Some(json!(i)),
             V::Float(f) if f.is_finite() => Some(json!(f)),
             V::Float(_) => None,
             V::Flag(b) => Some(json!(b)),
-            V::List(l) => Some(Json::Array(l.iter().take(100).map(|s| json!(cut(s))).collect())),
+            V::List(l) => Some(Json::Array(l.iter().take(100).map(|s| json!(text(s))).collect())),
         }
     }
 }
@@ -320,6 +483,8 @@ enum Step {
     SetMode(M),
     SetConsent(bool),
     SetOptedOut(bool),
+    SetPurposes(Vec<(&'static str, PurposeMode)>),
+    SetContext(usize),
     /// The wall clock is set to `start + offset` (a jump, either way).
     SetClock(i64),
     /// Time passes.
@@ -332,7 +497,11 @@ enum Step {
     PurgeInFlight(Purge, u16),
     DeleteLocalData,
     Restart,
+    /// Restart in a dry run (true) or a real run (false).
+    DryRun(bool),
     SecondInstance,
+    /// Another site starts on this directory.
+    OtherSite,
     CorruptDatabase,
 }
 
@@ -352,25 +521,33 @@ fn key() -> impl Strategy<Value = String> {
         "page", "Page", "page_chapter1", "click", "previous_page", "device_model", "connection_type", "os",
         "ab_variant", "search_category", "free_text", "user_id", "USER_ID", "Email", "idfa", "geo_latitude",
         "member_id", "event_id", "Event_Id", "VISITOR_PRIVACY_MODE", "visitor_privacy_consent", "idclient",
-        "device_timestamp_utc", "event_collection_version", "m_x", "bad-name", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-        "basket_value", "long_text", "list", "article_id", "theme", "level", "location", "ip",
+        "visitor_privacy_purposes", "device_timestamp_utc", "event_collection_version", "m_x", "bad-name",
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "basket_value", "long_text", "list", "article_id", "theme",
+        "level", "location", "ip", "reco_slot", "ad_campaign", "reco_segment", "user_segment", "page_load_time",
     ])
     .prop_map(str::to_owned)
 }
 
 fn value() -> impl Strategy<Value = V> {
     prop_oneof![
-        4 => prop::sample::select(vec!["home", "jane.doe@example.com", "B", ""]).prop_map(|s| V::Text(s.to_owned())),
+        4 => prop::sample::select(vec!["home", "B", ""]).prop_map(|s| V::Text(s.to_owned())),
+        3 => prop::sample::select(MASKED.iter().map(|(t, _)| *t).collect::<Vec<_>>()).prop_map(|s| V::Text(s.to_owned())),
         1 => (1000usize..1200).prop_map(|n| V::Text("é".repeat(n))),
         2 => any::<i64>().prop_map(V::Int),
+        1 => prop_oneof![Just(12i64), Just(99_999_999), Just(100_000_000), Just(33_612_345_678)].prop_map(V::Int),
         1 => prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(12.5), Just(-0.0)].prop_map(V::Float),
         1 => any::<bool>().prop_map(V::Flag),
         1 => (0usize..150).prop_map(|n| V::List((0..n).map(|i| format!("i{i}")).collect())),
+        1 => Just(V::List(vec!["home".into(), "jane.doe@example.com".into()])),
     ]
 }
 
 fn mode() -> impl Strategy<Value = M> {
     prop::sample::select(vec![M::OptIn, M::Exempt, M::OptOut, M::NoConsent, M::NoStorage, M::Plus])
+}
+
+fn purpose_mode() -> impl Strategy<Value = PurposeMode> {
+    prop::sample::select(vec![PurposeMode::OptIn, PurposeMode::Essential, PurposeMode::OptOut, PurposeMode::NotAcquired])
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -380,6 +557,8 @@ fn step() -> impl Strategy<Value = Step> {
         3 => mode().prop_map(Step::SetMode),
         2 => any::<bool>().prop_map(Step::SetConsent),
         1 => any::<bool>().prop_map(Step::SetOptedOut),
+        2 => prop::collection::vec((prop::sample::select(PURPOSES.to_vec()), purpose_mode()), 1..4).prop_map(Step::SetPurposes),
+        1 => (0usize..6).prop_map(Step::SetContext),
         2 => prop_oneof![
             -3 * 365 * DAY..3 * 365 * DAY,
             Just(-DAY - 1),
@@ -388,7 +567,7 @@ fn step() -> impl Strategy<Value = Step> {
             Just(i64::MAX / 2),
         ]
         .prop_map(Step::SetClock),
-        2 => prop_oneof![0i64..10_000, DAY..45 * DAY, Just(183 * DAY), Just(400 * DAY)].prop_map(Step::Advance),
+        2 => prop_oneof![0i64..10_000, DAY..45 * DAY, Just(183 * DAY), Just(200 * DAY), Just(400 * DAY)].prop_map(Step::Advance),
         3 => prop::collection::vec(status.clone(), 0..3).prop_map(Step::Flush),
         1 => (
             prop_oneof![mode().prop_map(Purge::To), Just(Purge::DeleteLocalData)],
@@ -397,7 +576,9 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(p, s)| Step::PurgeInFlight(p, s)),
         1 => Just(Step::DeleteLocalData),
         1 => Just(Step::Restart),
+        1 => any::<bool>().prop_map(Step::DryRun),
         1 => Just(Step::SecondInstance),
+        1 => Just(Step::OtherSite),
         1 => Just(Step::CorruptDatabase),
     ]
 }
@@ -408,9 +589,12 @@ fn step() -> impl Strategy<Value = Step> {
 #[derive(Debug, Clone)]
 struct Request {
     idclient: String,
+    site: String,
     events: Vec<Json>,
     /// The answer (0: none).
     status: u16,
+    /// The wall clock when it left.
+    at: i64,
 }
 
 enum Held {
@@ -419,8 +603,8 @@ enum Held {
 }
 
 /// Records every request; answers from a script, or holds one request.
-#[derive(Default)]
 struct Collector {
+    clock: Arc<StepClock>,
     log: Mutex<Vec<Request>>,
     script: Mutex<Vec<u16>>,
     hold: Mutex<Option<Sender<Held>>>,
@@ -429,7 +613,7 @@ struct Collector {
 impl HttpClient for Collector {
     fn send(&self, request: HttpRequest, completion: Completion) {
         let body: Json = serde_json::from_slice(&request.body).unwrap_or(Json::Null);
-        let idclient = request.url.split("idclient=").nth(1).unwrap_or("").to_owned();
+        let query = |k: &str| request.url.split(&format!("{k}=")).nth(1).unwrap_or("").split('&').next().unwrap_or("").to_owned();
         let events = body["events"].as_array().cloned().unwrap_or_default();
         let held = self.hold.lock().unwrap().take();
         let status = match &held {
@@ -439,16 +623,12 @@ impl HttpClient for Collector {
                 if script.is_empty() { 200 } else { script.remove(0) }
             }
         };
-        let index = {
-            let mut log = self.log.lock().unwrap();
-            log.push(Request { idclient, events, status });
-            log.len() - 1
-        };
+        let at = self.clock.now_ms();
+        self.log.lock().unwrap().push(Request { idclient: query("idclient"), site: query("s"), events, status, at });
         match (held, status) {
+            // The driver answers later; it fills in the status.
             (Some(tx), _) => {
-                // The driver answers later; it fills in the status.
                 let _ = tx.send(Held::Request(completion));
-                let _ = index;
             }
             (None, 0) => drop(completion),
             (None, s) => {
@@ -458,19 +638,35 @@ impl HttpClient for Collector {
     }
 }
 
+/// What the egress gate held back, by event id.
+#[derive(Default)]
+struct GateWatch(Mutex<Vec<(EgressReason, String)>>);
+
+impl Listener for GateWatch {
+    fn on_diagnostic(&self, d: &Diagnostic) {
+        if let Diagnostic::HeldAtEgress { reason, event_ids } = d {
+            self.0.lock().unwrap().extend(event_ids.iter().map(|id| (*reason, id.clone())));
+        }
+    }
+}
+
 // ---------------------------------------------------------------- the model
 
 #[derive(Debug, Clone)]
 struct Tracked {
     event: String,
-    /// The app's properties after the collector's rules (lower-cased keys,
-    /// reserved and invalid ones and non-finite numbers removed), with their
-    /// wire values.
-    props: BTreeMap<String, Json>,
     mode: M,
+    /// The data it must carry on the wire, computed from the rules when it
+    /// was tracked (without `event_id`).
+    data: BTreeMap<String, Json>,
     /// The model identity of an identified hit.
     identity: Option<u64>,
     at: i64,
+    /// Tracked in a dry run: never on the wire.
+    dry: bool,
+    /// With the filter off: what the filter would have answered (the gate
+    /// must then hold it back).
+    held_by_filter: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -486,17 +682,32 @@ impl Identity {
     }
 }
 
+/// What a purge step deletes, for the check that no byte of an id is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Erasure {
+    /// Every id (opt-out, no-consent, no-storage, delete_local_data).
+    All,
+    /// The ids of consented hits and the current one (a withdrawal).
+    Consented,
+}
+
 struct Model {
     send_hits_in_opt_out: bool,
+    integrator: Integrator,
     mode: M,
-    /// The opt-in's date, when the mode is opt-in.
+    /// The consent's date, when the mode is a consent mode.
     consent_since: Option<i64>,
     renewal: bool,
+    /// A choice is recorded (else the configured default applies).
+    recorded: bool,
+    /// The purposes answered, with when.
+    answers: BTreeMap<&'static str, (PurposeMode, i64)>,
+    context: usize,
+    dry: bool,
     identity: Option<Identity>,
+    identities: HashMap<u64, Identity>,
     next_identity: u64,
     now: i64,
-    /// The latest wall time any commit or flush may have used.
-    max_now: i64,
     hits: HashMap<String, Tracked>,
     /// The length of the wire log when the current step began.
     log_len: usize,
@@ -504,53 +715,167 @@ struct Model {
     purged: HashMap<String, usize>,
     /// Hits lost with a corrupt database.
     lost: HashSet<String>,
+    /// What the current step erased, if anything.
+    erasure: Option<Erasure>,
 }
 
 impl Model {
-    fn new(send_hits_in_opt_out: bool, now: i64) -> Model {
+    fn new(send_hits_in_opt_out: bool, integrator: Integrator, now: i64) -> Model {
         Model {
             send_hits_in_opt_out,
-            mode: M::Exempt,
+            integrator,
+            mode: integrator.default,
             consent_since: None,
             renewal: false,
+            recorded: false,
+            answers: BTreeMap::new(),
+            context: 0,
+            dry: false,
             identity: None,
+            identities: HashMap::new(),
             next_identity: 0,
             now,
-            max_now: now,
             hits: HashMap::new(),
             log_len: 0,
             purged: HashMap::new(),
             lost: HashSet::new(),
+            erasure: None,
         }
     }
 
-    /// The opt-in lapses 6 calendar months after it was given, at once if it
-    /// is dated more than a day in the future or its expiry cannot be
-    /// represented; then the default mode, and consent must be asked again.
+    /// What an unanswered purpose reads as (never opt-in).
+    fn unset(mode: M, p: &str) -> PurposeMode {
+        match mode {
+            M::Exempt | M::Plus if p == AM => PurposeMode::Essential,
+            M::Exempt | M::Plus | M::OptOut => PurposeMode::OptOut,
+            M::OptIn | M::NoConsent | M::NoStorage => PurposeMode::NotAcquired,
+        }
+    }
+
+    fn purposes(&self) -> Vec<(&'static str, PurposeMode)> {
+        PURPOSES.iter().map(|p| (*p, self.answers.get(p).map_or_else(|| Self::unset(self.mode, p), |a| a.0))).collect()
+    }
+
+    /// The combination stands for the mode itself: nothing more on the wire.
+    fn canonical(&self) -> bool {
+        let all = |m: PurposeMode| self.purposes().iter().all(|(_, x)| *x == m);
+        match self.mode {
+            M::OptIn | M::NoStorage => all(PurposeMode::OptIn),
+            M::OptOut => all(PurposeMode::OptOut),
+            M::NoConsent => all(PurposeMode::NotAcquired),
+            M::Exempt | M::Plus => self
+                .purposes()
+                .iter()
+                .all(|(p, m)| *m == if *p == AM { PurposeMode::Essential } else { PurposeMode::OptOut }),
+        }
+    }
+
+    /// A consented hit's purposes: whether `key` may leave.
+    fn purposes_allow(&self, key: &str) -> bool {
+        if self.canonical() {
+            return true;
+        }
+        let modes: BTreeMap<&str, PurposeMode> = self.purposes().into_iter().collect();
+        let ok = |p: &str| p == AM || modes[p] == PurposeMode::OptIn;
+        let named = purposes_of(key);
+        if named.is_empty() {
+            serves_audience(key, &self.integrator) || PURPOSES.iter().all(|p| ok(p))
+        } else {
+            named.iter().all(|p| ok(p))
+        }
+    }
+
+    /// The mode's own answers, when a mode is the answer (`None`: the
+    /// purpose's answer stays).
+    fn mode_answers(mode: M, p: &str) -> Option<PurposeMode> {
+        match mode {
+            M::OptIn => Some(PurposeMode::OptIn),
+            M::NoStorage if p == AM => Some(PurposeMode::OptIn),
+            M::NoStorage => None,
+            other => Some(Self::unset(other, p)),
+        }
+    }
+
+    /// Consents lapse 6 calendar months after they were given (at once if
+    /// dated more than a day ahead): each purpose's opt-in, and a consent
+    /// mode, which returns to the default; consent must be asked again.
     fn lapse(&mut self) {
-        if self.mode != M::OptIn {
-            return;
+        let now = self.now;
+        let lapsed: Vec<&str> = self
+            .answers
+            .iter()
+            .filter(|(_, (m, since))| *m == PurposeMode::OptIn && !holds(*since, 6, now))
+            .map(|(p, _)| *p)
+            .collect();
+        for p in &lapsed {
+            self.answers.remove(p);
         }
-        let since = self.consent_since.unwrap_or(i64::MAX);
-        let holds = since <= self.now.saturating_add(DAY) && add_months(since, 6).is_some_and(|e| self.now < e);
-        if !holds {
-            self.change(M::Exempt);
+        if self.mode.consent_mode() && !self.consent_since.is_some_and(|s| holds(s, 6, now)) {
+            let default = self.integrator.default;
+            self.change(default);
             self.renewal = true;
+        } else if !lapsed.is_empty() {
+            self.renewal = true;
+            self.recorded = true;
         }
     }
 
-    /// The identity rule: leaving for a mode without an id purges it and its
-    /// queued hits; crossing the consent boundary renews it.
+    /// The identity rule and the purges (issue 16): entering an anonymous
+    /// mode purges every hit but anonymous ones; entering no-storage purges
+    /// identified hits; leaving consent (opt-in, no-storage) for a mode
+    /// without purges what was queued with consent; each renews the id, and
+    /// so does giving consent.
     fn change(&mut self, to: M) {
         let from = self.mode;
+        if to.anonymous() {
+            self.purge(|t| !t.mode.anonymous());
+            self.identity = None;
+            self.erasure = Some(Erasure::All);
+        } else if to == M::NoStorage && from != M::NoStorage {
+            self.purge(|t| t.mode.identified());
+            self.identity = None;
+            self.erasure = Some(Erasure::All);
+        } else if from.consent_mode() && !to.consent_mode() {
+            self.purge(|t| t.mode.consent_mode());
+            self.identity = None;
+            self.erasure = Some(Erasure::Consented);
+        } else if from.consent_flag() != to.consent_flag() {
+            self.identity = None;
+        }
         self.mode = to;
         self.renewal = false;
-        self.consent_since = (to == M::OptIn).then_some(self.now);
-        if !to.identified() {
-            self.identity = None;
-            self.purge(|t| t.identity.is_some());
-        } else if (from == M::OptIn) != (to == M::OptIn) {
-            self.identity = None;
+        self.recorded = true;
+        self.consent_since = to.consent_mode().then_some(self.now);
+    }
+
+    /// A mode the app sets: it answers the purposes it stands for.
+    fn set_mode(&mut self, to: M) {
+        for p in PURPOSES {
+            if let Some(m) = Self::mode_answers(to, p) {
+                self.answers.insert(p, (m, self.now));
+            }
+        }
+        self.change(to);
+    }
+
+    fn set_purposes(&mut self, answers: &[(&'static str, PurposeMode)]) {
+        for (p, m) in answers {
+            self.answers.insert(*p, (*m, self.now));
+        }
+        match answers.iter().rev().find(|(p, _)| *p == AM).map(|(_, m)| *m) {
+            Some(am) => {
+                let to = match am {
+                    PurposeMode::OptIn if self.mode == M::NoStorage => M::NoStorage,
+                    PurposeMode::OptIn => M::OptIn,
+                    PurposeMode::OptOut => M::OptOut,
+                    PurposeMode::NotAcquired => M::NoConsent,
+                    _ if self.mode.exempt_like() => self.mode,
+                    _ if self.integrator.default.exempt_like() => self.integrator.default,
+                    _ => M::Exempt,
+                };
+                self.change(to);
+            }
+            None => self.renewal = false,
         }
     }
 
@@ -568,10 +893,63 @@ impl Model {
             _ => {
                 let n = self.next_identity;
                 self.next_identity += 1;
-                self.identity = Some(Identity { n, created: self.now, expires: add_months(self.now, 13).or(Some(self.now)) });
+                let i = Identity { n, created: self.now, expires: add_months(self.now, 13).or(Some(self.now)) };
+                self.identity = Some(i);
+                self.identities.insert(n, i);
                 n
             }
         }
+    }
+
+    /// The data a hit of `mode` carries, from the rules alone.
+    fn expected_data(&self, mode: M, event: &str, props: &[(String, V)]) -> BTreeMap<String, Json> {
+        let mut out = BTreeMap::new();
+        let consent = mode.consent_mode();
+        let (context, _) = &contexts()[self.context];
+        let context = context_values(context);
+        let allowed = allowed_app_keys(mode, event, &self.integrator);
+        let rules_let = |k: &str| allowed.as_ref().is_none_or(|a| a.contains(k)) && k != "free_text";
+        if mode.anonymous() {
+            if let Some(c) = context.get("connection_type") {
+                out.insert("connection_type".into(), c.clone());
+            }
+        } else {
+            for (k, v) in &context {
+                if rules_let(k) {
+                    out.insert((*k).to_owned(), v.clone());
+                }
+            }
+            for (k, v) in props {
+                let k = k.to_ascii_lowercase();
+                if !valid_name(&k) || RESERVED.contains(&k.as_str()) || !rules_let(&k) {
+                    continue;
+                }
+                if consent && !self.purposes_allow(&k) {
+                    continue;
+                }
+                match v.wire(consent) {
+                    Some(w) => {
+                        out.insert(k, w);
+                    }
+                    // Refused (a non-finite number): the context's value stays.
+                    None if v.wire(true).is_none() => {}
+                    // Held back (an identifying number): nothing, and the
+                    // context's value of that name does not come back.
+                    None => {
+                        out.remove(&k);
+                    }
+                }
+            }
+        }
+        out.insert("device_timestamp_utc".into(), json!(self.now.div_euclid(1000)));
+        out.insert("visitor_privacy_consent".into(), json!(mode.consent_flag()));
+        out.insert("visitor_privacy_mode".into(), json!(mode.wire()));
+        if consent && !self.canonical() {
+            let mut items: Vec<String> = self.purposes().iter().map(|(p, m)| format!("{p}:{}", pm_wire(*m))).collect();
+            items.sort();
+            out.insert("visitor_privacy_purposes".into(), json!(items));
+        }
+        out
     }
 }
 
@@ -600,11 +978,12 @@ fn storage_root() -> tempfile::TempDir {
 struct Run {
     dir: tempfile::TempDir,
     config: Config,
+    layers: Layers,
     clock: Arc<StepClock>,
     collector: Arc<Collector>,
+    gate: Arc<GateWatch>,
     sdk: Arc<Sdk>,
     model: Model,
-    integrator: Integrator,
     start: i64,
     /// The wire log entries already checked.
     checked: usize,
@@ -613,6 +992,8 @@ struct Run {
     owners: HashMap<String, u64>,
     /// For each hit, the latest wall time seen since it was tracked.
     latest_after: HashMap<String, i64>,
+    /// Hits whose id was seen invalid after they were tracked.
+    id_invalid_seen: HashSet<String>,
 }
 
 type Check = Result<(), TestCaseError>;
@@ -625,53 +1006,53 @@ macro_rules! ensure {
     };
 }
 
+fn fail(what: impl std::fmt::Display) -> TestCaseError {
+    TestCaseError::fail(what.to_string())
+}
+
 impl Run {
     /// A run, or `None` when the configuration is refused, as it must be.
-    fn new(send_hits_in_opt_out: bool, integrator: Integrator) -> Result<Option<Run>, TestCaseError> {
+    fn new(send_hits_in_opt_out: bool, integrator: Integrator, layers: Layers) -> Result<Option<Run>, TestCaseError> {
         let dir = storage_root();
         let config = config(dir.path(), send_hits_in_opt_out, &integrator);
         let start = common::t0();
         let clock = Arc::new(StepClock(start.into()));
-        let collector = Arc::new(Collector::default());
-        let built = Self::build(&config, &clock, &collector);
-        if integrator.refused() {
-            let field_ok = |e: &ConfigError| {
-                (integrator.extra_allowance.is_some_and(|a| IDENTIFYING.contains(&a))
-                    && e.field == "exempt_allowlist[1].property"
-                    && e.kind == ConfigErrorKind::IdentifyingProperty)
-                    || (integrator.custom_events.is_some_and(|a| UNNAMED_EVENTS.contains(&a))
-                        && e.field == "custom_modes[0].allowed_events[0]")
-            };
+        let collector = Arc::new(Collector { clock: clock.clone(), log: Mutex::default(), script: Mutex::default(), hold: Mutex::default() });
+        let gate = Arc::new(GateWatch::default());
+        let built = Self::build(&config, layers, &clock, &collector, &gate);
+        if let Some((field, kind)) = integrator.refusal() {
             return match built {
-                Err(SdkError::Config(e)) if field_ok(&e) => Ok(None),
-                other => Err(TestCaseError::fail(format!("{integrator:?} must be refused, naming the field: {:?}", other.map(|_| ())))),
+                Err(SdkError::Config(e)) if e.field == field && e.kind == kind => Ok(None),
+                other => Err(fail(format!("{integrator:?} must be refused naming {field} ({kind:?}): {:?}", other.map(|_| ())))),
             };
         }
-        let sdk = Arc::new(built.map_err(|e| TestCaseError::fail(format!("{integrator:?}: {e}")))?);
+        let sdk = Arc::new(built.map_err(|e| fail(format!("{integrator:?}: {e}")))?);
         Ok(Some(Run {
             dir,
             config,
+            layers,
             clock,
             collector,
+            gate,
             sdk,
-            model: Model::new(send_hits_in_opt_out, start),
-            integrator,
+            model: Model::new(send_hits_in_opt_out, integrator, start),
             start,
             checked: 0,
             ids: HashMap::new(),
             owners: HashMap::new(),
             latest_after: HashMap::new(),
+            id_invalid_seen: HashSet::new(),
         }))
     }
 
-    fn build(config: &Config, clock: &Arc<StepClock>, collector: &Arc<Collector>) -> Result<Sdk, SdkError> {
-        Sdk::builder(config.clone()).clock(clock.clone()).http_client(collector.clone()).build()
+    fn build(config: &Config, layers: Layers, clock: &Arc<StepClock>, collector: &Arc<Collector>, gate: &Arc<GateWatch>) -> Result<Sdk, SdkError> {
+        Sdk::builder(config.clone()).clock(clock.clone()).http_client(collector.clone()).listener(gate.clone()).layers(layers).build()
     }
 
     fn restart(&mut self, between: impl FnOnce(&std::path::Path)) -> Check {
-        self.sdk.shutdown().map_err(|e| TestCaseError::fail(format!("shutdown: {e}")))?;
+        self.sdk.shutdown().map_err(|e| fail(format!("shutdown: {e}")))?;
         between(self.dir.path());
-        self.sdk = Arc::new(Self::build(&self.config, &self.clock, &self.collector).map_err(|e| TestCaseError::fail(format!("restart: {e}")))?);
+        self.sdk = Arc::new(Self::build(&self.config, self.layers, &self.clock, &self.collector, &self.gate).map_err(|e| fail(format!("restart: {e}")))?);
         Ok(())
     }
 
@@ -696,9 +1077,13 @@ impl Run {
         out
     }
 
+    fn export(&self) -> Result<LocalData, TestCaseError> {
+        self.sdk.export_local_data().map_err(|e| fail(format!("export: {e}")))
+    }
+
     /// Every app-scoped id on the device or on the wire so far.
     fn ids_seen(&self) -> Result<BTreeSet<String>, TestCaseError> {
-        let data = self.sdk.export_local_data().map_err(|e| TestCaseError::fail(format!("export: {e}")))?;
+        let data = self.export()?;
         let mut ids: BTreeSet<String> = data.visitor.map(|v| v.id).into_iter().collect();
         ids.extend(data.pending_hits.into_iter().map(|h| h.visitor_id));
         ids.extend(self.owners.keys().cloned());
@@ -707,12 +1092,24 @@ impl Run {
         Ok(ids)
     }
 
-    /// After a purge has committed, no byte of any id is left in any file of
-    /// the storage directory (database, WAL, free pages).
+    /// The ids a withdrawal erases: the current one, and those of the hits
+    /// queued with consent.
+    fn consented_ids(&self) -> Result<BTreeSet<String>, TestCaseError> {
+        let data = self.export()?;
+        let mut ids: BTreeSet<String> = BTreeSet::new();
+        if self.model.mode == M::OptIn {
+            ids.extend(data.visitor.map(|v| v.id));
+        }
+        ids.extend(data.pending_hits.into_iter().filter(|h| h.mode == "optin").map(|h| h.visitor_id));
+        Ok(ids)
+    }
+
+    /// After a purge has committed, no byte of the ids it erased is left in
+    /// any file of the storage directory (database, WAL, free pages).
     fn check_erased(&self, ids: &BTreeSet<String>) -> Check {
-        self.sdk.export_local_data().map_err(|e| TestCaseError::fail(format!("export: {e}")))?;
-        for entry in std::fs::read_dir(self.dir.path()).map_err(|e| TestCaseError::fail(e.to_string()))? {
-            let path = entry.map_err(|e| TestCaseError::fail(e.to_string()))?.path();
+        self.export()?;
+        for entry in std::fs::read_dir(self.dir.path()).map_err(fail)? {
+            let path = entry.map_err(fail)?.path();
             let Ok(bytes) = std::fs::read(&path) else { continue };
             for id in ids {
                 ensure!(!bytes.windows(id.len()).any(|w| w == id.as_bytes()), "id {id} still in {} after a purge", path.display());
@@ -722,15 +1119,13 @@ impl Run {
     }
 
     fn step(&mut self, step: &Step) -> Check {
-        let purges = match step {
-            Step::SetMode(m) | Step::PurgeInFlight(Purge::To(m), _) => !m.identified(),
-            Step::SetOptedOut(true) | Step::DeleteLocalData | Step::PurgeInFlight(Purge::DeleteLocalData, _) => true,
-            _ => false,
-        };
-        let erased = if purges { Some(self.ids_seen()?) } else { None };
+        let all = self.ids_seen()?;
+        let consented = self.consented_ids()?;
+        self.model.erasure = None;
         self.one_step(step)?;
-        match erased {
-            Some(ids) => self.check_erased(&ids),
+        match self.model.erasure {
+            Some(Erasure::All) => self.check_erased(&all),
+            Some(Erasure::Consented) => self.check_erased(&consented),
             None => Ok(()),
         }
     }
@@ -742,26 +1137,45 @@ impl Run {
             Step::Track(name, props) => self.track(name, props)?,
             Step::SetMode(m) => {
                 self.model.lapse();
-                self.sdk.set_mode(m.sdk()).map_err(|e| TestCaseError::fail(e.to_string()))?;
-                self.model.change(*m);
+                self.sdk.set_mode(m.sdk()).map_err(fail)?;
+                self.model.set_mode(*m);
             }
             Step::SetConsent(granted) => {
                 self.model.lapse();
-                self.sdk.set_consent(*granted).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                self.sdk.set_consent(*granted).map_err(fail)?;
                 let to = match (*granted, self.model.mode) {
                     (true, _) => M::OptIn,
-                    (false, M::OptIn) => M::Exempt,
+                    (false, m) if m.consent_mode() => self.model.integrator.default,
                     (false, m) => m,
                 };
-                self.model.change(to);
+                self.model.set_mode(to);
             }
             Step::SetOptedOut(on) => {
                 self.model.lapse();
-                self.sdk.set_opted_out(*on).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                self.sdk.set_opted_out(*on).map_err(fail)?;
                 match (*on, self.model.mode) {
-                    (true, _) => self.model.change(M::OptOut),
-                    (false, M::OptOut) => self.model.change(M::Exempt),
+                    (true, _) => self.model.set_mode(M::OptOut),
+                    (false, M::OptOut) => self.model.set_mode(self.model.integrator.default),
                     _ => {}
+                }
+            }
+            Step::SetPurposes(answers) => {
+                self.model.lapse();
+                let map: BTreeMap<String, PurposeMode> = answers.iter().map(|(p, m)| ((*p).to_owned(), *m)).collect();
+                self.sdk.set_purposes(&map).map_err(fail)?;
+                // The last answer for a purpose wins, as in the map.
+                let dedup: Vec<(&'static str, PurposeMode)> = PURPOSES
+                    .iter()
+                    .filter_map(|p| answers.iter().rev().find(|(q, _)| q == p).copied())
+                    .collect();
+                self.model.set_purposes(&dedup);
+            }
+            Step::SetContext(i) => {
+                let (context, valid) = contexts()[*i].clone();
+                let got = self.sdk.set_context(context);
+                ensure!(got.is_ok() == valid, "set_context #{i}: {got:?}, valid {valid}");
+                if valid {
+                    self.model.context = *i;
                 }
             }
             Step::SetClock(offset) => self.clock.0.store(self.start.saturating_add(*offset), Ordering::SeqCst),
@@ -769,8 +1183,9 @@ impl Run {
                 let _ = self.clock.0.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_add(*ms)));
             }
             Step::Flush(script) => {
+                self.model.lapse();
                 *self.collector.script.lock().unwrap() = script.clone();
-                self.sdk.flush().map_err(|e| TestCaseError::fail(format!("flush: {e}")))?;
+                self.sdk.flush().map_err(|e| fail(format!("flush: {e}")))?;
                 self.collector.script.lock().unwrap().clear();
             }
             Step::PurgeInFlight(purge, status) => self.purge_in_flight(*purge, *status)?,
@@ -779,9 +1194,30 @@ impl Run {
                 self.restart(|_| {})?;
                 self.after_restart();
             }
+            Step::DryRun(on) => {
+                self.config.dry_run = *on;
+                // A real run deletes what a dry run queued: those hits are
+                // accounted for as dry, and must never reach the collector.
+                self.restart(|_| {})?;
+                self.model.dry = *on;
+                self.after_restart();
+            }
             Step::SecondInstance => {
-                let second = Self::build(&self.config, &self.clock, &self.collector);
+                let second = Self::build(&self.config, self.layers, &self.clock, &self.collector, &self.gate);
                 ensure!(matches!(second, Err(SdkError::StorageInUse { .. })), "a second instance on one directory: {:?}", second.map(|_| ()));
+            }
+            Step::OtherSite => {
+                self.sdk.shutdown().map_err(fail)?;
+                let mut other = self.config.clone();
+                other.site_id = SITE + 1;
+                let got = Sdk::builder(other).clock(self.clock.clone()).http_client(self.collector.clone()).build();
+                ensure!(
+                    matches!(&got, Err(SdkError::StorageOfAnotherSite { site, .. }) if site == &SITE.to_string()),
+                    "another site on this directory: {:?}",
+                    got.map(|_| ())
+                );
+                self.restart(|_| {})?;
+                self.after_restart();
             }
             Step::CorruptDatabase => {
                 self.restart(|dir| {
@@ -802,10 +1238,16 @@ impl Run {
             }
         }
         self.model.now = self.clock.now_ms();
-        self.model.max_now = self.model.max_now.max(self.model.now);
         let now = self.model.now;
         for latest in self.latest_after.values_mut() {
             *latest = (*latest).max(now);
+        }
+        for (id, t) in &self.model.hits {
+            if let Some(i) = t.identity.and_then(|n| self.model.identities.get(&n)) {
+                if !i.valid_at(now) {
+                    self.id_invalid_seen.insert(id.clone());
+                }
+            }
         }
         self.model.lapse();
         let status = self.sdk.mode_status();
@@ -815,10 +1257,14 @@ impl Run {
             self.model.mode,
             self.model.renewal
         );
+        let purposes: BTreeMap<String, PurposeMode> = self.model.purposes().into_iter().map(|(p, m)| (p.to_owned(), m)).collect();
+        ensure!(status.purposes == purposes, "after {step:?}: purposes {:?}, the model {purposes:?}", status.purposes);
         self.check_wire()
     }
 
     fn after_restart(&mut self) {
+        // The context is the configuration's again.
+        self.model.context = 0;
         self.model.lapse();
         if self.model.identity.is_some_and(|i| !i.valid_at(self.model.now)) {
             self.model.identity = None;
@@ -827,13 +1273,18 @@ impl Run {
 
     fn delete_local_data(&mut self) -> Check {
         self.model.lapse();
-        self.sdk.delete_local_data().map_err(|e| TestCaseError::fail(format!("delete_local_data: {e}")))?;
+        self.sdk.delete_local_data().map_err(|e| fail(format!("delete_local_data: {e}")))?;
         self.model.purge(|_| true);
-        if self.model.mode.identified() {
-            self.model.mode = M::Exempt;
+        self.model.erasure = Some(Erasure::All);
+        // A refusal recorded stays in force (erasing data never restarts
+        // tracking); anything else returns to the default, answers erased.
+        if self.model.mode.identified() || !self.model.recorded {
+            self.model.mode = self.model.integrator.default;
             self.model.consent_since = None;
-            self.model.renewal = false;
+            self.model.answers.clear();
+            self.model.recorded = false;
         }
+        self.model.renewal = false;
         self.model.identity = None;
         Ok(())
     }
@@ -851,40 +1302,39 @@ impl Run {
             None
         };
         match (expected_error, &got) {
-            (Some(_), Err(TrackError::InvalidEventName { .. })) if expected_error == Some("invalid event name") => return Ok(()),
-            (Some(_), Err(TrackError::DuplicateProperty { .. })) if expected_error == Some("duplicate property") => return Ok(()),
-            (Some(e), _) => return Err(TestCaseError::fail(format!("track {name}: expected {e}, got {got:?}"))),
-            (None, Err(e)) => return Err(TestCaseError::fail(format!("track {name}: refused: {e}"))),
+            (Some("invalid event name"), Err(TrackError::InvalidEventName { .. })) => return Ok(()),
+            (Some("duplicate property"), Err(TrackError::DuplicateProperty { .. })) => return Ok(()),
+            (Some(e), _) => return Err(fail(format!("track {name}: expected {e}, got {got:?}"))),
+            (None, Err(e)) => return Err(fail(format!("track {name}: refused: {e}"))),
             (None, Ok(_)) => {}
         }
         self.model.lapse();
         let mode = self.model.mode;
-        match (event_verdict(mode, name, self.model.send_hits_in_opt_out, &self.integrator), got) {
-            (Err(code), Ok(TrackOutcome::NotSent { reason })) => {
+        let verdict = event_verdict(mode, name, self.model.send_hits_in_opt_out, &self.model.integrator);
+        let filtered = self.layers.track_filter;
+        let (event_id, held_by_filter) = match (verdict, got) {
+            (Err(code), Ok(TrackOutcome::NotSent { reason })) if filtered => {
                 ensure!(reason.code() == code, "track {name} in {mode:?}: held back for {}, expected {code}", reason.code());
+                return Ok(());
             }
-            (Ok(()), Ok(TrackOutcome::Queued { event_id })) => {
-                let props: BTreeMap<String, Json> = props
-                    .iter()
-                    .filter_map(|(k, v)| {
-                        let k = k.to_ascii_lowercase();
-                        (valid_name(&k) && !RESERVED.contains(&k.as_str())).then_some(())?;
-                        Some((k, v.wire()?))
-                    })
-                    .collect();
-                let identity = mode.identified().then(|| self.model.identity_for_track());
-                let at = self.model.now;
-                self.latest_after.insert(event_id.clone(), at);
-                self.model.hits.insert(event_id, Tracked { event: name.to_owned(), props, mode, identity, at });
-            }
-            (want, got) => return Err(TestCaseError::fail(format!("track {name} in {mode:?}: model {want:?}, SDK {got:?}"))),
-        }
+            (Ok(()), Ok(TrackOutcome::Queued { event_id })) => (event_id, None),
+            // Without the filter every valid event is queued: the gate must hold it back.
+            (Err(code), Ok(TrackOutcome::Queued { event_id })) if !filtered => (event_id, Some(code)),
+            (want, got) => return Err(fail(format!("track {name} in {mode:?}: model {want:?}, SDK {got:?}"))),
+        };
+        let data = self.model.expected_data(mode, name, props);
+        let identity = mode.identified().then(|| self.model.identity_for_track());
+        let at = self.model.now;
+        self.latest_after.insert(event_id.clone(), at);
+        let dry = self.model.dry;
+        self.model.hits.insert(event_id, Tracked { event: name.to_owned(), mode, data, identity, at, dry, held_by_filter });
         Ok(())
     }
 
     fn purge_in_flight(&mut self, purge: Purge, status: u16) -> Check {
         let (tx, rx): (Sender<Held>, Receiver<Held>) = mpsc::channel();
         *self.collector.hold.lock().unwrap() = Some(tx.clone());
+        self.model.lapse();
         let flusher = {
             let sdk = self.sdk.clone();
             std::thread::spawn(move || {
@@ -893,19 +1343,19 @@ impl Run {
                 r
             })
         };
-        let first = rx.recv_timeout(Duration::from_secs(60)).map_err(|_| TestCaseError::fail("flush never ended"))?;
+        let first = rx.recv_timeout(Duration::from_secs(60)).map_err(|_| fail("flush never ended"))?;
         let held_index = self.log_len().checked_sub(1);
         self.model.log_len = self.log_len();
         match purge {
             Purge::To(m) => {
                 self.model.lapse();
-                self.sdk.set_mode(m.sdk()).map_err(|e| TestCaseError::fail(e.to_string()))?;
-                self.model.change(m);
+                self.sdk.set_mode(m.sdk()).map_err(fail)?;
+                self.model.set_mode(m);
             }
             Purge::DeleteLocalData => self.delete_local_data()?,
         }
         // Once the writer answers, the purge has committed.
-        self.sdk.export_local_data().map_err(|e| TestCaseError::fail(format!("export: {e}")))?;
+        self.export()?;
         match first {
             Held::Request(completion) => {
                 if let Some(i) = held_index {
@@ -914,15 +1364,15 @@ impl Run {
                 completion.complete(HttpOutcome::Response { status, retry_after: None });
                 match rx.recv_timeout(Duration::from_secs(60)) {
                     Ok(Held::FlushDone) => {}
-                    _ => return Err(TestCaseError::fail("the flush did not end after its answer")),
+                    _ => return Err(fail("the flush did not end after its answer")),
                 }
             }
             Held::FlushDone => {
-                // Nothing was queued: no request to hold.
+                // Nothing was sent: no request to hold.
                 self.collector.hold.lock().unwrap().take();
             }
         }
-        flusher.join().map_err(|_| TestCaseError::fail("flush thread panicked"))?.map_err(|e| TestCaseError::fail(format!("flush: {e}")))?;
+        flusher.join().map_err(|_| fail("flush thread panicked"))?.map_err(|e| fail(format!("flush: {e}")))?;
         Ok(())
     }
 
@@ -932,20 +1382,23 @@ impl Run {
         let known_ids: HashSet<String> = self.owners.keys().cloned().collect();
         for (index, request) in log.iter().enumerate().skip(self.checked) {
             let idclient = &request.idclient;
+            ensure!(request.site == SITE.to_string(), "a request for site {}", request.site);
             for e in &request.events {
                 let data = e["data"].as_object().cloned().unwrap_or_default();
                 let Some(event_id) = data.get("event_id").and_then(Json::as_str).map(str::to_owned) else {
-                    return Err(TestCaseError::fail(format!("a hit without event_id: {e}")));
+                    return Err(fail(format!("a hit without event_id: {e}")));
                 };
                 let Some(t) = self.model.hits.get(&event_id).cloned() else {
-                    return Err(TestCaseError::fail(format!("a hit nobody tracked: {e}")));
+                    return Err(fail(format!("a hit nobody tracked: {e}")));
                 };
+                ensure!(!t.dry, "a hit tracked in a dry run reached the collector: {e}");
+                ensure!(t.held_by_filter.is_none(), "the egress gate let out a hit the rules hold back ({:?}): {e}", t.held_by_filter);
                 if let Some(at) = self.model.purged.get(&event_id) {
                     ensure!(index < *at, "purged hit {event_id} sent after the purge (request {index}, purge at {at}): {e}");
                 }
                 ensure!(e["name"] == json!(t.event), "event name: {e} for {t:?}");
                 // Whose hit: anonymous modes their fixed id; identified hits
-                // one id per model identity, never shared.
+                // one id per model identity, never shared, valid when sent.
                 match (t.mode.fixed_id(), t.identity) {
                     (Some(fixed), _) => ensure!(idclient == fixed, "{:?} hit under {idclient}", t.mode),
                     (None, Some(n)) => {
@@ -954,12 +1407,15 @@ impl Run {
                         ensure!(bound == idclient, "identity {n} sent under {idclient} and {bound}");
                         let owner = self.owners.entry(idclient.clone()).or_insert(n);
                         ensure!(*owner == n, "id {idclient} carries identities {owner} and {n}");
+                        let identity = self.model.identities[&n];
+                        ensure!(identity.valid_at(request.at), "identity {n} sent at {} outside its life {identity:?}", request.at);
                     }
-                    (None, None) => return Err(TestCaseError::fail("an identified hit without identity")),
+                    (None, None) => return Err(fail("an identified hit without identity")),
                 }
-                // Exactly what its mode allows, with the right values.
-                let expected = expected_data(&t, &event_id, &self.integrator);
-                ensure!(Json::Object(data.clone()) == expected, "{:?} hit {}:\n sent     {}\n expected {}", t.mode, t.event, Json::Object(data), expected);
+                // Exactly what the rules allow, with the right values.
+                let mut expected: serde_json::Map<String, Json> = t.data.clone().into_iter().collect();
+                expected.insert("event_id".into(), json!(event_id));
+                ensure!(Json::Object(data.clone()) == Json::Object(expected.clone()), "{:?} hit {}:\n sent     {}\n expected {}", t.mode, t.event, Json::Object(data), Json::Object(expected));
                 for v in data.values() {
                     if let Some(s) = v.as_str() {
                         ensure!(!known_ids.contains(s), "a visitor id inside the data: {s}");
@@ -971,14 +1427,29 @@ impl Run {
         Ok(())
     }
 
-    /// The end: a clean flush, then every accepted hit is delivered or
-    /// accounted for by a documented bound; no hit was sent after it was
-    /// acknowledged or refused, and all copies of a hit are one hit.
+    /// The end: a clean flush in a real run, then every accepted hit is
+    /// delivered or accounted for by a documented bound; no hit was sent
+    /// after it was acknowledged or refused, and all copies of a hit are
+    /// one hit. With both layers, the gate never held anything back.
     fn finish(&mut self) -> Check {
+        if self.model.dry {
+            self.config.dry_run = false;
+            self.restart(|_| {})?;
+            self.model.dry = false;
+            self.after_restart();
+        }
+        self.model.now = self.clock.now_ms();
         self.model.log_len = self.log_len();
+        self.model.lapse();
         self.collector.script.lock().unwrap().clear();
-        self.sdk.flush().map_err(|e| TestCaseError::fail(format!("final flush: {e}")))?;
+        self.sdk.flush().map_err(|e| fail(format!("final flush: {e}")))?;
         self.check_wire()?;
+        let now = self.clock.now_ms();
+        for (id, t) in &self.model.hits {
+            if t.identity.and_then(|n| self.model.identities.get(&n)).is_some_and(|i| !i.valid_at(now)) {
+                self.id_invalid_seen.insert(id.clone());
+            }
+        }
         let log = self.collector.log.lock().unwrap().clone();
         let mut copies: HashMap<String, (String, Json)> = HashMap::new();
         let mut settled: HashSet<String> = HashSet::new();
@@ -996,82 +1467,77 @@ impl Run {
                 }
             }
         }
+        let held: HashMap<String, EgressReason> = self.gate.0.lock().unwrap().iter().map(|(r, id)| (id.clone(), *r)).collect();
+        if self.layers.track_filter && self.layers.egress_gate {
+            ensure!(held.is_empty(), "with the filter on, the egress gate held hits back: {held:?}");
+        }
+        let age = i64::from(self.model.integrator.queue_max_age_days) * DAY;
         for (id, t) in &self.model.hits {
-            let expirable = t.at < self.latest_after[id].saturating_sub(30 * DAY);
-            let accounted = settled.contains(id) || self.model.purged.contains_key(id) || self.model.lost.contains(id) || expirable;
+            let expirable = t.at < self.latest_after[id].saturating_sub(age);
+            let accounted = settled.contains(id)
+                || self.model.purged.contains_key(id)
+                || self.model.lost.contains(id)
+                || t.dry
+                || expirable
+                || self.id_invalid_seen.contains(id)
+                || (!self.layers.track_filter && held.contains_key(id));
             ensure!(accounted, "accepted hit {id} ({t:?}) was neither delivered nor accounted for");
         }
         Ok(())
     }
 }
 
-/// The data a tracked hit must carry, from the rules alone.
-fn expected_data(t: &Tracked, event_id: &str, integrator: &Integrator) -> Json {
-    let mut out = serde_json::Map::new();
-    let allowed = allowed_app_keys(t.mode, &t.event, integrator);
-    let lets = |k: &str| allowed.as_ref().is_none_or(|a| a.contains(k)) && k != "free_text";
-    let context = context_values();
-    if t.mode.anonymous() {
-        out.insert("connection_type".into(), context["connection_type"].clone());
-    } else {
-        for (k, v) in &context {
-            if lets(k) {
-                out.insert((*k).to_owned(), v.clone());
-            }
-        }
-        for (k, v) in &t.props {
-            if lets(k) {
-                out.insert(k.clone(), v.clone());
-            }
-        }
-    }
-    out.insert("device_timestamp_utc".into(), json!(t.at.div_euclid(1000)));
-    out.insert("event_id".into(), json!(event_id));
-    out.insert("visitor_privacy_consent".into(), json!(t.mode == M::OptIn));
-    out.insert("visitor_privacy_mode".into(), json!(t.mode.wire()));
-    Json::Object(out)
-}
-
 fn sequence() -> impl Strategy<Value = (bool, Integrator, Vec<Step>)> {
     (any::<bool>(), integrator(), prop::collection::vec(step(), 1..30))
 }
 
-fn run_sequence(send_hits_in_opt_out: bool, integrator: Integrator, steps: &[Step]) -> Check {
-    let Some(mut run) = Run::new(send_hits_in_opt_out, integrator)? else { return Ok(()) };
+fn run_sequence(send_hits_in_opt_out: bool, integrator: Integrator, steps: &[Step], layers: Layers) -> Check {
+    let Some(mut run) = Run::new(send_hits_in_opt_out, integrator, layers)? else { return Ok(()) };
     for s in steps {
         run.step(s)?;
     }
     run.finish()?;
-    run.sdk.shutdown().map_err(|e| TestCaseError::fail(format!("shutdown: {e}")))
+    run.sdk.shutdown().map_err(|e| fail(format!("shutdown: {e}")))
 }
 
-fn sequences() -> u32 {
-    std::env::var("MESURE_MODEL_SEQUENCES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000)
+fn count(var: &str, default: u32) -> u32 {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 static STEPS_RUN: AtomicU64 = AtomicU64::new(0);
 
-/// Half the sequences, from a seed of its own.
-fn half(seed: u8) {
-    let cases = sequences().div_ceil(2);
+/// `cases` sequences from a seed of their own, with these layers.
+fn run(cases: u32, seed: u8, layers: Layers, what: &str) {
     let config = RunnerConfig { cases, failure_persistence: None, ..RunnerConfig::default() };
     let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]));
     let result = runner.run(&sequence(), |(opt_out_hits, integrator, steps)| {
         STEPS_RUN.fetch_add(steps.len() as u64, Ordering::Relaxed);
-        run_sequence(opt_out_hits, integrator, &steps)
+        run_sequence(opt_out_hits, integrator, &steps, layers)
     });
     if let Err(e) = result {
-        panic!("{e}");
+        panic!("{what}: {e}");
     }
-    println!("privacy model: {cases} random sequences, {} steps in all so far, passed (seed {seed})", STEPS_RUN.load(Ordering::Relaxed));
+    println!("privacy model ({what}): {cases} random sequences, {} steps in all so far, passed (seed {seed})", STEPS_RUN.load(Ordering::Relaxed));
 }
+
+const BOTH: Layers = Layers { track_filter: true, egress_gate: true };
 
 #[test]
 fn privacy_model_sequences_a() {
-    half(1);
+    run(count("MESURE_MODEL_SEQUENCES", 10_000).div_ceil(2), 1, BOTH, "both layers");
 }
 
 #[test]
 fn privacy_model_sequences_b() {
-    half(2);
+    run(count("MESURE_MODEL_SEQUENCES", 10_000).div_ceil(2), 2, BOTH, "both layers");
+}
+
+#[test]
+fn privacy_model_the_egress_gate_alone() {
+    run(count("MESURE_MODEL_LAYER_SEQUENCES", 1_000), 3, Layers { track_filter: false, egress_gate: true }, "egress gate alone");
+}
+
+#[test]
+fn privacy_model_the_filter_alone() {
+    run(count("MESURE_MODEL_LAYER_SEQUENCES", 1_000), 4, Layers { track_filter: true, egress_gate: false }, "track-time filter alone");
 }

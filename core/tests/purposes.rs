@@ -96,9 +96,11 @@ fn other_purposes_never_ride_on_the_exempt_stream() {
     sdk.track(tagged()).unwrap();
     sdk.flush().unwrap();
     let (_, data) = sent(&env);
-    let mut expected = expected_exempt_page(t0(), "home");
-    expected["visitor_privacy_purposes"] = json!(["advertising:opt-in", "audience_measurement:essential", "personalisation:opt-in"]);
-    assert_eq!(data, expected, "only the strictly necessary set under the exempt id");
+    assert_eq!(
+        data,
+        expected_exempt_page(t0(), "home"),
+        "only the strictly necessary set under the exempt id, and nothing of the visitor's answers"
+    );
 }
 
 #[test]
@@ -115,7 +117,8 @@ fn each_visitor_mode_is_a_combination_of_purposes_and_back() {
         sdk.set_mode(mode.clone()).unwrap();
         let expected = answers(&[(AUDIENCE_MEASUREMENT, combination[0]), (AD, combination[1]), (RECO, combination[2])]);
         assert_eq!(sdk.purposes(), expected, "{mode} as purposes");
-        sdk.set_mode(VisitorMode::NoStorage).unwrap();
+        let elsewhere = if mode == VisitorMode::OptOut { VisitorMode::NoConsent } else { VisitorMode::OptOut };
+        sdk.set_mode(elsewhere).unwrap();
         sdk.set_purposes(&expected).unwrap();
         assert_eq!(sdk.mode(), mode, "purposes as {mode}");
         if mode.stores_visitor_id() || mode == VisitorMode::NoConsent {
@@ -125,6 +128,30 @@ fn each_visitor_mode_is_a_combination_of_purposes_and_back() {
             assert!(data.get("visitor_privacy_purposes").is_none(), "{mode}: a visitor mode's combination changes nothing on the wire");
         }
     }
+}
+
+#[test]
+fn no_storage_is_a_consent_that_keeps_every_other_answer() {
+    let env = env();
+    let sdk = env.sdk();
+    use PurposeMode::*;
+    sdk.set_purpose(AD, OptOut).unwrap();
+    sdk.set_mode(VisitorMode::NoStorage).unwrap();
+    assert_eq!(
+        sdk.purposes(),
+        answers(&[(AUDIENCE_MEASUREMENT, OptIn), (AD, OptOut), (RECO, NotAcquired)]),
+        "no-storage answers audience measurement; the refusal of advertising stands"
+    );
+    sdk.set_purpose(AUDIENCE_MEASUREMENT, OptIn).unwrap();
+    assert_eq!(sdk.mode(), VisitorMode::NoStorage, "a consent to measurement says nothing of storage");
+    sdk.track(tagged()).unwrap();
+    sdk.flush().unwrap();
+    let (id, data) = sent(&env);
+    assert_eq!(id, "no-storage");
+    assert!(data.get("ad_campaign").is_none() && data.get("reco_slot").is_none() && data.get("user_id").is_none(), "{data}");
+    assert_eq!(data["visitor_privacy_purposes"], json!(["advertising:opt-out", "audience_measurement:opt-in", "personalisation:not-acquired"]));
+    let dropped = env.recorder.dropped();
+    assert!(dropped.contains(&("no-storage".into(), "page.display".into(), Some("ad_campaign".into()), "purpose_not_consented")), "{dropped:?}");
 }
 
 #[test]

@@ -48,6 +48,8 @@ fn expires_at_thirteen_months_plus_or_minus_one_second() {
     let expiry = at("2027-04-03T10:00:00Z");
     env.clock.set_ms(expiry - 1000);
     sdk.track(Event::screen("before")).unwrap();
+    // Sent while its id is valid: once expired, the id never leaves again.
+    sdk.flush().unwrap();
     env.clock.set_ms(expiry + 1000);
     sdk.track(Event::screen("after")).unwrap();
     sdk.flush().unwrap();
@@ -150,6 +152,7 @@ fn a_withdrawn_consent_renews_the_id() {
     let sdk = env.sdk();
     sdk.set_consent(true).unwrap();
     sdk.track(Event::new("login").with("user_id", "jane")).unwrap();
+    sdk.flush().unwrap(); // sent before the withdrawal, which purges what is still queued
     sdk.set_consent(false).unwrap();
     sdk.track(Event::screen("home")).unwrap();
     sdk.flush().unwrap();
@@ -167,6 +170,7 @@ fn a_lapsed_consent_renews_the_id() {
     let sdk = env.sdk();
     sdk.set_consent(true).unwrap();
     sdk.track(Event::new("login").with("user_id", "jane")).unwrap();
+    sdk.flush().unwrap(); // sent before the lapse, which purges what is still queued
     env.clock.set_ms(at("2026-09-03T10:00:00Z"));
     sdk.track(Event::screen("home")).unwrap();
     sdk.flush().unwrap();
@@ -209,12 +213,31 @@ fn moving_between_exempt_modes_keeps_the_id() {
 fn the_queued_hits_keep_the_id_they_were_bound_to() {
     let env = Env::new();
     let sdk = env.sdk();
-    sdk.set_consent(true).unwrap();
     sdk.track(Event::screen("a")).unwrap();
     sdk.export_local_data().unwrap();
     let first = env.stored_visitor().unwrap().0;
+    sdk.set_consent(true).unwrap();
+    sdk.export_local_data().unwrap();
+    assert_eq!(env.stored_visitor(), None, "the exempt id is no longer the current one");
+    assert_eq!(env.queued()[0].0, first, "the exempt hit still leaves, with the id it was bound to");
+    sdk.flush().unwrap();
+    assert_eq!(env.requests()[0].0, first);
+}
+
+#[test]
+fn a_withdrawal_deletes_the_consented_hits_still_queued_and_their_id() {
+    let env = Env::new();
+    let sdk = env.sdk();
+    sdk.set_consent(true).unwrap();
+    sdk.track(Event::new("login").with("user_id", "jane")).unwrap();
+    sdk.export_local_data().unwrap();
+    let consented = env.stored_visitor().unwrap().0;
     sdk.set_consent(false).unwrap();
     sdk.export_local_data().unwrap();
-    assert_eq!(env.stored_visitor(), None, "the old id is gone from the device");
-    assert_eq!(env.queued()[0].0, first, "the opt-in hit still leaves, with its consent");
+    assert_eq!(env.stored_visitor(), None);
+    assert!(env.queued().is_empty(), "withdrawal is effective for what is queued");
+    let identities: i64 = env.db().query_row("SELECT count(*) FROM identity WHERE visitor_id = ?1", [&consented], |r| r.get(0)).unwrap();
+    assert_eq!(identities, 0, "and the id it carried is gone with it");
+    sdk.flush().unwrap();
+    assert!(env.requests().is_empty());
 }

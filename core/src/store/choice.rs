@@ -22,8 +22,9 @@ use crate::purpose::PurposeChoice;
 
 /// Name of the choice file inside the storage directory.
 pub const CHOICE_FILE_NAME: &str = "mesure.choice";
-/// 2 adds the purposes; a version-1 file (no purposes) is still read.
-const FORMAT_VERSION: u32 = 2;
+/// 2 adds the purposes, 3 the site; older files are still read (without
+/// a site: the first site that opens them takes them).
+const FORMAT_VERSION: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +35,9 @@ struct OnDisk {
     /// The purposes answered, by name.
     #[serde(default)]
     purposes: BTreeMap<String, RecordedPurpose>,
+    /// The site the choice was made for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    site: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -58,10 +62,11 @@ struct Recorded {
     reason: String,
 }
 
-/// What the file says: `Ok(None)` when there is no file; a choice with no
-/// record when it records that no choice was made; an error when it is
-/// unreadable.
-pub(crate) fn read(dir: &Path) -> Result<Option<Choice>, StoreError> {
+/// What the file says, and the site it was written for (`None`: a file
+/// from before sites were recorded): `Ok(None)` when there is no file; a
+/// choice with no record when it records that no choice was made; an error
+/// when it is unreadable.
+pub(crate) fn read(dir: &Path) -> Result<Option<(Choice, Option<String>)>, StoreError> {
     let bytes = match std::fs::read(dir.join(CHOICE_FILE_NAME)) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -86,13 +91,14 @@ pub(crate) fn read(dir: &Path) -> Result<Option<Choice>, StoreError> {
             .ok_or_else(|| StoreError::Corrupt(format!("{CHOICE_FILE_NAME}: purpose mode {:?}", p.mode)))?;
         purposes.insert(name, PurposeChoice { mode, since_ms: p.since_ms });
     }
-    Ok(Some(Choice { record, purposes }))
+    Ok(Some((Choice { record, purposes }, parsed.site)))
 }
 
-/// Replaces the file atomically with `choice`.
-pub(crate) fn write(dir: &Path, choice: &Choice) -> Result<(), StoreError> {
+/// Replaces the file atomically with `choice`, made for `site`.
+pub(crate) fn write(dir: &Path, site: &str, choice: &Choice) -> Result<(), StoreError> {
     let doc = OnDisk {
         version: FORMAT_VERSION,
+        site: Some(site.to_owned()),
         choice: choice.record.as_ref().map(|r| Recorded {
             mode: r.mode.wire_name().to_owned(),
             since_ms: r.since_ms,
@@ -128,13 +134,14 @@ mod tests {
         let r = ModeRecord { mode: VisitorMode::NoConsent, since_ms: -5, reason: ModeChangeReason::SetByApp };
         let purposes = BTreeMap::from([("advertising".to_owned(), PurposeChoice { mode: PurposeMode::OptIn, since_ms: 7 })]);
         let choice = Choice { record: Some(r), purposes };
-        write(dir.path(), &choice).unwrap();
-        assert_eq!(read(dir.path()).unwrap(), Some(choice));
-        write(dir.path(), &Choice::default()).unwrap();
-        assert_eq!(read(dir.path()).unwrap(), Some(Choice::default()));
-        // A version-1 file, from before purposes, is read.
+        write(dir.path(), "42", &choice).unwrap();
+        assert_eq!(read(dir.path()).unwrap(), Some((choice, Some("42".to_owned()))));
+        write(dir.path(), "42", &Choice::default()).unwrap();
+        assert_eq!(read(dir.path()).unwrap(), Some((Choice::default(), Some("42".to_owned()))));
+        // A version-1 file, from before purposes and sites, is read.
         std::fs::write(dir.path().join(CHOICE_FILE_NAME), br#"{"version":1,"choice":{"mode":"optout","since_ms":3,"reason":"set_by_app"}}"#).unwrap();
-        assert_eq!(read(dir.path()).unwrap().unwrap().record.unwrap().mode, VisitorMode::OptOut);
+        let (old, site) = read(dir.path()).unwrap().unwrap();
+        assert_eq!((old.record.unwrap().mode, site), (VisitorMode::OptOut, None));
         std::fs::write(dir.path().join(CHOICE_FILE_NAME), b"{\"version\":1,\"choice\":{\"mode\":\"optout\"}}").unwrap();
         assert!(matches!(read(dir.path()), Err(StoreError::Corrupt(_))));
         assert!(!dir.path().join(format!("{CHOICE_FILE_NAME}.tmp")).exists(), "renamed, not left behind");

@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::StoreError;
 use crate::clock::EpochMillis;
 use crate::hit::QueuedHit;
-use crate::mode::{ModeChangeReason, ModeRecord, PurposeMode, VisitorMode, FIXED_VISITOR_IDS};
+use crate::mode::{ModeChangeReason, ModeRecord, PurposeMode, VisitorMode};
 use crate::purpose::PurposeChoice;
 use crate::visitor_id::VisitorId;
 
@@ -29,6 +29,21 @@ pub struct PendingRow {
     pub tracked_at_ms: EpochMillis,
     /// The event in wire format, `{"name":..,"data":{..}}`.
     pub body: String,
+    /// The site it was queued for.
+    pub site: String,
+    /// Tracked in a dry run: it may never reach a collector.
+    pub dry_run: bool,
+}
+
+/// An app-scoped id that queued hits may still leave with, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredIdentity {
+    /// The site it belongs to.
+    pub site: String,
+    /// When it was created.
+    pub created_at_ms: EpochMillis,
+    /// When it expires (13 calendar months after its creation).
+    pub expires_at_ms: EpochMillis,
 }
 
 /// The visitor's choice and id as found on disk.
@@ -42,35 +57,113 @@ pub struct StoredState {
 /// The insert statement, prepared once per transaction by the writer.
 pub fn hit_inserter(conn: &Connection) -> Result<rusqlite::CachedStatement<'_>, StoreError> {
     Ok(conn.prepare_cached(
-        "INSERT INTO hits (event_id, visitor_id, mode, tracked_at_ms, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO hits (event_id, visitor_id, mode, tracked_at_ms, body, site, dry_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?)
 }
 
-pub fn insert_hit(st: &mut rusqlite::CachedStatement<'_>, hit: &QueuedHit) -> Result<(), StoreError> {
-    st.execute(params![hit.event_id, &*hit.visitor_id, &*hit.mode, hit.tracked_at_ms, hit.body])?;
+/// Queues `hit` for `site` (a dry run's hits marked as such).
+pub fn insert_hit(st: &mut rusqlite::CachedStatement<'_>, hit: &QueuedHit, site: &str, dry_run: bool) -> Result<(), StoreError> {
+    st.execute(params![hit.event_id, &*hit.visitor_id, &*hit.mode, hit.tracked_at_ms, hit.body, site, dry_run])?;
     Ok(())
 }
 
-pub fn save_visitor(conn: &Connection, v: &VisitorId) -> Result<(), StoreError> {
+/// Records the current id, and the id among those hits may leave with.
+pub fn save_visitor(conn: &Connection, v: &VisitorId, site: &str) -> Result<(), StoreError> {
     conn.execute(
         "INSERT OR REPLACE INTO visitor (slot, visitor_id, created_at_ms, expires_at_ms) VALUES (1, ?1, ?2, ?3)",
         params![v.id, v.created_at_ms, v.expires_at_ms],
     )?;
+    conn.execute(
+        "INSERT OR REPLACE INTO identity (visitor_id, site, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
+        params![v.id, site, v.created_at_ms, v.expires_at_ms],
+    )?;
     Ok(())
 }
 
+/// Retires the current id: the next hit gets a new one; hits queued with
+/// it may still leave (its identity stays until they are gone).
 pub fn delete_visitor(conn: &Connection) -> Result<(), StoreError> {
     conn.execute("DELETE FROM visitor", [])?;
     Ok(())
 }
 
-/// Deletes every queued hit that carries a real (app-scoped) visitor id.
-pub fn purge_identified_hits(conn: &Connection) -> Result<u64, StoreError> {
-    let n = conn.execute(
-        "DELETE FROM hits WHERE visitor_id NOT IN (?1, ?2, ?3)",
-        params![FIXED_VISITOR_IDS[0], FIXED_VISITOR_IDS[1], FIXED_VISITOR_IDS[2]],
+/// The rows of the modes without consent that carry no id (their fixed
+/// visitor ids identify no one).
+const ANONYMOUS_MODES: &str = "('optout', 'no-consent')";
+
+/// A withdrawal (leaving opt-in or no-storage for a mode without consent):
+/// deletes every hit queued with consent, the ids they carry and the
+/// current id. Returns the hits deleted.
+pub fn withdraw_consent(conn: &Connection) -> Result<u64, StoreError> {
+    conn.execute(
+        "DELETE FROM identity WHERE visitor_id IN (SELECT visitor_id FROM hits WHERE mode = 'optin') \
+         OR visitor_id IN (SELECT visitor_id FROM visitor)",
+        [],
     )?;
-    Ok(n as u64)
+    conn.execute("DELETE FROM visitor", [])?;
+    Ok(conn.execute("DELETE FROM hits WHERE mode IN ('optin', 'no-storage')", [])? as u64)
+}
+
+/// Deletes every app-scoped id and every hit that carries one (entering
+/// no-storage: nothing identifying stays on the device). Returns the hits deleted.
+pub fn purge_identified_hits(conn: &Connection) -> Result<u64, StoreError> {
+    conn.execute("DELETE FROM visitor", [])?;
+    conn.execute("DELETE FROM identity", [])?;
+    Ok(conn.execute(&format!("DELETE FROM hits WHERE mode NOT IN {ANONYMOUS_MODES} AND mode <> 'no-storage'"), [])? as u64)
+}
+
+/// Deletes every id and every hit but the anonymous ones (entering opt-out
+/// or no-consent). Returns the hits deleted.
+pub fn purge_all_but_anonymous(conn: &Connection) -> Result<u64, StoreError> {
+    conn.execute("DELETE FROM visitor", [])?;
+    conn.execute("DELETE FROM identity", [])?;
+    Ok(conn.execute(&format!("DELETE FROM hits WHERE mode NOT IN {ANONYMOUS_MODES}"), [])? as u64)
+}
+
+/// The identity of an app-scoped id, if hits may still leave with it.
+pub fn identity(conn: &Connection, visitor_id: &str) -> Result<Option<StoredIdentity>, StoreError> {
+    let mut st = conn.prepare_cached("SELECT site, created_at_ms, expires_at_ms FROM identity WHERE visitor_id = ?1")?;
+    Ok(st
+        .query_row([visitor_id], |r| Ok(StoredIdentity { site: r.get(0)?, created_at_ms: r.get(1)?, expires_at_ms: r.get(2)? }))
+        .optional()?)
+}
+
+/// Deletes the identity of `visitor_id` once no hit carries it and it is
+/// not the current id.
+pub fn drop_unused_identity(conn: &Connection, visitor_id: &str) -> Result<(), StoreError> {
+    let mut st = conn.prepare_cached(
+        "DELETE FROM identity WHERE visitor_id = ?1 \
+         AND NOT EXISTS (SELECT 1 FROM visitor WHERE visitor_id = ?1) \
+         AND NOT EXISTS (SELECT 1 FROM hits WHERE visitor_id = ?1)",
+    )?;
+    st.execute([visitor_id])?;
+    Ok(())
+}
+
+/// Deletes every queued hit carrying `visitor_id`; returns how many.
+pub fn delete_hits_of(conn: &Connection, visitor_id: &str) -> Result<u64, StoreError> {
+    let mut st = conn.prepare_cached("DELETE FROM hits WHERE visitor_id = ?1")?;
+    Ok(st.execute([visitor_id])? as u64)
+}
+
+/// Deletes the rows of a dry run (at the start of a real one).
+pub fn delete_dry_run_hits(conn: &Connection) -> Result<u64, StoreError> {
+    Ok(conn.execute("DELETE FROM hits WHERE dry_run <> 0", [])? as u64)
+}
+
+/// The site the store belongs to, if one has opened it.
+pub fn site(conn: &Connection) -> Result<Option<String>, StoreError> {
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = 'site'", [], |r| r.get(0)).optional()?)
+}
+
+/// Binds the store to `site`: its rows and ids from before sites were
+/// recorded (a version-2 store, one site per directory then) become the
+/// site's. The caller checked that no other site holds the store.
+pub fn bind_site(conn: &Connection, site: &str) -> Result<(), StoreError> {
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('site', ?1)", [site])?;
+    conn.execute("UPDATE hits SET site = ?1 WHERE site = ''", [site])?;
+    conn.execute("UPDATE identity SET site = ?1 WHERE site = ''", [site])?;
+    Ok(())
 }
 
 pub fn push_mode(conn: &Connection, r: &ModeRecord) -> Result<(), StoreError> {
@@ -145,15 +238,17 @@ pub fn mode_history(conn: &Connection) -> Result<Vec<ModeRecord>, StoreError> {
     Ok(rows)
 }
 
-/// The oldest queued hits, in the order they were tracked: at most `limit`
-/// rows, and no more than it takes to pass `max_bytes` of bodies (at least
-/// one row), so that reading a batch never holds more than about one
-/// request's worth of memory, whatever the batch size.
-pub fn oldest_hits(conn: &Connection, limit: u32, max_bytes: usize) -> Result<Vec<PendingRow>, StoreError> {
+/// The oldest queued hits of a real run (`dry_run` false) or of a dry
+/// run, in the order they were tracked: at most `limit` rows, and no more
+/// than it takes to pass `max_bytes` of bodies (at least one row), so that
+/// reading a batch never holds more than about one request's worth of
+/// memory, whatever the batch size.
+pub fn oldest_hits(conn: &Connection, dry_run: bool, limit: u32, max_bytes: usize) -> Result<Vec<PendingRow>, StoreError> {
     let mut st = conn.prepare_cached(
-        "SELECT seq, event_id, visitor_id, mode, tracked_at_ms, body FROM hits ORDER BY seq LIMIT ?1",
+        "SELECT seq, event_id, visitor_id, mode, tracked_at_ms, body, site, dry_run FROM hits \
+         WHERE dry_run = ?1 ORDER BY seq LIMIT ?2",
     )?;
-    let mut rows = st.query([limit])?;
+    let mut rows = st.query(params![dry_run, limit])?;
     let mut out = Vec::new();
     let mut bytes = 0usize;
     while let Some(r) = rows.next()? {
@@ -164,6 +259,8 @@ pub fn oldest_hits(conn: &Connection, limit: u32, max_bytes: usize) -> Result<Ve
             mode: r.get(3)?,
             tracked_at_ms: r.get(4)?,
             body: r.get(5)?,
+            site: r.get(6)?,
+            dry_run: r.get(7)?,
         };
         bytes = bytes.saturating_add(row.body.len());
         out.push(row);
@@ -172,6 +269,26 @@ pub fn oldest_hits(conn: &Connection, limit: u32, max_bytes: usize) -> Result<Ve
         }
     }
     Ok(out)
+}
+
+/// Every queued hit, oldest first (for the export of local data).
+pub fn queued_hits(conn: &Connection) -> Result<Vec<PendingRow>, StoreError> {
+    let mut st = conn.prepare("SELECT seq, event_id, visitor_id, mode, tracked_at_ms, body, site, dry_run FROM hits ORDER BY seq")?;
+    let rows = st
+        .query_map([], |r| {
+            Ok(PendingRow {
+                seq: r.get(0)?,
+                event_id: r.get(1)?,
+                visitor_id: r.get(2)?,
+                mode: r.get(3)?,
+                tracked_at_ms: r.get(4)?,
+                body: r.get(5)?,
+                site: r.get(6)?,
+                dry_run: r.get(7)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
 }
 
 /// Which of the hits with `first <= seq <= last` are still queued (a purge
@@ -194,6 +311,21 @@ pub fn checkpoint_truncate(conn: &Connection) -> Result<bool, StoreError> {
 pub fn delete_range(conn: &Connection, first: i64, last: i64) -> Result<u64, StoreError> {
     let mut st = conn.prepare_cached("DELETE FROM hits WHERE seq BETWEEN ?1 AND ?2")?;
     Ok(st.execute([first, last])? as u64)
+}
+
+/// Deletes the hits at these positions, in one transaction (one wait for
+/// the write lock, however many).
+pub fn delete_seqs(conn: &Connection, seqs: &[i64]) -> Result<u64, StoreError> {
+    let tx = conn.unchecked_transaction()?;
+    let mut n = 0;
+    {
+        let mut st = tx.prepare_cached("DELETE FROM hits WHERE seq = ?1")?;
+        for seq in seqs {
+            n += st.execute([seq])? as u64;
+        }
+    }
+    tx.commit()?;
+    Ok(n)
 }
 
 /// Keeps at most `max` hits, dropping the oldest. Cheap when under the bound:
@@ -233,15 +365,22 @@ pub fn trim_older_than(conn: &Connection, cutoff: EpochMillis) -> Result<u64, St
     Ok(n as u64)
 }
 
-pub fn count_hits(conn: &Connection) -> Result<u64, StoreError> {
-    let n: i64 = conn.query_row("SELECT count(*) FROM hits", [], |r| r.get(0))?;
+/// The last queue position used (`None` for an empty queue).
+pub fn last_seq(conn: &Connection) -> Result<Option<i64>, StoreError> {
+    Ok(conn.query_row("SELECT max(seq) FROM hits", [], |r| r.get(0))?)
+}
+
+/// The hits queued by a real run (`dry_run` false) or a dry run.
+pub fn count_hits(conn: &Connection, dry_run: bool) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM hits WHERE dry_run = ?1", [dry_run], |r| r.get(0))?;
     Ok(n as u64)
 }
 
-/// Deletes the queue, the visitor id and the history of choices.
+/// Deletes the queue, the visitor ids and the history of choices.
 pub fn delete_all(conn: &Connection) -> Result<u64, StoreError> {
     let n = conn.execute("DELETE FROM hits", [])?;
     conn.execute("DELETE FROM visitor", [])?;
+    conn.execute("DELETE FROM identity", [])?;
     conn.execute("DELETE FROM mode_history", [])?;
     conn.execute("DELETE FROM purpose_choice", [])?;
     Ok(n as u64)
@@ -268,14 +407,14 @@ mod tests {
     fn reading_a_batch_stops_past_the_byte_bound() {
         // 500 hits of 60 KB would be 30 MB in memory; the read stops once past 1 MB.
         let (_dir, conn) = store_with(&[60_000; 40]);
-        let rows = oldest_hits(&conn, 500, 1_000_000).expect("read");
+        let rows = oldest_hits(&conn, false, 500, 1_000_000).expect("read");
         assert_eq!(rows.len(), 17, "16 rows make 960 000 bytes, the 17th passes the bound");
         assert_eq!(rows.first().map(|r| r.event_id.as_str()), Some("e0"), "oldest first");
         // Small hits: the count bound decides.
         let (_dir, conn) = store_with(&[100; 40]);
-        assert_eq!(oldest_hits(&conn, 25, 1_000_000).expect("read").len(), 25);
+        assert_eq!(oldest_hits(&conn, false, 25, 1_000_000).expect("read").len(), 25);
         // One hit larger than the bound is still read: it must be able to leave.
         let (_dir, conn) = store_with(&[2_000_000, 10]);
-        assert_eq!(oldest_hits(&conn, 25, 1_000_000).expect("read").len(), 1);
+        assert_eq!(oldest_hits(&conn, false, 25, 1_000_000).expect("read").len(), 1);
     }
 }

@@ -65,7 +65,9 @@ pub(crate) fn private_file_options() -> OpenOptions {
 }
 
 /// Creates the storage directory (and its parents) if missing; the ones it
-/// creates are `0700`.
+/// creates are `0700`, and an existing storage directory that others may
+/// read or enter (an older version's, or one the app made) is narrowed to
+/// `0700`.
 pub(crate) fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
@@ -75,7 +77,48 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
         b.mode(0o700);
     }
     b.create(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
     Ok(())
+}
+
+/// The files of a store, as this module names them: the database, SQLite's
+/// companions, and the choice file.
+pub(crate) fn store_files() -> [String; 5] {
+    [
+        DB_FILE_NAME.to_owned(),
+        format!("{DB_FILE_NAME}-wal"),
+        format!("{DB_FILE_NAME}-shm"),
+        format!("{DB_FILE_NAME}-journal"),
+        choice::CHOICE_FILE_NAME.to_owned(),
+    ]
+}
+
+/// Whether `dir` holds a store (a database or a choice file).
+pub(crate) fn has_store(dir: &Path) -> bool {
+    dir.join(DB_FILE_NAME).exists() || dir.join(choice::CHOICE_FILE_NAME).exists()
+}
+
+/// The site a store in `dir` belongs to, from its database (version 3 and
+/// later) or its choice file; `None` when neither records one.
+pub(crate) fn site_of(dir: &Path) -> Result<Option<String>, StoreError> {
+    if dir.join(DB_FILE_NAME).exists() {
+        let conn = Connection::open_with_flags(db_path(dir), OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version >= 3 {
+            if let Some(site) = site(&conn)? {
+                return Ok(Some(site));
+            }
+        }
+    }
+    Ok(choice::read(dir)?.and_then(|(_, site)| site))
 }
 
 /// Creates the database file `0600` before SQLite opens it (SQLite gives its

@@ -39,6 +39,27 @@ const MIGRATIONS: &[&str] = &[
         since_ms INTEGER NOT NULL
     );
     "#,
+    // v3: every row bound to its site; dry-run rows marked; every app-scoped
+    // id that queued hits may still leave with (the egress gate sends a hit
+    // only while its id is here, valid, and of this site); the store's own
+    // site. Rows and ids of a v2 store get their site ('' until then) when
+    // a site first opens it (`store::bind_site`).
+    r#"
+    ALTER TABLE hits ADD COLUMN site TEXT NOT NULL DEFAULT '';
+    ALTER TABLE hits ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE identity (
+        visitor_id    TEXT    PRIMARY KEY,
+        site          TEXT    NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL
+    );
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    INSERT INTO identity (visitor_id, site, created_at_ms, expires_at_ms)
+        SELECT visitor_id, '', created_at_ms, expires_at_ms FROM visitor;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -9,12 +9,16 @@ pub struct FlushReport {
     pub uploaded: u64,
     /// Hits the collector refused (4xx), dropped.
     pub rejected: u64,
-    /// Hits past the queue's age bound, dropped unsent.
+    /// Hits past the queue's age bound, or whose visitor id reached its 13
+    /// months, dropped unsent.
     pub expired: u64,
     /// Hits of the batches read for this flush that a purge (opt-out,
     /// no-consent, no-storage, `delete_local_data`) deleted before they could
     /// be sent or acknowledged: they never leave.
     pub purged: u64,
+    /// Hits the egress gate held back and deleted: they never leave
+    /// ([`crate::Diagnostic::HeldAtEgress`] says why).
+    pub held_at_egress: u64,
     /// Hits still queued after the attempt.
     pub pending: u64,
     /// Why the upload stopped early (the hits stay queued).
