@@ -13,21 +13,28 @@ use crate::types::{Diagnostic, ModeChange};
 /// Calling back into the SDK from it is safe. Hop to your UI thread yourself.
 #[uniffi::export(foreign)]
 pub trait MesureListener: Send + Sync {
-    /// The visitor mode changed (reported once persisted).
-    fn on_mode_changed(&self, change: ModeChange) -> Result<(), CallbackError>;
+    /// The visitor mode (or the purposes) changed, reported once persisted.
+    /// `log_line`: the debug log's line for it, the same on every platform.
+    fn on_mode_changed(&self, change: ModeChange, log_line: String) -> Result<(), CallbackError>;
     /// Something held back, refused, sent, or a problem of the SDK's own.
-    fn on_diagnostic(&self, diagnostic: Diagnostic) -> Result<(), CallbackError>;
+    /// `log_line`: the debug log's line for it (one line, the site first,
+    /// never a property value, an app-scoped id shortened).
+    fn on_diagnostic(&self, diagnostic: Diagnostic, log_line: String) -> Result<(), CallbackError>;
 }
 
-pub(crate) struct ListenerAdapter(pub Arc<dyn MesureListener>);
+pub(crate) struct ListenerAdapter {
+    pub listener: Arc<dyn MesureListener>,
+    /// The site the log lines name.
+    pub site: String,
+}
 
 impl core::Listener for ListenerAdapter {
     fn on_mode_changed(&self, change: &core::ModeChange) {
         // A throwing listener must not stop the SDK: its error is dropped.
-        let _ = self.0.on_mode_changed(change.into());
+        let _ = self.listener.on_mode_changed(change.into(), change.log_line(&self.site));
     }
     fn on_diagnostic(&self, diagnostic: &core::Diagnostic) {
-        let _ = self.0.on_diagnostic(diagnostic.into());
+        let _ = self.listener.on_diagnostic(diagnostic.into(), diagnostic.log_line(&self.site));
     }
 }
 

@@ -60,6 +60,14 @@ pub enum MesureError {
         /// The directory.
         dir: String,
     },
+    /// The storage directory holds another site's store: one directory per site.
+    #[error("the storage directory {dir} belongs to site {site}: give each site its own directory")]
+    StorageOfAnotherSite {
+        /// The directory.
+        dir: String,
+        /// The site it belongs to.
+        site: String,
+    },
     /// A background thread could not be started.
     #[error("could not start the SDK's background thread: {detail}")]
     Thread {
@@ -117,6 +125,9 @@ impl From<core::SdkError> for MesureError {
             core::SdkError::HttpClient(detail) => MesureError::HttpClient { detail },
             core::SdkError::CalledFromSdkThread { operation } => MesureError::CalledFromSdkThread { operation: operation.to_owned() },
             core::SdkError::StorageInUse { dir } => MesureError::StorageInUse { dir: dir.display().to_string() },
+            core::SdkError::StorageOfAnotherSite { dir, site } => {
+                MesureError::StorageOfAnotherSite { dir: dir.display().to_string(), site }
+            }
             other => MesureError::Internal { detail: other.to_string() },
         }
     }

@@ -68,9 +68,15 @@ impl MesureCore {
         http_client: Option<Arc<dyn PlatformHttpClient>>,
         clock: Option<Arc<dyn MesureClock>>,
     ) -> Result<Arc<Self>, MesureError> {
-        let mut builder = core::Sdk::builder(config.try_into()?);
-        if let Some(l) = listener {
-            builder = builder.listener(Arc::new(callbacks::ListenerAdapter(l)));
+        let legacy = config.legacy_storage_dir.clone();
+        let config: core::Config = config.try_into()?;
+        let site = config.site_key();
+        let mut builder = core::Sdk::builder(config);
+        if let Some(dir) = legacy {
+            builder = builder.legacy_storage_dir(dir);
+        }
+        if let Some(listener) = listener {
+            builder = builder.listener(Arc::new(callbacks::ListenerAdapter { listener, site }));
         }
         if let Some(h) = http_client {
             builder = builder.http_client(Arc::new(callbacks::HttpAdapter(h)));

@@ -465,6 +465,11 @@ pub struct MesureConfig {
     /// with `dry_run`) but never sent. For trying a tagging plan.
     #[uniffi(default = false)]
     pub dry_run: bool,
+    /// Where an earlier version kept one store for the app (the wrappers'
+    /// `<base>/mesure`): a store found there moves into `storage_dir` when it
+    /// belongs to this site (or to no site yet) and `storage_dir` has none.
+    #[uniffi(default)]
+    pub legacy_storage_dir: Option<String>,
 }
 
 impl TryFrom<MesureConfig> for core::Config {
@@ -635,7 +640,8 @@ pub enum Diagnostic {
     },
     /// The queue bounds removed the oldest hits.
     QueueTrimmed {
-        /// `max_hits` or `max_age`.
+        /// `max_hits`, `max_age`, or `id_expired` (the visitor id they
+        /// carry reached its 13 months).
         cause: String,
         /// Hits removed.
         dropped: i64,
@@ -686,6 +692,14 @@ pub enum Diagnostic {
         /// The report, as the core prints it.
         description: String,
     },
+    /// The egress gate, re-checking each hit at send time, held these hits
+    /// back: they never leave (never, while the track-time filter works).
+    HeldAtEgress {
+        /// A stable code (`mode_not_in_force`, `identifying_value`, ...).
+        reason: String,
+        /// The hits' event ids.
+        event_ids: Vec<String>,
+    },
     /// One upload request left the device (or, in a dry run, would have).
     Sent {
         /// The visitor id it carried (`idclient`).
@@ -710,14 +724,12 @@ impl From<&core::Diagnostic> for Diagnostic {
                 explanation: dropped.reason.explain(),
             },
             core::Diagnostic::Backpressure { dropped } => Diagnostic::Backpressure { dropped: count(*dropped) },
-            core::Diagnostic::QueueTrimmed { cause, dropped } => Diagnostic::QueueTrimmed {
-                cause: match cause {
-                    core::TrimCause::MaxHits => "max_hits".into(),
-                    core::TrimCause::MaxAge => "max_age".into(),
-                    other => format!("{other:?}"),
-                },
-                dropped: count(*dropped),
-            },
+            core::Diagnostic::QueueTrimmed { cause, dropped } => {
+                Diagnostic::QueueTrimmed { cause: cause.code().to_owned(), dropped: count(*dropped) }
+            }
+            core::Diagnostic::HeldAtEgress { reason, event_ids } => {
+                Diagnostic::HeldAtEgress { reason: reason.code().to_owned(), event_ids: event_ids.clone() }
+            }
             core::Diagnostic::HitsRejected { status, count: n } => {
                 Diagnostic::HitsRejected { status: i32::from(*status), count: count(*n) }
             }
@@ -762,6 +774,8 @@ pub struct FlushReport {
     /// Hits a purge (opt-out, `delete_local_data`) deleted while this flush
     /// held them: they never leave.
     pub purged: i64,
+    /// Hits the egress gate held back at send time: they never leave.
+    pub held_at_egress: i64,
     /// Hits still queued after the attempt.
     pub pending: i64,
     /// Why the upload stopped early (the hits stay queued).
@@ -779,6 +793,7 @@ impl From<core::FlushReport> for FlushReport {
             rejected: count(r.rejected),
             expired: count(r.expired),
             purged: count(r.purged),
+            held_at_egress: count(r.held_at_egress),
             pending: count(r.pending),
             deferred: r.deferred,
             retry_in_ms: r.retry_in_ms.map(count),
@@ -806,7 +821,8 @@ pub struct Stats {
     pub trimmed_max_hits: i64,
     /// Hits removed by the age bound.
     pub trimmed_max_age: i64,
-    /// Hits deleted by a change to opt-out, no-consent or no-storage.
+    /// Hits deleted by a change of mode: to opt-out, no-consent or
+    /// no-storage, or a withdrawal or lapse of consent.
     pub purged_on_mode_change: i64,
     /// Hits deleted by `delete_local_data`.
     pub deleted_with_local_data: i64,
@@ -816,6 +832,9 @@ pub struct Stats {
     pub lost_storage_failure: i64,
     /// Failed upload attempts.
     pub upload_failures: i64,
+    /// Hits the egress gate held back at send time (never, while the
+    /// track-time filter works).
+    pub held_at_egress: i64,
 }
 
 impl From<core::Stats> for Stats {
@@ -834,6 +853,7 @@ impl From<core::Stats> for Stats {
             rejected_by_collector: count(s.rejected_by_collector),
             lost_storage_failure: count(s.lost_storage_failure),
             upload_failures: count(s.upload_failures),
+            held_at_egress: count(s.held_at_egress),
         }
     }
 }

@@ -29,6 +29,7 @@ fn config(dir: &tempfile::TempDir) -> MesureConfig {
         retry_max_ms: None,
         context: None,
         dry_run: true,
+        legacy_storage_dir: None,
     }
 }
 

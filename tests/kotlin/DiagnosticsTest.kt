@@ -84,16 +84,17 @@ class DiagnosticsTest {
         val hit = sent.hits.single()
         assertEquals(
             listOf(
-                "started: site 7, mode exempt",
-                "page.display: property \"user_id\" held back in mode exempt: not strictly necessary: not allowed in this visitor mode (not_allowed_in_mode)",
-                "sent page.display (HTTP 200; idclient ${sent.idclient}; event_id ${hit.eventId}): ${hit.keys.joinToString(", ")}",
-                "refused event \"Bad Name\": invalid event name \"Bad Name\": must start with a lower-case letter (invalid_event_name)",
-                "visitor mode exempt -> optout (set_by_app, epoch 1)",
-                "closed",
+                "[mesure 7] started in mode exempt",
+                "[mesure 7] page.display: property \"user_id\" held back in mode exempt: not strictly necessary: not allowed in this visitor mode (not_allowed_in_mode)",
+                "[mesure 7] sent 1 hit(s) for idclient ${sent.idclient.take(4)}… (HTTP 200): page.display [${hit.keys.joinToString(", ")}]",
+                "[mesure 7] refused event \"Bad Name\": invalid event name \"Bad Name\": must start with a lower-case letter (invalid_event_name)",
+                "[mesure 7] visitor mode exempt -> optout (set_by_app, epoch 1)",
+                "[mesure 7] closed",
             ),
             log.at(LogLevel.DEBUG),
         )
         assertFalse("never a property value", log.lines.any { it.second.contains("u-1") })
+        assertFalse("never the visitor id in clear (issue 16, leak 12)", log.lines.any { it.second.contains(sent.idclient) })
 
         // Off by default: nothing but warnings.
         val quiet = LogLines()
@@ -124,9 +125,27 @@ class DiagnosticsTest {
             logger.removeHandler(handler)
             logger.useParentHandlers = true
         }
-        val refused = records.single { it.message.startsWith("refused event") }
+        val refused = records.single { it.message.contains("refused event") }
         assertEquals(Level.INFO, refused.level)
-        assertEquals("refused event \"Bad Name\": invalid event name \"Bad Name\": must start with a lower-case letter (invalid_event_name)", refused.message)
+        assertEquals("[mesure 7] refused event \"Bad Name\": invalid event name \"Bad Name\": must start with a lower-case letter (invalid_event_name)", refused.message)
+    }
+
+    @Test
+    fun aReleaseBuildKeepsTheDebugLogOffUnlessForcedByName() {
+        val log = LogLines()
+        Mesure.start(Env.config(), options { logSink(log); debugLog(true); releaseBuild(true) }).use { mesure ->
+            mesure.trackScreen("home")
+            mesure.flushBlocking()
+        }
+        assertEquals(emptyList<String>(), log.at(LogLevel.DEBUG))
+        assertTrue(log.at(LogLevel.WARNING).single().contains("debug log is off in a release build"))
+
+        val forced = LogLines()
+        Mesure.start(Env.config(), options { logSink(forced); debugLog(true); releaseBuild(true); debugLogInReleaseBuild(true) }).use { mesure ->
+            mesure.trackScreen("home")
+            mesure.flushBlocking()
+        }
+        assertTrue(forced.at(LogLevel.DEBUG).any { it.contains("sent 1 hit(s)") })
     }
 
     @Test

@@ -2,6 +2,7 @@ package eu.mesure.tests
 
 import eu.mesure.HttpUrlConnectionClient
 import eu.mesure.Mesure
+import eu.mesure.MesureException
 import eu.mesure.SiteStorage
 import eu.mesure.ffi.VisitorMode
 import java.io.File
@@ -9,16 +10,13 @@ import java.nio.file.Files
 import java.nio.file.attribute.PosixFilePermissions
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
-import org.junit.Assert.assertNotEquals
-import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Test
 
 /** One instance per site, each with its own directory, id and choice. */
 class SitesTest {
     private fun site(base: File, id: Long): Mesure {
-        val (dir, problem) = SiteStorage.directory(base, id)
-        assertNull(problem)
+        val dir = SiteStorage.directory(base, id)
         assertEquals(File(base, "mesure/$id"), dir)
         return Mesure.start(Env.config(siteId = id, dir = dir.path), options { httpClient(HttpUrlConnectionClient()) })
     }
@@ -54,26 +52,41 @@ class SitesTest {
     }
 
     @Test
-    fun aStoreFromBeforeSitesMovesIntoTheFirstSitesDirectory() {
+    fun aStoreFromBeforeSitesMovesOnlyIntoItsOwnSite() {
         val base = File(Env.tempDir())
-        val legacy = File(base, "mesure")
+        val legacy = SiteStorage.legacy(base)
         Mesure.start(Env.config(siteId = 615_000, dir = legacy.path)).use { it.setOptedOut(true) }
         assertTrue(File(legacy, "mesure.sqlite3").exists())
 
-        val (dir, problem) = SiteStorage.directory(base, 615_000)
-        assertNull(problem)
-        assertEquals(File(legacy, "615000"), dir)
-        assertFalse(File(legacy, "mesure.sqlite3").exists())
-        assertTrue(File(dir, "mesure.sqlite3").exists())
-        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.toPath())))
-        Mesure.start(Env.config(siteId = 615_000, dir = dir.path)).use {
+        // Another site starts first: the store is not its own, it stays.
+        val other = SiteStorage.directory(base, 7)
+        Mesure.start(Env.config(siteId = 7, dir = other.path).copy(legacyStorageDir = legacy.path)).use {
+            it.awaitAppliedBlocking()
+            assertEquals(VisitorMode.Exempt, it.state.value.mode)
+        }
+        assertTrue(File(legacy, "mesure.sqlite3").exists())
+
+        // Its own site takes it, choice file included.
+        val dir = SiteStorage.directory(base, 615_000)
+        Mesure.start(Env.config(siteId = 615_000, dir = dir.path).copy(legacyStorageDir = legacy.path)).use {
             it.awaitAppliedBlocking()
             assertEquals("the visitor's opt-out survived the move", VisitorMode.OptOut, it.state.value.mode)
         }
-        // A second site starts empty; the first site's store stays where it is.
-        val (other, _) = SiteStorage.directory(base, 7)
-        assertNotEquals(dir, other)
-        assertFalse(File(other, "mesure.sqlite3").exists())
-        assertTrue(File(dir, "mesure.sqlite3").exists())
+        assertFalse(File(legacy, "mesure.sqlite3").exists())
+        assertFalse(File(legacy, "mesure.choice").exists())
+        assertTrue(File(dir, "mesure.sqlite3").exists() && File(dir, "mesure.choice").exists())
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.toPath())))
+    }
+
+    @Test
+    fun aDirectoryOfAnotherSiteIsRefused() {
+        val dir = File(Env.tempDir())
+        Mesure.start(Env.config(siteId = 1, dir = dir.path)).use { it.awaitAppliedBlocking() }
+        val errors = mutableListOf<MesureException>()
+        Mesure.start(Env.config(siteId = 2, dir = dir.path), options { onError { errors += it } }).use {
+            it.trackScreen("home")
+            it.awaitAppliedBlocking()
+        }
+        assertTrue("$errors", errors.any { it.message?.contains("belongs to site 1") == true })
     }
 }

@@ -143,8 +143,8 @@ class ManualClock(startMs: Long) : MesureClock {
 class Recorder : MesureListener {
     val changes: MutableList<ModeChange> = Collections.synchronizedList(mutableListOf())
     val diagnostics: MutableList<Diagnostic> = Collections.synchronizedList(mutableListOf())
-    override fun onModeChanged(change: ModeChange) { changes += change }
-    override fun onDiagnostic(diagnostic: Diagnostic) { diagnostics += diagnostic }
+    override fun onModeChanged(change: ModeChange, logLine: String) { changes += change }
+    override fun onDiagnostic(diagnostic: Diagnostic, logLine: String) { diagnostics += diagnostic }
     fun dropped(): List<Diagnostic.Dropped> = synchronized(diagnostics) { diagnostics.filterIsInstance<Diagnostic.Dropped>() }
 }
 

@@ -69,15 +69,16 @@ final class LifecycleTests: XCTestCase {
 
         let lines = log.all
         for expected in [
-            "close() ignored: already closed",
-            "trackScreen(\"later\") ignored: the SDK is closed",
-            "trackClick(\"later\") ignored: the SDK is closed",
-            "track(\"later.event\") ignored: the SDK is closed",
-            "setOptedOut failed: the SDK is shut down",
-            "setConsent failed: the SDK is shut down",
+            "[mesure 42] close() ignored: already closed",
+            "[mesure 42] trackScreen ignored: the SDK is closed",
+            "[mesure 42] trackClick ignored: the SDK is closed",
+            "[mesure 42] track ignored: the SDK is closed",
+            "[mesure 42] setOptedOut failed: the SDK is shut down",
+            "[mesure 42] setConsent failed: the SDK is shut down",
         ] {
             XCTAssert(lines.contains(expected), "missing log line \(expected) in \(lines)")
         }
+        XCTAssertFalse(lines.contains { $0.contains("later") }, "the names tracked are never logged (a screen name is a value): \(lines)")
 
         // What was accepted before close was persisted: a new instance has it.
         let again = try start()

@@ -246,11 +246,11 @@ final class Recorder: MesureListener, @unchecked Sendable {
     var diagnostics: [Diagnostic] { lock.lock(); defer { lock.unlock() }; return diagnosticList }
     var changes: [ModeChange] { lock.lock(); defer { lock.unlock() }; return changeList }
 
-    func onModeChanged(change: ModeChange) throws {
+    func onModeChanged(change: ModeChange, logLine: String) throws {
         lock.lock(); changeList.append(change); lock.unlock()
     }
 
-    func onDiagnostic(diagnostic: Diagnostic) throws {
+    func onDiagnostic(diagnostic: Diagnostic, logLine: String) throws {
         lock.lock(); diagnosticList.append(diagnostic); lock.unlock()
     }
 }

@@ -4,14 +4,19 @@ import MesureBindings
 import os
 #endif
 
-/// The debug log (`Options.debugLog`): what was sent (the visitor id, then
-/// each hit's event and property keys, never the values), what was held
-/// back or refused, each mode change, and the wrapper's own problems. To
-/// the unified log on Apple platforms (subsystem `eu.mesure`, category
-/// `Mesure`: Xcode's console, Console.app), to stderr elsewhere. Off by
-/// default: leave it off in release builds.
+/// The debug log (`Options.debugLog`): what was sent, held back or refused,
+/// and each change of mode or purposes. The core writes each line (the same
+/// on iOS, Android and the JVM: one line, the site first, codes and names,
+/// never a property value, an app-scoped visitor id shortened to four
+/// characters); this type only chooses the sink: the unified log on Apple
+/// platforms (subsystem `eu.mesure`, category `Mesure`, every line marked
+/// `.private`, so it is redacted unless a debugger or a logging profile is
+/// attached), stderr elsewhere. Off by default, and off in a release build
+/// unless `Options.debugLogInReleaseBuild` forces it.
 struct DebugLog: Sendable {
     let enabled: Bool
+    /// The site, for the wrapper's own lines.
+    let site: Int64
     /// Where lines go instead of the system log (tests).
     let sink: (@Sendable (String) -> Void)?
 
@@ -19,56 +24,38 @@ struct DebugLog: Sendable {
     private static let logger = Logger(subsystem: "eu.mesure", category: "Mesure")
     #endif
 
-    func write(_ line: @autoclosure () -> String) {
+    /// The log the options ask for: in a release build, only if forced by name.
+    init(options: MesureSDK.Options, site: Int64) {
+        let refused = options.debugLog && options.releaseBuild && !options.debugLogInReleaseBuild
+        enabled = options.debugLog && !refused
+        self.site = site
+        sink = options.logSink
+        if refused {
+            Self.emit("[mesure \(site)] the debug log is off in a release build: it would show what the app tracks (Options.debugLogInReleaseBuild forces it)", sink: sink)
+        }
+    }
+
+    /// A line the core wrote.
+    func line(_ text: @autoclosure () -> String) {
         guard enabled else { return }
-        let text = line()
+        Self.emit(text(), sink: sink)
+    }
+
+    /// A line of the wrapper's own (names of operations only, never a value).
+    func write(_ text: @autoclosure () -> String) {
+        guard enabled else { return }
+        Self.emit("[mesure \(site)] \(text())", sink: sink)
+    }
+
+    private static func emit(_ text: String, sink: (@Sendable (String) -> Void)?) {
         if let sink {
             sink(text)
             return
         }
         #if canImport(os)
-        Self.logger.debug("\(text, privacy: .public)")
+        logger.debug("\(text, privacy: .private)")
         #else
         FileHandle.standardError.write(Data("Mesure: \(text)\n".utf8))
         #endif
-    }
-
-    func diagnostic(_ d: Diagnostic) {
-        guard enabled else { return }
-        write(Self.describe(d))
-    }
-
-    func modeChanged(_ c: ModeChange) {
-        write("mode \(c.previous) -> \(c.current) (\(c.reason))\(c.consentRenewalNeeded ? ", consent renewal needed" : "")")
-    }
-
-    static func describe(_ d: Diagnostic) -> String {
-        switch d {
-        case let .sent(idclient, hits, status, dryRun):
-            let how = dryRun ? "dry run, nothing left the device" : status.map { "HTTP \($0)" } ?? "no answer"
-            let lines = hits.map { "  \($0.event): \($0.keys.joined(separator: ", "))" }
-            return (["sent \(hits.count) hit(s) for idclient \(idclient) (\(how))"] + lines).joined(separator: "\n")
-        case let .dropped(mode, event, property, reason, explanation):
-            let what = property.map { "property \($0) of \(event)" } ?? "event \(event)"
-            return "dropped \(what) in \(mode): \(explanation) (\(reason))"
-        case let .trackRefused(event, reason, message):
-            return "refused \(event): \(message) (\(reason))"
-        case let .backpressure(dropped):
-            return "\(dropped) track call(s) dropped: the SDK's queue was full"
-        case let .queueTrimmed(cause, dropped):
-            return "\(dropped) queued hit(s) removed by the \(cause) bound"
-        case let .hitsRejected(status, count):
-            return "the collector refused \(count) hit(s) (HTTP \(status)): dropped"
-        case let .uploadDeferred(hits, cause, retryInMs):
-            return "upload of \(hits) hit(s) deferred (\(cause)); next attempt in \(retryInMs) ms"
-        case let .storageError(message):
-            return "storage error: \(message)"
-        case let .storageRecovered(reason):
-            return "the database was recreated: \(reason)"
-        case let .diagnosticsDropped(dropped):
-            return "\(dropped) diagnostic(s) dropped: the listener was too slow"
-        case let .other(description):
-            return description
-        }
     }
 }

@@ -20,6 +20,16 @@ final class Dispatcher: @unchecked Sendable {
             case event
             case screen
             case click(ClickKind)
+
+            /// The operation's name, for logs (the name tracked is never logged:
+            /// a screen's name is a value).
+            var operation: String {
+                switch self {
+                case .event: return "track"
+                case .screen: return "trackScreen"
+                case .click: return "trackClick"
+                }
+            }
         }
 
         let kind: Kind

@@ -25,6 +25,8 @@ public enum MesureError: LocalizedError, CustomStringConvertible, Equatable, Sen
     case timeout
     /// Another Mesure instance uses this storage directory (one per site).
     case storageInUse(dir: String)
+    /// The storage directory holds another site's store: one directory per site.
+    case storageOfAnotherSite(dir: String, site: String)
     /// A background thread could not be started.
     case thread(detail: String)
     /// The built-in HTTP client could not be started.
@@ -50,6 +52,7 @@ public enum MesureError: LocalizedError, CustomStringConvertible, Equatable, Sen
         case .ShutDown: self = .shutDown
         case .Timeout: self = .timeout
         case let .StorageInUse(dir): self = .storageInUse(dir: dir)
+        case let .StorageOfAnotherSite(dir, site): self = .storageOfAnotherSite(dir: dir, site: site)
         case let .Thread(detail): self = .thread(detail: detail)
         case let .HttpClient(detail): self = .httpClient(detail: detail)
         case let .CalledFromSdkThread(operation): self = .calledFromSdkThread(operation: operation)
@@ -78,6 +81,7 @@ public enum MesureError: LocalizedError, CustomStringConvertible, Equatable, Sen
         case .shutDown: return .ShutDown
         case .timeout: return .Timeout
         case let .storageInUse(dir): return .StorageInUse(dir: dir)
+        case let .storageOfAnotherSite(dir, site): return .StorageOfAnotherSite(dir: dir, site: site)
         case let .thread(detail): return .Thread(detail: detail)
         case let .httpClient(detail): return .HttpClient(detail: detail)
         case let .calledFromSdkThread(operation): return .CalledFromSdkThread(operation: operation)

@@ -44,8 +44,22 @@ public final class MesureSDK: @unchecked Sendable {
         /// `setContext`) and of the start, on the SDK's queue.
         public var onError: (@Sendable (MesureError) -> Void)?
         /// Prints what is sent, dropped, refused and each mode change (see
-        /// `DebugLog`); for debug builds.
+        /// `DebugLog`); for debug builds: in a release build it stays off
+        /// unless `debugLogInReleaseBuild` forces it.
         public var debugLog: Bool
+        /// Forces the debug log in a release build too. A release build's
+        /// log can be read by whoever holds the device: leave it off in what
+        /// you ship.
+        public var debugLogInReleaseBuild: Bool = false
+        /// Whether this is a release build (the package compiled without
+        /// `DEBUG`); tests set it.
+        public var releaseBuild: Bool = {
+            #if DEBUG
+            return false
+            #else
+            return true
+            #endif
+        }()
         /// Debug builds and tests: each `track*` and setter waits for its turn,
         /// and a refusal stops the debugger (`assertionFailure`, with the
         /// sentence). For code that catches instead, use `sdk.strict`.
@@ -160,7 +174,7 @@ public final class MesureSDK: @unchecked Sendable {
 
     private init(config: MesureConfig, options: Options) {
         self.options = options
-        log = DebugLog(enabled: options.debugLog, sink: options.logSink)
+        log = DebugLog(options: options, site: config.siteId)
         store = StateStore(.starting(config.defaultMode))
         dispatcher = Dispatcher(label: "eu.mesure.dispatch.\(config.siteId)", capacity: options.maxPendingCalls)
         // Weak: pending tracks do not keep an instance the app let go of
@@ -214,7 +228,7 @@ public final class MesureSDK: @unchecked Sendable {
         if options.strict {
             strictly(operation) { _ = try self.strictTrack(track) }
         } else if !dispatcher.submit(.track(track)) {
-            log.write("\(operation)(\"\(name)\") ignored: the SDK is closed")
+            log.write("\(operation) ignored: the SDK is closed")
         }
     }
 
@@ -222,7 +236,7 @@ public final class MesureSDK: @unchecked Sendable {
     @discardableResult
     private func apply(_ track: Dispatcher.Track) -> TrackOutcome? {
         guard let core else {
-            log.write("\(track.name) not tracked: \(startFailure ?? .shutDown)")
+            log.write("\(track.kind.operation) not tracked: \(startFailure ?? .shutDown)")
             return nil
         }
         switch track.kind {
@@ -235,7 +249,7 @@ public final class MesureSDK: @unchecked Sendable {
     /// On the queue: tracks the dispatcher dropped.
     private func dropped(_ count: Int64) {
         let diagnostic = Diagnostic.backpressure(dropped: count)
-        log.diagnostic(diagnostic)
+        log.write("\(count) track call(s) dropped: the SDK's queue was full")
         options.onDiagnostic?(diagnostic)
     }
 
@@ -522,9 +536,8 @@ public final class MesureSDK: @unchecked Sendable {
     private func open(_ config: MesureConfig, legacyMigration: Bool) {
         do {
             let directory = URL(fileURLWithPath: config.storageDir, isDirectory: true)
-            if legacyMigration {
-                try PlatformContext.migrateLegacyStore(to: directory)
-            }
+            // The core moves an earlier version's store, and only into its own site.
+            let config = legacyMigration ? config.with(legacyStorageDir: directory.deletingLastPathComponent().path) : config
             try PlatformContext.prepare(directory)
             options.beforeCoreStart?()
             let listener = Listener(store: store, log: log, onDiagnostic: options.onDiagnostic)
@@ -583,13 +596,13 @@ private final class Listener: MesureListener, @unchecked Sendable {
         self.onDiagnostic = onDiagnostic
     }
 
-    func onModeChanged(change: ModeChange) throws {
-        log.modeChanged(change)
+    func onModeChanged(change: ModeChange, logLine: String) throws {
+        log.line(logLine)
         store.apply(.change(change))
     }
 
-    func onDiagnostic(diagnostic: Diagnostic) throws {
-        log.diagnostic(diagnostic)
+    func onDiagnostic(diagnostic: Diagnostic, logLine: String) throws {
+        log.line(logLine)
         onDiagnostic?(diagnostic)
     }
 }
@@ -625,5 +638,19 @@ private final class ShutdownSignal: @unchecked Sendable {
                 lock.unlock()
             }
         }
+    }
+}
+
+extension MesureConfig {
+    /// This configuration, with `legacyStorageDir` set (the generated
+    /// record's fields are constants).
+    func with(legacyStorageDir: String?) -> MesureConfig {
+        MesureConfig(collectEndpoint: collectEndpoint, siteId: siteId, storageDir: storageDir, defaultMode: defaultMode,
+                     exemptAllowlist: exemptAllowlist, forbiddenProperties: forbiddenProperties, forbiddenEvents: forbiddenEvents,
+                     anonymousEvents: anonymousEvents, customModes: customModes, purposes: purposes,
+                     sendHitsInOptOut: sendHitsInOptOut, consentLifetimeMonths: consentLifetimeMonths, queueMaxHits: queueMaxHits,
+                     queueMaxAgeDays: queueMaxAgeDays, batchSize: batchSize, flushIntervalMs: flushIntervalMs,
+                     requestTimeoutMs: requestTimeoutMs, retryBaseMs: retryBaseMs, retryMaxMs: retryMaxMs, context: context,
+                     dryRun: dryRun, legacyStorageDir: legacyStorageDir)
     }
 }

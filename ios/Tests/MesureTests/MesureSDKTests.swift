@@ -77,21 +77,22 @@ final class MesureSDKTests: XCTestCase {
     }
 
     /// Before per-site directories the one database sat in mesure/: the
-    /// visitor's opt-out must survive the update.
-    func testTheLegacyStoreMovesIntoTheFirstSiteDirectory() async throws {
+    /// core moves it into its own site's directory (choice file included),
+    /// never into another site's.
+    func testTheLegacyStoreMovesOnlyIntoItsOwnSite() async throws {
         let legacy = try start(at: directory)
         legacy.setOptedOut(true)
         await legacy.shutdown()
         let site = directory.appendingPathComponent("42", isDirectory: true)
-        try PlatformContext.migrateLegacyStore(to: site)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("mesure.sqlite3").path))
-        let sdk = try start(at: site)
+        let sdk = try MesureSDK.start(siteId: 42, options: MesureSDK.Options(storageDirectory: site, httpClient: nil)) { platform in
+            MesureConfig(collectEndpoint: "https://collect.example.test", siteId: platform.siteId, storageDir: platform.storageDir,
+                         dryRun: true, legacyStorageDir: self.directory.path)
+        }
         try await sdk.awaitApplied()
         XCTAssertEqual(sdk.state.mode, .optOut, "the stored choice came along")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("mesure.sqlite3").path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: site.appendingPathComponent("mesure.choice").path))
         await sdk.shutdown()
-        // Done once: a site that has a database keeps it.
-        try PlatformContext.migrateLegacyStore(to: site)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: site.appendingPathComponent("mesure.sqlite3").path))
     }
 
     /// One instance per directory: the second one's start fails on its

@@ -1,12 +1,13 @@
 package eu.mesure
 
-import eu.mesure.ffi.Diagnostic
-import eu.mesure.ffi.ModeChange
-
 /**
  * The SDK's log lines. Warnings always go out; the debug lines only with
- * [MesureOptions.Builder.debugLog]. Keys, ids and codes only: no property
- * value is ever logged. A sink that throws is ignored.
+ * [MesureOptions.Builder.debugLog], and in a release build of the app only
+ * with [MesureOptions.Builder.debugLogInReleaseBuild] as well. The core
+ * writes every debug line (the same on Android, the JVM and iOS: one line,
+ * the site first, codes and names, never a property value, an app-scoped
+ * visitor id shortened to four characters); this class only chooses the
+ * sink. A sink that throws is ignored.
  */
 internal class DebugLog(private val sink: LogSink, private val enabled: Boolean) {
     val debugEnabled: Boolean get() = enabled
@@ -24,37 +25,16 @@ internal class DebugLog(private val sink: LogSink, private val enabled: Boolean)
         }
     }
 
-    fun modeChanged(change: ModeChange) = debug {
-        val reason = change.reason.name.lowercase()
-        val renewal = if (change.consentRenewalNeeded) ", consent renewal needed" else ""
-        "visitor mode ${change.previous} -> ${change.current} ($reason, epoch ${change.epoch}$renewal)"
-    }
-
-    fun diagnostic(d: Diagnostic) {
-        if (!enabled) return
-        for (line in lines(d)) emit(LogLevel.DEBUG, line)
-    }
-
     companion object {
-        /** The debug-log lines of one diagnostic (a `Sent` gives one per hit). */
-        fun lines(d: Diagnostic): List<String> = when (d) {
-            is Diagnostic.Sent -> d.hits.map { hit ->
-                val where = when {
-                    d.dryRun -> "dry run, not sent"
-                    d.status != null -> "HTTP ${d.status}"
-                    else -> "no answer"
-                }
-                "sent ${hit.event} ($where; idclient ${d.idclient}; event_id ${hit.eventId}): ${hit.keys.joinToString(", ")}"
+        /** The log [options] ask for: in a release build, the debug lines only if forced by name. */
+        fun of(options: MesureOptions): DebugLog {
+            val sink = options.logSink ?: JavaLoggingSink
+            val refused = options.debugLog && options.releaseBuild && !options.debugLogInReleaseBuild
+            val log = DebugLog(sink, options.debugLog && !refused)
+            if (refused) {
+                log.warn("the debug log is off in a release build: it would show what the app tracks (debugLogInReleaseBuild(true) forces it)")
             }
-            is Diagnostic.Dropped -> {
-                val verb = if (d.reason == "truncated") "cut" else "held back"
-                val what = d.property?.let { "property \"$it\" $verb" } ?: "event $verb"
-                listOf("${d.event}: $what in mode ${d.mode}: ${d.explanation} (${d.reason})")
-            }
-            is Diagnostic.TrackRefused -> listOf("refused event \"${d.event}\": ${d.message} (${d.reason})")
-            is Diagnostic.Backpressure -> listOf("${d.dropped} track call(s) dropped: the hand-off was full (backpressure)")
-            is Diagnostic.Other -> listOf(d.description)
-            else -> listOf(d.toString())
+            return log
         }
     }
 }

@@ -68,7 +68,7 @@ public class Mesure private constructor(
     private val config: MesureConfig,
     private val options: MesureOptions,
 ) : AutoCloseable {
-    private val log = DebugLog(options.logSink ?: JavaLoggingSink, options.debugLog)
+    private val log = DebugLog.of(options)
     private val publisher = StatePublisher(
         MesureState(config.defaultMode ?: VisitorMode.Exempt, false, emptyMap(), -1, ready = false, error = null),
     )
@@ -401,7 +401,7 @@ public class Mesure private constructor(
                 publisher.ready(c.modeStatus())
                 log.debug {
                     val dry = if (config.dryRun) "; dry run: nothing will be sent" else ""
-                    "started: site ${config.siteId}, mode ${state.value.mode}$dry"
+                    "[mesure ${config.siteId}] started in mode ${state.value.mode}$dry"
                 }
             } catch (e: FfiException) {
                 val error = e.toMesure()
@@ -415,13 +415,13 @@ public class Mesure private constructor(
 
     /** The core's listener: the state, the debug log, then the app's listener. */
     private inner class Listener : MesureListener {
-        override fun onModeChanged(change: ModeChange) {
+        override fun onModeChanged(change: ModeChange, logLine: String) {
             publisher.offer(change)
-            log.modeChanged(change)
+            log.debug { logLine }
         }
 
-        override fun onDiagnostic(diagnostic: Diagnostic) {
-            log.diagnostic(diagnostic)
+        override fun onDiagnostic(diagnostic: Diagnostic, logLine: String) {
+            log.debug { logLine }
             deliver(diagnostic)
         }
     }
@@ -532,7 +532,7 @@ public class Mesure private constructor(
                     f?.shutdown()
                 }
                 publisher.stopped(closed)
-                log.debug { "closed" }
+                log.debug { "[mesure ${config.siteId}] closed" }
             } finally {
                 done.ok(Unit)
             }

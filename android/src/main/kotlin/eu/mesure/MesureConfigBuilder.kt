@@ -40,6 +40,7 @@ public class MesureConfigBuilder(collectEndpoint: String, siteId: Long, storageD
     public fun retryMaxMs(ms: Long?): MesureConfigBuilder = apply { config = config.copy(retryMaxMs = ms) }
     public fun context(context: DeviceContext?): MesureConfigBuilder = apply { config = config.copy(context = context) }
     public fun dryRun(dryRun: Boolean): MesureConfigBuilder = apply { config = config.copy(dryRun = dryRun) }
+    public fun legacyStorageDir(dir: String?): MesureConfigBuilder = apply { config = config.copy(legacyStorageDir = dir) }
 
     public fun build(): MesureConfig = config
 }

@@ -47,6 +47,9 @@ public sealed class MesureException(message: String) : Exception(message) {
      */
     public class StorageInUse(public val dir: String, message: String) : MesureException(message)
 
+    /** The storage directory [dir] holds the store of another [site]: one directory per site. */
+    public class StorageOfAnotherSite(public val dir: String, public val site: String, message: String) : MesureException(message)
+
     /** A background thread could not be started. */
     public class Thread(public val detail: String, message: String) : MesureException(message)
 
@@ -79,6 +82,7 @@ internal fun FfiException.toMesure(): MesureException {
         is FfiException.ShutDown -> MesureException.ShutDown(sentence)
         is FfiException.Timeout -> MesureException.Timeout(sentence)
         is FfiException.StorageInUse -> MesureException.StorageInUse(dir, sentence)
+        is FfiException.StorageOfAnotherSite -> MesureException.StorageOfAnotherSite(dir, site, sentence)
         is FfiException.Thread -> MesureException.Thread(detail, sentence)
         is FfiException.HttpClient -> MesureException.HttpClient(detail, sentence)
         is FfiException.CalledFromSdkThread -> MesureException.CalledFromSdkThread(operation, sentence)

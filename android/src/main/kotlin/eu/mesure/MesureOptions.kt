@@ -55,6 +55,8 @@ public class MesureOptions private constructor(builder: Builder) {
 
     /** The debug log: every hit sent, every property held back, every refusal and mode change. */
     public val debugLog: Boolean = builder.debugLog
+    public val debugLogInReleaseBuild: Boolean = builder.debugLogInReleaseBuild
+    public val releaseBuild: Boolean = builder.releaseBuild
 
     /** Where log lines go; none: the platform's log (java.util.logging on the JVM, Logcat through [eu.mesure.android.MesureAndroid]). */
     public val logSink: LogSink? = builder.logSink
@@ -75,6 +77,8 @@ public class MesureOptions private constructor(builder: Builder) {
         internal var onError: ErrorListener? = null
         internal var strict: Boolean = false
         internal var debugLog: Boolean = false
+        internal var debugLogInReleaseBuild: Boolean = false
+        internal var releaseBuild: Boolean = false
         internal var logSink: LogSink? = null
         internal var clock: MesureClock? = null
         internal var queueCapacity: Int = DEFAULT_QUEUE_CAPACITY
@@ -85,6 +89,8 @@ public class MesureOptions private constructor(builder: Builder) {
             onError = from.onError
             strict = from.strict
             debugLog = from.debugLog
+            debugLogInReleaseBuild = from.debugLogInReleaseBuild
+            releaseBuild = from.releaseBuild
             logSink = from.logSink
             clock = from.clock
             queueCapacity = from.queueCapacity
@@ -127,12 +133,29 @@ public class MesureOptions private constructor(builder: Builder) {
         public fun strict(on: Boolean): Builder = apply { strict = on }
 
         /**
-         * The debug log, off by default: each upload request (the visitor id,
-         * and per hit its event and property keys), each property or event
-         * held back, each refusal and each mode change, to [logSink]. Keys
-         * and ids only, never property values.
+         * The debug log, off by default: each upload request (the visitor id
+         * shortened to four characters, and per hit its event and property
+         * keys), each property or event held back, each refusal and each
+         * change of mode or purposes, to [logSink], one line each, prefixed
+         * with the site. Keys and codes only, never property values. In a
+         * release build of the app (not debuggable) it stays off unless
+         * [debugLogInReleaseBuild] forces it.
          */
         public fun debugLog(on: Boolean): Builder = apply { debugLog = on }
+
+        /**
+         * Forces the debug log in a release build too. A release build's
+         * log can be read by whoever holds the device: leave this off in
+         * what you ship.
+         */
+        public fun debugLogInReleaseBuild(on: Boolean): Builder = apply { debugLogInReleaseBuild = on }
+
+        /**
+         * Whether the app is a release build (not debuggable). `MesureAndroid`
+         * sets it from the app's `FLAG_DEBUGGABLE`; on the desktop JVM it is
+         * false unless set.
+         */
+        public fun releaseBuild(release: Boolean): Builder = apply { releaseBuild = release }
 
         /** Where log lines go (Timber, a test); the platform's log by default. */
         public fun logSink(sink: LogSink?): Builder = apply { logSink = sink }

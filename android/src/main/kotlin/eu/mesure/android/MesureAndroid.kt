@@ -2,6 +2,7 @@ package eu.mesure.android
 
 import android.app.Application
 import android.content.Context
+import android.content.pm.ApplicationInfo
 import android.net.ConnectivityManager
 import android.net.Network
 import android.net.NetworkCapabilities
@@ -61,9 +62,9 @@ public object MesureAndroid {
     @JvmStatic
     public fun config(context: Context, collectEndpoint: String, siteId: Long): MesureConfigBuilder {
         val app = context.applicationContext
-        val (dir, problem) = SiteStorage.directory(app.noBackupFilesDir, siteId)
-        problem?.let { Log.w(TAG, it) }
+        val dir = SiteStorage.directory(app.noBackupFilesDir, siteId)
         return MesureConfigBuilder(collectEndpoint, siteId, dir.absolutePath)
+            .legacyStorageDir(SiteStorage.legacy(app.noBackupFilesDir).absolutePath)
             .context(deviceContext(app, currentConnectionType(app)))
     }
 
@@ -92,6 +93,8 @@ public object MesureAndroid {
         val platform = options.toBuilder()
             .httpClient(options.httpClient ?: HttpUrlConnectionClient())
             .logSink(options.logSink ?: logcat)
+            // A release build's debug log stays off unless forced by name.
+            .releaseBuild(app.applicationInfo.flags and ApplicationInfo.FLAG_DEBUGGABLE == 0)
             .build()
         val mesure = Mesure.start(config, platform)
         watchConnectivity(app, mesure, config.context ?: deviceContext(app, null))
