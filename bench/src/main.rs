@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Some("ingest") => measure::ingest_only(),
         Some("upload") => measure::upload_only(),
         Some("latency") => measure::latency_only(),
+        Some("privacy") => measure::privacy_only(),
         Some("glean-latency") => glean_peer::latency(&args[1..]),
         Some("glean-ingest") => glean_peer::ingest(&args[1..]),
         Some(other) => Err(format!("unknown sub-command {other}")),
