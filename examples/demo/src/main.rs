@@ -34,7 +34,9 @@ fn session(sdk: &Sdk) -> Result<(), TrackError> {
         Event::screen("home")
             .with("page_chapter1", "news")
             .with("user_id", "u-123") // tagging mistake for exempt: identifies the user
-            .with("basket_value", 12.5), // custom property: not strictly necessary
+            .with("basket_value", 12.5) // custom property: not strictly necessary
+            // An allowed property holding an e-mail address: masked without consent.
+            .with("previous_page", "reset password for jane.doe@example.com"),
     )?;
     sdk.track(Event::click(ClickKind::Navigation, "open_article").with("click_chapter1", "headlines"))?;
     sdk.track(Event::new("purchase").with("amount", 30).with("currency", "EUR"))?;
@@ -47,6 +49,7 @@ fn session(sdk: &Sdk) -> Result<(), TrackError> {
 fn show_tagging() {
     println!("The app tags, in every mode:");
     println!("  page.display      page=home page_chapter1=news user_id=u-123 basket_value=12.5");
+    println!("                    previous_page=\"reset password for jane.doe@example.com\"");
     println!("  click.navigation  click=open_article click_chapter1=headlines");
     println!("  purchase          amount=30 currency=EUR");
     println!("  Add to cart!      (an invalid event name)");
@@ -102,6 +105,10 @@ fn print_reports(listener: &HeldBack) {
                 for h in hits {
                     println!("    {:<18} keys: {}", h.event, h.keys.join(", "));
                 }
+            }
+            Diagnostic::Dropped { dropped, .. } if !dropped.reason.is_drop() => {
+                let what = format!("{}.{}", dropped.event, dropped.property.as_deref().unwrap_or(""));
+                println!("  Masked    {what:<36} {}", dropped.reason.explain());
             }
             Diagnostic::Dropped { dropped, .. } => {
                 held += 1;
