@@ -43,7 +43,7 @@ use util::{cargo, run, Result};
 
 /// The stateful privacy model (core/tests/privacy_model.rs): run on its own
 /// so that its count of sequences is printed.
-const PRIVACY_MODEL: &str = "privacy_model_sequences";
+const PRIVACY_MODEL: &str = "privacy_model_";
 
 fn test_rust() -> Result<()> {
     // The bindgen and the benchmarks (which build Glean) are not part of the test build.
