@@ -390,10 +390,16 @@ impl Uploader {
             return Ok(());
         }
         let seqs: Vec<i64> = held.iter().map(|(_, row)| row.seq).collect();
-        store::delete_seqs(self.connection()?, &seqs)?;
+        // The gate's check and this delete are not one transaction: a purge
+        // that committed in between deleted (and counted) some of these rows.
+        // Only the rows this delete took are held here, so no hit is counted
+        // twice.
+        let deleted = store::delete_seqs(self.connection()?, &seqs)?;
         let mut by_reason: BTreeMap<EgressReason, Vec<String>> = BTreeMap::new();
         for (reason, row) in held {
-            by_reason.entry(reason).or_default().push(row.event_id);
+            if deleted.binary_search(&row.seq).is_ok() {
+                by_reason.entry(reason).or_default().push(row.event_id);
+            }
         }
         let shared = self.shared.clone();
         for (reason, event_ids) in by_reason {

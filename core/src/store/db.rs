@@ -314,18 +314,21 @@ pub fn delete_range(conn: &Connection, first: i64, last: i64) -> Result<u64, Sto
 }
 
 /// Deletes the hits at these positions, in one transaction (one wait for
-/// the write lock, however many).
-pub fn delete_seqs(conn: &Connection, seqs: &[i64]) -> Result<u64, StoreError> {
+/// the write lock, however many), and returns the positions it deleted:
+/// a purge that committed first took the others, and counted them.
+pub fn delete_seqs(conn: &Connection, seqs: &[i64]) -> Result<Vec<i64>, StoreError> {
     let tx = conn.unchecked_transaction()?;
-    let mut n = 0;
+    let mut deleted = Vec::with_capacity(seqs.len());
     {
         let mut st = tx.prepare_cached("DELETE FROM hits WHERE seq = ?1")?;
-        for seq in seqs {
-            n += st.execute([seq])? as u64;
+        for &seq in seqs {
+            if st.execute([seq])? > 0 {
+                deleted.push(seq);
+            }
         }
     }
     tx.commit()?;
-    Ok(n)
+    Ok(deleted)
 }
 
 /// Keeps at most `max` hits, dropping the oldest. Cheap when under the bound:
