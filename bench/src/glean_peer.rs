@@ -43,13 +43,7 @@ fn start(dir: &str) -> EventMetric<Payload> {
         .build();
     glean::initialize(
         cfg,
-        ClientInfoMetrics {
-            app_build: "1".into(),
-            app_display_version: "1".into(),
-            channel: None,
-            locale: None,
-            os_version: None,
-        },
+        ClientInfoMetrics { app_build: "1".into(), app_display_version: "1".into(), channel: None, locale: None, os_version: None },
     );
     let metric = EventMetric::new(CommonMetricData {
         category: "bench".into(),

@@ -448,12 +448,7 @@ fn startup(queued: usize) -> Res<(Duration, Duration)> {
 fn status_kb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
 }
 
@@ -473,12 +468,7 @@ pub fn rss_child(args: &[String]) -> Res<()> {
     }
     wait_persisted(&sdk, 10_000);
     let export_free = sdk.flush().map_err(err)?; // the uploader reads the oldest batch
-    println!(
-        r#"{{"rss_kb":{},"hwm_kb":{},"pending":{}}}"#,
-        status_kb("VmRSS:"),
-        status_kb("VmHWM:"),
-        export_free.pending
-    );
+    println!(r#"{{"rss_kb":{},"hwm_kb":{},"pending":{}}}"#, status_kb("VmRSS:"), status_kb("VmHWM:"), export_free.pending);
     sdk.shutdown().map_err(err)?;
     Ok(())
 }

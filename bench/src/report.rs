@@ -43,11 +43,19 @@ pub fn ms(d: Duration) -> String {
 }
 
 pub fn ratio(a: f64, b: f64) -> String {
-    if b == 0.0 { "n/a".into() } else { format!("{:.2}×", a / b) }
+    if b == 0.0 {
+        "n/a".into()
+    } else {
+        format!("{:.2}×", a / b)
+    }
 }
 
 pub fn verdict(ok: bool) -> &'static str {
-    if ok { "**met**" } else { "**not met**" }
+    if ok {
+        "**met**"
+    } else {
+        "**not met**"
+    }
 }
 
 /// Collects Markdown as it goes, printing each line too.

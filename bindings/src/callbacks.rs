@@ -87,9 +87,7 @@ impl UploadCompletion {
     /// A status outside 100..=599 counts as a failed attempt.
     pub fn response(&self, status: i32, retry_after: Option<String>) -> bool {
         match u16::try_from(status) {
-            Ok(status) if (100..=599).contains(&status) => {
-                self.inner.complete(core::HttpOutcome::Response { status, retry_after })
-            }
+            Ok(status) if (100..=599).contains(&status) => self.inner.complete(core::HttpOutcome::Response { status, retry_after }),
             _ => self.inner.complete(core::HttpOutcome::Failed {
                 kind: core::FailureKind::Other,
                 message: format!("the platform HTTP client answered an invalid status {status}"),
@@ -128,10 +126,8 @@ impl core::HttpClient for HttpAdapter {
         };
         let handle = Arc::new(UploadCompletion { inner: completion.clone() });
         if let Err(CallbackError::Failed { reason }) = self.0.send(request, handle) {
-            completion.complete(core::HttpOutcome::Failed {
-                kind: core::FailureKind::Other,
-                message: format!("the platform HTTP client threw: {reason}"),
-            });
+            completion
+                .complete(core::HttpOutcome::Failed { kind: core::FailureKind::Other, message: format!("the platform HTTP client threw: {reason}") });
         }
     }
 }

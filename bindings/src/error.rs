@@ -125,9 +125,7 @@ impl From<core::SdkError> for MesureError {
             core::SdkError::HttpClient(detail) => MesureError::HttpClient { detail },
             core::SdkError::CalledFromSdkThread { operation } => MesureError::CalledFromSdkThread { operation: operation.to_owned() },
             core::SdkError::StorageInUse { dir } => MesureError::StorageInUse { dir: dir.display().to_string() },
-            core::SdkError::StorageOfAnotherSite { dir, site } => {
-                MesureError::StorageOfAnotherSite { dir: dir.display().to_string(), site }
-            }
+            core::SdkError::StorageOfAnotherSite { dir, site } => MesureError::StorageOfAnotherSite { dir: dir.display().to_string(), site },
             other => MesureError::Internal { detail: other.to_string() },
         }
     }

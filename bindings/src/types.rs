@@ -232,10 +232,8 @@ pub(crate) fn event(name: String, properties: HashMap<String, PropertyValue>) ->
 /// Converts a non-negative count or duration from the foreign side's signed
 /// integers (Kotlin and Java have no unsigned types in public APIs).
 fn unsigned<T: TryFrom<i64>>(field: &str, v: i64) -> Result<T, MesureError> {
-    T::try_from(v).map_err(|_| MesureError::InvalidConfig {
-        field: field.to_owned(),
-        reason: format!("{v} is out of range (negative, or too large)"),
-    })
+    T::try_from(v)
+        .map_err(|_| MesureError::InvalidConfig { field: field.to_owned(), reason: format!("{v} is out of range (negative, or too large)") })
 }
 
 /// A count from the core, as the foreign side's signed 64-bit integer (saturating).
@@ -481,11 +479,8 @@ impl TryFrom<MesureConfig> for core::Config {
             out.default_mode = m.into();
         }
         out.exempt_allowlist = c.exempt_allowlist.into_iter().map(allowed).collect();
-        out.forbidden_properties = c
-            .forbidden_properties
-            .into_iter()
-            .map(|r| core::PropertyRule { property: r.property, events: r.events })
-            .collect();
+        out.forbidden_properties =
+            c.forbidden_properties.into_iter().map(|r| core::PropertyRule { property: r.property, events: r.events }).collect();
         out.forbidden_events = c.forbidden_events;
         out.purposes = c.purposes.into_iter().map(|p| core::PurposeConfig { name: p.name, properties: p.properties }).collect();
         out.anonymous_events = c.anonymous_events;
@@ -730,28 +725,19 @@ impl From<&core::Diagnostic> for Diagnostic {
             core::Diagnostic::HeldAtEgress { reason, event_ids } => {
                 Diagnostic::HeldAtEgress { reason: reason.code().to_owned(), event_ids: event_ids.clone() }
             }
-            core::Diagnostic::HitsRejected { status, count: n } => {
-                Diagnostic::HitsRejected { status: i32::from(*status), count: count(*n) }
+            core::Diagnostic::HitsRejected { status, count: n } => Diagnostic::HitsRejected { status: i32::from(*status), count: count(*n) },
+            core::Diagnostic::UploadDeferred { hits, cause, retry_in_ms } => {
+                Diagnostic::UploadDeferred { hits: count(*hits), cause: cause.clone(), retry_in_ms: count(*retry_in_ms) }
             }
-            core::Diagnostic::UploadDeferred { hits, cause, retry_in_ms } => Diagnostic::UploadDeferred {
-                hits: count(*hits),
-                cause: cause.clone(),
-                retry_in_ms: count(*retry_in_ms),
-            },
             core::Diagnostic::StorageError { message } => Diagnostic::StorageError { message: message.clone() },
             core::Diagnostic::StorageRecovered { reason } => Diagnostic::StorageRecovered { reason: reason.clone() },
             core::Diagnostic::DiagnosticsDropped { dropped } => Diagnostic::DiagnosticsDropped { dropped: count(*dropped) },
-            core::Diagnostic::TrackRefused { event, error } => Diagnostic::TrackRefused {
-                event: event.clone(),
-                reason: error.code().to_owned(),
-                message: error.to_string(),
-            },
+            core::Diagnostic::TrackRefused { event, error } => {
+                Diagnostic::TrackRefused { event: event.clone(), reason: error.code().to_owned(), message: error.to_string() }
+            }
             core::Diagnostic::Sent { idclient, hits, status, dry_run } => Diagnostic::Sent {
                 idclient: idclient.clone(),
-                hits: hits
-                    .iter()
-                    .map(|h| SentHit { event_id: h.event_id.clone(), event: h.event.clone(), keys: h.keys.clone() })
-                    .collect(),
+                hits: hits.iter().map(|h| SentHit { event_id: h.event_id.clone(), event: h.event.clone(), keys: h.keys.clone() }).collect(),
                 status: status.map(i32::from),
                 dry_run: *dry_run,
             },

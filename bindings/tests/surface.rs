@@ -52,10 +52,7 @@ fn numbers_out_of_the_core_range_name_their_field() {
         ("consent_lifetime_months", Box::new(|c| c.consent_lifetime_months = Some(-6))),
         ("flush_interval_ms", Box::new(|c| c.flush_interval_ms = Some(-1))),
         ("retry_max_ms", Box::new(|c| c.retry_max_ms = Some(i64::MIN))),
-        (
-            "context.device_screen_width",
-            Box::new(|c| c.context = Some(DeviceContext { device_screen_width: Some(-1), ..Default::default() })),
-        ),
+        ("context.device_screen_width", Box::new(|c| c.context = Some(DeviceContext { device_screen_width: Some(-1), ..Default::default() }))),
     ];
     for (field, set) in cases {
         let mut c = config(&dir);

@@ -11,22 +11,22 @@ use crate::clock::{Clock, OsRandom, Random, SystemClock};
 use crate::config::Config;
 use crate::diagnostics::{Diagnostic, Listener};
 use crate::error::SdkError;
+use crate::gate::EgressView;
 use crate::hit::Context;
 use crate::messages::{ModeOp, Op, VisitorAction};
 use crate::mode::ModeChangeReason;
 use crate::notifier::{self, Notices};
+use crate::purpose::PurposeState;
 use crate::rules::RuleBook;
 use crate::sdk::{Sdk, Threads};
-use crate::gate::EgressView;
 use crate::shared::{Layers, Shared};
 use crate::state::{Engine, State, CONTROL_RESERVE, MAX_IN_FLIGHT};
 use crate::stats::Counters;
-use crate::store::lock::{DirLock, LockError};
-use crate::purpose::PurposeState;
 use crate::store::choice::Choice;
+use crate::store::lock::{DirLock, LockError};
 use crate::store::{self, StoredState};
-use crate::uploader::Uploader;
 use crate::upload::http::HttpClient;
+use crate::uploader::Uploader;
 use crate::worker::Writer;
 
 /// Builds an [`Sdk`]; every part but the configuration has a production default.
@@ -180,9 +180,7 @@ impl SdkBuilder {
             Some(Ok(None)) => (from_db, recorded),
             None => (from_db, false),
             Some(Err(e)) => {
-                notices.diagnostic(Diagnostic::StorageError {
-                    message: format!("choice file unreadable, read from the database: {e}"),
-                });
+                notices.diagnostic(Diagnostic::StorageError { message: format!("choice file unreadable, read from the database: {e}") });
                 (from_db, true)
             }
         };
@@ -350,17 +348,12 @@ fn adopt_legacy_store(legacy: &Path, dir: &Path, site: &str) -> Option<String> {
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, SdkError> {
-    std::thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(f)
-        .map_err(|e| SdkError::Thread(format!("{name}: {e}")))
+    std::thread::Builder::new().name(name.to_owned()).spawn(f).map_err(|e| SdkError::Thread(format!("{name}: {e}")))
 }
 
 #[cfg(feature = "ureq-client")]
 fn default_http_client() -> Result<Arc<dyn HttpClient>, SdkError> {
-    crate::upload::ureq_client::UreqClient::new()
-        .map(|c| Arc::new(c) as Arc<dyn HttpClient>)
-        .map_err(|e| SdkError::HttpClient(e.to_string()))
+    crate::upload::ureq_client::UreqClient::new().map(|c| Arc::new(c) as Arc<dyn HttpClient>).map_err(|e| SdkError::HttpClient(e.to_string()))
 }
 
 #[cfg(not(feature = "ureq-client"))]

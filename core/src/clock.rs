@@ -91,9 +91,7 @@ impl ManualClock {
     pub fn advance_ms(&self, delta: i64) {
         let _ = self.now.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_add(delta)));
         if delta > 0 {
-            let _ = self.monotonic.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |m| {
-                Some(m.saturating_add(delta.unsigned_abs()))
-            });
+            let _ = self.monotonic.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |m| Some(m.saturating_add(delta.unsigned_abs())));
         }
     }
 }
@@ -198,10 +196,7 @@ impl SeededRandom {
         Self { state: AtomicU64::new(seed) }
     }
     fn next_u64(&self) -> u64 {
-        let mut z = self
-            .state
-            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
-            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed).wrapping_add(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
@@ -252,18 +247,9 @@ mod tests {
 
     #[test]
     fn calendar_months_clamp_to_month_end() {
-        assert_eq!(
-            add_calendar_months(at("2026-01-31T10:00:00Z"), 13),
-            Some(at("2027-02-28T10:00:00Z"))
-        );
-        assert_eq!(
-            add_calendar_months(at("2027-01-31T10:00:00Z"), 13),
-            Some(at("2028-02-29T10:00:00Z"))
-        );
-        assert_eq!(
-            add_calendar_months(at("2026-03-15T23:59:59.999Z"), 6),
-            Some(at("2026-09-15T23:59:59.999Z"))
-        );
+        assert_eq!(add_calendar_months(at("2026-01-31T10:00:00Z"), 13), Some(at("2027-02-28T10:00:00Z")));
+        assert_eq!(add_calendar_months(at("2027-01-31T10:00:00Z"), 13), Some(at("2028-02-29T10:00:00Z")));
+        assert_eq!(add_calendar_months(at("2026-03-15T23:59:59.999Z"), 6), Some(at("2026-09-15T23:59:59.999Z")));
     }
 
     #[test]

@@ -7,8 +7,8 @@ use serde::{Deserialize, Deserializer};
 
 use crate::error::{ConfigError, ConfigErrorKind as K};
 use crate::hit::{property_name_problem, Value};
-use crate::mode::VisitorMode;
 use crate::identifying::identifying_reason;
+use crate::mode::VisitorMode;
 use crate::scrub::{self, TextKind};
 
 /// Consent choices are kept 6 months (CNIL recommendations 2020-092, art. 2:
@@ -157,20 +157,14 @@ impl DeviceContext {
         s("device_type", &self.device_type);
         s("app_version", &self.app_version);
         s("connection_type", &self.connection_type);
-        v.push((
-            "event_collection_platform".to_owned(),
-            Value::String(self.collection_platform.clone().unwrap_or_else(|| "rust".to_owned())),
-        ));
+        v.push(("event_collection_platform".to_owned(), Value::String(self.collection_platform.clone().unwrap_or_else(|| "rust".to_owned()))));
         if let Some(w) = self.device_screen_width {
             v.push(("device_screen_width".to_owned(), Value::Int(w.into())));
         }
         if let Some(h) = self.device_screen_height {
             v.push(("device_screen_height".to_owned(), Value::Int(h.into())));
         }
-        v.push((
-            crate::hit::reserved::EVENT_COLLECTION_VERSION.to_owned(),
-            Value::String(crate::version::SDK_VERSION.to_owned()),
-        ));
+        v.push((crate::hit::reserved::EVENT_COLLECTION_VERSION.to_owned(), Value::String(crate::version::SDK_VERSION.to_owned())));
         v
     }
 
@@ -192,11 +186,7 @@ impl DeviceContext {
         for (name, value) in fields {
             if let Some(v) = value {
                 if v.chars().count() > MAX_CONTEXT_CHARS {
-                    return Err(ConfigError::new(
-                        format!("{field}.{name}"),
-                        K::OutOfRange,
-                        format!("longer than {MAX_CONTEXT_CHARS} characters"),
-                    ));
+                    return Err(ConfigError::new(format!("{field}.{name}"), K::OutOfRange, format!("longer than {MAX_CONTEXT_CHARS} characters")));
                 }
                 if v.chars().any(char::is_control) {
                     return Err(ConfigError::new(format!("{field}.{name}"), K::Invalid, "control character"));
@@ -325,9 +315,7 @@ fn range<T: PartialOrd + std::fmt::Display + Copy>(field: &str, v: T, min: T, ma
 }
 
 fn check_pattern(field: &str, p: &str, what: &str) -> Result<(), ConfigError> {
-    let ok = !p.is_empty()
-        && p.len() <= 80
-        && p.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'*'));
+    let ok = !p.is_empty() && p.len() <= 80 && p.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'*'));
     if ok {
         Ok(())
     } else {
@@ -387,10 +375,7 @@ pub const MIN_JUSTIFICATION_LETTERS: usize = 20;
 pub const MIN_JUSTIFICATION_WORDS: usize = 3;
 
 fn is_a_justification(text: &str) -> bool {
-    let words = text
-        .split(|c: char| !c.is_alphabetic())
-        .filter(|w| w.chars().count() >= 2)
-        .collect::<Vec<_>>();
+    let words = text.split(|c: char| !c.is_alphabetic()).filter(|w| w.chars().count() >= 2).collect::<Vec<_>>();
     let letters: usize = words.iter().map(|w| w.chars().count()).sum();
     let distinct: std::collections::BTreeSet<String> = words.iter().map(|w| w.to_lowercase()).collect();
     letters >= MIN_JUSTIFICATION_LETTERS && distinct.len() >= MIN_JUSTIFICATION_WORDS
@@ -420,12 +405,7 @@ impl Config {
     /// A configuration with every default: exempt by default, no allowlist,
     /// no opt-out hits, 6-month consent, 10 000 hits / 30 days of queue.
     pub fn new(collect_endpoint: impl Into<String>, site_id: u32, storage_dir: impl Into<PathBuf>) -> Self {
-        Config {
-            collect_endpoint: collect_endpoint.into(),
-            site_id,
-            storage_dir: storage_dir.into(),
-            ..Config::default()
-        }
+        Config { collect_endpoint: collect_endpoint.into(), site_id, storage_dir: storage_dir.into(), ..Config::default() }
     }
 
     /// Parses a JSON configuration (same field names); unknown fields are refused.
@@ -475,7 +455,11 @@ impl Config {
                 && m.name.starts_with(|c: char| c.is_ascii_lowercase())
                 && m.name.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'));
             if !name_ok {
-                return Err(ConfigError::new(format!("{field}.name"), K::Invalid, format!("{:?}: a-z, 0-9, '_' and '-', starting with a letter, 40 at most", m.name)));
+                return Err(ConfigError::new(
+                    format!("{field}.name"),
+                    K::Invalid,
+                    format!("{:?}: a-z, 0-9, '_' and '-', starting with a letter, 40 at most", m.name),
+                ));
             }
             if !matches!(VisitorMode::parse(&m.name), VisitorMode::Custom(_)) || names.contains(&m.name.as_str()) {
                 return Err(ConfigError::new(format!("{field}.name"), K::DuplicateMode, format!("{:?} is already a mode", m.name)));
@@ -585,11 +569,7 @@ fn parse_endpoint(url: &str) -> Result<String, ConfigError> {
         return bad("invalid host name");
     }
     if !secure && !is_loopback(&host, ip) {
-        return Err(ConfigError::new(
-            f,
-            K::InsecureEndpoint,
-            format!("{url:?}: plain http is only accepted for loopback hosts; use https"),
-        ));
+        return Err(ConfigError::new(f, K::InsecureEndpoint, format!("{url:?}: plain http is only accepted for loopback hosts; use https")));
     }
     let scheme = if secure { "https" } else { "http" };
     let port = port.map(|p| format!(":{p}")).unwrap_or_default();
@@ -703,10 +683,26 @@ mod tests {
             (Box::new(|c| c.retry_max_ms = 10), "retry_max_ms", K::OutOfRange),
             (Box::new(|c| c.context.device_model = Some("x".repeat(300))), "context.device_model", K::OutOfRange),
             (Box::new(|c| c.context.os = Some("a\nb".into())), "context.os", K::Invalid),
-            (Box::new(|c| c.forbidden_properties.push(PropertyRule { property: "Bad!".into(), events: "*".into() })), "forbidden_properties[0].property", K::Invalid),
-            (Box::new(|c| c.custom_modes.push(CustomMode { name: "exempt".into(), allowed_events: vec![], allowed_properties: vec![] })), "custom_modes[0].name", K::DuplicateMode),
-            (Box::new(|c| c.custom_modes.push(CustomMode { name: "Bad Name".into(), allowed_events: vec![], allowed_properties: vec![] })), "custom_modes[0].name", K::Invalid),
-            (Box::new(|c| c.custom_modes.push(CustomMode { name: "plus".into(), allowed_events: vec!["Bad".into()], allowed_properties: vec![] })), "custom_modes[0].allowed_events[0]", K::Invalid),
+            (
+                Box::new(|c| c.forbidden_properties.push(PropertyRule { property: "Bad!".into(), events: "*".into() })),
+                "forbidden_properties[0].property",
+                K::Invalid,
+            ),
+            (
+                Box::new(|c| c.custom_modes.push(CustomMode { name: "exempt".into(), allowed_events: vec![], allowed_properties: vec![] })),
+                "custom_modes[0].name",
+                K::DuplicateMode,
+            ),
+            (
+                Box::new(|c| c.custom_modes.push(CustomMode { name: "Bad Name".into(), allowed_events: vec![], allowed_properties: vec![] })),
+                "custom_modes[0].name",
+                K::Invalid,
+            ),
+            (
+                Box::new(|c| c.custom_modes.push(CustomMode { name: "plus".into(), allowed_events: vec!["Bad".into()], allowed_properties: vec![] })),
+                "custom_modes[0].allowed_events[0]",
+                K::Invalid,
+            ),
         ];
         for (mutate, field, kind) in cases {
             let mut c = ok();
@@ -725,20 +721,32 @@ mod tests {
             ("email", K::IdentifyingProperty),
         ] {
             let mut c = ok();
-            c.exempt_allowlist.push(AllowedProperty { property: prop.into(), events: "*".into(), justification: "we really need it for the audience".into() });
+            c.exempt_allowlist.push(AllowedProperty {
+                property: prop.into(),
+                events: "*".into(),
+                justification: "we really need it for the audience".into(),
+            });
             assert_eq!(err(&c), ("exempt_allowlist[0].property".into(), kind), "{prop}");
         }
         let mut c = ok();
         c.exempt_allowlist.push(AllowedProperty { property: "ab_variant".into(), events: "*".into(), justification: " ".into() });
         assert_eq!(err(&c), ("exempt_allowlist[0].justification".into(), K::MissingJustification));
         let mut c = ok();
-        c.exempt_allowlist.push(AllowedProperty { property: "ab_*".into(), events: "*".into(), justification: "a long enough reason to keep it".into() });
+        c.exempt_allowlist.push(AllowedProperty {
+            property: "ab_*".into(),
+            events: "*".into(),
+            justification: "a long enough reason to keep it".into(),
+        });
         assert_eq!(err(&c), ("exempt_allowlist[0].property".into(), K::Invalid));
         let mut c = ok();
         c.custom_modes.push(CustomMode {
             name: "plus".into(),
             allowed_events: vec![],
-            allowed_properties: vec![AllowedProperty { property: "user_category".into(), events: "*".into(), justification: "segmenting the audience by plan".into() }],
+            allowed_properties: vec![AllowedProperty {
+                property: "user_category".into(),
+                events: "*".into(),
+                justification: "segmenting the audience by plan".into(),
+            }],
         });
         assert_eq!(err(&c), ("custom_modes[0].allowed_properties[0].property".into(), K::IdentifyingProperty));
     }

@@ -87,15 +87,11 @@ impl DropReason {
             DropReason::Reserved => "reserved: the SDK sets this key itself".into(),
             DropReason::NonFiniteNumber => "NaN or infinite numbers cannot be sent".into(),
             DropReason::Truncated => "value cut to the length limits".into(),
-            DropReason::NotAllowedInMode => {
-                "not strictly necessary: not allowed in this visitor mode".into()
-            }
+            DropReason::NotAllowedInMode => "not strictly necessary: not allowed in this visitor mode".into(),
             DropReason::ForbiddenByRule => "forbidden by a configured rule".into(),
             DropReason::EventNotAllowedInMode => "event not allowed in this visitor mode".into(),
             DropReason::EventForbiddenByRule => "event forbidden by a configured rule".into(),
-            DropReason::OptOutSendsNothing => {
-                "visitor opted out and anonymous opt-out hits are disabled".into()
-            }
+            DropReason::OptOutSendsNothing => "visitor opted out and anonymous opt-out hits are disabled".into(),
             DropReason::TooLarge => "the hit would exceed 64 KiB: its largest properties are left out".into(),
             DropReason::ReplacedByScreenName => "the screen name given to track_screen wins".into(),
             DropReason::PurposeNotConsented { purpose } => {
@@ -107,9 +103,9 @@ impl DropReason {
             DropReason::IdentifyingValue { found, masked: false } => {
                 format!("the value is an identifying number ({found}), held back: no consent was given")
             }
-            DropReason::UnsupportedValue(type_name) => format!(
-                "a value of type {type_name} cannot be sent: use text, a number, a boolean, a date or a list of one of those"
-            ),
+            DropReason::UnsupportedValue(type_name) => {
+                format!("a value of type {type_name} cannot be sent: use text, a number, a boolean, a date or a list of one of those")
+            }
         }
     }
 }
@@ -405,7 +401,11 @@ mod tests {
         assert!(fixed.log_line("42").contains("idclient opt-out (dry run"));
         let masked = Diagnostic::Dropped {
             mode: "exempt".into(),
-            dropped: Dropped { event: "page.display".into(), property: Some("page".into()), reason: DropReason::IdentifyingValue { found: "email", masked: true } },
+            dropped: Dropped {
+                event: "page.display".into(),
+                property: Some("page".into()),
+                reason: DropReason::IdentifyingValue { found: "email", masked: true },
+            },
         };
         assert_eq!(
             masked.log_line("42"),

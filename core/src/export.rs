@@ -9,8 +9,8 @@ use crate::clock::{format_rfc3339, EpochMillis};
 use crate::mode::{ModeRecord, ModeStatus};
 use crate::purpose::PurposeChoice;
 use crate::store::PendingRow;
-use crate::visitor_id::VisitorId;
 use crate::version::SDK_VERSION;
+use crate::visitor_id::VisitorId;
 
 /// Everything the SDK stores on the device (right of access, GDPR art. 15).
 #[derive(Debug, Clone, PartialEq)]

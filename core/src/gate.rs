@@ -141,9 +141,7 @@ impl Gate<'_> {
                 (false, m) => m.requires_consent(),
                 _ => false,
             };
-            let holds = view
-                .since_ms
-                .is_some_and(|since| consent_lapse(since, self.config.consent_lifetime_months, self.now).is_none());
+            let holds = view.since_ms.is_some_and(|since| consent_lapse(since, self.config.consent_lifetime_months, self.now).is_none());
             consented && holds
         } else {
             view.mode.stores_visitor_id()
@@ -360,7 +358,8 @@ mod tests {
     #[test]
     fn with_consent_the_purposes_it_was_tracked_under() {
         let id = identity(NOW);
-        let refused = serde_json::json!({"ad_campaign": "spring", "visitor_privacy_purposes": ["advertising:opt-out", "audience_measurement:opt-in"]});
+        let refused =
+            serde_json::json!({"ad_campaign": "spring", "visitor_privacy_purposes": ["advertising:opt-out", "audience_measurement:opt-in"]});
         let r = row("optin", ID, refused);
         assert_eq!(check(VisitorMode::OptIn, Some(NOW), &r, Some(&id)), Err(EgressReason::PropertyNotAllowed));
         let no_purpose = serde_json::json!({"user_id": "jane", "visitor_privacy_purposes": ["advertising:opt-out", "audience_measurement:opt-in"]});

@@ -231,9 +231,7 @@ impl ClickKind {
 
 /// Event names: a lower-case letter, then lower-case letters, digits, `_` and `.`.
 pub fn validate_event_name(name: &str) -> Result<(), TrackError> {
-    let bad = |reason: &'static str| {
-        Err(TrackError::InvalidEventName { name: truncate_chars(name, 100), reason })
-    };
+    let bad = |reason: &'static str| Err(TrackError::InvalidEventName { name: truncate_chars(name, 100), reason });
     if name.is_empty() {
         return bad("empty");
     }
@@ -282,19 +280,12 @@ fn truncate_chars(s: &str, max: usize) -> String {
 /// Applies the value rules: non-finite floats are refused, long strings and
 /// arrays are truncated. Returns the reason when the value is refused, and
 /// records truncations in `notes`.
-fn normalise_value(
-    event: &str,
-    name: &str,
-    value: &mut Value,
-    notes: &mut Vec<Dropped>,
-) -> Result<(), DropReason> {
+fn normalise_value(event: &str, name: &str, value: &mut Value, notes: &mut Vec<Dropped>) -> Result<(), DropReason> {
     let mut truncated = false;
     match value {
         Value::Unsupported(type_name) => return Err(DropReason::UnsupportedValue(truncate_chars(type_name, 100))),
         Value::Float(f) if !f.is_finite() => return Err(DropReason::NonFiniteNumber),
-        Value::FloatArray(v) if v.iter().any(|f| !f.is_finite()) => {
-            return Err(DropReason::NonFiniteNumber)
-        }
+        Value::FloatArray(v) if v.iter().any(|f| !f.is_finite()) => return Err(DropReason::NonFiniteNumber),
         Value::String(s) => truncated = truncate_string(s),
         Value::StringArray(v) => {
             truncated |= truncate_vec(v);
@@ -312,11 +303,7 @@ fn normalise_value(
         truncated |= fit_bytes(v);
     }
     if truncated {
-        notes.push(Dropped {
-            event: event.to_owned(),
-            property: Some(name.to_owned()),
-            reason: DropReason::Truncated,
-        });
+        notes.push(Dropped { event: event.to_owned(), property: Some(name.to_owned()), reason: DropReason::Truncated });
     }
     Ok(())
 }
@@ -416,11 +403,7 @@ pub(crate) fn check_event_named(event: Event) -> Result<CheckedEvent, Refusal> {
             Ok(()) => {
                 properties.insert(key, value);
             }
-            Err(reason) => notes.push(Dropped {
-                event: event.name.clone(),
-                property: Some(truncate_chars(&key, 100)),
-                reason,
-            }),
+            Err(reason) => notes.push(Dropped { event: event.name.clone(), property: Some(truncate_chars(&key, 100)), reason }),
         }
     }
     Ok(CheckedEvent { name: event.name, properties, notes })
@@ -534,9 +517,7 @@ impl Hit {
             .map(|(_, (k, v, json))| (k.as_str(), Field::Context(v, json)))
             .peekable();
         let mut properties = self.properties.iter().map(|(k, v)| (k.as_str(), Field::Value(v))).peekable();
-        let timestamp = self
-            .timestamp
-            .then(|| (reserved::DEVICE_TIMESTAMP_UTC, Field::Int(self.tracked_at_ms.div_euclid(1000))));
+        let timestamp = self.timestamp.then(|| (reserved::DEVICE_TIMESTAMP_UTC, Field::Int(self.tracked_at_ms.div_euclid(1000))));
         // Already in key order.
         let mut fixed = timestamp
             .into_iter()
@@ -631,10 +612,7 @@ mod tests {
         assert!(validate_event_name("page.display").is_ok());
         assert!(validate_event_name("my_event2").is_ok());
         for bad in ["", "Page.display", "1abc", "page display", "é", &"a".repeat(81)] {
-            assert!(
-                matches!(validate_event_name(bad), Err(TrackError::InvalidEventName { .. })),
-                "{bad:?}"
-            );
+            assert!(matches!(validate_event_name(bad), Err(TrackError::InvalidEventName { .. })), "{bad:?}");
         }
     }
 
@@ -683,10 +661,7 @@ mod tests {
     #[test]
     fn duplicate_after_lowercase_rejects() {
         let ev = Event::new("page.display").with("Page", "a").with("page", "b");
-        assert_eq!(
-            check_event(ev).unwrap_err(),
-            TrackError::DuplicateProperty { name: "page".into() }
-        );
+        assert_eq!(check_event(ev).unwrap_err(), TrackError::DuplicateProperty { name: "page".into() });
     }
 
     #[test]
@@ -695,10 +670,7 @@ mod tests {
         for i in 0..=MAX_PROPERTIES {
             ev = ev.with(format!("p{i}"), 1);
         }
-        assert_eq!(
-            check_event(ev).unwrap_err(),
-            TrackError::TooManyProperties { count: 101, max: 100 }
-        );
+        assert_eq!(check_event(ev).unwrap_err(), TrackError::TooManyProperties { count: 101, max: 100 });
     }
 
     #[test]

@@ -335,13 +335,7 @@ const STRONG: [(&[&str], &str); 13] = [
 
 /// Strong words no common English word ends with, so they also count at the
 /// end of a token the word list cannot cut (`xyzaddress`, `accesstoken`).
-const STRONG_ENDINGS: [(&str, &str); 5] = [
-    ("address", POSTAL),
-    ("email", CONTACT),
-    ("token", CREDENTIAL),
-    ("password", CREDENTIAL),
-    ("clid", OS_AD),
-];
+const STRONG_ENDINGS: [(&str, &str); 5] = [("address", POSTAL), ("email", CONTACT), ("token", CREDENTIAL), ("password", CREDENTIAL), ("clid", OS_AD)];
 
 /// Runs of up to this many adjacent words are joined and looked up.
 const MAX_RUN: usize = 3;
@@ -404,15 +398,7 @@ const VENDOR_NOUNS: &[&str] = &[
     "firebase", "criteo", "taboola", "outbrain", "piano",
 ];
 /// OS and advertising ids under their long names (CNIL 2020-091 §13).
-const OS_AD_NOUNS: &[&str] = &[
-    "android",
-    "ios",
-    "advertiser",
-    "advertising",
-    "ad",
-    "adv",
-    "vendor",
-];
+const OS_AD_NOUNS: &[&str] = &["android", "ios", "advertiser", "advertising", "ad", "adv", "vendor"];
 /// Sessions and visits: a second identifier beside the app-scoped visitor id.
 const SESSION_NOUNS: &[&str] = &["session", "sess", "visit"];
 /// Transactions link a hit to a customer record (cross-referencing, CNIL 2020-091 §51).
@@ -473,13 +459,7 @@ impl Holder {
 /// Suffixes of the classes that take every kind of identifier.
 const ALL_IDS: &[&[&str]] = &[KEY_SUFFIXES, NUMBER_SUFFIXES, REF_SUFFIXES, DIGEST_SUFFIXES];
 /// Suffixes of the classes that take every kind of identifier, and a name.
-const ALL_IDS_AND_NAME: &[&[&str]] = &[
-    KEY_SUFFIXES,
-    NUMBER_SUFFIXES,
-    REF_SUFFIXES,
-    DIGEST_SUFFIXES,
-    NAME_SUFFIXES,
-];
+const ALL_IDS_AND_NAME: &[&[&str]] = &[KEY_SUFFIXES, NUMBER_SUFFIXES, REF_SUFFIXES, DIGEST_SUFFIXES, NAME_SUFFIXES];
 /// Sessions take no number: a session number is a count (GA4's `ga_session_number`).
 const SESSION_IDS: &[&[&str]] = &[KEY_SUFFIXES, REF_SUFFIXES, DIGEST_SUFFIXES];
 /// Suffixes of the classes that take only `id`-like words (and their digests).
@@ -490,96 +470,24 @@ const NAME_PART_HOLDER: usize = HOLDERS.len() - 1;
 
 /// Every holder class, searched in this order.
 const HOLDERS: [Holder; 18] = [
-    Holder {
-        nouns: PERSON_NOUNS,
-        suffixes: ALL_IDS_AND_NAME,
-        reason: USER,
-    },
-    Holder {
-        nouns: PSEUDONYM_NOUNS,
-        suffixes: KEYS,
-        reason: USER,
-    },
-    Holder {
-        nouns: FOREIGN_NOUNS,
-        suffixes: KEYS,
-        reason: USER,
-    },
-    Holder {
-        nouns: PLATFORM_NOUNS,
-        suffixes: KEYS,
-        reason: USER,
-    },
-    Holder {
-        nouns: DEVICE_NOUNS,
-        suffixes: ALL_IDS_AND_NAME,
-        reason: HARDWARE,
-    },
-    Holder {
-        nouns: DEVICE_ABBREVIATIONS,
-        suffixes: KEYS,
-        reason: HARDWARE,
-    },
-    Holder {
-        nouns: INSTALLATION_NOUNS,
-        suffixes: ALL_IDS,
-        reason: INSTALLATION,
-    },
-    Holder {
-        nouns: VENDOR_NOUNS,
-        suffixes: KEYS,
-        reason: INSTALLATION,
-    },
-    Holder {
-        nouns: OS_AD_NOUNS,
-        suffixes: KEYS,
-        reason: OS_AD,
-    },
-    Holder {
-        nouns: SESSION_NOUNS,
-        suffixes: SESSION_IDS,
-        reason: SESSION,
-    },
-    Holder {
-        nouns: TRANSACTION_NOUNS,
-        suffixes: ALL_IDS,
-        reason: TRANSACTION,
-    },
-    Holder {
-        nouns: TRANSACTION_ABBREVIATIONS,
-        suffixes: KEYS,
-        reason: TRANSACTION,
-    },
-    Holder {
-        nouns: PUSH_NOUNS,
-        suffixes: ALL_IDS,
-        reason: CREDENTIAL,
-    },
-    Holder {
-        nouns: PHONE_NOUNS,
-        suffixes: &[NUMBER_SUFFIXES],
-        reason: CONTACT,
-    },
-    Holder {
-        nouns: TAX_NOUNS,
-        suffixes: &[KEY_SUFFIXES, NUMBER_SUFFIXES],
-        reason: OFFICIAL,
-    },
-    Holder {
-        nouns: CARD_NOUNS,
-        suffixes: &[NUMBER_SUFFIXES, NAME_SUFFIXES],
-        reason: OFFICIAL,
-    },
-    Holder {
-        nouns: HOME_NOUNS,
-        suffixes: ALL_IDS,
-        reason: POSTAL,
-    },
-    Holder {
-        nouns: NAME_PART_NOUNS,
-        suffixes: &[NAME_SUFFIXES],
-        reason: PERSON_NAME,
-    },
+    Holder { nouns: PERSON_NOUNS, suffixes: ALL_IDS_AND_NAME, reason: USER },
+    Holder { nouns: PSEUDONYM_NOUNS, suffixes: KEYS, reason: USER },
+    Holder { nouns: FOREIGN_NOUNS, suffixes: KEYS, reason: USER },
+    Holder { nouns: PLATFORM_NOUNS, suffixes: KEYS, reason: USER },
+    Holder { nouns: DEVICE_NOUNS, suffixes: ALL_IDS_AND_NAME, reason: HARDWARE },
+    Holder { nouns: DEVICE_ABBREVIATIONS, suffixes: KEYS, reason: HARDWARE },
+    Holder { nouns: INSTALLATION_NOUNS, suffixes: ALL_IDS, reason: INSTALLATION },
+    Holder { nouns: VENDOR_NOUNS, suffixes: KEYS, reason: INSTALLATION },
+    Holder { nouns: OS_AD_NOUNS, suffixes: KEYS, reason: OS_AD },
+    Holder { nouns: SESSION_NOUNS, suffixes: SESSION_IDS, reason: SESSION },
+    Holder { nouns: TRANSACTION_NOUNS, suffixes: ALL_IDS, reason: TRANSACTION },
+    Holder { nouns: TRANSACTION_ABBREVIATIONS, suffixes: KEYS, reason: TRANSACTION },
+    Holder { nouns: PUSH_NOUNS, suffixes: ALL_IDS, reason: CREDENTIAL },
+    Holder { nouns: PHONE_NOUNS, suffixes: &[NUMBER_SUFFIXES], reason: CONTACT },
+    Holder { nouns: TAX_NOUNS, suffixes: &[KEY_SUFFIXES, NUMBER_SUFFIXES], reason: OFFICIAL },
+    Holder { nouns: CARD_NOUNS, suffixes: &[NUMBER_SUFFIXES, NAME_SUFFIXES], reason: OFFICIAL },
+    Holder { nouns: HOME_NOUNS, suffixes: ALL_IDS, reason: POSTAL },
+    Holder { nouns: NAME_PART_NOUNS, suffixes: &[NAME_SUFFIXES], reason: PERSON_NAME },
 ];
 
 // ---- Rules 4 and 5 ----
@@ -732,15 +640,7 @@ fn dictionary() -> &'static HashSet<&'static str> {
         .flat_map(|words| words.iter());
         let endings = STRONG_ENDINGS.iter().map(|(word, _)| word);
         let bare = BARE_ABBREVIATIONS.iter().map(|(word, _)| word);
-        strong
-            .chain(holders)
-            .chain(suffixes)
-            .chain(endings)
-            .chain(bare)
-            .chain([&LONGITUDE_LAST])
-            .copied()
-            .filter(|word| word.len() >= 2)
-            .collect()
+        strong.chain(holders).chain(suffixes).chain(endings).chain(bare).chain([&LONGITUDE_LAST]).copied().filter(|word| word.len() >= 2).collect()
     })
 }
 
@@ -789,9 +689,7 @@ fn segment<'a>(token: &'a str, out: &mut Vec<&'a str>) {
 
 /// The tokens of `lower` (a lower-cased name): its runs of letters.
 fn tokens(lower: &str) -> impl Iterator<Item = &str> {
-    lower
-        .split(|c: char| !c.is_ascii_lowercase())
-        .filter(|t| !t.is_empty())
+    lower.split(|c: char| !c.is_ascii_lowercase()).filter(|t| !t.is_empty())
 }
 
 /// Whether the property name `name` identifies a person or a device, and so
@@ -822,10 +720,7 @@ pub fn identifying_reason(name: &str) -> Option<&'static str> {
         }
     }
     for token in tokens(&lower) {
-        if let Some((_, reason)) = STRONG_ENDINGS
-            .iter()
-            .find(|(ending, _)| token.len() > ending.len() && token.ends_with(ending))
-        {
+        if let Some((_, reason)) = STRONG_ENDINGS.iter().find(|(ending, _)| token.len() > ending.len() && token.ends_with(ending)) {
             return Some(reason);
         }
     }
@@ -846,10 +741,7 @@ fn match_at(words: &[&str], i: usize, joined: &mut String) -> Option<&'static st
             continue;
         }
         if let Some(reason) = strong(joined) {
-            let names_content = len == 1
-                && URL_WORDS.contains(&words[i])
-                && i > 0
-                && CONTENT_QUALIFIERS.contains(&words[i - 1]);
+            let names_content = len == 1 && URL_WORDS.contains(&words[i]) && i > 0 && CONTENT_QUALIFIERS.contains(&words[i - 1]);
             if !names_content {
                 return Some(reason);
             }
@@ -864,8 +756,7 @@ fn match_at(words: &[&str], i: usize, joined: &mut String) -> Option<&'static st
         .find(|&(class, h)| {
             let noun_then_suffix = h.has_noun(word) && h.takes_suffix(next);
             let prefix_then_noun = h.takes_prefix(word) && h.has_noun(next);
-            let names_content =
-                class == NAME_PART_HOLDER && i > 0 && CONTENT_QUALIFIERS.contains(&words[i - 1]);
+            let names_content = class == NAME_PART_HOLDER && i > 0 && CONTENT_QUALIFIERS.contains(&words[i - 1]);
             (noun_then_suffix || prefix_then_noun) && !names_content
         })
         .map(|(_, h)| h.reason)
@@ -873,10 +764,7 @@ fn match_at(words: &[&str], i: usize, joined: &mut String) -> Option<&'static st
 
 /// The reason of the strong list holding `word`, if any.
 fn strong(word: &str) -> Option<&'static str> {
-    STRONG
-        .iter()
-        .find(|(words, _)| words.contains(&word))
-        .map(|&(_, reason)| reason)
+    STRONG.iter().find(|(words, _)| words.contains(&word)).map(|&(_, reason)| reason)
 }
 
 /// Rule 5: the whole name, digest words aside, is one bare identifier.
@@ -890,10 +778,7 @@ fn bare(words: &[&str]) -> Option<&'static str> {
     } else if BARE_NAMES.contains(only) {
         Some(PERSON_NAME)
     } else if words.len() == 1 {
-        BARE_ABBREVIATIONS
-            .iter()
-            .find(|(word, _)| word == only)
-            .map(|&(_, reason)| reason)
+        BARE_ABBREVIATIONS.iter().find(|(word, _)| word == only).map(|&(_, reason)| reason)
     } else {
         None
     }
@@ -917,69 +802,265 @@ mod tests {
     /// Names that identify a person or a device: refused in exempt mode.
     const REFUSED: &[&str] = &[
         // user and account ids (seed 001 §4.2)
-        "userid", "username", "uid", "user_id", "user2_id", "user_category", "customer_id",
-        "customerid", "customer_number", "account_id", "account_number", "client_id", "idclient",
-        "id_client", "id_user", "member_id", "visitor_id", "subscriber_id", "profile_id",
-        "patient_id", "employee_id", "player_id", "household_id", "loyalty_number", "login",
-        "login_name", "contact_name", "User-ID", "customerId",
+        "userid",
+        "username",
+        "uid",
+        "user_id",
+        "user2_id",
+        "user_category",
+        "customer_id",
+        "customerid",
+        "customer_number",
+        "account_id",
+        "account_number",
+        "client_id",
+        "idclient",
+        "id_client",
+        "id_user",
+        "member_id",
+        "visitor_id",
+        "subscriber_id",
+        "profile_id",
+        "patient_id",
+        "employee_id",
+        "player_id",
+        "household_id",
+        "loyalty_number",
+        "login",
+        "login_name",
+        "contact_name",
+        "User-ID",
+        "customerId",
         // OS and advertising ids (CNIL 2020-091 §13)
-        "idfa", "idfv", "gaid", "aaid", "adid", "ssaid", "android_id", "androidid",
-        "advertising_id", "advertiserid", "ad_id", "gps_adid", "app_set_id",
+        "idfa",
+        "idfv",
+        "gaid",
+        "aaid",
+        "adid",
+        "ssaid",
+        "android_id",
+        "androidid",
+        "advertising_id",
+        "advertiserid",
+        "ad_id",
+        "gps_adid",
+        "app_set_id",
         // devices, installations and hardware
-        "device_id", "deviceid", "Device.ID", "device_name", "device_token", "install_id",
-        "installation_id", "app_instance_id", "imei", "imsi", "iccid", "meid", "udid",
-        "serialnumber", "serial_number", "macaddress", "mac_address", "wifi_mac",
+        "device_id",
+        "deviceid",
+        "Device.ID",
+        "device_name",
+        "device_token",
+        "install_id",
+        "installation_id",
+        "app_instance_id",
+        "imei",
+        "imsi",
+        "iccid",
+        "meid",
+        "udid",
+        "serialnumber",
+        "serial_number",
+        "macaddress",
+        "mac_address",
+        "wifi_mac",
         // network addresses
-        "ip", "ipaddress", "ip_address", "ipv4", "IPv6", "wifi_ssid", "bssid",
+        "ip",
+        "ipaddress",
+        "ip_address",
+        "ipv4",
+        "IPv6",
+        "wifi_ssid",
+        "bssid",
         // precise location (seed 001 §4.3)
-        "lat", "lng", "lon", "long", "geo_long", "home_long", "latitude", "longitude",
-        "geo_latitude", "home_lat", "lat_lng", "gps_position", "geo_position", "geohash",
-        "coordinates", "location", "precise_location",
+        "lat",
+        "lng",
+        "lon",
+        "long",
+        "geo_long",
+        "home_long",
+        "latitude",
+        "longitude",
+        "geo_latitude",
+        "home_lat",
+        "lat_lng",
+        "gps_position",
+        "geo_position",
+        "geohash",
+        "coordinates",
+        "location",
+        "precise_location",
         // contact details
-        "mail", "email", "e_mail", "E-Mail", "contact_email", "emailaddress", "tel", "phone_number",
-        "phonenumber", "msisdn", "mobile_number",
+        "mail",
+        "email",
+        "e_mail",
+        "E-Mail",
+        "contact_email",
+        "emailaddress",
+        "tel",
+        "phone_number",
+        "phonenumber",
+        "msisdn",
+        "mobile_number",
         // names, birth dates, postal addresses
-        "full_name", "first_name", "last_name", "firstname", "surname", "nickname", "maiden_name",
-        "name", "birthdate", "birthday", "birth_year", "date_of_birth", "dateofbirth", "dob",
-        "address", "street_address", "billingaddress", "home_address", "postal_code", "postcode",
-        "zip_code", "zipcode", "house_number",
+        "full_name",
+        "first_name",
+        "last_name",
+        "firstname",
+        "surname",
+        "nickname",
+        "maiden_name",
+        "name",
+        "birthdate",
+        "birthday",
+        "birth_year",
+        "date_of_birth",
+        "dateofbirth",
+        "dob",
+        "address",
+        "street_address",
+        "billingaddress",
+        "home_address",
+        "postal_code",
+        "postcode",
+        "zip_code",
+        "zipcode",
+        "house_number",
         // official, financial, credentials
-        "iban", "ssn", "passport_number", "credit_card_number", "push_token", "push_id",
-        "access_token", "accesstoken", "cookie", "fingerprint", "password", "api_key",
+        "iban",
+        "ssn",
+        "passport_number",
+        "credit_card_number",
+        "push_token",
+        "push_id",
+        "access_token",
+        "accesstoken",
+        "cookie",
+        "fingerprint",
+        "password",
+        "api_key",
         // sessions and transactions (CNIL 2020-091 §51)
-        "session_id", "sessionid", "session_token", "order_id", "order_number", "transaction_id",
-        "cart_id", "basket_id", "invoice_number", "booking_reference", "subscription_id",
-        "ticket_number", "payment_id",
+        "session_id",
+        "sessionid",
+        "session_token",
+        "order_id",
+        "order_number",
+        "transaction_id",
+        "cart_id",
+        "basket_id",
+        "invoice_number",
+        "booking_reference",
+        "subscription_id",
+        "ticket_number",
+        "payment_id",
         // bare identifiers
-        "id", "uuid", "guid", "id2",
+        "id",
+        "uuid",
+        "guid",
+        "id2",
     ];
 
     /// Ordinary analytics names: accepted.
     const ACCEPTED: &[&str] = &[
         // the built-in exempt properties
-        "page", "page_chapter1", "page_chapter2", "page_chapter3", "previous_page", "click",
-        "click_chapter1", "click_chapter2", "click_chapter3", "device_type", "device_brand",
-        "device_model", "device_screen_width", "device_screen_height", "os", "os_version",
-        "app_version", "connection_type", "device_timestamp_utc", "event_collection_platform",
-        "event_collection_version", "page_duration", "page_load_time", "page_scroll_depth",
-        "visitor_privacy_mode", "visitor_privacy_consent", "event_id",
+        "page",
+        "page_chapter1",
+        "page_chapter2",
+        "page_chapter3",
+        "previous_page",
+        "click",
+        "click_chapter1",
+        "click_chapter2",
+        "click_chapter3",
+        "device_type",
+        "device_brand",
+        "device_model",
+        "device_screen_width",
+        "device_screen_height",
+        "os",
+        "os_version",
+        "app_version",
+        "connection_type",
+        "device_timestamp_utc",
+        "event_collection_platform",
+        "event_collection_version",
+        "page_duration",
+        "page_load_time",
+        "page_scroll_depth",
+        "visitor_privacy_mode",
+        "visitor_privacy_consent",
+        "event_id",
         // content ids: they identify content, not a person
-        "article_id", "product_id", "content_id", "content_guid", "category_id", "campaign_id",
-        "experiment_id", "video_id", "page_id", "screen_id", "load_id",
+        "article_id",
+        "product_id",
+        "content_id",
+        "content_guid",
+        "category_id",
+        "campaign_id",
+        "experiment_id",
+        "video_id",
+        "page_id",
+        "screen_id",
+        "load_id",
         // other ordinary measures
-        "ab_variant", "error_code", "http_status", "search_results_count", "screen_orientation",
-        "app_language", "theme", "long_press_count", "media_position", "playback_rate",
-        "video_duration", "site_section", "level", "score", "promo_code", "country_code",
-        "page_name", "product_name", "device_model_name", "device_os_name", "ad_name",
-        "ad_position", "advertiser_name", "subscription_plan", "subscription_name", "cart_value",
-        "cart_item_count", "session_duration", "session_count", "new_visitor", "account_type",
-        "android_version", "install_source", "first_launch", "last_page_name", "battery_level",
-        "dark_mode", "font_size", "network_type", "latency_ms", "telemetry_enabled", "ticket_price",
-        "button_label", "list_position", "scroll_depth", "sort_order",
+        "ab_variant",
+        "error_code",
+        "http_status",
+        "search_results_count",
+        "screen_orientation",
+        "app_language",
+        "theme",
+        "long_press_count",
+        "media_position",
+        "playback_rate",
+        "video_duration",
+        "site_section",
+        "level",
+        "score",
+        "promo_code",
+        "country_code",
+        "page_name",
+        "product_name",
+        "device_model_name",
+        "device_os_name",
+        "ad_name",
+        "ad_position",
+        "advertiser_name",
+        "subscription_plan",
+        "subscription_name",
+        "cart_value",
+        "cart_item_count",
+        "session_duration",
+        "session_count",
+        "new_visitor",
+        "account_type",
+        "android_version",
+        "install_source",
+        "first_launch",
+        "last_page_name",
+        "battery_level",
+        "dark_mode",
+        "font_size",
+        "network_type",
+        "latency_ms",
+        "telemetry_enabled",
+        "ticket_price",
+        "button_label",
+        "list_position",
+        "scroll_depth",
+        "sort_order",
         // coarse geography: city level at most (seed 001 §4.3)
-        "country", "region", "city",
+        "country",
+        "region",
+        "city",
         // whole tokens: no substring matches
-        "tooltip", "hotel", "salon", "zipper", "iphone_model", "template", "Page-Load.Time",
+        "tooltip",
+        "hotel",
+        "salon",
+        "zipper",
+        "iphone_model",
+        "template",
+        "Page-Load.Time",
     ];
 
     #[test]
@@ -992,11 +1073,7 @@ mod tests {
     #[test]
     fn accepted_names_are_not_identifying() {
         for name in ACCEPTED {
-            assert!(
-                !is_identifying(name),
-                "{name:?} should be accepted, refused as {:?}",
-                identifying_reason(name)
-            );
+            assert!(!is_identifying(name), "{name:?} should be accepted, refused as {:?}", identifying_reason(name));
         }
     }
 
@@ -1069,8 +1146,16 @@ mod tests {
     #[test]
     fn documented_over_blocking_holds() {
         for name in [
-            "user_agent", "phone_model", "ip_country", "location_permission", "cookie_consent",
-            "email_opt_in", "mac_os_version", "is_long", "login_method", "media_player_id",
+            "user_agent",
+            "phone_model",
+            "ip_country",
+            "location_permission",
+            "cookie_consent",
+            "email_opt_in",
+            "mac_os_version",
+            "is_long",
+            "login_method",
+            "media_player_id",
         ] {
             assert!(is_identifying(name), "{name:?} is documented as refused");
         }
@@ -1115,11 +1200,42 @@ mod tests {
     #[test]
     fn real_words_holding_a_fragment_stay_whole() {
         for name in [
-            "ipad", "iphone", "ipod", "zipper", "latency", "latest", "template", "tooltip", "hotel",
-            "salon", "island", "recipe", "shipping", "shipment_count", "intel", "microphone",
-            "headphones", "smartphone", "webmail", "belong", "along", "accident", "platform",
-            "translation", "telemetry", "television", "sidebar", "shared", "macbook", "machine",
-            "devices", "development", "mobile_network", "reallocation", "is_iphone", "ipad_model",
+            "ipad",
+            "iphone",
+            "ipod",
+            "zipper",
+            "latency",
+            "latest",
+            "template",
+            "tooltip",
+            "hotel",
+            "salon",
+            "island",
+            "recipe",
+            "shipping",
+            "shipment_count",
+            "intel",
+            "microphone",
+            "headphones",
+            "smartphone",
+            "webmail",
+            "belong",
+            "along",
+            "accident",
+            "platform",
+            "translation",
+            "telemetry",
+            "television",
+            "sidebar",
+            "shared",
+            "macbook",
+            "machine",
+            "devices",
+            "development",
+            "mobile_network",
+            "reallocation",
+            "is_iphone",
+            "ipad_model",
         ] {
             assert_eq!(identifying_reason(name), None, "{name:?} read as {:?}", words_of(name));
         }
@@ -1128,17 +1244,63 @@ mod tests {
     #[test]
     fn abbreviations_follow_the_documented_choices() {
         for name in [
-            "usr", "cust_id", "custid", "acct_no", "acc_no", "mbr_id", "devid", "dev_id", "devc_id",
-            "mobile_id", "mob_no", "mobile_num", "cell_number", "tel", "addr", "pwd", "pw", "sess_id",
-            "sessid", "sid", "txn_id", "trx_id", "txid", "ord_no", "ordid", "ec_id", "msisdn", "imsi",
-            "bday", "yob", "vat_number", "cc_number", "cc_name", "amazon_aid",
+            "usr",
+            "cust_id",
+            "custid",
+            "acct_no",
+            "acc_no",
+            "mbr_id",
+            "devid",
+            "dev_id",
+            "devc_id",
+            "mobile_id",
+            "mob_no",
+            "mobile_num",
+            "cell_number",
+            "tel",
+            "addr",
+            "pwd",
+            "pw",
+            "sess_id",
+            "sessid",
+            "sid",
+            "txn_id",
+            "trx_id",
+            "txid",
+            "ord_no",
+            "ordid",
+            "ec_id",
+            "msisdn",
+            "imsi",
+            "bday",
+            "yob",
+            "vat_number",
+            "cc_number",
+            "cc_name",
+            "amazon_aid",
         ] {
             assert!(is_identifying(name), "{name:?} read as {:?}", words_of(name));
         }
         for name in [
-            "dev_mode", "dev_build", "mob_count", "tx_power", "tx_bytes", "ord", "loc", "subs",
-            "sub_category", "aid", "hearing_aid_enabled", "trans_type", "ec_items", "cc_language",
-            "sms_opt_in", "cell_signal_level", "acc_x", "visit_num", "ga_session_number",
+            "dev_mode",
+            "dev_build",
+            "mob_count",
+            "tx_power",
+            "tx_bytes",
+            "ord",
+            "loc",
+            "subs",
+            "sub_category",
+            "aid",
+            "hearing_aid_enabled",
+            "trans_type",
+            "ec_items",
+            "cc_language",
+            "sms_opt_in",
+            "cell_signal_level",
+            "acc_x",
+            "visit_num",
+            "ga_session_number",
         ] {
             assert_eq!(identifying_reason(name), None, "{name:?} read as {:?}", words_of(name));
         }
@@ -1147,9 +1309,24 @@ mod tests {
     #[test]
     fn digests_of_identifiers_are_identifiers() {
         for name in [
-            "email_sha256", "emailsha256", "email_md5", "phone_hash", "ip_hash", "mac_sha1",
-            "hashed_email", "sha256_email", "idfa_md5", "idfamd5", "user_id_hash", "device_hash",
-            "devicehash", "customer_md5", "session_sha1", "id_hash", "hashed_uuid", "didsha1",
+            "email_sha256",
+            "emailsha256",
+            "email_md5",
+            "phone_hash",
+            "ip_hash",
+            "mac_sha1",
+            "hashed_email",
+            "sha256_email",
+            "idfa_md5",
+            "idfamd5",
+            "user_id_hash",
+            "device_hash",
+            "devicehash",
+            "customer_md5",
+            "session_sha1",
+            "id_hash",
+            "hashed_uuid",
+            "didsha1",
             "android_id_lower_sha1",
         ] {
             assert!(is_identifying(name), "{name:?} read as {:?}", words_of(name));
@@ -1173,20 +1350,64 @@ mod tests {
     fn names_the_sdk_relies_on_stay_accepted() {
         for name in [
             // EXEMPT_PROPERTIES (rules.rs) and the SDK's own keys
-            "page", "page_chapter1", "page_chapter2", "page_chapter3", "previous_page", "click",
-            "click_chapter1", "click_chapter2", "click_chapter3", "device_type", "device_brand",
-            "device_model", "device_screen_width", "device_screen_height", "os", "os_version",
-            "app_version", "connection_type", "device_timestamp_utc", "event_collection_platform",
-            "event_collection_version", "page_duration", "page_load_time", "page_scroll_depth",
-            "visitor_privacy_mode", "visitor_privacy_consent", "visitor_privacy_purposes", "event_id",
+            "page",
+            "page_chapter1",
+            "page_chapter2",
+            "page_chapter3",
+            "previous_page",
+            "click",
+            "click_chapter1",
+            "click_chapter2",
+            "click_chapter3",
+            "device_type",
+            "device_brand",
+            "device_model",
+            "device_screen_width",
+            "device_screen_height",
+            "os",
+            "os_version",
+            "app_version",
+            "connection_type",
+            "device_timestamp_utc",
+            "event_collection_platform",
+            "event_collection_version",
+            "page_duration",
+            "page_load_time",
+            "page_scroll_depth",
+            "visitor_privacy_mode",
+            "visitor_privacy_consent",
+            "visitor_privacy_purposes",
+            "event_id",
             // event names
-            "page.display", "click.action", "click.navigation", "click.download", "click.exit",
-            "search.results", "video.play",
+            "page.display",
+            "click.action",
+            "click.navigation",
+            "click.download",
+            "click.exit",
+            "search.results",
+            "video.play",
             // names of the SDK's tests and examples
-            "article_id", "video_duration", "error_code", "theme", "search_results_count",
-            "long_press_count", "app_language", "level", "ab_variant", "search_category",
-            "basket_value", "reco_segment", "ad_campaign", "campaign_name", "free_text", "long_text",
-            "list", "m_x", "visit_x", "reco_slot", "a_very_long_property_name_of_forty_one_ch",
+            "article_id",
+            "video_duration",
+            "error_code",
+            "theme",
+            "search_results_count",
+            "long_press_count",
+            "app_language",
+            "level",
+            "ab_variant",
+            "search_category",
+            "basket_value",
+            "reco_segment",
+            "ad_campaign",
+            "campaign_name",
+            "free_text",
+            "long_text",
+            "list",
+            "m_x",
+            "visit_x",
+            "reco_slot",
+            "a_very_long_property_name_of_forty_one_ch",
         ] {
             assert_eq!(identifying_reason(name), None, "{name:?} read as {:?}", words_of(name));
         }
@@ -1195,12 +1416,49 @@ mod tests {
     #[test]
     fn names_the_sdk_refuses_stay_refused() {
         for name in [
-            "user_id", "userid", "username", "uid", "customer_id", "account_id", "client_id",
-            "member_id", "deviceid", "device_id", "androidid", "android_id", "advertiserid",
-            "advertising_id", "idfa", "idfv", "gaid", "ipaddress", "ip", "lat", "lng", "lon", "long",
-            "geo_long", "geo_latitude", "location", "email", "mail", "tel", "phone_number", "imsi",
-            "iccid", "serialnumber", "macaddress", "idclient", "visitor_id", "login", "full_name",
-            "birthdate", "address", "ssaid", "user.login", "user_category",
+            "user_id",
+            "userid",
+            "username",
+            "uid",
+            "customer_id",
+            "account_id",
+            "client_id",
+            "member_id",
+            "deviceid",
+            "device_id",
+            "androidid",
+            "android_id",
+            "advertiserid",
+            "advertising_id",
+            "idfa",
+            "idfv",
+            "gaid",
+            "ipaddress",
+            "ip",
+            "lat",
+            "lng",
+            "lon",
+            "long",
+            "geo_long",
+            "geo_latitude",
+            "location",
+            "email",
+            "mail",
+            "tel",
+            "phone_number",
+            "imsi",
+            "iccid",
+            "serialnumber",
+            "macaddress",
+            "idclient",
+            "visitor_id",
+            "login",
+            "full_name",
+            "birthdate",
+            "address",
+            "ssaid",
+            "user.login",
+            "user_category",
         ] {
             assert!(is_identifying(name), "{name:?} read as {:?}", words_of(name));
         }

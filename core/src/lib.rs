@@ -52,40 +52,35 @@ pub use builder::SdkBuilder;
 pub use clock::{Clock, EpochMillis, ManualClock, OsRandom, Random, SeededRandom, SystemClock};
 pub use config::{
     AllowedProperty, Config, CustomMode, DeviceContext, PropertyRule, PurposeConfig, CONNECTION_TYPES, DEFAULT_BATCH_SIZE,
-    DEFAULT_CONSENT_LIFETIME_MONTHS, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_QUEUE_MAX_AGE_DAYS, DEFAULT_QUEUE_MAX_HITS,
-    DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_BASE_MS, DEFAULT_RETRY_MAX_MS, MAX_CONSENT_LIFETIME_MONTHS, MAX_PURPOSES,
-    MAX_PURPOSE_PATTERNS,
+    DEFAULT_CONSENT_LIFETIME_MONTHS, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_QUEUE_MAX_AGE_DAYS, DEFAULT_QUEUE_MAX_HITS, DEFAULT_REQUEST_TIMEOUT_MS,
+    DEFAULT_RETRY_BASE_MS, DEFAULT_RETRY_MAX_MS, MAX_CONSENT_LIFETIME_MONTHS, MAX_PURPOSES, MAX_PURPOSE_PATTERNS,
 };
 pub use diagnostics::{short_id, Diagnostic, DropReason, Dropped, EgressReason, Listener, SentHit, TrimCause};
 pub use error::{ConfigError, ConfigErrorKind, ModeError, SdkError, StoreError, TrackError};
 pub use export::LocalData;
-pub use purpose::PurposeChoice;
-pub use store::PendingRow;
-pub use visitor_id::VisitorId;
 pub use hit::{ClickKind, Event, Value};
-pub use mode::{
-    ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode, NO_CONSENT_VISITOR_ID, NO_STORAGE_VISITOR_ID,
-    OPT_OUT_VISITOR_ID,
-};
+pub use mode::{ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode, NO_CONSENT_VISITOR_ID, NO_STORAGE_VISITOR_ID, OPT_OUT_VISITOR_ID};
 pub use notifier::MAX_QUEUED_DIAGNOSTICS;
+pub use purpose::PurposeChoice;
 pub use purpose::{PurposeMode, AUDIENCE_MEASUREMENT};
 pub use report::{ComplianceReport, Guarantee, ModeReport, PurposeReport, GUARANTEES};
 pub use rules::{Overlap, PropertyEntry, EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
 pub use sdk::{Sdk, TrackOutcome};
 pub use state::MAX_IN_FLIGHT;
 pub use stats::Stats;
+pub use store::PendingRow;
 pub use upload::flush::FlushReport;
 pub use upload::http::{Completion, FailureKind, HttpClient, HttpOutcome, HttpRequest};
 pub use uploader::USER_AGENT;
 pub use version::SDK_VERSION;
+pub use visitor_id::VisitorId;
 pub use visitor_id::VISITOR_ID_LIFETIME_MONTHS;
 
 /// The limits every event is held to, on every platform (the README's
 /// table of rules and limits lists them).
 pub mod limits {
     pub use crate::hit::{
-        MAX_ARRAY_LEN, MAX_EVENT_NAME_LEN, MAX_HIT_BYTES, MAX_PROPERTIES, MAX_PROPERTY_NAME_LEN, MAX_REQUEST_BYTES,
-        MAX_STRING_CHARS, MAX_VALUE_BYTES,
+        MAX_ARRAY_LEN, MAX_EVENT_NAME_LEN, MAX_HIT_BYTES, MAX_PROPERTIES, MAX_PROPERTY_NAME_LEN, MAX_REQUEST_BYTES, MAX_STRING_CHARS, MAX_VALUE_BYTES,
     };
 }
 
@@ -94,13 +89,13 @@ pub mod limits {
 #[doc(hidden)]
 pub mod testing {
     pub use crate::clock::add_calendar_months;
+    pub use crate::gate::GateProbe;
     pub use crate::hit::{check_event, reserved, CheckedEvent, Context, Hit};
     pub use crate::identifying::is_identifying;
     pub use crate::mode::consent_expiry;
     pub use crate::rules::RuleBook;
     pub use crate::scrub::{find as find_identifying_value, scrub, Finding, TextKind};
     pub use crate::shared::Layers;
-    pub use crate::gate::GateProbe;
 
     /// The database file in a storage directory.
     pub fn db_path(dir: &std::path::Path) -> std::path::PathBuf {

@@ -39,7 +39,11 @@ impl VisitorAction {
         if to.anonymous() {
             VisitorAction::PurgeAll
         } else if *to == VisitorMode::NoStorage {
-            if *from == VisitorMode::NoStorage { VisitorAction::Keep } else { VisitorAction::PurgeIdentified }
+            if *from == VisitorMode::NoStorage {
+                VisitorAction::Keep
+            } else {
+                VisitorAction::PurgeIdentified
+            }
         } else if from.requires_consent() && !to.requires_consent() {
             VisitorAction::Withdraw
         } else if from.consent() != to.consent() {
@@ -59,9 +63,15 @@ impl VisitorAction {
 /// What the rest of the SDK sends to the storage thread. Kept small (large
 /// payloads boxed): the hand-off is a preallocated ring of these.
 pub(crate) enum Op {
-    Hit { hit: Box<QueuedHit>, notes: Vec<Dropped> },
+    Hit {
+        hit: Box<QueuedHit>,
+        notes: Vec<Dropped>,
+    },
     /// Drop notes of an event that produced no hit.
-    Notes { mode: Box<str>, notes: Vec<Dropped> },
+    Notes {
+        mode: Box<str>,
+        notes: Vec<Dropped>,
+    },
     NewVisitor(Box<VisitorId>),
     Visitor(VisitorAction),
     Mode(Box<ModeOp>),

@@ -119,9 +119,7 @@ fn canonical_mode(modes: &[(String, PurposeMode)], default_exempt: &VisitorMode)
     if all(PurposeMode::NotAcquired) {
         return Some(VisitorMode::NoConsent);
     }
-    let exempt = modes
-        .iter()
-        .all(|(p, m)| if p == AUDIENCE_MEASUREMENT { *m == PurposeMode::Essential } else { *m == PurposeMode::OptOut });
+    let exempt = modes.iter().all(|(p, m)| if p == AUDIENCE_MEASUREMENT { *m == PurposeMode::Essential } else { *m == PurposeMode::OptOut });
     exempt.then(|| default_exempt.clone())
 }
 
@@ -145,15 +143,9 @@ pub(crate) fn visitor_mode_for(am: PurposeMode, current: &VisitorMode, default: 
 
 /// Every configured purpose's mode: its explicit answer if it has one, else
 /// what the visitor mode in force implies for an unset purpose.
-pub(crate) fn resolve(
-    purposes: &[String],
-    set: &BTreeMap<String, PurposeChoice>,
-    mode: &VisitorMode,
-) -> PurposeState {
-    let modes: Vec<(String, PurposeMode)> = purposes
-        .iter()
-        .map(|p| (p.clone(), set.get(p).map_or_else(|| unset_reads_as(mode, p), |c| c.mode)))
-        .collect();
+pub(crate) fn resolve(purposes: &[String], set: &BTreeMap<String, PurposeChoice>, mode: &VisitorMode) -> PurposeState {
+    let modes: Vec<(String, PurposeMode)> =
+        purposes.iter().map(|p| (p.clone(), set.get(p).map_or_else(|| unset_reads_as(mode, p), |c| c.mode))).collect();
     // No-storage with every purpose consented is no change on the wire.
     let canonical = canonical_mode(&modes, mode).is_some_and(|m| &m == mode)
         || (matches!(mode, VisitorMode::NoStorage) && modes.iter().all(|(_, m)| *m == PurposeMode::OptIn));
@@ -181,10 +173,8 @@ mod tests {
             (VisitorMode::OptOut, [OptOut, OptOut, OptOut]),
             (VisitorMode::NoConsent, [NotAcquired, NotAcquired, NotAcquired]),
         ] {
-            let answers: BTreeMap<String, PurposeChoice> = purposes()
-                .iter()
-                .filter_map(|p| mode_answers(&mode, p).map(|m| (p.clone(), PurposeChoice { mode: m, since_ms: 0 })))
-                .collect();
+            let answers: BTreeMap<String, PurposeChoice> =
+                purposes().iter().filter_map(|p| mode_answers(&mode, p).map(|m| (p.clone(), PurposeChoice { mode: m, since_ms: 0 }))).collect();
             let state = resolve(&purposes(), &answers, &mode);
             assert_eq!(state.modes.iter().map(|(_, m)| *m).collect::<Vec<_>>(), expected, "{mode}");
             assert!(state.canonical, "{mode}: no wire change");
@@ -203,10 +193,7 @@ mod tests {
         let s = resolve(&purposes(), &set(&[(AUDIENCE_MEASUREMENT, PurposeMode::OptIn), ("advertising", PurposeMode::OptIn)]), &VisitorMode::OptIn);
         assert_eq!(s.mode_of("personalisation"), Some(PurposeMode::NotAcquired));
         assert!(!s.canonical);
-        assert_eq!(
-            s.wire().unwrap(),
-            ["advertising:opt-in", "audience_measurement:opt-in", "personalisation:not-acquired"]
-        );
+        assert_eq!(s.wire().unwrap(), ["advertising:opt-in", "audience_measurement:opt-in", "personalisation:not-acquired"]);
     }
 
     #[test]

@@ -9,8 +9,8 @@ use crate::hit::reserved;
 use crate::mode::{PurposeMode, VisitorMode};
 use crate::purpose::AUDIENCE_MEASUREMENT;
 use crate::rules::{Overlap, PropertyEntry, RuleBook};
-use crate::visitor_id::VISITOR_ID_LIFETIME_MONTHS;
 use crate::version::SDK_VERSION;
+use crate::visitor_id::VISITOR_ID_LIFETIME_MONTHS;
 
 /// What one mode lets leave the device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -109,16 +109,17 @@ impl PurposeReport {
             ),
             (
                 PurposeMode::Essential,
-                if am { "the strictly necessary set only (visitor mode `exempt`)".to_owned() } else { format!("{nothing}: no exemption applies beyond audience measurement") },
+                if am {
+                    "the strictly necessary set only (visitor mode `exempt`)".to_owned()
+                } else {
+                    format!("{nothing}: no exemption applies beyond audience measurement")
+                },
             ),
             (
                 PurposeMode::OptOut,
                 if am { "nothing identifying; anonymous counters at most (visitor mode `optout`)".to_owned() } else { nothing.clone() },
             ),
-            (
-                PurposeMode::NotAcquired,
-                if am { "anonymous counters (visitor mode `no-consent`)".to_owned() } else { nothing },
-            ),
+            (PurposeMode::NotAcquired, if am { "anonymous counters (visitor mode `no-consent`)".to_owned() } else { nothing }),
         ]
         .into_iter()
         .map(|(m, what)| (m.wire_name().to_owned(), what))
@@ -366,10 +367,8 @@ impl ComplianceReport {
             let _ = writeln!(s);
         }
         let _ = writeln!(s, "## Purposes of consent\n");
-        let _ = writeln!(
-            s,
-            "A property with no purpose leaves only with a consent to every purpose; a purpose never answered never reads as opt-in.\n"
-        );
+        let _ =
+            writeln!(s, "A property with no purpose leaves only with a consent to every purpose; a purpose never answered never reads as opt-in.\n");
         for p in &self.purposes {
             let _ = writeln!(s, "### `{}`\n\n- Properties: {}", p.purpose, p.properties.join(", "));
             for (mode, what) in &p.modes {

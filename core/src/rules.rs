@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::config::{AllowedProperty, Config, CustomMode, PropertyRule};
 use crate::clock::EpochMillis;
+use crate::config::{AllowedProperty, Config, CustomMode, PropertyRule};
 use crate::diagnostics::{DropReason, Dropped};
 use crate::hit::{events, json_len, reserved, Context, Hit, Value, MAX_CONTEXT_PROPERTIES, MAX_HIT_BYTES};
 use crate::identifying::is_identifying;
@@ -201,11 +201,7 @@ impl ModeRules {
 
     fn forbid(&mut self, events: &str, property: &str) {
         scoped_add(&mut self.forbidden, events, property);
-        self.forbidden_patterns.push(if events == "*" {
-            property.to_owned()
-        } else {
-            format!("{property} (events {events})")
-        });
+        self.forbidden_patterns.push(if events == "*" { property.to_owned() } else { format!("{property} (events {events})") });
     }
 
     /// Whether an event may leave the device in this mode.
@@ -224,17 +220,11 @@ impl ModeRules {
 
     /// Whether a property may leave the device with `event` in this mode.
     pub fn property_verdict(&self, event: &str, property: &str) -> Result<(), DropReason> {
-        let allowed = self
-            .allowed
-            .iter()
-            .any(|s| s.names.contains(property) && s.events.matches(event));
+        let allowed = self.allowed.iter().any(|s| s.names.contains(property) && s.events.matches(event));
         if !allowed {
             return Err(DropReason::NotAllowedInMode);
         }
-        let forbidden = self
-            .forbidden
-            .iter()
-            .any(|s| s.names.contains(property) && s.events.matches(event));
+        let forbidden = self.forbidden.iter().any(|s| s.names.contains(property) && s.events.matches(event));
         if forbidden {
             Err(DropReason::ForbiddenByRule)
         } else {
@@ -487,13 +477,8 @@ fn scrub_values(event: &str, kept: Vec<(String, Value)>, held: &mut BTreeMap<Str
 const SEED_NECESSARY: &str = "strictly necessary (CNIL 2020-091 §50; seeds 000, 004)";
 
 /// Events allowed without consent (seed 000: page and click hits only).
-pub const EXEMPT_EVENTS: [&str; 5] = [
-    events::PAGE_DISPLAY,
-    events::CLICK_ACTION,
-    events::CLICK_NAVIGATION,
-    events::CLICK_DOWNLOAD,
-    events::CLICK_EXIT,
-];
+pub const EXEMPT_EVENTS: [&str; 5] =
+    [events::PAGE_DISPLAY, events::CLICK_ACTION, events::CLICK_NAVIGATION, events::CLICK_DOWNLOAD, events::CLICK_EXIT];
 
 /// Properties the exempt mode lets leave the device by default, each with the
 /// measurement it serves in the CNIL's list (seed 004) or the hit fields of
@@ -959,10 +944,7 @@ mod tests {
     fn opt_out_sends_nothing_unless_enabled() {
         let mut c = config();
         let book = RuleBook::new(&c);
-        assert_eq!(
-            book.rules(&VisitorMode::OptOut).unwrap().event_verdict("page.display"),
-            Err(DropReason::OptOutSendsNothing)
-        );
+        assert_eq!(book.rules(&VisitorMode::OptOut).unwrap().event_verdict("page.display"), Err(DropReason::OptOutSendsNothing));
         c.send_hits_in_opt_out = true;
         let book = RuleBook::new(&c);
         let r = book.rules(&VisitorMode::OptOut).unwrap();

@@ -216,8 +216,7 @@ fn scan(text: &str, kind: TextKind, emit: &mut dyn FnMut(usize, usize, Finding))
             continue;
         }
         let at_word_start = i == 0 || !is_alnum(b[i - 1]);
-        let starts_number = is_digit(c)
-            || (matches!(c, b'+' | b'(' | b'-') && i + 1 < n && is_digit(b[i + 1]));
+        let starts_number = is_digit(c) || (matches!(c, b'+' | b'(' | b'-') && i + 1 < n && is_digit(b[i + 1]));
         if starts_number && at_word_start && kind == TextKind::Free {
             if let Some((end, finding)) = numeric_run(b, i) {
                 if let Some(f) = finding {
@@ -460,10 +459,41 @@ fn word(b: &[u8], start: usize, end: usize, kind: TextKind, emit: &mut dyn FnMut
 
 /// URL parameters whose value is a secret or names a person.
 const SENSITIVE_PARAMETERS: &[&str] = &[
-    "token", "access_token", "id_token", "refresh_token", "auth", "authorization", "key", "api_key", "apikey",
-    "password", "passwd", "pass", "pwd", "secret", "client_secret", "session", "sessionid", "session_id", "sid",
-    "sig", "signature", "code", "jwt", "ticket", "otp", "email", "mail", "user", "username", "userid", "user_id",
-    "uid", "phone", "tel", "login",
+    "token",
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "auth",
+    "authorization",
+    "key",
+    "api_key",
+    "apikey",
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "secret",
+    "client_secret",
+    "session",
+    "sessionid",
+    "session_id",
+    "sid",
+    "sig",
+    "signature",
+    "code",
+    "jwt",
+    "ticket",
+    "otp",
+    "email",
+    "mail",
+    "user",
+    "username",
+    "userid",
+    "user_id",
+    "uid",
+    "phone",
+    "tel",
+    "login",
 ];
 
 /// `scheme://user:pass@host` and the values of sensitive parameters.
@@ -765,11 +795,34 @@ mod tests {
     #[test]
     fn ordinary_values_pass() {
         for s in [
-            "home", "Home > News > Sports", "article 1234", "page 2 of 10", "2026-12-02", "02/12/2026",
-            "2026-12-02 10:30", "10:30:00", "v3.1.0", "3.1.0", "1.2.3.4.5", "Top 100", "price 12.50",
-            "12345678", "iPhone15,2", "Pixel 8 Pro", "SM-G991B", "wifi", "[email]", "ratio 0.125, 0.5",
-            "https://example.com/articles/42?lang=fr&page=2", "café-crème", "tooltip", "user guide",
-            "deadbeef", "3.14159", "x".repeat(40).as_str(), "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGH",
+            "home",
+            "Home > News > Sports",
+            "article 1234",
+            "page 2 of 10",
+            "2026-12-02",
+            "02/12/2026",
+            "2026-12-02 10:30",
+            "10:30:00",
+            "v3.1.0",
+            "3.1.0",
+            "1.2.3.4.5",
+            "Top 100",
+            "price 12.50",
+            "12345678",
+            "iPhone15,2",
+            "Pixel 8 Pro",
+            "SM-G991B",
+            "wifi",
+            "[email]",
+            "ratio 0.125, 0.5",
+            "https://example.com/articles/42?lang=fr&page=2",
+            "café-crème",
+            "tooltip",
+            "user guide",
+            "deadbeef",
+            "3.14159",
+            "x".repeat(40).as_str(),
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGH",
         ] {
             assert_eq!(find(s, TextKind::Free), None, "{s:?} found as {:?}", find(s, TextKind::Free));
         }

@@ -77,21 +77,14 @@ impl Sdk {
             return Err(TrackError::ShutDown);
         }
         if name.trim().is_empty() {
-            return Err(self.refused(Refusal {
-                event: events::PAGE_DISPLAY.to_owned(),
-                error: TrackError::EmptyName { property: "page" },
-            }));
+            return Err(self.refused(Refusal { event: events::PAGE_DISPLAY.to_owned(), error: TrackError::EmptyName { property: "page" } }));
         }
         let (page, others): (Vec<_>, Vec<_>) = properties.into_iter().partition(|(k, _)| k.eq_ignore_ascii_case("page"));
         let mut e = Event::screen(name);
         e.properties.extend(others);
         let mut checked = check_event_named(e).map_err(|r| self.refused(r))?;
         for (key, _) in page {
-            checked.notes.push(Dropped {
-                event: events::PAGE_DISPLAY.to_owned(),
-                property: Some(key),
-                reason: DropReason::ReplacedByScreenName,
-            });
+            checked.notes.push(Dropped { event: events::PAGE_DISPLAY.to_owned(), property: Some(key), reason: DropReason::ReplacedByScreenName });
         }
         self.track_checked(checked)
     }
@@ -99,20 +92,12 @@ impl Sdk {
     /// Tracks a click (`click.action`, `click.navigation`, `click.download`
     /// or `click.exit` with `click = name`). An empty or blank name is
     /// refused, and so is a `click` property beside it (a key given twice).
-    pub fn track_click(
-        &self,
-        kind: ClickKind,
-        name: &str,
-        properties: Vec<(String, Value)>,
-    ) -> Result<TrackOutcome, TrackError> {
+    pub fn track_click(&self, kind: ClickKind, name: &str, properties: Vec<(String, Value)>) -> Result<TrackOutcome, TrackError> {
         if self.engine.shared.is_closed() {
             return Err(TrackError::ShutDown);
         }
         if name.trim().is_empty() {
-            return Err(self.refused(Refusal {
-                event: kind.event_name().to_owned(),
-                error: TrackError::EmptyName { property: "click" },
-            }));
+            return Err(self.refused(Refusal { event: kind.event_name().to_owned(), error: TrackError::EmptyName { property: "click" } }));
         }
         let mut e = Event::click(kind, name);
         e.properties.extend(properties);
@@ -191,11 +176,7 @@ impl Sdk {
                             let mut st = engine.write();
                             // A changed mode or a closing SDK is refused by
                             // hand_over: no id is created for a hit not sent.
-                            let id = if st.epoch == epoch && !st.closed {
-                                engine.ensure_visitor(&mut st, now)
-                            } else {
-                                rules.wire.clone()
-                            };
+                            let id = if st.epoch == epoch && !st.closed { engine.ensure_visitor(&mut st, now) } else { rules.wire.clone() };
                             engine.hand_over(&st, epoch, id, queued, hit_notes)
                         }
                     }

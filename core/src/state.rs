@@ -18,11 +18,11 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crate::clock::EpochMillis;
 use crate::diagnostics::Dropped;
 use crate::error::{ModeError, SdkError, StoreError, TrackError};
+use crate::gate::EgressView;
 use crate::hit::{Context, QueuedHit};
 use crate::messages::{DeleteAllOp, ModeOp, Op, VisitorAction};
 use crate::mode::{consent_expiry, consent_lapse, ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode};
 use crate::purpose::{mode_answers, resolve, visitor_mode_for, PurposeChoice, PurposeMode, PurposeState, AUDIENCE_MEASUREMENT};
-use crate::gate::EgressView;
 use crate::rules::{purposes_wire, ModeRules, PurposeFilter, RuleBook};
 use crate::shared::Shared;
 use crate::stats::Counters;
@@ -117,7 +117,14 @@ impl Engine {
     /// and the identified stream of opt-in never shares an id with the
     /// anonymous statistics of the exempt modes (CNIL 2020-091 §51: no
     /// cross-referencing). Hits already queued keep the id they were bound to.
-    fn enter(&self, st: &mut State, mode: VisitorMode, record: Option<ModeRecord>, at: EpochMillis, reason: ModeChangeReason) -> (ModeChange, VisitorAction) {
+    fn enter(
+        &self,
+        st: &mut State,
+        mode: VisitorMode,
+        record: Option<ModeRecord>,
+        at: EpochMillis,
+        reason: ModeChangeReason,
+    ) -> (ModeChange, VisitorAction) {
         let previous = std::mem::replace(&mut st.mode, mode.clone());
         let visitor = VisitorAction::between(&previous, &mode);
         if visitor != VisitorAction::Keep {
@@ -151,11 +158,7 @@ impl Engine {
         let book = self.rules.purposes();
         st.purposes = resolve(book.names(), &st.purpose_answers, &st.mode);
         st.purpose_wire = purposes_wire(&st.purposes);
-        st.purpose_filter = if st.mode.requires_consent() {
-            PurposeFilter::new(book.clone(), &st.purposes).map(Arc::new)
-        } else {
-            None
-        };
+        st.purpose_filter = if st.mode.requires_consent() { PurposeFilter::new(book.clone(), &st.purposes).map(Arc::new) } else { None };
     }
 
     /// Publishes the mode in force to the egress gate (under the state's

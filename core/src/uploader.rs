@@ -33,11 +33,11 @@ use std::collections::BTreeMap;
 
 use crate::clock::{dated_in_the_past, queue_age_cutoff};
 use crate::diagnostics::{Diagnostic, EgressReason, SentHit, TrimCause};
-use crate::gate::Gate;
-use crate::mode::FIXED_VISITOR_IDS;
 use crate::error::StoreError;
+use crate::gate::Gate;
 use crate::hit::MAX_REQUEST_BYTES;
 use crate::messages::{Op, UpMsg};
+use crate::mode::FIXED_VISITOR_IDS;
 use crate::shared::Shared;
 use crate::stats::Counters;
 use crate::store::{self, PendingRow};
@@ -49,7 +49,6 @@ const COMPLETION_GRACE: Duration = Duration::from_secs(2);
 const REQUEST_ENVELOPE_BYTES: usize = 13;
 /// How often a wait for the HTTP client checks for shutdown.
 const STOP_CHECK: Duration = Duration::from_millis(50);
-
 
 pub(crate) struct Uploader {
     shared: Arc<Shared>,
@@ -91,11 +90,7 @@ impl Uploader {
         let interval = self.shared.config.flush_interval_ms;
         loop {
             let now = self.shared.clock.monotonic_ms();
-            let wait = if self.next_attempt_ms > now {
-                (self.next_attempt_ms - now).clamp(10, interval)
-            } else {
-                interval
-            };
+            let wait = if self.next_attempt_ms > now { (self.next_attempt_ms - now).clamp(10, interval) } else { interval };
             match self.rx.recv_timeout(Duration::from_millis(wait)) {
                 Ok(UpMsg::Wake) | Err(RecvTimeoutError::Timeout) => {
                     if self.shared.clock.monotonic_ms() >= self.next_attempt_ms {
@@ -182,8 +177,7 @@ impl Uploader {
         // whenever its hits were queued: they go with it.
         if !fixed {
             let conn = self.connection()?;
-            let valid = store::identity(conn, &visitor)?
-                .is_some_and(|id| dated_in_the_past(id.created_at_ms, now) && now < id.expires_at_ms);
+            let valid = store::identity(conn, &visitor)?.is_some_and(|id| dated_in_the_past(id.created_at_ms, now) && now < id.expires_at_ms);
             if !valid {
                 let n = store::delete_hits_of(conn, &visitor)?;
                 store::drop_unused_identity(conn, &visitor)?;
@@ -268,13 +262,7 @@ impl Uploader {
                 }
                 Verdict::Retry { retry_after_ms, cause } => {
                     self.failures = self.failures.saturating_add(1);
-                    let delay = retry_delay_ms(
-                        self.failures,
-                        config.retry_base_ms,
-                        config.retry_max_ms,
-                        retry_after_ms,
-                        self.shared.random.unit(),
-                    );
+                    let delay = retry_delay_ms(self.failures, config.retry_base_ms, config.retry_max_ms, retry_after_ms, self.shared.random.unit());
                     let tick = self.shared.clock.monotonic_ms();
                     self.next_attempt_ms = tick.saturating_add(delay);
                     if let Some(ra) = retry_after_ms {
@@ -282,11 +270,7 @@ impl Uploader {
                     }
                     Counters::add(&self.shared.counters.upload_failures, 1);
                     let pending_in_group: u64 = n + stack.iter().map(|b| b.len() as u64).sum::<u64>();
-                    self.shared.diagnostic(Diagnostic::UploadDeferred {
-                        hits: pending_in_group,
-                        cause: cause.clone(),
-                        retry_in_ms: delay,
-                    });
+                    self.shared.diagnostic(Diagnostic::UploadDeferred { hits: pending_in_group, cause: cause.clone(), retry_in_ms: delay });
                     report.deferred = Some(cause);
                     report.retry_in_ms = Some(delay);
                     return Ok(false);
@@ -422,32 +406,18 @@ impl Uploader {
             .map(|r| {
                 let parsed: Option<serde_json::Value> = serde_json::from_str(&r.body).ok();
                 let event = parsed.as_ref().and_then(|v| v.get("name")).and_then(|n| n.as_str()).unwrap_or_default().to_owned();
-                let keys = parsed
-                    .as_ref()
-                    .and_then(|v| v.get("data"))
-                    .and_then(|d| d.as_object())
-                    .map(|d| d.keys().cloned().collect())
-                    .unwrap_or_default();
+                let keys =
+                    parsed.as_ref().and_then(|v| v.get("data")).and_then(|d| d.as_object()).map(|d| d.keys().cloned().collect()).unwrap_or_default();
                 SentHit { event_id: r.event_id.clone(), event, keys }
             })
             .collect();
-        self.shared.diagnostic(Diagnostic::Sent {
-            idclient: visitor.to_owned(),
-            hits,
-            status,
-            dry_run: self.shared.config.dry_run,
-        });
+        self.shared.diagnostic(Diagnostic::Sent { idclient: visitor.to_owned(), hits, status, dry_run: self.shared.config.dry_run });
     }
 
     /// The collection request for one batch of one visitor id.
     fn request(&self, visitor: &str, batch: &[PendingRow]) -> HttpRequest {
         let config = &self.shared.config;
-        let url = format!(
-            "{}/event?s={}&idclient={}",
-            self.shared.endpoint,
-            config.site_id,
-            percent_encode(visitor)
-        );
+        let url = format!("{}/event?s={}&idclient={}", self.shared.endpoint, config.site_id, percent_encode(visitor));
         let mut body = String::with_capacity(16 + batch.iter().map(|r| r.body.len() + 1).sum::<usize>());
         body.push_str("{\"events\":[");
         for (i, r) in batch.iter().enumerate() {
@@ -459,10 +429,7 @@ impl Uploader {
         body.push_str("]}");
         HttpRequest {
             url,
-            headers: vec![
-                ("Content-Type".into(), "application/json".into()),
-                ("User-Agent".into(), USER_AGENT.into()),
-            ],
+            headers: vec![("Content-Type".into(), "application/json".into()), ("User-Agent".into(), USER_AGENT.into())],
             body: body.into_bytes(),
             timeout_ms: config.request_timeout_ms,
         }
@@ -476,17 +443,11 @@ impl Uploader {
             match answer.recv_timeout(STOP_CHECK) {
                 Ok(outcome) => return outcome,
                 Err(RecvTimeoutError::Disconnected) => {
-                    return HttpOutcome::Failed {
-                        kind: FailureKind::Other,
-                        message: "the HTTP client dropped the request without answering".into(),
-                    }
+                    return HttpOutcome::Failed { kind: FailureKind::Other, message: "the HTTP client dropped the request without answering".into() }
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     if Instant::now() >= deadline {
-                        return HttpOutcome::Failed {
-                            kind: FailureKind::Timeout,
-                            message: "the HTTP client did not answer in time".into(),
-                        };
+                        return HttpOutcome::Failed { kind: FailureKind::Timeout, message: "the HTTP client did not answer in time".into() };
                     }
                     if self.shared.is_closed() {
                         return HttpOutcome::Failed { kind: FailureKind::Other, message: "SDK shutting down".into() };

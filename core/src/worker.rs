@@ -56,8 +56,13 @@ enum Write {
     Hit(Box<QueuedHit>),
     NewVisitor(VisitorId),
     Visitor(VisitorAction),
-    Mode { choice: Choice, visitor: VisitorAction },
-    DeleteAll { keep: Choice },
+    Mode {
+        choice: Choice,
+        visitor: VisitorAction,
+    },
+    DeleteAll {
+        keep: Choice,
+    },
     /// A real run deletes what a dry run queued.
     DropDryRunHits,
 }
@@ -77,7 +82,6 @@ impl Write {
         self.purges() || matches!(self, Write::Visitor(VisitorAction::Forget) | Write::Mode { visitor: VisitorAction::Forget, .. })
     }
 }
-
 
 enum Control {
     Flush(SyncSender<Result<(), StoreError>>),
@@ -318,10 +322,7 @@ impl Writer {
             }
             Control::Recover => {
                 let damaged = match &self.conn {
-                    Some(conn) => conn
-                        .query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0))
-                        .map(|s| s != "ok")
-                        .unwrap_or(true),
+                    Some(conn) => conn.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0)).map(|s| s != "ok").unwrap_or(true),
                     None => false,
                 };
                 if damaged {
@@ -597,10 +598,7 @@ impl Writer {
     }
 
     fn export(&self) -> Result<LocalData, StoreError> {
-        let conn = self
-            .conn
-            .as_ref()
-            .ok_or_else(|| self.failing.clone().unwrap_or_else(|| StoreError::Unavailable("no database".into())))?;
+        let conn = self.conn.as_ref().ok_or_else(|| self.failing.clone().unwrap_or_else(|| StoreError::Unavailable("no database".into())))?;
         let read = || -> Result<LocalData, StoreError> {
             let state = store::load_state(conn)?;
             let mut pending = store::queued_hits(conn)?;

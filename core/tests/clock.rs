@@ -110,10 +110,7 @@ fn a_future_dated_id_on_disk_is_renewed_at_start_up() {
     assert_eq!(ids.len(), 1, "the hit tracked then never leaves: its id is dated five years ahead, so expired");
     assert_ne!(ids[0], ahead);
     assert_eq!(env.stored_visitor().unwrap().1, t0());
-    assert!(
-        env.recorder.diagnostics().contains(&Diagnostic::QueueTrimmed { cause: TrimCause::IdExpired, dropped: 1 }),
-        "and its loss is reported"
-    );
+    assert!(env.recorder.diagnostics().contains(&Diagnostic::QueueTrimmed { cause: TrimCause::IdExpired, dropped: 1 }), "and its loss is reported");
 }
 
 #[test]

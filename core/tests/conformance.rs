@@ -100,7 +100,11 @@ fn matches(expected: &Json, actual: &Json, b: &mut Bindings, path: &str) -> Resu
             }
         }
         (Json::String(e), Json::String(a)) if e == "$sdk_version" => {
-            if a == SDK_VERSION { Ok(()) } else { fail(format!("sdk version {a}")) }
+            if a == SDK_VERSION {
+                Ok(())
+            } else {
+                fail(format!("sdk version {a}"))
+            }
         }
         (Json::Object(e), Json::Object(a)) => {
             let ek: Vec<_> = e.keys().collect();
@@ -129,8 +133,7 @@ fn matches(expected: &Json, actual: &Json, b: &mut Bindings, path: &str) -> Resu
 }
 
 fn run(path: &PathBuf) -> Result<(), String> {
-    let v: Json = serde_json::from_str(&std::fs::read_to_string(path).map_err(|e| e.to_string())?)
-        .map_err(|e| format!("bad JSON: {e}"))?;
+    let v: Json = serde_json::from_str(&std::fs::read_to_string(path).map_err(|e| e.to_string())?).map_err(|e| format!("bad JSON: {e}"))?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut cfg: Map<String, Json> = v["config"].as_object().cloned().unwrap_or_default();
     cfg.insert("collect_endpoint".into(), json!("https://collect.example.test"));
@@ -142,12 +145,7 @@ fn run(path: &PathBuf) -> Result<(), String> {
     let recorder = Arc::new(common::Recorder::default());
     let capture = Arc::new(Capture::default());
     let build = || {
-        Sdk::builder(config.clone())
-            .clock(clock.clone())
-            .listener(recorder.clone())
-            .http_client(capture.clone())
-            .build()
-            .map_err(|e| e.to_string())
+        Sdk::builder(config.clone()).clock(clock.clone()).listener(recorder.clone()).http_client(capture.clone()).build().map_err(|e| e.to_string())
     };
     let mut sdk = build()?;
     let mut b = Bindings::default();
@@ -205,8 +203,7 @@ fn run(path: &PathBuf) -> Result<(), String> {
             let got = json!({"mode": s.mode.wire_name(), "consent_renewal_needed": s.consent_renewal_needed});
             matches(e, &got, &mut b, &at)?;
         } else if let Some(e) = step.get("expect_export") {
-            let doc: Json = serde_json::from_str(&sdk.export_local_data().map_err(|e| e.to_string())?.to_json())
-                .map_err(|e| e.to_string())?;
+            let doc: Json = serde_json::from_str(&sdk.export_local_data().map_err(|e| e.to_string())?.to_json()).map_err(|e| e.to_string())?;
             let got = json!({
                 "visitor": doc["visitor_id"].get("id").cloned().unwrap_or(Json::Null),
                 "pending_hits": doc["pending_hits"].as_array().map(Vec::len),
@@ -246,12 +243,14 @@ fn run(path: &PathBuf) -> Result<(), String> {
     let changes: Vec<Json> = recorder
         .changes()
         .into_iter()
-        .map(|c| json!({
-            "previous": c.previous.wire_name(),
-            "current": c.current.wire_name(),
-            "reason": c.reason.code(),
-            "consent_renewal_needed": c.consent_renewal_needed,
-        }))
+        .map(|c| {
+            json!({
+                "previous": c.previous.wire_name(),
+                "current": c.current.wire_name(),
+                "reason": c.reason.code(),
+                "consent_renewal_needed": c.consent_renewal_needed,
+            })
+        })
         .collect();
     matches(&v["mode_changes"], &Json::Array(changes), &mut b, "mode_changes")?;
     Ok(())
@@ -266,10 +265,8 @@ fn conformance_vectors() {
         .collect();
     files.sort();
     assert!(files.len() >= 29, "vectors missing: {files:?}");
-    let failures: Vec<String> = files
-        .iter()
-        .filter_map(|f| run(f).err().map(|e| format!("{}: {e}", f.file_name().unwrap().to_string_lossy())))
-        .collect();
+    let failures: Vec<String> =
+        files.iter().filter_map(|f| run(f).err().map(|e| format!("{}: {e}", f.file_name().unwrap().to_string_lossy()))).collect();
     assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), files.len(), failures.join("\n"));
 }
 

@@ -165,10 +165,7 @@ fn sigkill_at_random_moments_loses_nothing_persisted() {
         acked.update(&collector);
         for i in 0..persisted as i64 {
             let seq = offset + i;
-            assert!(
-                queued.contains_key(&seq) || acked.by_seq.contains_key(&seq),
-                "run {run}: seq {i} of {persisted} persisted hits lost"
-            );
+            assert!(queued.contains_key(&seq) || acked.by_seq.contains_key(&seq), "run {run}: seq {i} of {persisted} persisted hits lost");
         }
     }
 

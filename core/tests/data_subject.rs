@@ -128,11 +128,7 @@ fn bytes_on_disk(env: &Env) -> Vec<(String, Vec<u8>)> {
 }
 
 fn files_holding(env: &Env, needle: &str) -> Vec<String> {
-    bytes_on_disk(env)
-        .into_iter()
-        .filter(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
-        .map(|(name, _)| name)
-        .collect()
+    bytes_on_disk(env).into_iter().filter(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle.as_bytes())).map(|(name, _)| name).collect()
 }
 
 /// Tracks enough hits under one id that its bytes are spread over WAL frames

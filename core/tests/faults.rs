@@ -61,8 +61,7 @@ fn a_misbehaving_collector_loses_and_duplicates_nothing() {
     }
     // No flush: the uploader works through the failures on its own.
     assert!(wait_until(Duration::from_secs(90), || sdk.stats().uploaded == 1000), "{:?}", sdk.stats());
-    let acked: Vec<String> =
-        collector.acknowledged_events().iter().map(|e| e["data"]["event_id"].as_str().unwrap().to_owned()).collect();
+    let acked: Vec<String> = collector.acknowledged_events().iter().map(|e| e["data"]["event_id"].as_str().unwrap().to_owned()).collect();
     let distinct: HashSet<String> = acked.iter().cloned().collect();
     assert_eq!(distinct, ids, "every hit acknowledged, none invented");
     assert!(acked.len() >= distinct.len());
@@ -113,12 +112,8 @@ struct Tmpfs(tempfile::TempDir);
 impl Tmpfs {
     fn mount(options: &str) -> Option<Tmpfs> {
         let dir = tempfile::tempdir().ok()?;
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", options, "mesure-test"])
-            .arg(dir.path())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
+        let ok =
+            Command::new("mount").args(["-t", "tmpfs", "-o", options, "mesure-test"]).arg(dir.path()).status().map(|s| s.success()).unwrap_or(false);
         ok.then_some(Tmpfs(dir))
     }
     fn path(&self) -> &Path {
@@ -184,8 +179,7 @@ fn a_full_disk_keeps_the_sdk_alive_and_counts_what_it_loses() {
     assert_eq!(s.accepted, s.persisted + s.lost_storage_failure, "every hit is persisted or counted as lost: {s:?}");
     assert!(s.lost_storage_failure > 0, "the in-memory buffer is bounded: {s:?}");
     assert_eq!(s.uploaded, s.persisted, "everything persisted was delivered: {s:?}");
-    let distinct: HashSet<String> =
-        collector.acknowledged_events().iter().map(|e| e["data"]["event_id"].as_str().unwrap().to_owned()).collect();
+    let distinct: HashSet<String> = collector.acknowledged_events().iter().map(|e| e["data"]["event_id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(distinct.len() as u64, s.persisted, "after de-duplication by event_id");
     let db = rusqlite::Connection::open(fs.path().join("mesure/mesure.sqlite3")).unwrap();
     let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
@@ -208,7 +202,11 @@ fn a_read_only_store_holds_hits_in_memory_until_writable_again() {
     }
     let report = sdk.flush().unwrap();
     assert!(report.storage_error.is_some(), "{report:?}");
-    assert!(recorder.diagnostics().iter().any(|d| matches!(d, Diagnostic::StorageError { message } if message.contains("Read-only"))), "{:?}", recorder.diagnostics());
+    assert!(
+        recorder.diagnostics().iter().any(|d| matches!(d, Diagnostic::StorageError { message } if message.contains("Read-only"))),
+        "{:?}",
+        recorder.diagnostics()
+    );
     sdk.set_mode(VisitorMode::OptIn).unwrap();
     assert_eq!(sdk.mode(), VisitorMode::OptIn, "the SDK keeps answering");
     sdk.track(Event::screen("consented")).unwrap();

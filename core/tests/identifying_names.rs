@@ -73,14 +73,10 @@ fn names_are_distinct_and_have_one_verdict() {
     for row in &rows {
         // The SDK lower-cases property names: `userId` and `userid` are one name.
         match seen.get(&row.name.to_ascii_lowercase()) {
-            Some(first) if first.refused == row.refused => problems.push(format!(
-                "line {}: {:?} duplicates line {} ({:?})",
-                row.line, row.name, first.line, first.name
-            )),
-            Some(first) => problems.push(format!(
-                "line {}: {:?} is in both verdicts (line {}: {:?})",
-                row.line, row.name, first.line, first.name
-            )),
+            Some(first) if first.refused == row.refused => {
+                problems.push(format!("line {}: {:?} duplicates line {} ({:?})", row.line, row.name, first.line, first.name))
+            }
+            Some(first) => problems.push(format!("line {}: {:?} is in both verdicts (line {}: {:?})", row.line, row.name, first.line, first.name)),
             None => {
                 seen.insert(row.name.to_ascii_lowercase(), row);
             }

@@ -60,10 +60,7 @@ fn exempt_holds_back_events_outside_its_list() {
     sdk.flush().unwrap();
     let names: Vec<String> = env.requests()[0].1.iter().map(|e| e["name"].as_str().unwrap().to_owned()).collect();
     assert_eq!(names, ["page.display", "click.action", "click.navigation", "click.download", "click.exit"]);
-    assert_eq!(
-        env.recorder.dropped(),
-        vec![("exempt".into(), "purchase".into(), None, "event_not_allowed_in_mode")]
-    );
+    assert_eq!(env.recorder.dropped(), vec![("exempt".into(), "purchase".into(), None, "event_not_allowed_in_mode")]);
     assert_eq!(sdk.stats().events_dropped_by_mode, 1);
 }
 
@@ -102,10 +99,7 @@ fn opt_out_sends_and_stores_nothing_by_default() {
     assert!(env.queued().is_empty());
     assert_eq!(env.stored_visitor(), None);
     assert_eq!(env.stored_modes(), vec![("optout".into(), t0(), "set_by_app".into())]);
-    assert_eq!(
-        env.recorder.dropped(),
-        vec![("optout".into(), "page.display".into(), None, "opt_out_sends_nothing")]
-    );
+    assert_eq!(env.recorder.dropped(), vec![("optout".into(), "page.display".into(), None, "opt_out_sends_nothing")]);
 }
 
 #[test]
@@ -258,10 +252,7 @@ fn mode_changes_are_persisted_and_reported() {
     env.clock.advance_ms(1000);
     sdk.set_mode(VisitorMode::OptOut).unwrap();
     sdk.flush().unwrap();
-    assert_eq!(
-        env.stored_modes(),
-        vec![("optin".into(), t0(), "set_by_app".into()), ("optout".into(), t0() + 1000, "set_by_app".into())]
-    );
+    assert_eq!(env.stored_modes(), vec![("optin".into(), t0(), "set_by_app".into()), ("optout".into(), t0() + 1000, "set_by_app".into())]);
     let changes = env.recorder.changes();
     assert_eq!(changes.len(), 2);
     assert_eq!((changes[0].previous.clone(), changes[0].current.clone()), (VisitorMode::Exempt, VisitorMode::OptIn));
@@ -422,10 +413,8 @@ fn anonymous_hits_carry_only_values_the_sdk_owns() {
         env.config.send_hits_in_opt_out = true;
         let sdk = env.sdk();
         sdk.set_mode(mode.clone()).unwrap();
-        let tagged = Event::screen("home")
-            .with("connection_type", "jane.doe@example.com")
-            .with("device_timestamp_utc", 1)
-            .with("page_chapter1", "account");
+        let tagged =
+            Event::screen("home").with("connection_type", "jane.doe@example.com").with("device_timestamp_utc", 1).with("page_chapter1", "account");
         assert!(matches!(sdk.track(tagged).unwrap(), TrackOutcome::Queued { .. }), "{mode}");
         sdk.flush().unwrap();
         let reqs = env.requests();
@@ -458,10 +447,7 @@ fn anonymous_hits_send_only_the_configured_event_names() {
         sdk.flush().unwrap();
         let names: Vec<String> = env.requests()[0].1.iter().map(|e| e["name"].as_str().unwrap().to_owned()).collect();
         assert_eq!(names, ["page.display", "click.action", "click.navigation", "click.download", "click.exit"], "{mode}");
-        assert_eq!(
-            env.recorder.dropped(),
-            vec![(mode.wire_name().into(), "user.jane_doe_signed_in".into(), None, "event_not_allowed_in_mode")]
-        );
+        assert_eq!(env.recorder.dropped(), vec![(mode.wire_name().into(), "user.jane_doe_signed_in".into(), None, "event_not_allowed_in_mode")]);
     }
 }
 
@@ -502,8 +488,7 @@ fn a_forbidden_event_is_held_back_in_every_mode() {
         assert!(matches!(sdk.track(Event::new("page.display")).unwrap(), TrackOutcome::Queued { .. }), "{mode}");
     }
     sdk.flush().unwrap();
-    let names: Vec<String> =
-        env.requests().iter().flat_map(|(_, e)| e.iter().map(|x| x["name"].as_str().unwrap().to_owned())).collect();
+    let names: Vec<String> = env.requests().iter().flat_map(|(_, e)| e.iter().map(|x| x["name"].as_str().unwrap().to_owned())).collect();
     assert!(names.iter().all(|n| n == "page.display"), "{names:?}");
     assert_eq!(sdk.stats().events_dropped_by_mode, 15);
 }

@@ -68,14 +68,39 @@ const SITE: u32 = 42;
 const EXEMPT_EVENTS: [&str; 5] = ["page.display", "click.action", "click.navigation", "click.download", "click.exit"];
 /// The strictly necessary set of the README: audience measurement's.
 const EXEMPT_KEYS: [&str; 24] = [
-    "page", "page_chapter1", "page_chapter2", "page_chapter3", "previous_page", "click", "click_chapter1",
-    "click_chapter2", "click_chapter3", "device_type", "device_brand", "device_model", "device_screen_width",
-    "device_screen_height", "os", "os_version", "app_version", "connection_type", "device_timestamp_utc",
-    "event_collection_platform", "event_collection_version", "page_duration", "page_load_time", "page_scroll_depth",
+    "page",
+    "page_chapter1",
+    "page_chapter2",
+    "page_chapter3",
+    "previous_page",
+    "click",
+    "click_chapter1",
+    "click_chapter2",
+    "click_chapter3",
+    "device_type",
+    "device_brand",
+    "device_model",
+    "device_screen_width",
+    "device_screen_height",
+    "os",
+    "os_version",
+    "app_version",
+    "connection_type",
+    "device_timestamp_utc",
+    "event_collection_platform",
+    "event_collection_version",
+    "page_duration",
+    "page_load_time",
+    "page_scroll_depth",
 ];
 const RESERVED: [&str; 7] = [
-    "visitor_privacy_mode", "visitor_privacy_consent", "visitor_privacy_purposes", "event_id", "device_timestamp_utc",
-    "event_collection_platform", "event_collection_version",
+    "visitor_privacy_mode",
+    "visitor_privacy_consent",
+    "visitor_privacy_purposes",
+    "event_id",
+    "device_timestamp_utc",
+    "event_collection_platform",
+    "event_collection_version",
 ];
 const AM: &str = "audience_measurement";
 const RECO: &str = "personalisation";
@@ -163,10 +188,13 @@ fn contexts() -> Vec<(DeviceContext, bool)> {
     };
     vec![
         (base.clone(), true),
-        (with(&|c| {
-            c.connection_type = Some("cellular".into());
-            c.device_model = Some("Pixel 8".into());
-        }), true),
+        (
+            with(&|c| {
+                c.connection_type = Some("cellular".into());
+                c.device_model = Some("Pixel 8".into());
+            }),
+            true,
+        ),
         (with(&|c| c.connection_type = None), true),
         (with(&|c| c.connection_type = Some("jane.doe@example.com".into())), false),
         (with(&|c| c.connection_type = Some("5g".into())), false),
@@ -228,11 +256,52 @@ fn valid_name(k: &str) -> bool {
 /// Every one identifies a person or a device, glued and abbreviated ones
 /// included (issue 16, leak 1): the configuration is refused.
 const IDENTIFYING: [&str; 46] = [
-    "user_id", "userid", "username", "uid", "customer_id", "account_id", "client_id", "member_id", "deviceid",
-    "device_id", "androidid", "android_id", "advertiserid", "advertising_id", "idfa", "idfv", "gaid", "ipaddress",
-    "ip", "lat", "lng", "lon", "long", "geo_long", "geo_latitude", "location", "email", "mail", "tel",
-    "phone_number", "imsi", "iccid", "serialnumber", "macaddress", "idclient", "visitor_id", "login", "full_name",
-    "birthdate", "address", "customeruserid", "clientip", "geolat", "wifimac", "emailsha256", "usr_id",
+    "user_id",
+    "userid",
+    "username",
+    "uid",
+    "customer_id",
+    "account_id",
+    "client_id",
+    "member_id",
+    "deviceid",
+    "device_id",
+    "androidid",
+    "android_id",
+    "advertiserid",
+    "advertising_id",
+    "idfa",
+    "idfv",
+    "gaid",
+    "ipaddress",
+    "ip",
+    "lat",
+    "lng",
+    "lon",
+    "long",
+    "geo_long",
+    "geo_latitude",
+    "location",
+    "email",
+    "mail",
+    "tel",
+    "phone_number",
+    "imsi",
+    "iccid",
+    "serialnumber",
+    "macaddress",
+    "idclient",
+    "visitor_id",
+    "login",
+    "full_name",
+    "birthdate",
+    "address",
+    "customeruserid",
+    "clientip",
+    "geolat",
+    "wifimac",
+    "emailsha256",
+    "usr_id",
 ];
 /// Ordinary analytics names: accepted, and then sent in exempt.
 const ORDINARY: [&str; 8] =
@@ -518,12 +587,47 @@ fn event_name() -> impl Strategy<Value = String> {
 
 fn key() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
-        "page", "Page", "page_chapter1", "click", "previous_page", "device_model", "connection_type", "os",
-        "ab_variant", "search_category", "free_text", "user_id", "USER_ID", "Email", "idfa", "geo_latitude",
-        "member_id", "event_id", "Event_Id", "VISITOR_PRIVACY_MODE", "visitor_privacy_consent", "idclient",
-        "visitor_privacy_purposes", "device_timestamp_utc", "event_collection_version", "m_x", "bad-name",
-        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "basket_value", "long_text", "list", "article_id", "theme",
-        "level", "location", "ip", "reco_slot", "ad_campaign", "reco_segment", "user_segment", "page_load_time",
+        "page",
+        "Page",
+        "page_chapter1",
+        "click",
+        "previous_page",
+        "device_model",
+        "connection_type",
+        "os",
+        "ab_variant",
+        "search_category",
+        "free_text",
+        "user_id",
+        "USER_ID",
+        "Email",
+        "idfa",
+        "geo_latitude",
+        "member_id",
+        "event_id",
+        "Event_Id",
+        "VISITOR_PRIVACY_MODE",
+        "visitor_privacy_consent",
+        "idclient",
+        "visitor_privacy_purposes",
+        "device_timestamp_utc",
+        "event_collection_version",
+        "m_x",
+        "bad-name",
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "basket_value",
+        "long_text",
+        "list",
+        "article_id",
+        "theme",
+        "level",
+        "location",
+        "ip",
+        "reco_slot",
+        "ad_campaign",
+        "reco_segment",
+        "user_segment",
+        "page_load_time",
     ])
     .prop_map(str::to_owned)
 }
@@ -620,7 +724,11 @@ impl HttpClient for Collector {
             Some(_) => 0,
             None => {
                 let mut script = self.script.lock().unwrap();
-                if script.is_empty() { 200 } else { script.remove(0) }
+                if script.is_empty() {
+                    200
+                } else {
+                    script.remove(0)
+                }
             }
         };
         let at = self.clock.now_ms();
@@ -763,10 +871,7 @@ impl Model {
             M::OptIn | M::NoStorage => all(PurposeMode::OptIn),
             M::OptOut => all(PurposeMode::OptOut),
             M::NoConsent => all(PurposeMode::NotAcquired),
-            M::Exempt | M::Plus => self
-                .purposes()
-                .iter()
-                .all(|(p, m)| *m == if *p == AM { PurposeMode::Essential } else { PurposeMode::OptOut }),
+            M::Exempt | M::Plus => self.purposes().iter().all(|(p, m)| *m == if *p == AM { PurposeMode::Essential } else { PurposeMode::OptOut }),
         }
     }
 
@@ -801,12 +906,8 @@ impl Model {
     /// mode, which returns to the default; consent must be asked again.
     fn lapse(&mut self) {
         let now = self.now;
-        let lapsed: Vec<&str> = self
-            .answers
-            .iter()
-            .filter(|(_, (m, since))| *m == PurposeMode::OptIn && !holds(*since, 6, now))
-            .map(|(p, _)| *p)
-            .collect();
+        let lapsed: Vec<&str> =
+            self.answers.iter().filter(|(_, (m, since))| *m == PurposeMode::OptIn && !holds(*since, 6, now)).map(|(p, _)| *p).collect();
         for p in &lapsed {
             self.answers.remove(p);
         }
@@ -1052,7 +1153,8 @@ impl Run {
     fn restart(&mut self, between: impl FnOnce(&std::path::Path)) -> Check {
         self.sdk.shutdown().map_err(|e| fail(format!("shutdown: {e}")))?;
         between(self.dir.path());
-        self.sdk = Arc::new(Self::build(&self.config, self.layers, &self.clock, &self.collector, &self.gate).map_err(|e| fail(format!("restart: {e}")))?);
+        self.sdk =
+            Arc::new(Self::build(&self.config, self.layers, &self.clock, &self.collector, &self.gate).map_err(|e| fail(format!("restart: {e}")))?);
         Ok(())
     }
 
@@ -1164,10 +1266,8 @@ impl Run {
                 let map: BTreeMap<String, PurposeMode> = answers.iter().map(|(p, m)| ((*p).to_owned(), *m)).collect();
                 self.sdk.set_purposes(&map).map_err(fail)?;
                 // The last answer for a purpose wins, as in the map.
-                let dedup: Vec<(&'static str, PurposeMode)> = PURPOSES
-                    .iter()
-                    .filter_map(|p| answers.iter().rev().find(|(q, _)| q == p).copied())
-                    .collect();
+                let dedup: Vec<(&'static str, PurposeMode)> =
+                    PURPOSES.iter().filter_map(|p| answers.iter().rev().find(|(q, _)| q == p).copied()).collect();
                 self.model.set_purposes(&dedup);
             }
             Step::SetContext(i) => {
@@ -1415,7 +1515,14 @@ impl Run {
                 // Exactly what the rules allow, with the right values.
                 let mut expected: serde_json::Map<String, Json> = t.data.clone().into_iter().collect();
                 expected.insert("event_id".into(), json!(event_id));
-                ensure!(Json::Object(data.clone()) == Json::Object(expected.clone()), "{:?} hit {}:\n sent     {}\n expected {}", t.mode, t.event, Json::Object(data), Json::Object(expected));
+                ensure!(
+                    Json::Object(data.clone()) == Json::Object(expected.clone()),
+                    "{:?} hit {}:\n sent     {}\n expected {}",
+                    t.mode,
+                    t.event,
+                    Json::Object(data),
+                    Json::Object(expected)
+                );
                 for v in data.values() {
                     if let Some(s) = v.as_str() {
                         ensure!(!known_ids.contains(s), "a visitor id inside the data: {s}");

@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use mesure_core::testing::add_calendar_months;
-use mesure_core::testing::{check_event, reserved, Context};
 use mesure_core::testing::is_identifying;
 use mesure_core::testing::RuleBook;
-use mesure_core::{EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
+use mesure_core::testing::{check_event, reserved, Context};
 use mesure_core::*;
+use mesure_core::{EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
 use proptest::prelude::*;
 use serde_json::Value as Json;
 
@@ -38,9 +38,26 @@ fn name() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(known),
         prop::sample::select(vec![
-            "user_id", "USER_ID", "user_category", "email", "idfa", "gaid", "android_id", "geo_latitude",
-            "advertising_id", "app_sessionid", "app_sc", "browser_language", "visitor_privacy_mode",
-            "visitor_privacy_consent", "event_id", "m_x", "visit_x", "ab_variant", "Page", "PAGE_chapter1",
+            "user_id",
+            "USER_ID",
+            "user_category",
+            "email",
+            "idfa",
+            "gaid",
+            "android_id",
+            "geo_latitude",
+            "advertising_id",
+            "app_sessionid",
+            "app_sc",
+            "browser_language",
+            "visitor_privacy_mode",
+            "visitor_privacy_consent",
+            "event_id",
+            "m_x",
+            "visit_x",
+            "ab_variant",
+            "Page",
+            "PAGE_chapter1",
         ])
         .prop_map(str::to_owned),
         "[a-zA-Z_][a-zA-Z0-9_-]{0,44}",
@@ -58,8 +75,7 @@ fn event_name() -> impl Strategy<Value = String> {
 }
 
 fn event() -> impl Strategy<Value = Event> {
-    (event_name(), prop::collection::vec((name(), value()), 0..14))
-        .prop_map(|(name, properties)| Event { name, properties })
+    (event_name(), prop::collection::vec((name(), value()), 0..14)).prop_map(|(name, properties)| Event { name, properties })
 }
 
 fn config_with_allowlist() -> Config {

@@ -55,12 +55,7 @@ fn purge_while_in_flight(status: u16, purge: impl FnOnce(&Sdk)) -> (Vec<(String,
     let env = Env::new();
     let (client, held) = HeldClient::new(200);
     let sdk = Arc::new(
-        Sdk::builder(env.config.clone())
-            .clock(env.clock.clone())
-            .listener(env.recorder.clone())
-            .http_client(client.clone())
-            .build()
-            .unwrap(),
+        Sdk::builder(env.config.clone()).clock(env.clock.clone()).listener(env.recorder.clone()).http_client(client.clone()).build().unwrap(),
     );
     for i in 0..8 {
         sdk.track(Event::screen(format!("p{i}"))).unwrap();

@@ -56,15 +56,11 @@ fn each_purpose_lets_out_its_own_properties() {
     expected["ad_campaign"] = json!("spring");
     expected["visitor_privacy_mode"] = json!("optin");
     expected["visitor_privacy_consent"] = json!(true);
-    expected["visitor_privacy_purposes"] =
-        json!(["advertising:opt-in", "audience_measurement:opt-in", "personalisation:opt-out"]);
+    expected["visitor_privacy_purposes"] = json!(["advertising:opt-in", "audience_measurement:opt-in", "personalisation:opt-out"]);
     assert_eq!(data, expected, "reco_slot (opted out) and user_id (no purpose) held back");
     let dropped = env.recorder.dropped();
     for p in ["reco_slot", "user_id"] {
-        assert!(
-            dropped.contains(&("optin".into(), "page.display".into(), Some(p.into()), "purpose_not_consented")),
-            "{p}: {dropped:?}"
-        );
+        assert!(dropped.contains(&("optin".into(), "page.display".into(), Some(p.into()), "purpose_not_consented")), "{p}: {dropped:?}");
     }
 }
 
@@ -96,11 +92,7 @@ fn other_purposes_never_ride_on_the_exempt_stream() {
     sdk.track(tagged()).unwrap();
     sdk.flush().unwrap();
     let (_, data) = sent(&env);
-    assert_eq!(
-        data,
-        expected_exempt_page(t0(), "home"),
-        "only the strictly necessary set under the exempt id, and nothing of the visitor's answers"
-    );
+    assert_eq!(data, expected_exempt_page(t0(), "home"), "only the strictly necessary set under the exempt id, and nothing of the visitor's answers");
 }
 
 #[test]

@@ -156,11 +156,7 @@ fn a_corrupt_database_is_recreated_and_reported() {
     sdk.track(Event::screen("home")).unwrap();
     let report = sdk.flush().unwrap();
     assert_eq!(report.uploaded, 1);
-    assert!(env
-        .recorder
-        .diagnostics()
-        .iter()
-        .any(|d| matches!(d, Diagnostic::StorageRecovered { .. })));
+    assert!(env.recorder.diagnostics().iter().any(|d| matches!(d, Diagnostic::StorageRecovered { .. })));
 }
 
 #[test]
@@ -206,11 +202,7 @@ fn an_unusable_storage_directory_keeps_the_sdk_alive() {
 #[test]
 fn invalid_configurations_are_refused_with_the_field_named() {
     let mut env = Env::new();
-    env.config.exempt_allowlist.push(AllowedProperty {
-        property: "user_id".into(),
-        events: "*".into(),
-        justification: "we need to know who".into(),
-    });
+    env.config.exempt_allowlist.push(AllowedProperty { property: "user_id".into(), events: "*".into(), justification: "we need to know who".into() });
     match env.try_sdk() {
         Err(SdkError::Config(e)) => {
             assert_eq!(e.field, "exempt_allowlist[0].property");
@@ -229,8 +221,5 @@ fn a_screen_name_wins_over_a_page_property() {
     sdk.flush().unwrap();
     let sent = &env.requests()[0].1[0]["data"];
     assert_eq!((sent["page"].as_str(), sent["page_chapter1"].as_str()), (Some("home"), Some("news")));
-    assert_eq!(
-        env.recorder.dropped(),
-        vec![("exempt".into(), "page.display".into(), Some("Page".into()), "replaced_by_screen_name")]
-    );
+    assert_eq!(env.recorder.dropped(), vec![("exempt".into(), "page.display".into(), Some("Page".into()), "replaced_by_screen_name")]);
 }

@@ -12,10 +12,7 @@ use mesure_core::*;
 use serde_json::Value as Json;
 
 fn data_of(env: &Env) -> Vec<(String, Json)> {
-    env.requests()
-        .into_iter()
-        .flat_map(|(id, events)| events.into_iter().map(move |e| (id.clone(), e)))
-        .collect()
+    env.requests().into_iter().flat_map(|(id, events)| events.into_iter().map(move |e| (id.clone(), e))).collect()
 }
 
 fn allowance(property: &str) -> AllowedProperty {
@@ -38,7 +35,11 @@ fn leak_01_glued_and_abbreviated_names_are_refused() {
 fn leak_02_identifying_values_do_not_leave_in_exempt() {
     let env = Env::new();
     let sdk = env.sdk();
-    sdk.track_screen("jane.doe@example.com", vec![("page_chapter1".into(), "+33 6 12 34 56 78".into()), ("previous_page".into(), "82.64.12.3".into())]).unwrap();
+    sdk.track_screen(
+        "jane.doe@example.com",
+        vec![("page_chapter1".into(), "+33 6 12 34 56 78".into()), ("previous_page".into(), "82.64.12.3".into())],
+    )
+    .unwrap();
     sdk.flush().unwrap();
     let sent = data_of(&env);
     assert_eq!(sent.len(), 1);
@@ -47,7 +48,10 @@ fn leak_02_identifying_values_do_not_leave_in_exempt() {
         assert!(!text.contains(secret), "{secret} left in exempt: {text}");
     }
     let data = &sent[0].1["data"];
-    assert_eq!((&data["page"], &data["page_chapter1"], &data["previous_page"]), (&Json::from("[email]"), &Json::from("[phone]"), &Json::from("[ip]")));
+    assert_eq!(
+        (&data["page"], &data["page_chapter1"], &data["previous_page"]),
+        (&Json::from("[email]"), &Json::from("[phone]"), &Json::from("[ip]"))
+    );
     let dropped = env.recorder.dropped();
     for p in ["page", "page_chapter1", "previous_page"] {
         assert!(dropped.contains(&("exempt".into(), "page.display".into(), Some(p.into()), "identifying_value")), "{p}: {dropped:?}");
@@ -196,7 +200,11 @@ fn a_store_from_before_sites_is_bound_to_the_first_site() {
     let id = "7b7c5a52-2f0d-4f7a-9a4e-0d1f3c2b1a00";
     db.execute("INSERT INTO visitor VALUES (1, ?1, ?2, ?3)", rusqlite::params![id, t0(), t0() + 400 * 86_400_000]).unwrap();
     let body = r#"{"name":"page.display","data":{"device_timestamp_utc":1772532000,"event_id":"e-old","page":"home","visitor_privacy_consent":false,"visitor_privacy_mode":"exempt"}}"#;
-    db.execute("INSERT INTO hits (event_id, visitor_id, mode, tracked_at_ms, body) VALUES ('e-old', ?1, 'exempt', ?2, ?3)", rusqlite::params![id, t0(), body]).unwrap();
+    db.execute(
+        "INSERT INTO hits (event_id, visitor_id, mode, tracked_at_ms, body) VALUES ('e-old', ?1, 'exempt', ?2, ?3)",
+        rusqlite::params![id, t0(), body],
+    )
+    .unwrap();
     drop(db);
     let sdk = env.sdk();
     sdk.flush().unwrap();
@@ -271,10 +279,7 @@ fn leak_08_an_expired_id_does_not_leave_from_the_queue() {
     env.clock.set_ms(expiry + 200 * 86_400_000);
     sdk.flush().unwrap();
     let sent = data_of(&env);
-    assert!(
-        sent.iter().all(|(_, e)| e["data"]["page"] != "last"),
-        "a hit left with an id past its 13 months: {sent:?}"
-    );
+    assert!(sent.iter().all(|(_, e)| e["data"]["page"] != "last"), "a hit left with an id past its 13 months: {sent:?}");
 }
 
 /// Leak 9: purposes without bound push the screen name out of the hit.
@@ -336,9 +341,12 @@ fn leak_10_a_property_of_two_purposes_needs_both() {
     sdk.flush().unwrap();
     let sent = data_of(&env);
     assert!(sent.iter().all(|(_, e)| e["data"].get("reco_segment").is_none()), "reco_segment left without advertising: {sent:?}");
-    assert!(env.recorder.diagnostics().iter().any(|d| matches!(d,
+    assert!(
+        env.recorder.diagnostics().iter().any(|d| matches!(d,
         Diagnostic::Dropped { dropped: Dropped { property: Some(p), reason: DropReason::PurposeNotConsented { purpose }, .. }, .. }
-            if p == "reco_segment" && purpose == "advertising")), "the diagnostic names the purpose (leak 13)");
+            if p == "reco_segment" && purpose == "advertising")),
+        "the diagnostic names the purpose (leak 13)"
+    );
     let report = sdk.compliance_report();
     assert!(
         report.purpose_overlaps.iter().any(|o| (o.pattern.as_str(), o.other_pattern.as_str()) == ("reco_*", "*_segment")),
@@ -372,4 +380,3 @@ fn leak_13_a_wide_storage_directory_is_narrowed() {
     drop(sdk);
     assert_eq!(mode, 0o700, "the directory stays {mode:o}");
 }
-

@@ -281,12 +281,7 @@ fn with_client(behaviour: fn(HttpRequest, Completion)) -> (Env, Sdk, Arc<Scripte
     let mut env = Env::new();
     env.config.request_timeout_ms = 200;
     let client = Arc::new(ScriptedClient { behaviour, calls: Mutex::new(0) });
-    let sdk = Sdk::builder(env.config.clone())
-        .clock(env.clock.clone())
-        .listener(env.recorder.clone())
-        .http_client(client.clone())
-        .build()
-        .unwrap();
+    let sdk = Sdk::builder(env.config.clone()).clock(env.clock.clone()).listener(env.recorder.clone()).http_client(client.clone()).build().unwrap();
     (env, sdk, client)
 }
 
@@ -332,13 +327,7 @@ fn a_client_may_answer_from_another_thread() {
     let (env, sdk, client) = with_client(|req, c| {
         std::thread::spawn(move || {
             assert!(req.url.contains("/event?s=42&idclient="));
-            assert_eq!(
-                req.headers,
-                vec![
-                    ("Content-Type".to_owned(), "application/json".to_owned()),
-                    ("User-Agent".to_owned(), "Mesure".to_owned())
-                ]
-            );
+            assert_eq!(req.headers, vec![("Content-Type".to_owned(), "application/json".to_owned()), ("User-Agent".to_owned(), "Mesure".to_owned())]);
             std::thread::sleep(Duration::from_millis(20));
             c.complete(HttpOutcome::Response { status: 200, retry_after: None });
         });

@@ -125,10 +125,7 @@ fn refused_events_are_reported_to_the_listener() {
     let twice = Event::new("search").with("q", "a").with("Q", "b");
     assert_eq!(sdk.track(twice), Err(TrackError::DuplicateProperty { name: "q".into() }));
     // A click name given twice (as the name and as a property) is a key given twice.
-    assert!(matches!(
-        sdk.track_click(ClickKind::Action, "buy", vec![("click".into(), "other".into())]),
-        Err(TrackError::DuplicateProperty { .. })
-    ));
+    assert!(matches!(sdk.track_click(ClickKind::Action, "buy", vec![("click".into(), "other".into())]), Err(TrackError::DuplicateProperty { .. })));
     sdk.flush().unwrap(); // the listener has been told of everything before it
     assert_eq!(
         refused(&env),
@@ -163,9 +160,7 @@ fn a_value_of_an_unsupported_type_is_dropped_and_reported() {
     let env = Env::new();
     let sdk = env.sdk();
     sdk.set_mode(VisitorMode::OptIn).unwrap();
-    let outcome = sdk
-        .track(Event::new("share").with("link", Value::Unsupported("java.net.URI".into())).with("target", "mail"))
-        .unwrap();
+    let outcome = sdk.track(Event::new("share").with("link", Value::Unsupported("java.net.URI".into())).with("target", "mail")).unwrap();
     assert!(matches!(outcome, TrackOutcome::Queued { .. }));
     sdk.flush().unwrap();
     let requests = env.requests();

@@ -138,10 +138,7 @@ fn leaving_for_anonymous_modes_deletes_the_id_and_its_hits() {
 
 /// The idclient of each request, with the `visitor_privacy_mode` of its hits.
 fn ids_and_modes(env: &Env) -> Vec<(String, String)> {
-    env.requests()
-        .into_iter()
-        .map(|(id, events)| (id, events[0]["data"]["visitor_privacy_mode"].as_str().unwrap().to_owned()))
-        .collect()
+    env.requests().into_iter().map(|(id, events)| (id, events[0]["data"]["visitor_privacy_mode"].as_str().unwrap().to_owned())).collect()
 }
 
 #[test]

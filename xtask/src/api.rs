@@ -126,10 +126,8 @@ impl Walker<'_> {
     }
 
     fn module(&mut self, id: &str, path: &str) {
-        let items: Vec<String> = self.item(id)["inner"]["module"]["items"]
-            .as_array()
-            .map(|a| a.iter().map(|v| v.to_string()).collect())
-            .unwrap_or_default();
+        let items: Vec<String> =
+            self.item(id)["inner"]["module"]["items"].as_array().map(|a| a.iter().map(|v| v.to_string()).collect()).unwrap_or_default();
         for child in items {
             let it = self.item(&child).clone();
             if it.is_null() || it["visibility"] != "public" {
@@ -516,11 +514,9 @@ pub fn swift_listing() -> Result<String> {
     let files = files_with_extension(&root().join("ios/Sources"), "swift");
     let generated_files = files_with_extension(&generated, "swift");
     let mut out = String::new();
-    for (label, file) in files
-        .iter()
-        .map(|f| (f.strip_prefix(root()).unwrap_or(f).display().to_string(), f))
-        .chain(generated_files.iter().map(|f| (format!("(generated) {}", f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()), f)))
-    {
+    for (label, file) in files.iter().map(|f| (f.strip_prefix(root()).unwrap_or(f).display().to_string(), f)).chain(
+        generated_files.iter().map(|f| (format!("(generated) {}", f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()), f)),
+    ) {
         let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
         for decl in swift_public_declarations(&text) {
             out.push_str(&format!("{label}: {decl}\n"));
@@ -566,10 +562,7 @@ pub fn swift_public_declarations(text: &str) -> Vec<String> {
             let is_public = modifiers.iter().any(|w| *w == "public" || *w == "open" || w.starts_with("public("));
             let kind = words.get(modifiers.len()).copied().unwrap_or("");
             if matches!(kind, "class" | "struct" | "enum" | "protocol" | "actor" | "extension") {
-                let name = words
-                    .get(modifiers.len() + 1)
-                    .map(|n| n.split([':', '<', '{']).next().unwrap_or(n).to_owned())
-                    .unwrap_or_default();
+                let name = words.get(modifiers.len() + 1).map(|n| n.split([':', '<', '{']).next().unwrap_or(n).to_owned()).unwrap_or_default();
                 pending = Some((name, is_public && kind == "enum"));
             }
             let innermost = scopes.last();
@@ -617,7 +610,24 @@ fn is_modifier(w: &str) -> bool {
         || w.starts_with("public(")
         || matches!(
             w,
-            "public" | "open" | "final" | "static" | "override" | "required" | "convenience" | "mutating" | "nonmutating" | "nonisolated" | "indirect" | "dynamic" | "lazy" | "weak" | "unowned" | "internal" | "private" | "fileprivate"
+            "public"
+                | "open"
+                | "final"
+                | "static"
+                | "override"
+                | "required"
+                | "convenience"
+                | "mutating"
+                | "nonmutating"
+                | "nonisolated"
+                | "indirect"
+                | "dynamic"
+                | "lazy"
+                | "weak"
+                | "unowned"
+                | "internal"
+                | "private"
+                | "fileprivate"
         )
 }
 

@@ -19,10 +19,6 @@ pub fn test() -> Result<()> {
     let result = run(cross::cargo_aarch64()
         .args(["test", "--no-fail-fast", "--target", AARCH64, "-p", "mesure-core", "-p", "mesure-ffi"])
         .env("MESURE_TEST_RUNNER", cross::runner()));
-    eprintln!(
-        "xtask: aarch64 suites under qemu: {} in {:.0?}",
-        if result.is_ok() { "passed" } else { "FAILED" },
-        started.elapsed()
-    );
+    eprintln!("xtask: aarch64 suites under qemu: {} in {:.0?}", if result.is_ok() { "passed" } else { "FAILED" }, started.elapsed());
     result
 }

@@ -83,7 +83,18 @@ fn mobile_sizes(dir: &Path) -> Result<String> {
     match cross::setup(false) {
         Ok(()) => {
             run(cross::cargo_aarch64()
-                .args(["build", "--release", "-p", "mesure-ffi", "--no-default-features", "--features", "bundled-sqlite", "--target", cross::AARCH64, "--target-dir"])
+                .args([
+                    "build",
+                    "--release",
+                    "-p",
+                    "mesure-ffi",
+                    "--no-default-features",
+                    "--features",
+                    "bundled-sqlite",
+                    "--target",
+                    cross::AARCH64,
+                    "--target-dir",
+                ])
                 .arg(&mobile))?;
             let lib = cross::out_dir(&mobile, "release").join(bindings::lib_file_name());
             rows += &abi_row(dir, "aarch64 (arm64-v8a)", &lib, cross::STRIP, "arm64", "aarch64-linux-gnu")?;
@@ -99,27 +110,21 @@ fn mb(bytes: u64) -> String {
 
 fn kotlin_figures(dir: &Path) -> Result<String> {
     let home = kotlin::kotlin_home()?;
-    let libs = [
-        kotlin::debian_jar("jna"),
-        home.join("lib/kotlin-stdlib.jar"),
-        home.join("lib/kotlinx-coroutines-core-jvm.jar"),
-    ];
+    let libs = [kotlin::debian_jar("jna"), home.join("lib/kotlin-stdlib.jar"), home.join("lib/kotlinx-coroutines-core-jvm.jar")];
     let out = dir.join("kotlin-bench");
     let [ffi, wrapper] = kotlin::compile_wrapper(&home, &libs, &out)?;
     let classes = out.join("bench");
     let _ = std::fs::remove_dir_all(&classes);
     let compiled = [libs.to_vec(), vec![ffi, wrapper]].concat();
     run(kotlin::kotlinc(&home, &compiled, &classes).arg(root().join("tests/kotlin/bench/TrackBench.kt")))?;
-    let json = output(
-        Command::new("java")
-            .arg(format!("-Djna.library.path={}", target_dir().join("release").display()))
-            .args(["-cp", &kotlin::classpath(&[vec![classes], compiled].concat()), "eu.mesure.bench.TrackBenchKt"]),
-    )?;
+    let json = output(Command::new("java").arg(format!("-Djna.library.path={}", target_dir().join("release").display())).args([
+        "-cp",
+        &kotlin::classpath(&[vec![classes], compiled].concat()),
+        "eu.mesure.bench.TrackBenchKt",
+    ]))?;
     let line = json.lines().last().unwrap_or("").to_owned();
     let v = |key: &str, field: &str| json_field(&line, key, field) / 1000.0;
-    let row = |label: &str, key: &str| {
-        format!("| {label} | {:.2} µs | {:.2} µs | {:.2} µs |\n", v(key, "p50"), v(key, "p99"), v(key, "p999"))
-    };
+    let row = |label: &str, key: &str| format!("| {label} | {:.2} µs | {:.2} µs | {:.2} µs |\n", v(key, "p50"), v(key, "p99"), v(key, "p999"));
     Ok(format!(
         "### Tracking through Kotlin (desktop JVM, JNA)\n\n\
          100 bursts of 1000 calls after warm-up, waiting between bursts for the SDK to drain; baselines in the same JVM: calls across the same FFI that do nothing, one returning a string (`sdkVersion()`: a UniFFI buffer crosses back), one a boolean (`hasBuiltinHttpClient()`). `Mesure.trackScreen` is the wrapper's (convert, enqueue, return), its empty call measured interleaved with it; `MesureCore.trackScreen` is the core's work on the caller's thread.\n\n\
@@ -210,7 +215,9 @@ pub fn bench_kotlin() -> Result<()> {
 /// `.cargo/config.toml` (`LIBSQLITE3_FLAGS`), as the Android and iOS builds.
 fn library_sizes(dir: &Path) -> Result<String> {
     run(cargo().args(["build", "--release", "-p", "mesure-ffi"]))?;
-    run(cargo().args(["build", "--release", "-p", "mesure-ffi", "--no-default-features", "--features", "bundled-sqlite", "--target-dir"]).arg(target_dir().join("mobile")))?;
+    run(cargo()
+        .args(["build", "--release", "-p", "mesure-ffi", "--no-default-features", "--features", "bundled-sqlite", "--target-dir"])
+        .arg(target_dir().join("mobile")))?;
     let full = stripped_size(&target_dir().join("release").join(bindings::lib_file_name()), &dir.join("full.so"), "strip")?;
     let mobile = stripped_size(&target_dir().join("mobile/release").join(bindings::lib_file_name()), &dir.join("mobile.so"), "strip")?;
     Ok(format!(

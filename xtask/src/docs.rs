@@ -152,16 +152,7 @@ mod tests {
 "#;
         assert_eq!(
             docs_of_exported_items(src),
-            [
-                "Exported function.",
-                "A record.",
-                "A field.",
-                "An enum.",
-                "A variant.",
-                "Another, with a field.",
-                "Its field.",
-                "A method."
-            ]
+            ["Exported function.", "A record.", "A field.", "An enum.", "A variant.", "Another, with a field.", "Its field.", "A method."]
         );
     }
 }

@@ -94,11 +94,8 @@ pub fn load_segments(bytes: &[u8]) -> Result<Vec<Load>> {
         if r.u32(at)? != PT_LOAD {
             continue;
         }
-        let (offset, align) = if wide {
-            (r.uint(at + 0x08, 8)?, r.uint(at + 0x30, 8)?)
-        } else {
-            (u64::from(r.u32(at + 0x04)?), u64::from(r.u32(at + 0x1c)?))
-        };
+        let (offset, align) =
+            if wide { (r.uint(at + 0x08, 8)?, r.uint(at + 0x30, 8)?) } else { (u64::from(r.u32(at + 0x04)?), u64::from(r.u32(at + 0x1c)?)) };
         loads.push(Load { offset, align });
     }
     if loads.is_empty() {
@@ -111,28 +108,18 @@ pub fn load_segments(bytes: &[u8]) -> Result<Vec<Load>> {
 /// otherwise the offending segments, in a sentence.
 pub fn check_bytes(bytes: &[u8]) -> Result<()> {
     let loads = load_segments(bytes)?;
-    let short: Vec<String> = loads
-        .iter()
-        .filter(|l| l.align < PAGE_16K)
-        .map(|l| format!("PT_LOAD at offset {:#x} aligned to {:#x}", l.offset, l.align))
-        .collect();
+    let short: Vec<String> =
+        loads.iter().filter(|l| l.align < PAGE_16K).map(|l| format!("PT_LOAD at offset {:#x} aligned to {:#x}", l.offset, l.align)).collect();
     if short.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "{} (needs {PAGE_16K:#x}: link with -Wl,-z,max-page-size=16384)",
-            short.join(", ")
-        ))
+        Err(format!("{} (needs {PAGE_16K:#x}: link with -Wl,-z,max-page-size=16384)", short.join(", ")))
     }
 }
 
 /// The `*.so` entries of a zip archive (an AAR, an APK), with their bytes.
 fn zip_libraries(archive: &Path) -> Result<Vec<(String, Vec<u8>)>> {
-    let listing = Command::new("unzip")
-        .arg("-Z1")
-        .arg(archive)
-        .output()
-        .map_err(|e| format!("unzip (needed to read {}): {e}", archive.display()))?;
+    let listing = Command::new("unzip").arg("-Z1").arg(archive).output().map_err(|e| format!("unzip (needed to read {}): {e}", archive.display()))?;
     if !listing.status.success() {
         return Err(format!("{}: not a readable zip archive", archive.display()));
     }
@@ -196,8 +183,7 @@ pub fn check_paths(paths: &[PathBuf]) -> Result<Vec<String>> {
             verdicts.push((f.display().to_string(), check_bytes(&bytes)));
         }
     }
-    let failures: Vec<String> =
-        verdicts.iter().filter_map(|(name, v)| v.as_ref().err().map(|e| format!("{name}: {e}"))).collect();
+    let failures: Vec<String> = verdicts.iter().filter_map(|(name, v)| v.as_ref().err().map(|e| format!("{name}: {e}"))).collect();
     if failures.is_empty() {
         Ok(verdicts.into_iter().map(|(name, _)| format!("ok   {name}")).collect())
     } else {

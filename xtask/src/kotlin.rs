@@ -40,10 +40,7 @@ pub fn kotlin_home() -> Result<PathBuf> {
     let home = dir.join("node_modules/kotlin-compiler");
     if !home.join("bin/kotlinc").exists() {
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        run(Command::new("npm")
-            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&dir)
-            .arg(KOTLIN_COMPILER))?;
+        run(Command::new("npm").args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"]).arg(&dir).arg(KOTLIN_COMPILER))?;
     }
     Ok(home)
 }
@@ -120,11 +117,7 @@ pub fn test() -> Result<()> {
 
     let mut deps: Vec<PathBuf> = DEBIAN_JARS.iter().map(|j| debian_jar(j)).collect();
     deps.push(home.join("lib/kotlinx-coroutines-core-jvm.jar"));
-    let runtime = [
-        home.join("lib/kotlin-stdlib.jar"),
-        home.join("lib/kotlin-test.jar"),
-        home.join("lib/kotlin-test-junit.jar"),
-    ];
+    let runtime = [home.join("lib/kotlin-stdlib.jar"), home.join("lib/kotlin-test.jar"), home.join("lib/kotlin-test-junit.jar")];
     let libs = [deps.clone(), runtime.to_vec()].concat();
     let [ffi, wrapper] = compile_wrapper(&home, &libs, &out)?;
     // What the JVM sees of both, as committed in api/kotlin.txt.
@@ -161,10 +154,10 @@ pub fn test() -> Result<()> {
 
     // The JVM example must keep working: run it against the same collector.
     let mut example = Command::new("java");
-    example
-        .current_dir(&root)
-        .env("MESURE_COLLECTOR_URL", &collector.url)
-        .arg(format!("-Djna.library.path={}", lib_dir.display()))
-        .args(["-cp", &cp, "eu.mesure.example.MainKt"]);
+    example.current_dir(&root).env("MESURE_COLLECTOR_URL", &collector.url).arg(format!("-Djna.library.path={}", lib_dir.display())).args([
+        "-cp",
+        &cp,
+        "eu.mesure.example.MainKt",
+    ]);
     run(&mut example)
 }

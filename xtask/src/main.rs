@@ -47,9 +47,11 @@ const PRIVACY_MODEL: &str = "privacy_model_";
 
 fn test_rust() -> Result<()> {
     // The bindgen and the benchmarks (which build Glean) are not part of the test build.
-    run(cargo()
-        .args(["test", "--workspace", "--exclude", "xtask", "--exclude", "uniffi-bindgen", "--exclude", "mesure-bench"])
-        .args(["--", "--skip", PRIVACY_MODEL]))?;
+    run(cargo().args(["test", "--workspace", "--exclude", "xtask", "--exclude", "uniffi-bindgen", "--exclude", "mesure-bench"]).args([
+        "--",
+        "--skip",
+        PRIVACY_MODEL,
+    ]))?;
     run(cargo().args(["test", "-p", "mesure-core", "--test", "privacy_model", "--", "--nocapture", PRIVACY_MODEL]))?;
     run(cargo().args(["test", "-p", "xtask"]))?;
     docs::check()?;

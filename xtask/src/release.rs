@@ -118,7 +118,9 @@ pub fn release() -> Result<()> {
         println!("  {line}");
     }
     println!();
-    println!("Then: tag v{VERSION}, attach the files above, the AAR and MesureFFI.xcframework.zip to the release, and `cargo publish -p mesure-core`.");
+    println!(
+        "Then: tag v{VERSION}, attach the files above, the AAR and MesureFFI.xcframework.zip to the release, and `cargo publish -p mesure-core`."
+    );
     Ok(())
 }
 
@@ -128,7 +130,8 @@ pub fn android_commands() -> Vec<String> {
         "# Android (ANDROID_HOME with platform 35 and NDK r27+; cargo install cargo-ndk):".into(),
         "rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android i686-linux-android".into(),
         "(cd android && ./gradlew assembleRelease publishToMavenLocal)".into(),
-        "cargo xtask check-16k android/build/outputs/aar/mesure-android-release.aar android/ffi/build/outputs/aar/mesure-android-ffi-release.aar".into(),
+        "cargo xtask check-16k android/build/outputs/aar/mesure-android-release.aar android/ffi/build/outputs/aar/mesure-android-ffi-release.aar"
+            .into(),
         format!("sha256sum android/build/outputs/aar/*.aar android/ffi/build/outputs/aar/*.aar   # add to SHA256SUMS of {VERSION}"),
         "(cd android && ./gradlew publish)   # to the repository configured for eu.mesure, signed when signingKey is set".into(),
     ]

@@ -28,8 +28,16 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 
 fn test_binaries() -> Result<Vec<Binary>> {
     let json = output(cargo().args([
-        "test", "--workspace", "--exclude", "xtask", "--exclude", "uniffi-bindgen", "--exclude", "mesure-bench",
-        "--no-run", "--message-format=json",
+        "test",
+        "--workspace",
+        "--exclude",
+        "xtask",
+        "--exclude",
+        "uniffi-bindgen",
+        "--exclude",
+        "mesure-bench",
+        "--no-run",
+        "--message-format=json",
     ]))?;
     let mut out = Vec::new();
     for line in json.lines().filter(|l| l.contains("\"reason\":\"compiler-artifact\"") && l.contains("\"test\":true")) {
@@ -70,7 +78,12 @@ pub fn stress(runs: u32) -> Result<()> {
                 Err(e) => failures.push(format!("run {run}: {}: {e}", b.name)),
             }
         }
-        eprintln!("xtask: stress run {run}/{runs}: {} binaries, {:.0} s, {} failures so far", binaries.len(), run_started.elapsed().as_secs_f64(), failures.len());
+        eprintln!(
+            "xtask: stress run {run}/{runs}: {} binaries, {:.0} s, {} failures so far",
+            binaries.len(),
+            run_started.elapsed().as_secs_f64(),
+            failures.len()
+        );
     }
     let _ = load.kill();
     let _ = load.wait();

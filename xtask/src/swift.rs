@@ -45,17 +45,9 @@ pub fn test() -> Result<()> {
     let generated = bindings::generate("swift")?;
     let lib = target_dir().join("debug").join(bindings::lib_file_name());
     let collector = CollectorProcess::start()?;
-    let run = if have("swift") {
-        run_on_host(&generated, &lib, &collector.url)
-    } else {
-        run_in_chroot(&generated, &lib, &collector.url)
-    };
+    let run = if have("swift") { run_on_host(&generated, &lib, &collector.url) } else { run_in_chroot(&generated, &lib, &collector.url) };
     let result = run.clone().and_then(|r| r.verdict());
-    eprintln!(
-        "xtask: Swift suite {} after {:.1} s",
-        if result.is_ok() { "passed" } else { "failed" },
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("xtask: Swift suite {} after {:.1} s", if result.is_ok() { "passed" } else { "failed" }, started.elapsed().as_secs_f64());
     // Last, so that CI reads it as the suite's closing line.
     if let Ok(r) = &run {
         println!("swift: {} passed, {} failed", r.executed.saturating_sub(r.failures), r.failures);
@@ -109,10 +101,7 @@ fn run_in_chroot(generated: &Path, lib: &Path, collector_url: &str) -> Result<Sw
     let _mounts = chroot.mount()?;
     let pkg = format!("{CHROOT_STAGE}/pkg");
     let lib_dir = format!("{CHROOT_STAGE}/lib");
-    let env = [
-        ("MESURE_COLLECTOR_URL".to_owned(), collector_url.to_owned()),
-        ("MESURE_VECTORS_DIR".to_owned(), format!("{CHROOT_STAGE}/vectors")),
-    ];
+    let env = [("MESURE_COLLECTOR_URL".to_owned(), collector_url.to_owned()), ("MESURE_VECTORS_DIR".to_owned(), format!("{CHROOT_STAGE}/vectors"))];
     let cmd = chroot.command("swift", &env);
     swift_test(cmd, &pkg, &lib_dir, &|| chroot.command("swift", &[]))
 }
@@ -124,9 +113,24 @@ fn run_in_chroot(generated: &Path, lib: &Path, collector_url: &str) -> Result<Sw
 pub fn bench(lib: &Path) -> Result<String> {
     let generated = bindings::generate("swift")?;
     let args = |pkg: &str, lib_dir: &str| -> Vec<String> {
-        ["run", "-c", "release", "--package-path", pkg, "-Xlinker", "-L", "-Xlinker", lib_dir, "-Xlinker", "-rpath", "-Xlinker", lib_dir, "MesureBench"]
-            .map(str::to_owned)
-            .to_vec()
+        [
+            "run",
+            "-c",
+            "release",
+            "--package-path",
+            pkg,
+            "-Xlinker",
+            "-L",
+            "-Xlinker",
+            lib_dir,
+            "-Xlinker",
+            "-rpath",
+            "-Xlinker",
+            lib_dir,
+            "MesureBench",
+        ]
+        .map(str::to_owned)
+        .to_vec()
     };
     let out = if have("swift") {
         let stage = target_dir().join("swift-bench");
@@ -143,11 +147,7 @@ pub fn bench(lib: &Path) -> Result<String> {
         eprintln!("xtask: {cmd:?}");
         output(&mut cmd)?
     };
-    out.lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .map(str::to_owned)
-        .ok_or_else(|| format!("the Swift benchmark printed no JSON line:\n{out}"))
+    out.lines().rev().find(|l| l.starts_with('{')).map(str::to_owned).ok_or_else(|| format!("the Swift benchmark printed no JSON line:\n{out}"))
 }
 
 /// `swift test` on the staged package; an error if it ended without XCTest's final summary.
@@ -254,17 +254,11 @@ fn stage_sources(pkg: &Path, generated: &Path) -> Result<()> {
             (header.to_owned(), read(&generated.join(header))?),
             (
                 "module.modulemap".to_owned(),
-                format!(
-                    "module mesure_ffiFFI {{\n    header \"{header}\"\n    link \"mesure_ffi\"\n    export *\n}}\n"
-                )
-                .into_bytes(),
+                format!("module mesure_ffiFFI {{\n    header \"{header}\"\n    link \"mesure_ffi\"\n    export *\n}}\n").into_bytes(),
             ),
         ],
     )?;
-    sync_dir(
-        &pkg.join("Sources/MesureBindings"),
-        vec![("MesureFFI.swift".to_owned(), read(&generated.join("MesureFFI.swift"))?)],
-    )?;
+    sync_dir(&pkg.join("Sources/MesureBindings"), vec![("MesureFFI.swift".to_owned(), read(&generated.join("MesureFFI.swift"))?)])?;
     sync_dir(&pkg.join("Sources/Mesure"), files_with_ext(&root().join("ios/Sources/Mesure"), "swift")?)
 }
 
@@ -333,11 +327,9 @@ impl Chroot {
     /// The chroot with Swift installed, built on first use.
     fn ready() -> Result<Chroot> {
         if !is_root() {
-            return Err(
-                "no `swift` on the PATH, and building the Swift chroot needs root (debootstrap, chroot, mount): \
+            return Err("no `swift` on the PATH, and building the Swift chroot needs root (debootstrap, chroot, mount): \
                         install Swift 6 or run as root"
-                    .into(),
-            );
+                .into());
         }
         let chroot = Chroot { root: cache_dir().join("swift-chroot") };
         unmount_all_under(&chroot.root)?;
@@ -384,13 +376,7 @@ impl Chroot {
     /// cargo and rustup variables mean nothing there), plus `env`.
     fn command(&self, program: &str, env: &[(String, String)]) -> Command {
         let mut cmd = Command::new("chroot");
-        cmd.arg(&self.root).args([
-            "/usr/bin/env",
-            "-i",
-            "HOME=/root",
-            "PATH=/usr/local/bin:/usr/bin:/bin",
-            "LANG=C.UTF-8",
-        ]);
+        cmd.arg(&self.root).args(["/usr/bin/env", "-i", "HOME=/root", "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"]);
         for key in ["http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "TERM"] {
             if let Ok(v) = std::env::var(key) {
                 cmd.arg(format!("{key}={v}"));
@@ -433,12 +419,7 @@ fn lock_exclusive(path: &Path) -> Result<fs::File> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     // SAFETY: flock only reads the descriptor, which `file` keeps open.
     if unsafe { flock(file.as_raw_fd(), LOCK_EX | LOCK_NB) } != 0 {
         eprintln!("xtask: another Swift run holds {}; waiting for it", path.display());
@@ -481,12 +462,8 @@ fn unmount(point: &Path) -> Result<()> {
 fn mounts_under(dir: &Path) -> Result<Vec<PathBuf>> {
     let Ok(dir) = dir.canonicalize() else { return Ok(Vec::new()) };
     let table = fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("/proc/self/mountinfo: {e}"))?;
-    let mut points: Vec<PathBuf> = table
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|p| PathBuf::from(unescape_mount_path(p)))
-        .filter(|p| p.starts_with(&dir))
-        .collect();
+    let mut points: Vec<PathBuf> =
+        table.lines().filter_map(|l| l.split(' ').nth(4)).map(|p| PathBuf::from(unescape_mount_path(p))).filter(|p| p.starts_with(&dir)).collect();
     points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
     points.dedup();
     Ok(points)
@@ -575,10 +552,7 @@ mod tests {
 
     #[test]
     fn reads_the_xctest_summary() {
-        assert_eq!(
-            xctest_summary("\t Executed 27 tests, with 0 failures (0 unexpected) in 3.2 (3.2) seconds"),
-            Some((27, 0))
-        );
+        assert_eq!(xctest_summary("\t Executed 27 tests, with 0 failures (0 unexpected) in 3.2 (3.2) seconds"), Some((27, 0)));
         assert_eq!(xctest_summary("Executed 1 test, with 1 failure (0 unexpected) in 0.1 (0.1) seconds"), Some((1, 1)));
         assert_eq!(xctest_summary("Test Suite 'All tests' passed"), None);
     }
@@ -588,8 +562,7 @@ mod tests {
         let out = "Test Suite 'A' passed at x\n\t Executed 3 tests, with 0 failures (0 unexpected) in 1 (1) seconds\n\
                    Test Suite 'All tests' failed at x\n\t Executed 29 tests, with 2 failures (0 unexpected) in 4 (4) seconds\n";
         assert_eq!(final_summary(out.as_bytes(), false), Some((29, 2)));
-        let crashed =
-            "Test Suite 'A' passed at x\n\t Executed 3 tests, with 0 failures (0 unexpected) in 1 (1) seconds\n";
+        let crashed = "Test Suite 'A' passed at x\n\t Executed 3 tests, with 0 failures (0 unexpected) in 1 (1) seconds\n";
         assert_eq!(final_summary(crashed.as_bytes(), false), None);
     }
 

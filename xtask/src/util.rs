@@ -44,12 +44,7 @@ pub fn cargo() -> Command {
 }
 
 pub fn have(program: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+    Command::new("sh").args(["-c", &format!("command -v {program}")]).stdout(Stdio::null()).status().map(|s| s.success()).unwrap_or(false)
 }
 
 pub fn is_root() -> bool {
@@ -61,15 +56,7 @@ pub fn apt_install(packages: &[&str]) -> Result<()> {
     let missing: Vec<&str> = packages
         .iter()
         .copied()
-        .filter(|p| {
-            !Command::new("dpkg")
-                .args(["-s", p])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false)
-        })
+        .filter(|p| !Command::new("dpkg").args(["-s", p]).stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false))
         .collect();
     if missing.is_empty() {
         return Ok(());
@@ -104,11 +91,7 @@ impl CollectorProcess {
     pub fn start() -> Result<CollectorProcess> {
         run(cargo().args(["build", "-q", "-p", "mesure-test-collector"]))?;
         let bin = target_dir().join("debug/mesure-test-collector");
-        let mut child = Command::new(bin)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("collector: {e}"))?;
+        let mut child = Command::new(bin).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().map_err(|e| format!("collector: {e}"))?;
         let stdin = child.stdin.take();
         let mut line = String::new();
         if let Some(out) = child.stdout.take() {

@@ -78,14 +78,27 @@ impl Layout {
 /// One step of the plan.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
-    Run { program: String, args: Vec<String>, env: Vec<(String, String)> },
+    Run {
+        program: String,
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+    },
     RemoveDir(PathBuf),
     CreateDir(PathBuf),
-    Copy { from: PathBuf, to: PathBuf },
-    Write { path: PathBuf, contents: String },
+    Copy {
+        from: PathBuf,
+        to: PathBuf,
+    },
+    Write {
+        path: PathBuf,
+        contents: String,
+    },
     /// `nm -u` on these libraries: every required-reason API category they
     /// use must be declared in the privacy manifest (see [`privacy_problems`]).
-    CheckPrivacy { libs: Vec<PathBuf>, manifest: PathBuf },
+    CheckPrivacy {
+        libs: Vec<PathBuf>,
+        manifest: PathBuf,
+    },
 }
 
 fn cmd(program: &str, args: &[&str]) -> Step {
@@ -105,9 +118,21 @@ pub fn plan(l: &Layout) -> Vec<Step> {
     for t in &targets {
         steps.push(Step::Run {
             program: "cargo".into(),
-            args: ["build", "--manifest-path", &manifest, "--release", "-p", "mesure-ffi", "--no-default-features", "--features", "bundled-sqlite", "--target", *t]
-                .map(str::to_owned)
-                .to_vec(),
+            args: [
+                "build",
+                "--manifest-path",
+                &manifest,
+                "--release",
+                "-p",
+                "mesure-ffi",
+                "--no-default-features",
+                "--features",
+                "bundled-sqlite",
+                "--target",
+                *t,
+            ]
+            .map(str::to_owned)
+            .to_vec(),
             env: vec![
                 ("IPHONEOS_DEPLOYMENT_TARGET".into(), IOS_DEPLOYMENT_TARGET.into()),
                 ("MACOSX_DEPLOYMENT_TARGET".into(), MACOS_DEPLOYMENT_TARGET.into()),
@@ -260,7 +285,11 @@ fn execute(step: &Step) -> Result<()> {
             let text = std::fs::read_to_string(manifest).map_err(|e| io(manifest, e))?;
             let (errors, warnings) = privacy_problems(&symbols, &text);
             warnings.iter().for_each(|w| eprintln!("xtask: warning: {w}"));
-            if errors.is_empty() { Ok(()) } else { Err(errors.join("\n")) }
+            if errors.is_empty() {
+                Ok(())
+            } else {
+                Err(errors.join("\n"))
+            }
         }
     }
 }
@@ -356,11 +385,7 @@ mod tests {
     #[test]
     fn builds_every_slice_with_mac_catalyst() {
         let steps = plan(&layout());
-        let built: Vec<String> = runs(&steps, "cargo")
-            .iter()
-            .filter(|a| a[0] == "build")
-            .map(|a| a.last().cloned().unwrap_or_default())
-            .collect();
+        let built: Vec<String> = runs(&steps, "cargo").iter().filter(|a| a[0] == "build").map(|a| a.last().cloned().unwrap_or_default()).collect();
         assert_eq!(
             built,
             [
@@ -453,8 +478,11 @@ mod tests {
     fn fills_the_release_lines_of_the_manifest() {
         let manifest = "let x = 1\n        .binaryTarget(\n            name: \"MesureFFI\",\n            url: \"https://example.invalid/placeholder.zip\", // release: url\n            checksum: \"0000\" // release: checksum\n        )\n";
         let sum = "a".repeat(64);
-        let filled = fill_manifest(manifest, "https://github.com/o/mesure/releases/download/1.0.0/MesureFFI.xcframework.zip", &sum).unwrap_or_default();
-        assert!(filled.contains("            url: \"https://github.com/o/mesure/releases/download/1.0.0/MesureFFI.xcframework.zip\", // release: url\n"));
+        let filled =
+            fill_manifest(manifest, "https://github.com/o/mesure/releases/download/1.0.0/MesureFFI.xcframework.zip", &sum).unwrap_or_default();
+        assert!(
+            filled.contains("            url: \"https://github.com/o/mesure/releases/download/1.0.0/MesureFFI.xcframework.zip\", // release: url\n")
+        );
         assert!(filled.contains(&format!("            checksum: \"{sum}\" // release: checksum\n")));
         assert!(filled.starts_with("let x = 1\n") && filled.ends_with("        )\n"));
         assert!(fill_manifest(manifest, "https://x", "not-hex").is_err());

@@ -72,23 +72,21 @@ pub(crate) fn read(dir: &Path) -> Result<Option<(Choice, Option<String>)>, Store
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let parsed: OnDisk =
-        serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("{CHOICE_FILE_NAME}: {e}")))?;
+    let parsed: OnDisk = serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("{CHOICE_FILE_NAME}: {e}")))?;
     if !(1..=FORMAT_VERSION).contains(&parsed.version) {
         return Err(StoreError::Corrupt(format!("{CHOICE_FILE_NAME}: version {}", parsed.version)));
     }
     let record = match parsed.choice {
         None => None,
         Some(r) => {
-            let reason = ModeChangeReason::parse(&r.reason)
-                .ok_or_else(|| StoreError::Corrupt(format!("{CHOICE_FILE_NAME}: reason {:?}", r.reason)))?;
+            let reason =
+                ModeChangeReason::parse(&r.reason).ok_or_else(|| StoreError::Corrupt(format!("{CHOICE_FILE_NAME}: reason {:?}", r.reason)))?;
             Some(ModeRecord { mode: VisitorMode::parse(&r.mode), since_ms: r.since_ms, reason })
         }
     };
     let mut purposes = BTreeMap::new();
     for (name, p) in parsed.purposes {
-        let mode = PurposeMode::parse(&p.mode)
-            .ok_or_else(|| StoreError::Corrupt(format!("{CHOICE_FILE_NAME}: purpose mode {:?}", p.mode)))?;
+        let mode = PurposeMode::parse(&p.mode).ok_or_else(|| StoreError::Corrupt(format!("{CHOICE_FILE_NAME}: purpose mode {:?}", p.mode)))?;
         purposes.insert(name, PurposeChoice { mode, since_ms: p.since_ms });
     }
     Ok(Some((Choice { record, purposes }, parsed.site)))

@@ -56,9 +56,7 @@ pub struct StoredState {
 
 /// The insert statement, prepared once per transaction by the writer.
 pub fn hit_inserter(conn: &Connection) -> Result<rusqlite::CachedStatement<'_>, StoreError> {
-    Ok(conn.prepare_cached(
-        "INSERT INTO hits (event_id, visitor_id, mode, tracked_at_ms, body, site, dry_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?)
+    Ok(conn.prepare_cached("INSERT INTO hits (event_id, visitor_id, mode, tracked_at_ms, body, site, dry_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?)
 }
 
 /// Queues `hit` for `site` (a dry run's hits marked as such).
@@ -123,9 +121,7 @@ pub fn purge_all_but_anonymous(conn: &Connection) -> Result<u64, StoreError> {
 /// The identity of an app-scoped id, if hits may still leave with it.
 pub fn identity(conn: &Connection, visitor_id: &str) -> Result<Option<StoredIdentity>, StoreError> {
     let mut st = conn.prepare_cached("SELECT site, created_at_ms, expires_at_ms FROM identity WHERE visitor_id = ?1")?;
-    Ok(st
-        .query_row([visitor_id], |r| Ok(StoredIdentity { site: r.get(0)?, created_at_ms: r.get(1)?, expires_at_ms: r.get(2)? }))
-        .optional()?)
+    Ok(st.query_row([visitor_id], |r| Ok(StoredIdentity { site: r.get(0)?, created_at_ms: r.get(1)?, expires_at_ms: r.get(2)? })).optional()?)
 }
 
 /// Deletes the identity of `visitor_id` once no hit carries it and it is
@@ -167,14 +163,8 @@ pub fn bind_site(conn: &Connection, site: &str) -> Result<(), StoreError> {
 }
 
 pub fn push_mode(conn: &Connection, r: &ModeRecord) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO mode_history (mode, since_ms, reason) VALUES (?1, ?2, ?3)",
-        params![r.mode.wire_name(), r.since_ms, r.reason.code()],
-    )?;
-    conn.execute(
-        "DELETE FROM mode_history WHERE seq <= (SELECT max(seq) FROM mode_history) - ?1",
-        params![MODE_HISTORY_KEPT],
-    )?;
+    conn.execute("INSERT INTO mode_history (mode, since_ms, reason) VALUES (?1, ?2, ?3)", params![r.mode.wire_name(), r.since_ms, r.reason.code()])?;
+    conn.execute("DELETE FROM mode_history WHERE seq <= (SELECT max(seq) FROM mode_history) - ?1", params![MODE_HISTORY_KEPT])?;
     Ok(())
 }
 
@@ -190,13 +180,8 @@ pub fn replace_purposes(conn: &Connection, purposes: &BTreeMap<String, PurposeCh
 
 pub fn purposes(conn: &Connection) -> Result<BTreeMap<String, PurposeChoice>, StoreError> {
     let mut st = conn.prepare("SELECT purpose, mode, since_ms FROM purpose_choice")?;
-    let rows = st
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(p, mode, since_ms)| PurposeMode::parse(&mode).map(|mode| (p, PurposeChoice { mode, since_ms })))
-        .collect())
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?.collect::<Result<Vec<_>, _>>()?;
+    Ok(rows.into_iter().filter_map(|(p, mode, since_ms)| PurposeMode::parse(&mode).map(|mode| (p, PurposeChoice { mode, since_ms }))).collect())
 }
 
 pub fn clear_modes(conn: &Connection) -> Result<(), StoreError> {
@@ -215,19 +200,11 @@ fn mode_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ModeRecord> {
 }
 
 pub fn load_state(conn: &Connection) -> Result<StoredState, StoreError> {
-    let mode = conn
-        .query_row(
-            "SELECT mode, since_ms, reason FROM mode_history ORDER BY seq DESC LIMIT 1",
-            [],
-            mode_row,
-        )
-        .optional()?;
+    let mode = conn.query_row("SELECT mode, since_ms, reason FROM mode_history ORDER BY seq DESC LIMIT 1", [], mode_row).optional()?;
     let visitor = conn
-        .query_row(
-            "SELECT visitor_id, created_at_ms, expires_at_ms FROM visitor WHERE slot = 1",
-            [],
-            |r| Ok(VisitorId { id: r.get(0)?, created_at_ms: r.get(1)?, expires_at_ms: r.get(2)? }),
-        )
+        .query_row("SELECT visitor_id, created_at_ms, expires_at_ms FROM visitor WHERE slot = 1", [], |r| {
+            Ok(VisitorId { id: r.get(0)?, created_at_ms: r.get(1)?, expires_at_ms: r.get(2)? })
+        })
         .optional()?;
     Ok(StoredState { mode, purposes: purposes(conn)?, visitor })
 }
@@ -336,31 +313,19 @@ pub fn delete_seqs(conn: &Connection, seqs: &[i64]) -> Result<Vec<i64>, StoreErr
 pub fn trim_to_count(conn: &Connection, max: u32) -> Result<u64, StoreError> {
     // Two sub-queries: SQLite answers a lone min() or max() from the rowid
     // b-tree in O(log n), but `max(seq) - min(seq)` in one query scans the table.
-    let span: Option<i64> = conn.query_row(
-        "SELECT (SELECT max(seq) FROM hits) - (SELECT min(seq) FROM hits) + 1",
-        [],
-        |r| r.get(0),
-    )?;
+    let span: Option<i64> = conn.query_row("SELECT (SELECT max(seq) FROM hits) - (SELECT min(seq) FROM hits) + 1", [], |r| r.get(0))?;
     if span.unwrap_or(0) <= i64::from(max) {
         return Ok(0);
     }
-    let n = conn.execute(
-        "DELETE FROM hits WHERE seq < (SELECT seq FROM hits ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
-        [max.saturating_sub(1)],
-    )?;
+    let n = conn.execute("DELETE FROM hits WHERE seq < (SELECT seq FROM hits ORDER BY seq DESC LIMIT 1 OFFSET ?1)", [max.saturating_sub(1)])?;
     Ok(n as u64)
 }
 
 /// Drops hits tracked before `cutoff`, scanning from the oldest and stopping
 /// at the first younger one.
 pub fn trim_older_than(conn: &Connection, cutoff: EpochMillis) -> Result<u64, StoreError> {
-    let first_young: Option<i64> = conn
-        .query_row(
-            "SELECT seq FROM hits WHERE tracked_at_ms >= ?1 ORDER BY seq LIMIT 1",
-            [cutoff],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let first_young: Option<i64> =
+        conn.query_row("SELECT seq FROM hits WHERE tracked_at_ms >= ?1 ORDER BY seq LIMIT 1", [cutoff], |r| r.get(0)).optional()?;
     let n = match first_young {
         Some(seq) => conn.execute("DELETE FROM hits WHERE seq < ?1", [seq])?,
         None => conn.execute("DELETE FROM hits", [])?,

@@ -207,10 +207,7 @@ pub fn remove_files(dir: &Path) -> Result<(), StoreError> {
 /// A second connection for the uploader: no migration, it only reads and
 /// deletes acknowledged rows.
 pub fn open_reader(dir: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(
-        db_path(dir),
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let conn = Connection::open_with_flags(db_path(dir), OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     configure(&conn)?;
     // This connection only deletes acknowledged hits. Those deletes need not
     // survive a power cut (they are still atomic and survive a crash): at

@@ -49,15 +49,9 @@ pub fn classify(outcome: &HttpOutcome, now: EpochMillis) -> Verdict {
         HttpOutcome::Response { status, retry_after } => match *status {
             200..=299 => Verdict::Delivered,
             s if CONTENT_REFUSED.contains(&s) => Verdict::Rejected { status: s },
-            s => Verdict::Retry {
-                retry_after_ms: retry_after.as_deref().and_then(|v| parse_retry_after(v, now)),
-                cause: format!("HTTP {s}"),
-            },
+            s => Verdict::Retry { retry_after_ms: retry_after.as_deref().and_then(|v| parse_retry_after(v, now)), cause: format!("HTTP {s}") },
         },
-        HttpOutcome::Failed { kind, message } => Verdict::Retry {
-            retry_after_ms: None,
-            cause: format!("{kind:?}: {message}"),
-        },
+        HttpOutcome::Failed { kind, message } => Verdict::Retry { retry_after_ms: None, cause: format!("{kind:?}: {message}") },
     }
 }
 
@@ -106,10 +100,7 @@ mod tests {
         for s in [100, 301, 302, 303, 307, 308, 401, 403, 404, 405, 407, 408, 410, 418, 425, 429, 451, 500, 502, 503, 599, 600] {
             assert!(matches!(classify(&resp(s, None), 0), Verdict::Retry { .. }), "{s}");
         }
-        assert_eq!(
-            classify(&resp(503, Some("7")), 0),
-            Verdict::Retry { retry_after_ms: Some(7000), cause: "HTTP 503".into() }
-        );
+        assert_eq!(classify(&resp(503, Some("7")), 0), Verdict::Retry { retry_after_ms: Some(7000), cause: "HTTP 503".into() });
         let f = HttpOutcome::Failed { kind: FailureKind::Timeout, message: "t".into() };
         assert!(matches!(classify(&f, 0), Verdict::Retry { retry_after_ms: None, .. }));
     }

@@ -81,31 +81,22 @@ impl UreqClient {
 }
 
 fn perform(agent: &ureq::Agent, request: HttpRequest) -> HttpOutcome {
-    let mut builder = agent
-        .post(&request.url)
-        .config()
-        .timeout_global(Some(Duration::from_millis(request.timeout_ms)))
-        .build();
+    let mut builder = agent.post(&request.url).config().timeout_global(Some(Duration::from_millis(request.timeout_ms))).build();
     for (k, v) in &request.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
     match builder.send(&request.body[..]) {
         Ok(mut response) => {
             let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
             // Drain the body so the connection can be reused; its content is ignored.
             let _ = response.body_mut().with_config().limit(MAX_RESPONSE_BODY).read_to_vec();
             HttpOutcome::Response { status, retry_after }
         }
         Err(ureq::Error::Timeout(t)) => HttpOutcome::Failed { kind: FailureKind::Timeout, message: t.to_string() },
-        Err(e @ (ureq::Error::Io(_)
-        | ureq::Error::HostNotFound
-        | ureq::Error::ConnectionFailed
-        | ureq::Error::Protocol(_))) => HttpOutcome::Failed { kind: FailureKind::Network, message: e.to_string() },
+        Err(e @ (ureq::Error::Io(_) | ureq::Error::HostNotFound | ureq::Error::ConnectionFailed | ureq::Error::Protocol(_))) => {
+            HttpOutcome::Failed { kind: FailureKind::Network, message: e.to_string() }
+        }
         Err(e) => HttpOutcome::Failed { kind: FailureKind::Other, message: e.to_string() },
     }
 }
@@ -117,10 +108,7 @@ impl HttpClient for UreqClient {
             Err(poisoned) => poisoned.into_inner().send((request, completion)),
         };
         if let Err(mpsc::SendError((_, completion))) = sent {
-            completion.complete(HttpOutcome::Failed {
-                kind: FailureKind::Other,
-                message: "HTTP thread stopped".into(),
-            });
+            completion.complete(HttpOutcome::Failed { kind: FailureKind::Other, message: "HTTP thread stopped".into() });
         }
     }
 }

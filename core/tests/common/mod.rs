@@ -45,9 +45,7 @@ impl Recorder {
             .unwrap()
             .iter()
             .filter_map(|d| match d {
-                Diagnostic::Dropped { mode, dropped } => {
-                    Some((mode.clone(), dropped.event.clone(), dropped.property.clone(), dropped.reason.code()))
-                }
+                Diagnostic::Dropped { mode, dropped } => Some((mode.clone(), dropped.event.clone(), dropped.property.clone(), dropped.reason.code())),
                 _ => None,
             })
             .collect()
@@ -103,10 +101,7 @@ impl Env {
     }
 
     pub fn try_sdk(&self) -> Result<Sdk, SdkError> {
-        Sdk::builder(self.config.clone())
-            .clock(self.clock.clone())
-            .listener(self.recorder.clone())
-            .build()
+        Sdk::builder(self.config.clone()).clock(self.clock.clone()).listener(self.recorder.clone()).build()
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -134,10 +129,7 @@ impl Env {
     /// The stored visitor row: (id, created_at_ms, expires_at_ms).
     pub fn stored_visitor(&self) -> Option<(String, i64, i64)> {
         let db = self.db();
-        db.query_row("SELECT visitor_id, created_at_ms, expires_at_ms FROM visitor", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .ok()
+        db.query_row("SELECT visitor_id, created_at_ms, expires_at_ms FROM visitor", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).ok()
     }
 
     pub fn stored_modes(&self) -> Vec<(String, i64, String)> {
@@ -148,11 +140,7 @@ impl Env {
 
     /// (idclient, events) of every request the collector received.
     pub fn requests(&self) -> Vec<(String, Vec<Json>)> {
-        self.collector
-            .received()
-            .iter()
-            .map(|r| (r.query.get("idclient").cloned().unwrap_or_default(), r.events()))
-            .collect()
+        self.collector.received().iter().map(|r| (r.query.get("idclient").cloned().unwrap_or_default(), r.events())).collect()
     }
 }
 
@@ -181,11 +169,7 @@ pub fn expected_exempt_page(now_ms: i64, page: &str) -> Json {
 
 /// Removes `event_id` after checking it is a v4 UUID; returns it.
 pub fn take_event_id(data: &mut Json) -> String {
-    let id = data
-        .as_object_mut()
-        .and_then(|o| o.remove("event_id"))
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .expect("event_id present");
+    let id = data.as_object_mut().and_then(|o| o.remove("event_id")).and_then(|v| v.as_str().map(str::to_owned)).expect("event_id present");
     let u = uuid::Uuid::parse_str(&id).expect("event_id is a UUID");
     assert_eq!(u.get_version_num(), 4, "event_id is v4");
     id

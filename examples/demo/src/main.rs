@@ -170,10 +170,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let stored = sdk.export_local_data()?;
-    println!("\nOn the device after opt-out: visitor id {}, {} queued hits, choices recorded: {}",
+    println!(
+        "\nOn the device after opt-out: visitor id {}, {} queued hits, choices recorded: {}",
         stored.visitor.as_ref().map(|v| v.id.as_str()).unwrap_or("none (deleted)"),
         stored.pending_hits.len(),
-        stored.mode_history.iter().map(|r| r.mode.wire_name().to_owned()).collect::<Vec<_>>().join(" -> "));
+        stored.mode_history.iter().map(|r| r.mode.wire_name().to_owned()).collect::<Vec<_>>().join(" -> ")
+    );
 
     let report_path = std::env::temp_dir().join("mesure-compliance-report.md");
     std::fs::write(&report_path, sdk.compliance_report().to_markdown())?;

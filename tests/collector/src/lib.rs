@@ -95,9 +95,7 @@ impl Collector {
                 }
                 if let Ok(stream) = conn {
                     let s = s.clone();
-                    let _ = thread::Builder::new()
-                        .name("collector-conn".into())
-                        .spawn(move || serve(stream, &s));
+                    let _ = thread::Builder::new().name("collector-conn".into()).spawn(move || serve(stream, &s));
                 }
             }
         })?;
@@ -337,10 +335,7 @@ impl Reply {
 /// `{"status": 307, "location": "http://..."}`, `{"status": 200, "body_bytes": 10000000}`,
 /// `{"stall_ms": 1500}`, `{"reset": true}`, `{"garbage": true}`).
 fn control(shared: &Shared, req: &Received) -> Vec<u8> {
-    let ok = |body: String| {
-        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len())
-            .into_bytes()
-    };
+    let ok = |body: String| format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes();
     match (req.method.as_str(), req.path.as_str()) {
         ("GET", "/_received") => {
             let list: Vec<serde_json::Value> = lock(&shared.received)
@@ -383,15 +378,8 @@ fn serve(stream: TcpStream, shared: &Shared) {
     let mut reader = BufReader::new(stream);
     while let Some(head) = read_head(&mut reader) {
         let (path, query) = parse_query(&head.target);
-        let mut req = Received {
-            method: head.method,
-            path,
-            query,
-            headers: head.headers,
-            body: String::new(),
-            reply: Reply::Status(200),
-            at: Instant::now(),
-        };
+        let mut req =
+            Received { method: head.method, path, query, headers: head.headers, body: String::new(), reply: Reply::Status(200), at: Instant::now() };
         let close = req.headers.get("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let policy = lock(&shared.policy).clone();
         // The reply is chosen before the body is read, so Reset can leave it unread;
@@ -409,10 +397,7 @@ fn serve(stream: TcpStream, shared: &Shared) {
             }
             continue;
         }
-        let reply = policy
-            .and_then(|p| p(&req))
-            .or(scripted)
-            .unwrap_or(Reply::Status(200));
+        let reply = policy.and_then(|p| p(&req)).or(scripted).unwrap_or(Reply::Status(200));
         req.reply = reply.clone();
         {
             lock(&shared.received).push(req);
