@@ -40,10 +40,13 @@ fn field_of(e: MesureError) -> String {
     }
 }
 
+/// One change to a valid configuration.
+type Edit = Box<dyn Fn(&mut MesureConfig)>;
+
 #[test]
 fn numbers_out_of_the_core_range_name_their_field() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut MesureConfig)>)> = vec![
+    let cases: Vec<(&str, Edit)> = vec![
         ("site_id", Box::new(|c| c.site_id = -1)),
         ("site_id", Box::new(|c| c.site_id = 5_000_000_000)),
         ("site_id", Box::new(|c| c.site_id = 0)),

@@ -223,6 +223,40 @@ impl Gate<'_> {
     }
 }
 
+/// The egress gate over rows built by hand, for the benchmarks (not API).
+#[doc(hidden)]
+pub struct GateProbe {
+    config: Config,
+    rules: RuleBook,
+    view: EgressView,
+}
+
+impl GateProbe {
+    /// A gate for `config`, with `mode` in force (chosen now).
+    pub fn new(config: Config, mode: VisitorMode, now: EpochMillis) -> GateProbe {
+        let rules = RuleBook::new(&config);
+        GateProbe { config, rules, view: EgressView { mode, since_ms: Some(now) } }
+    }
+
+    /// Whether a stored hit (`mode`, `visitor_id`, `event_id`, `body`) of
+    /// this site, with a valid identity, may leave at `now`.
+    pub fn passes(&self, mode: &str, visitor_id: &str, event_id: &str, body: &str, now: EpochMillis) -> bool {
+        let site = self.config.site_key();
+        let row = PendingRow {
+            seq: 1,
+            event_id: event_id.to_owned(),
+            visitor_id: visitor_id.to_owned(),
+            mode: mode.to_owned(),
+            tracked_at_ms: now,
+            body: body.to_owned(),
+            site: site.clone(),
+            dry_run: self.config.dry_run,
+        };
+        let identity = StoredIdentity { site: site.clone(), created_at_ms: now, expires_at_ms: now.saturating_add(86_400_000) };
+        Gate { config: &self.config, site: &site, rules: &self.rules, view: &self.view, now }.check(&row, Some(&identity)).is_ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Checks the gate makes that the API cannot reach (the filter and the
@@ -368,39 +402,5 @@ mod tests {
         let given = serde_json::json!({"ad_campaign": "spring", "page": "home", "visitor_privacy_purposes": ["advertising:opt-in", "audience_measurement:opt-in"]});
         let r = row("optin", ID, given);
         assert_eq!(check(VisitorMode::OptIn, Some(NOW), &r, Some(&id)), Ok(()));
-    }
-}
-
-/// The egress gate over rows built by hand, for the benchmarks (not API).
-#[doc(hidden)]
-pub struct GateProbe {
-    config: Config,
-    rules: RuleBook,
-    view: EgressView,
-}
-
-impl GateProbe {
-    /// A gate for `config`, with `mode` in force (chosen now).
-    pub fn new(config: Config, mode: VisitorMode, now: EpochMillis) -> GateProbe {
-        let rules = RuleBook::new(&config);
-        GateProbe { config, rules, view: EgressView { mode, since_ms: Some(now) } }
-    }
-
-    /// Whether a stored hit (`mode`, `visitor_id`, `event_id`, `body`) of
-    /// this site, with a valid identity, may leave at `now`.
-    pub fn passes(&self, mode: &str, visitor_id: &str, event_id: &str, body: &str, now: EpochMillis) -> bool {
-        let site = self.config.site_key();
-        let row = PendingRow {
-            seq: 1,
-            event_id: event_id.to_owned(),
-            visitor_id: visitor_id.to_owned(),
-            mode: mode.to_owned(),
-            tracked_at_ms: now,
-            body: body.to_owned(),
-            site: site.clone(),
-            dry_run: self.config.dry_run,
-        };
-        let identity = StoredIdentity { site: site.clone(), created_at_ms: now, expires_at_ms: now.saturating_add(86_400_000) };
-        Gate { config: &self.config, site: &site, rules: &self.rules, view: &self.view, now }.check(&row, Some(&identity)).is_ok()
     }
 }

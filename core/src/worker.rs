@@ -150,7 +150,7 @@ impl Writer {
 
     /// The next operation. While there is work the writer polls (a few
     /// short sleeps), so senders need no system call to reach it; once idle
-    /// it parks and the next sender unparks it ([`Inner::wake_writer`]).
+    /// it parks and the next sender unparks it ([`Shared::wake_writer`](crate::shared::Shared::wake_writer)).
     /// `Tick` when storage is failing and it is time to retry.
     fn next(&mut self) -> Next {
         let mut polls = 0;

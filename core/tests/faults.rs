@@ -266,7 +266,7 @@ fn concurrent_tracking_while_the_mode_flips() {
                         Err(e) => panic!("{e}"),
                     }
                     i += 1;
-                    if i % 8 == 0 {
+                    if i.is_multiple_of(8) {
                         // Bursts, so uploads keep up and hits of every mode reach the wire.
                         std::thread::sleep(Duration::from_millis(1));
                     }

@@ -25,10 +25,13 @@ fn ends_within<T: Send + 'static>(within: Duration, f: impl FnOnce() -> T + Send
     rx.recv_timeout(within).unwrap_or_else(|_| panic!("did not end within {within:?}: the SDK waits for itself"))
 }
 
+/// What [`CallsBack`] does on a mode change.
+type OnChange = Box<dyn Fn(&Arc<Sdk>) + Send + Sync>;
+
 /// A listener that runs `on_change` on every mode change, with the SDK.
 struct CallsBack {
     sdk: OnceLock<Arc<Sdk>>,
-    on_change: Box<dyn Fn(&Arc<Sdk>) + Send + Sync>,
+    on_change: OnChange,
     done: Mutex<Vec<String>>,
 }
 
@@ -80,7 +83,7 @@ fn flush_and_delete_from_a_callback_answer_at_once() {
         app.flush().unwrap();
         started.elapsed()
     });
-    assert!(wait_until(Duration::from_secs(20), || listener.done.lock().unwrap().len() >= 1));
+    assert!(wait_until(Duration::from_secs(20), || !listener.done.lock().unwrap().is_empty()));
     let answers = answers.lock().unwrap().clone();
     assert_eq!(answers[0].0, Ok(1), "the callback's flush uploaded the hit");
     assert!(answers[0].1.is_ok(), "{answers:?}");

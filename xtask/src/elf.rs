@@ -244,10 +244,10 @@ mod tests {
         assert!(e.contains("aligned to 0x1000") && e.contains("max-page-size=16384"), "{e}");
 
         // A directory: both found, the small one named.
-        let e = check_paths(&[d.clone()]).unwrap_err();
+        let e = check_paths(std::slice::from_ref(&d)).unwrap_err();
         assert!(e.contains("libsmall.so") && !e.contains("libaligned.so"), "{e}");
         std::fs::remove_file(&small).unwrap();
-        assert_eq!(check_paths(&[d.clone()]).unwrap().len(), 1);
+        assert_eq!(check_paths(std::slice::from_ref(&d)).unwrap().len(), 1);
     }
 
     #[test]
@@ -264,7 +264,7 @@ mod tests {
         let aar = d.join("mesure.aar");
         let zipped = Command::new("zip").current_dir(&d).arg("-qr").arg(&aar).arg("jni").status().unwrap();
         assert!(zipped.success());
-        let e = check_paths(&[aar.clone()]).unwrap_err();
+        let e = check_paths(std::slice::from_ref(&aar)).unwrap_err();
         assert!(e.contains("mesure.aar!jni/x86_64/libjnidispatch.so"), "{e}");
         assert!(!e.contains("libmesure_ffi.so"), "{e}");
 

@@ -93,7 +93,7 @@ pub fn compile_wrapper(home: &Path, libs: &[PathBuf], out: &Path) -> Result<[Pat
     }
     // The generated code warns (unused parameters, redundant casts): not ours to fix.
     run(kotlinc(home, libs, &ffi).args(["-module-name", "mesure-ffi", "-nowarn"]).args(kotlin_sources(&generated)))?;
-    run(kotlinc(home, &[libs, &[ffi.clone()]].concat(), &wrapper)
+    run(kotlinc(home, &[libs, std::slice::from_ref(&ffi)].concat(), &wrapper)
         .args(["-module-name", "mesure-android", "-Xexplicit-api=strict", "-Werror"])
         .args(wrapper_sources()))?;
     Ok([ffi, wrapper])

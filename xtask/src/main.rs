@@ -1,8 +1,10 @@
 //! `cargo xtask <command>`: the project's build and test tooling.
 //!
 //! - `test`: every suite, as CI runs it (Rust, then Kotlin, then Swift).
-//! - `test-rust`, `test-kotlin`, `test-swift`: one suite (`test-rust` also
-//!   checks the docs: see `docs.rs`).
+//! - `test-rust`, `test-kotlin`, `test-swift`: one suite (`test-rust` first
+//!   runs `lint`, and checks the docs: see `docs.rs`).
+//! - `lint`: `cargo fmt --check`, clippy with `-D warnings` on every target,
+//!   the private doc links (`lint.rs`).
 //! - `bindings kotlin|swift`: generate the bindings into target/bindings/.
 //! - `check-docs`: the documentation checks of `docs.rs` alone.
 //! - `release`: the release's artifacts this machine can build, checksummed,
@@ -31,6 +33,7 @@ mod cross;
 mod docs;
 mod elf;
 mod kotlin;
+mod lint;
 mod release;
 mod stress;
 mod swift;
@@ -46,6 +49,7 @@ use util::{cargo, run, Result};
 const PRIVACY_MODEL: &str = "privacy_model_";
 
 fn test_rust() -> Result<()> {
+    lint::lint()?;
     // The bindgen and the benchmarks (which build Glean) are not part of the test build.
     run(cargo().args(["test", "--workspace", "--exclude", "xtask", "--exclude", "uniffi-bindgen", "--exclude", "mesure-bench"]).args([
         "--",
@@ -74,6 +78,7 @@ fn dispatch(args: &[String]) -> Result<()> {
         Some("test-arm64") => arm64::test(),
         Some("bench") => bench::bench(),
         Some("check-docs") => docs::check(),
+        Some("lint") => lint::lint(),
         Some("release") => release::release(),
         Some("api") => api::api(args.get(1).is_some_and(|a| a == "--bless")),
         Some("bench-swift") => bench::bench_swift(),
@@ -92,7 +97,7 @@ fn dispatch(args: &[String]) -> Result<()> {
             Some(lang @ ("kotlin" | "swift")) => bindings::generate(lang).map(|dir| eprintln!("xtask: {}", dir.display())),
             _ => Err("usage: cargo xtask bindings kotlin|swift".into()),
         },
-        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, bindings, bench, stress, check-docs, api, release, check-16k, bench-swift, xcframework, xcframework-manifest, bench-size, test-arm64")),
+        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, lint, bindings, bench, stress, check-docs, api, release, check-16k, bench-swift, xcframework, xcframework-manifest, bench-size, test-arm64")),
     }
 }
 

@@ -89,6 +89,16 @@ pub trait HttpClient: Send + Sync + 'static {
     fn send(&self, request: HttpRequest, completion: Completion);
 }
 
+/// The client of a dry run: the uploader never calls it (it answers for the
+/// collector itself); should it be called, the attempt fails.
+pub(crate) struct DryRun;
+
+impl HttpClient for DryRun {
+    fn send(&self, _request: HttpRequest, completion: Completion) {
+        completion.complete(HttpOutcome::Failed { kind: FailureKind::Other, message: "dry run: nothing is sent".into() });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,15 +117,5 @@ mod tests {
         let (c, rx) = Completion::pair();
         drop(c);
         assert!(rx.recv().is_err());
-    }
-}
-
-/// The client of a dry run: the uploader never calls it (it answers for the
-/// collector itself); should it be called, the attempt fails.
-pub(crate) struct DryRun;
-
-impl HttpClient for DryRun {
-    fn send(&self, _request: HttpRequest, completion: Completion) {
-        completion.complete(HttpOutcome::Failed { kind: FailureKind::Other, message: "dry run: nothing is sent".into() });
     }
 }
