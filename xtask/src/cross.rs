@@ -20,11 +20,16 @@ pub fn setup(qemu: bool) -> Result<()> {
         packages.push("qemu-user");
     }
     apt_install(&packages)?;
+    add_target(AARCH64)
+}
+
+/// Installs the Rust standard library of `target` unless rustup has it.
+pub fn add_target(target: &str) -> Result<()> {
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
-    if !installed.lines().any(|t| t.trim() == AARCH64) {
-        run(Command::new("rustup").args(["target", "add", AARCH64]))?;
+    if installed.lines().any(|t| t.trim() == target) {
+        return Ok(());
     }
-    Ok(())
+    run(Command::new("rustup").args(["target", "add", target]))
 }
 
 /// `qemu-aarch64 -L <sysroot>`, the runner of aarch64 binaries.

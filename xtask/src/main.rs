@@ -2,11 +2,15 @@
 //!
 //! - `test`: every suite, as CI runs it (Rust, then Kotlin, then Swift).
 //! - `test-rust`, `test-kotlin`, `test-swift`: one suite (`test-rust` first
-//!   runs `lint`, and checks the docs: see `docs.rs`).
+//!   runs `lint`, and checks the docs, see `docs.rs`, and the iOS device
+//!   slice, see `ios_slice.rs`).
 //! - `lint`: `cargo fmt --check`, clippy with `-D warnings` on every target,
 //!   the private doc links (`lint.rs`).
 //! - `bindings kotlin|swift`: generate the bindings into target/bindings/.
 //! - `check-docs`: the documentation checks of `docs.rs` alone.
+//! - `ios-slice`: the iOS device library (system SQLite) built on Linux, its
+//!   UniFFI exports compared with the Linux library's (`ios_slice.rs`; also
+//!   a step of `test-rust`).
 //! - `release`: the release's artifacts this machine can build, checksummed,
 //!   and the commands for the AAR and the XCFramework (`release.rs`).
 //! - `api [--bless]`: the public API listings under api/ (Rust, Kotlin,
@@ -32,6 +36,7 @@ mod bindings;
 mod cross;
 mod docs;
 mod elf;
+mod ios_slice;
 mod kotlin;
 mod lint;
 mod release;
@@ -59,6 +64,7 @@ fn test_rust() -> Result<()> {
     run(cargo().args(["test", "-p", "mesure-core", "--test", "privacy_model", "--", "--nocapture", PRIVACY_MODEL]))?;
     run(cargo().args(["test", "-p", "xtask"]))?;
     docs::check()?;
+    ios_slice::check()?;
     // The Kotlin listing needs kotlinc: test-kotlin checks it.
     api::check("mesure-core", &api::rust_listing()?, false)?;
     api::check("swift", &api::swift_listing()?, false)
@@ -78,6 +84,7 @@ fn dispatch(args: &[String]) -> Result<()> {
         Some("test-arm64") => arm64::test(),
         Some("bench") => bench::bench(),
         Some("check-docs") => docs::check(),
+        Some("ios-slice") => ios_slice::check(),
         Some("lint") => lint::lint(),
         Some("release") => release::release(),
         Some("api") => api::api(args.get(1).is_some_and(|a| a == "--bless")),
@@ -97,7 +104,7 @@ fn dispatch(args: &[String]) -> Result<()> {
             Some(lang @ ("kotlin" | "swift")) => bindings::generate(lang).map(|dir| eprintln!("xtask: {}", dir.display())),
             _ => Err("usage: cargo xtask bindings kotlin|swift".into()),
         },
-        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, lint, bindings, bench, stress, check-docs, api, release, check-16k, bench-swift, xcframework, xcframework-manifest, bench-size, test-arm64")),
+        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, lint, bindings, bench, stress, check-docs, ios-slice, api, release, check-16k, bench-swift, xcframework, xcframework-manifest, bench-size, test-arm64")),
     }
 }
 

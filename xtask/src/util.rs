@@ -40,6 +40,10 @@ pub fn output(cmd: &mut Command) -> Result<String> {
 pub fn cargo() -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.current_dir(root());
+    // `cargo run` (how `cargo xtask` runs) sets it for xtask; inherited, it
+    // changes what ring's build script sees, and every switch between a
+    // plain `cargo build` and an xtask command rebuilt ring and its users.
+    c.env_remove("CARGO_MANIFEST_DIR");
     c
 }
 

@@ -24,10 +24,11 @@ use crate::util::{have, output, root, run, target_dir, Result};
 
 /// The module the generated Swift imports (`import mesure_ffiFFI`).
 pub const FFI_MODULE: &str = "mesure_ffiFFI";
-const LIB: &str = "libmesure_ffi.a";
+/// The static library of every Apple target.
+pub const LIB: &str = "libmesure_ffi.a";
 /// Keep in step with `platforms:` in Package.swift; the bundled SQLite's C
 /// code is compiled for the same minimum through these.
-const IOS_DEPLOYMENT_TARGET: &str = "15.0";
+pub const IOS_DEPLOYMENT_TARGET: &str = "15.0";
 const MACOS_DEPLOYMENT_TARGET: &str = "12.0";
 
 /// One library of the xcframework: a platform, and the Rust targets lipo'd into it.
