@@ -6,7 +6,7 @@ use std::sync::Arc;
 use mesure_core as core;
 
 use crate::error::CallbackError;
-use crate::types::{Diagnostic, ModeChange};
+use crate::types::{Diagnostic, ModeChange, SdkState};
 
 /// Receives mode changes and diagnostics, one at a time and in order, on
 /// the SDK's listener thread (`mesure-listener`), which does nothing else.
@@ -20,6 +20,10 @@ pub trait MesureListener: Send + Sync {
     /// `log_line`: the debug log's line for it (one line, the site first,
     /// never a property value, an app-scoped id shortened).
     fn on_diagnostic(&self, diagnostic: Diagnostic, log_line: String) -> Result<(), CallbackError>;
+    /// The state to show: at the start's end, after every mode or purpose
+    /// change (right after `on_mode_changed`), when the start fails and
+    /// when the SDK stops. `log_line`: the debug log's line for it.
+    fn on_state(&self, state: SdkState, log_line: String) -> Result<(), CallbackError>;
 }
 
 pub(crate) struct ListenerAdapter {
@@ -35,6 +39,9 @@ impl core::Listener for ListenerAdapter {
     }
     fn on_diagnostic(&self, diagnostic: &core::Diagnostic) {
         let _ = self.listener.on_diagnostic(diagnostic.into(), diagnostic.log_line(&self.site));
+    }
+    fn on_state(&self, state: &core::SdkState) {
+        let _ = self.listener.on_state(state.into(), state.log_line(&self.site));
     }
 }
 

@@ -49,6 +49,9 @@ pub enum MesureError {
     /// The SDK was shut down (closed): start a new one.
     #[error("the SDK is shut down")]
     ShutDown,
+    /// The SDK did not start: its state (`RunState::Failed`) says why.
+    #[error("the SDK did not start")]
+    NotStarted,
     /// The SDK's background thread did not answer in time.
     #[error("the SDK's background thread did not answer in time")]
     Timeout,
@@ -109,6 +112,7 @@ impl From<core::ModeError> for MesureError {
             core::ModeError::UnknownMode(name) => MesureError::UnknownMode { name },
             core::ModeError::UnknownPurpose(name) => MesureError::UnknownPurpose { name },
             core::ModeError::ShutDown => MesureError::ShutDown,
+            core::ModeError::NotStarted => MesureError::NotStarted,
             other => MesureError::Internal { detail: other.to_string() },
         }
     }

@@ -57,10 +57,14 @@ pub struct MesureCore {
 
 #[uniffi::export]
 impl MesureCore {
-    /// Validates the configuration, opens the local store and starts the
-    /// background threads. `http_client`: the platform's client; without it
-    /// the built-in Rust client is used (absent from mobile builds; a dry run
-    /// needs none). `clock`: for tests only.
+    /// Validates the configuration and claims the storage directory (of two
+    /// starts on one directory the second throws `StorageInUse`, in call
+    /// order), then returns: the storage thread opens the store, and calls
+    /// made meanwhile wait in order in the core (`TrackOutcome::Waiting`;
+    /// the listener's `on_state` tells when it runs, or why it failed).
+    /// `http_client`: the platform's client; without it the built-in Rust
+    /// client is used (absent from mobile builds; a dry run needs none).
+    /// `clock`: for tests only.
     #[uniffi::constructor(default(listener = None, http_client = None, clock = None))]
     pub fn new(
         config: MesureConfig,
@@ -84,7 +88,7 @@ impl MesureCore {
         if let Some(c) = clock {
             builder = builder.clock(Arc::new(callbacks::ClockAdapter(c)));
         }
-        Ok(Arc::new(MesureCore { sdk: builder.build()? }))
+        Ok(Arc::new(MesureCore { sdk: builder.start()? }))
     }
 
     /// Tracks an event; returns without touching disk or network, and never
@@ -166,11 +170,30 @@ impl MesureCore {
         Ok(self.sdk.flush()?.into())
     }
 
-    /// Persists everything accepted and stops. Later calls fail with
-    /// `ShutDown` (tracking: `Refused` with `shut_down`). A second call does
-    /// nothing.
+    /// Persists everything accepted and stops, and waits for it. Later
+    /// calls fail with `ShutDown` (tracking: `Refused` with `shut_down`). A
+    /// second call waits for the first (from a listener callback it returns
+    /// at once).
     pub fn shutdown(&self) -> Result<(), MesureError> {
         Ok(self.sdk.shutdown()?)
+    }
+
+    /// Stops after the calls already made, and returns at once; later calls
+    /// are refused. `shutdown` waits for the end. A second call does nothing.
+    /// (Not `close`: the generated Kotlin class has its own, which frees it.)
+    pub fn stop(&self) {
+        self.sdk.stop()
+    }
+
+    /// Returns once every call made before it was applied and persisted, and
+    /// what it changed (the published state included) reached the listener.
+    pub fn await_applied(&self) -> Result<(), MesureError> {
+        Ok(self.sdk.await_applied()?)
+    }
+
+    /// Waits for the start to end; throws the start's error if it failed.
+    pub fn wait_started(&self) -> Result<(), MesureError> {
+        Ok(self.sdk.wait_started()?)
     }
 
     /// Everything stored on the device, as a JSON document (right of access).

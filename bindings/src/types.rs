@@ -279,6 +279,11 @@ pub enum TrackOutcome {
         /// A stable code (`event_not_allowed_in_mode`, `opt_out_sends_nothing`, ...).
         reason: String,
     },
+    /// Called before the SDK finished starting: the call waits in order in
+    /// the start queue and is filtered once the store is open, under the
+    /// mode in force at its place among the app's calls. What became of it
+    /// reaches the listener.
+    Waiting,
     /// The event was refused: nothing was queued.
     Refused {
         /// A stable code: `invalid_event_name`, `too_many_properties`,
@@ -294,6 +299,7 @@ impl From<Result<core::TrackOutcome, core::TrackError>> for TrackOutcome {
         match o {
             Ok(core::TrackOutcome::Queued { event_id }) => TrackOutcome::Queued { event_id },
             Ok(core::TrackOutcome::NotSent { reason }) => TrackOutcome::NotSent { reason: reason.code().to_owned() },
+            Ok(core::TrackOutcome::Waiting) => TrackOutcome::Waiting,
             // An outcome of a newer core: not queued as far as these bindings know.
             Ok(other) => TrackOutcome::NotSent { reason: format!("{other:?}") },
             Err(e) => TrackOutcome::Refused { reason: e.code().to_owned(), message: e.to_string() },
@@ -463,6 +469,12 @@ pub struct MesureConfig {
     /// with `dry_run`) but never sent. For trying a tagging plan.
     #[uniffi(default = false)]
     pub dry_run: bool,
+    /// Strict mode, for debug builds: a call made before the store is open
+    /// waits for it instead of joining the start queue, so each call
+    /// answers with its own outcome; the wrappers throw what the core
+    /// returns (a refused event, an unknown mode, a call after close).
+    #[uniffi(default = false)]
+    pub strict: bool,
     /// Where an earlier version kept one store for the app (the wrappers'
     /// `<base>/mesure`): a store found there moves into `storage_dir` when it
     /// belongs to this site (or to no site yet) and `storage_dir` has none.
@@ -514,6 +526,7 @@ impl TryFrom<MesureConfig> for core::Config {
             out.context = ctx.into_core("context")?;
         }
         out.dry_run = c.dry_run;
+        out.strict = c.strict;
         Ok(out)
     }
 }
@@ -596,6 +609,56 @@ impl From<core::ModeStatus> for ModeStatus {
             consent_renewal_needed: s.consent_renewal_needed,
             purposes: purposes_map(&s.purposes),
             epoch: count(s.epoch),
+        }
+    }
+}
+
+/// Whether the SDK runs ([`SdkState::run`]).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum RunState {
+    /// The store is being opened; calls wait in the start queue, in order.
+    Starting,
+    /// The store is open and the calls made meanwhile applied.
+    Running,
+    /// The start failed: calls are refused, waiting calls throw `error`.
+    Failed {
+        /// Why (`StorageInUse` from another process, `StorageOfAnotherSite`...).
+        error: crate::error::MesureError,
+    },
+    /// Closed: calls are refused.
+    Closed,
+}
+
+/// The state the core publishes to the listener (`on_state`): everything a
+/// settings screen shows. The wrappers expose it as it comes, with no
+/// reducer of their own.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SdkState {
+    /// The visitor mode in force.
+    pub mode: VisitorMode,
+    /// Every configured purpose's mode (audience measurement always).
+    pub purposes: HashMap<String, PurposeMode>,
+    /// An opt-in lapsed: ask for consent again.
+    pub consent_renewal_needed: bool,
+    /// The epoch of the last change: a state with a lower epoch is older.
+    pub epoch: i64,
+    /// Whether the SDK runs.
+    pub run: RunState,
+}
+
+impl From<&core::SdkState> for SdkState {
+    fn from(s: &core::SdkState) -> Self {
+        SdkState {
+            mode: s.mode.clone().into(),
+            purposes: purposes_map(&s.purposes),
+            consent_renewal_needed: s.consent_renewal_needed,
+            epoch: count(s.epoch),
+            run: match &s.run {
+                core::RunState::Starting => RunState::Starting,
+                core::RunState::Running => RunState::Running,
+                core::RunState::Failed(e) => RunState::Failed { error: e.clone().into() },
+                _ => RunState::Closed,
+            },
         }
     }
 }

@@ -29,6 +29,7 @@ fn config(dir: &tempfile::TempDir) -> MesureConfig {
         retry_max_ms: None,
         context: None,
         dry_run: true,
+        strict: false,
         legacy_storage_dir: None,
     }
 }
@@ -88,6 +89,9 @@ fn tracking_never_throws() {
         ("link".to_owned(), PropertyValue::Unsupported { type_name: "java.net.URI".into() }),
         ("ratio".to_owned(), PropertyValue::Decimal { value: f64::NAN }),
     ]);
+    // The refusals above answered at once, started or not; a valid event
+    // is queued once the store is open (before, it waits: `Waiting`).
+    sdk.wait_started().unwrap();
     assert!(matches!(sdk.track_screen("home".into(), props), TrackOutcome::Queued { .. }));
 
     sdk.shutdown().unwrap();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, ThreadId};
 
 use crate::clock::{Clock, OsRandom, Random, SystemClock};
 use crate::config::Config;
@@ -18,12 +18,12 @@ use crate::mode::ModeChangeReason;
 use crate::notifier::{self, Notices};
 use crate::purpose::PurposeState;
 use crate::rules::RuleBook;
-use crate::sdk::{Sdk, Threads};
+use crate::sdk::{Inner, Running, Sdk};
 use crate::shared::{Layers, Shared};
 use crate::state::{Engine, State, CONTROL_RESERVE, MAX_IN_FLIGHT};
 use crate::stats::Counters;
 use crate::store::choice::Choice;
-use crate::store::lock::{DirLock, LockError};
+use crate::store::lock::{DirClaim, DirLock, LockError};
 use crate::store::{self, StoredState};
 use crate::upload::http::HttpClient;
 use crate::uploader::Uploader;
@@ -90,12 +90,16 @@ impl SdkBuilder {
         self
     }
 
-    /// Validates the configuration, takes the storage directory (one SDK per
-    /// directory: a second gets [`SdkError::StorageInUse`]), opens the store
-    /// (recreating it if unreadable; running without storage if it cannot be
-    /// opened), loads the visitor's choice and id, and starts the background
-    /// threads.
-    pub fn build(self) -> Result<Sdk, SdkError> {
+    /// Validates the configuration, claims the storage directory (one SDK
+    /// per directory: of two starts on one, the second gets
+    /// [`SdkError::StorageInUse`] at once, in call order) and returns: the
+    /// start thread then takes the directory's file lock (another
+    /// process's store fails the start: published to the listener as
+    /// [`crate::RunState::Failed`]), opens the store (recreating it if
+    /// unreadable; running without storage if it cannot be opened), loads
+    /// the visitor's choice and id, starts the uploader and applies the
+    /// calls made meanwhile, in order.
+    pub fn start(self) -> Result<Sdk, SdkError> {
         let config = self.config;
         config.validate()?;
         let http = match self.http {
@@ -107,10 +111,102 @@ impl SdkBuilder {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let random = self.random.unwrap_or_else(|| Arc::new(OsRandom));
         let rules = RuleBook::new(&config);
-        let now = clock.now_ms();
+        let claim = match DirClaim::take(&config.storage_dir) {
+            Ok(claim) => claim,
+            Err(_) => return Err(SdkError::StorageInUse { dir: config.storage_dir.clone() }),
+        };
         let notices = Arc::new(Notices::new(self.listener.is_some()));
+        let inner = Arc::new(Inner::new(config.clone(), rules.clone(), clock.clone(), notices.clone()));
+        let listener = match self.listener {
+            Some(l) => {
+                let notices = notices.clone();
+                Some(spawn("mesure-listener", move || notifier::run(notices, l))?)
+            }
+            None => None,
+        };
+        let opening = Opening {
+            config,
+            http,
+            clock,
+            random,
+            rules,
+            notices: notices.clone(),
+            legacy_dir: self.legacy_dir,
+            layers: self.layers,
+            claim,
+            listener_thread: listener.as_ref().map(|h| h.thread().id()),
+        };
+        let starting = inner.clone();
+        // The start thread opens the store, starts the storage thread and
+        // the uploader, applies the start queue, and ends. (The storage
+        // thread writes while the queue is applied: the hand-off between
+        // them is bounded.)
+        let start = spawn("mesure-start", move || {
+            starting.start_thread_is_this_one();
+            match opening.open().and_then(start_engine) {
+                Ok(running) => starting.run(running),
+                Err(e) => starting.fail(e),
+            }
+        });
+        let start = match start {
+            Ok(s) => s,
+            Err(e) => {
+                notices.close();
+                return Err(e);
+            }
+        };
+        inner.set_threads(start, listener);
+        Ok(Sdk::new(inner))
+    }
+
+    /// [`SdkBuilder::start`], then waits for the start to end: the start's
+    /// error if it failed.
+    pub fn build(self) -> Result<Sdk, SdkError> {
+        let sdk = self.start()?;
+        sdk.wait_started()?;
+        Ok(sdk)
+    }
+}
+
+/// Starts the storage thread and the uploader for the engine just built.
+fn start_engine((engine, writer, uploader): (Arc<Engine>, Writer, Uploader)) -> Result<Running, SdkError> {
+    let writer = spawn("mesure-storage", move || writer.run())?;
+    let uploader = match spawn("mesure-uploader", move || uploader.run()) {
+        Ok(u) => u,
+        Err(e) => {
+            // Stops the storage thread before the error is published.
+            engine.shared.closed.store(true, Ordering::SeqCst);
+            let (tx, _rx) = mpsc::sync_channel(1);
+            let _ = engine.shared.ops_send(crate::messages::Op::Shutdown(tx));
+            let _ = writer.join();
+            return Err(e);
+        }
+    };
+    Ok(Running { engine, writer: Mutex::new(Some(writer)), uploader: Mutex::new(Some(uploader)) })
+}
+
+/// What the start thread needs to open the store and build the engine.
+struct Opening {
+    config: Config,
+    http: Arc<dyn HttpClient>,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    rules: RuleBook,
+    notices: Arc<Notices>,
+    legacy_dir: Option<PathBuf>,
+    layers: Layers,
+    claim: DirClaim,
+    listener_thread: Option<ThreadId>,
+}
+
+impl Opening {
+    /// On the start thread: takes the directory, opens the store, reads
+    /// back the visitor's choice and id, and builds the engine.
+    fn open(self) -> Result<(Arc<Engine>, Writer, Uploader), SdkError> {
+        let Opening { config, http, clock, random, rules, notices, legacy_dir, layers, claim, listener_thread } = self;
+        let now = clock.now_ms();
         let site = config.site_key();
-        if let Some(legacy) = &self.legacy_dir {
+        if let Some(legacy) = &legacy_dir {
             if let Some(message) = adopt_legacy_store(legacy, &config.storage_dir, &site) {
                 notices.diagnostic(Diagnostic::StorageError { message });
             }
@@ -224,7 +320,7 @@ impl SdkBuilder {
         let shared = Arc::new(Shared {
             site,
             egress: Mutex::new(Arc::new(view)),
-            layers: self.layers,
+            layers,
             rules: rules.clone(),
             storage_dir: config.storage_dir.clone(),
             endpoint: config.endpoint_base(),
@@ -246,7 +342,11 @@ impl SdkBuilder {
             disk_full: AtomicBool::new(false),
             purge_gate: Mutex::new(()),
             dir_lock: Mutex::new(dir_lock),
+            dir_claim: Mutex::new(Some(claim)),
         });
+        if let Some(id) = listener_thread {
+            let _ = shared.listener.set(id);
+        }
         let engine = Arc::new(Engine::new(shared.clone(), rules, state));
         {
             let mut st = engine.write();
@@ -271,50 +371,10 @@ impl SdkBuilder {
             engine.expire_consent(&mut st, now);
         }
 
-        let threads = start_threads(&shared, self.listener, Writer::new(shared.clone(), ops_rx, conn, stored), Uploader::new(shared.clone(), up_rx))?;
-        Ok(Sdk::new(engine, threads))
+        let writer = Writer::new(shared.clone(), ops_rx, conn, stored);
+        let uploader = Uploader::new(shared.clone(), up_rx);
+        Ok((engine, writer, uploader))
     }
-}
-
-/// Starts the listener's, the writer's and the uploader's threads; on a
-/// failure, stops those already started.
-fn start_threads(shared: &Arc<Shared>, listener: Option<Arc<dyn Listener>>, writer: Writer, uploader: Uploader) -> Result<Threads, SdkError> {
-    let listener = match listener {
-        Some(l) => {
-            let notices = shared.notices.clone();
-            let marker = shared.clone();
-            Some(spawn("mesure-listener", move || {
-                let _ = marker.listener.set(std::thread::current().id());
-                drop(marker);
-                notifier::run(notices, l)
-            })?)
-        }
-        None => None,
-    };
-    let stop = |threads: Vec<JoinHandle<()>>| {
-        shared.closed.store(true, Ordering::SeqCst);
-        let (tx, _rx) = mpsc::sync_channel(1);
-        let _ = shared.ops_send(Op::Shutdown(tx));
-        shared.notices.close();
-        for t in threads {
-            let _ = t.join();
-        }
-    };
-    let writer = match spawn("mesure-writer", move || writer.run()) {
-        Ok(w) => w,
-        Err(e) => {
-            stop(listener.into_iter().collect());
-            return Err(e);
-        }
-    };
-    let uploader = match spawn("mesure-uploader", move || uploader.run()) {
-        Ok(u) => u,
-        Err(e) => {
-            stop(listener.into_iter().chain([writer]).collect());
-            return Err(e);
-        }
-    };
-    Ok(Threads { writer, uploader, listener })
 }
 
 /// Moves the store of `legacy` into `dir` when it is this site's (or no

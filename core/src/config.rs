@@ -277,6 +277,11 @@ pub struct Config {
     /// uploader deletes them as if the collector had acknowledged them. No
     /// HTTP client is needed. For trying a tagging plan, never for release.
     pub dry_run: bool,
+    /// Strict mode, for debug builds: a call made before the store is open
+    /// waits for it instead of joining the start queue, so every call
+    /// answers with its own outcome (a refused event, an unknown mode) on
+    /// the caller's thread; the wrappers then throw what the core returns.
+    pub strict: bool,
 }
 
 impl Default for Config {
@@ -303,6 +308,7 @@ impl Default for Config {
             retry_max_ms: DEFAULT_RETRY_MAX_MS,
             context: DeviceContext::default(),
             dry_run: false,
+            strict: false,
         }
     }
 }

@@ -2,8 +2,10 @@
 //! Nothing is dropped silently: every property or event held back, every hit
 //! lost from the queue, every storage problem is reported here.
 
-use crate::error::TrackError;
-use crate::mode::ModeChange;
+use std::collections::BTreeMap;
+
+use crate::error::{SdkError, TrackError};
+use crate::mode::{ModeChange, ModeStatus, PurposeMode, VisitorMode};
 
 /// Why a property or an event did not leave the device as tagged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,8 +307,68 @@ pub struct SentHit {
 pub trait Listener: Send + Sync + 'static {
     /// The visitor mode changed (called once the change is persisted).
     fn on_mode_changed(&self, _change: &ModeChange) {}
+    /// The state to show (a settings screen's): at the start's end, after
+    /// every mode or purpose change (right after `on_mode_changed`), when
+    /// the start fails and when the SDK stops. The wrappers adapt it to
+    /// their observable types and keep no state of their own.
+    fn on_state(&self, _state: &SdkState) {}
     /// Something was held back, refused, sent, or went wrong.
     fn on_diagnostic(&self, _diagnostic: &Diagnostic) {}
+}
+
+/// Whether the SDK runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RunState {
+    /// The storage thread opens the store; calls wait in the start queue.
+    Starting,
+    /// The store is open and the start queue applied.
+    Running,
+    /// The start failed (the directory is another process's or site's):
+    /// calls are refused, waiting calls answer this error.
+    Failed(SdkError),
+    /// Closed: calls are refused.
+    Closed,
+}
+
+/// The state the core publishes ([`Listener::on_state`]): everything a
+/// settings screen shows, in one record, written once here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdkState {
+    /// The visitor mode in force.
+    pub mode: VisitorMode,
+    /// Every configured purpose's mode (audience measurement always).
+    pub purposes: BTreeMap<String, PurposeMode>,
+    /// An opt-in lapsed: ask for consent again.
+    pub consent_renewal_needed: bool,
+    /// The epoch of the last change ([`ModeChange::epoch`]): a state with a
+    /// lower epoch is older.
+    pub epoch: u64,
+    /// Whether the SDK runs.
+    pub run: RunState,
+}
+
+impl SdkState {
+    pub(crate) fn of(status: &ModeStatus, run: RunState) -> SdkState {
+        SdkState {
+            mode: status.mode.clone(),
+            purposes: status.purposes.clone(),
+            consent_renewal_needed: status.consent_renewal_needed,
+            epoch: status.epoch,
+            run,
+        }
+    }
+
+    /// The running state after `change`.
+    pub(crate) fn after(change: &ModeChange) -> SdkState {
+        SdkState {
+            mode: change.current.clone(),
+            purposes: change.purposes.clone(),
+            consent_renewal_needed: change.consent_renewal_needed,
+            epoch: change.epoch,
+            run: RunState::Running,
+        }
+    }
 }
 
 /// An id as the logs show it: a fixed id (`opt-out`, `Consent-NO`,
@@ -377,6 +439,20 @@ impl crate::mode::ModeChange {
             format!("[mesure {site}] purposes in mode {}: {} ({why})", self.current, purposes.join(", "))
         } else {
             format!("[mesure {site}] visitor mode {} -> {} ({why})", self.previous, self.current)
+        }
+    }
+}
+
+impl SdkState {
+    /// The debug-log line of a published state: the start's end, its
+    /// failure, the stop (a change's state repeats its `ModeChange` line:
+    /// the wrappers log that one).
+    pub fn log_line(&self, site: &str) -> String {
+        match &self.run {
+            RunState::Starting => format!("[mesure {site}] starting"),
+            RunState::Running => format!("[mesure {site}] running in mode {} (epoch {})", self.mode, self.epoch),
+            RunState::Failed(e) => format!("[mesure {site}] did not start: {e}"),
+            RunState::Closed => format!("[mesure {site}] closed"),
         }
     }
 }

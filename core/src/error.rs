@@ -88,6 +88,9 @@ pub enum TrackError {
     /// The SDK was shut down.
     #[error("the SDK is shut down")]
     ShutDown,
+    /// The SDK did not start (its published state says why).
+    #[error("the SDK did not start")]
+    NotStarted,
 }
 
 impl TrackError {
@@ -101,6 +104,7 @@ impl TrackError {
             TrackError::QueueFull => "queue_full",
             TrackError::EmptyName { .. } => "empty_name",
             TrackError::ShutDown => "shut_down",
+            TrackError::NotStarted => "not_started",
         }
     }
 }
@@ -118,6 +122,9 @@ pub enum ModeError {
     /// The SDK was shut down.
     #[error("the SDK is shut down")]
     ShutDown,
+    /// The SDK did not start (its published state says why).
+    #[error("the SDK did not start")]
+    NotStarted,
 }
 
 /// A storage failure, classified by what the SDK does about it.

@@ -22,6 +22,7 @@ compile_error!("mesure-core: choose the SQLite, feature `bundled-sqlite` (compil
 compile_error!("mesure-core: features `bundled-sqlite` and `system-sqlite` exclude each other");
 
 mod builder;
+mod calls;
 mod clock;
 mod config;
 mod diagnostics;
@@ -42,6 +43,7 @@ mod shared;
 mod state;
 mod stats;
 mod store;
+mod track;
 mod upload;
 mod uploader;
 mod version;
@@ -49,13 +51,14 @@ mod visitor_id;
 mod worker;
 
 pub use builder::SdkBuilder;
+pub use calls::MAX_WAITING_TRACKS;
 pub use clock::{Clock, EpochMillis, ManualClock, OsRandom, Random, SeededRandom, SystemClock};
 pub use config::{
     AllowedProperty, Config, CustomMode, DeviceContext, PropertyRule, PurposeConfig, CONNECTION_TYPES, DEFAULT_BATCH_SIZE,
     DEFAULT_CONSENT_LIFETIME_MONTHS, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_QUEUE_MAX_AGE_DAYS, DEFAULT_QUEUE_MAX_HITS, DEFAULT_REQUEST_TIMEOUT_MS,
     DEFAULT_RETRY_BASE_MS, DEFAULT_RETRY_MAX_MS, MAX_CONSENT_LIFETIME_MONTHS, MAX_PURPOSES, MAX_PURPOSE_PATTERNS,
 };
-pub use diagnostics::{short_id, Diagnostic, DropReason, Dropped, EgressReason, Listener, SentHit, TrimCause};
+pub use diagnostics::{short_id, Diagnostic, DropReason, Dropped, EgressReason, Listener, RunState, SdkState, SentHit, TrimCause};
 pub use error::{ConfigError, ConfigErrorKind, ModeError, SdkError, StoreError, TrackError};
 pub use export::LocalData;
 pub use hit::{ClickKind, Event, Value};
@@ -65,10 +68,11 @@ pub use purpose::PurposeChoice;
 pub use purpose::{PurposeMode, AUDIENCE_MEASUREMENT};
 pub use report::{ComplianceReport, Guarantee, ModeReport, PurposeReport, GUARANTEES};
 pub use rules::{Overlap, PropertyEntry, EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
-pub use sdk::{Sdk, TrackOutcome};
+pub use sdk::Sdk;
 pub use state::MAX_IN_FLIGHT;
 pub use stats::Stats;
 pub use store::PendingRow;
+pub use track::TrackOutcome;
 pub use upload::flush::FlushReport;
 pub use upload::http::{Completion, FailureKind, HttpClient, HttpOutcome, HttpRequest};
 pub use uploader::USER_AGENT;

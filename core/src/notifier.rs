@@ -15,7 +15,7 @@ use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::diagnostics::{Diagnostic, Listener};
+use crate::diagnostics::{Diagnostic, Listener, SdkState};
 use crate::mode::ModeChange;
 
 /// Diagnostics waiting for a slow listener, at most. About 2 MB.
@@ -23,6 +23,7 @@ pub const MAX_QUEUED_DIAGNOSTICS: usize = 10_000;
 
 pub(crate) enum Notice {
     Mode(ModeChange),
+    State(SdkState),
     Diagnostic(Diagnostic),
     /// Answered once every notice queued before it was delivered.
     Barrier(SyncSender<()>),
@@ -99,6 +100,13 @@ impl Notices {
         self.diagnostic(Diagnostic::Backpressure { dropped: 1 });
     }
 
+    /// Publishes a state (the start's end, a failure, the stop).
+    pub fn state(&self, state: SdkState) {
+        if self.listening {
+            self.push(Notice::State(state));
+        }
+    }
+
     /// Waits until the listener was told of everything queued so far (at
     /// most `timeout`: a listener stuck in a callback delays, never blocks).
     /// Not from the listener's own thread, which would wait for itself.
@@ -142,10 +150,24 @@ impl Notices {
 /// The listener thread's loop. A callback that panics is skipped; the next
 /// one is delivered.
 pub(crate) fn run(notices: Arc<Notices>, listener: Arc<dyn Listener>) {
+    // The published states never go back: a change persisted after the
+    // start's state was published (it was queued before the store opened)
+    // is told to `on_mode_changed`, but its older state is not published.
+    let mut epoch = 0;
     while let Some(notice) = notices.next() {
         let l = &*listener;
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &notice {
-            Notice::Mode(change) => l.on_mode_changed(change),
+            Notice::Mode(change) => {
+                l.on_mode_changed(change);
+                if change.epoch >= epoch {
+                    epoch = change.epoch;
+                    l.on_state(&SdkState::after(change));
+                }
+            }
+            Notice::State(state) => {
+                epoch = epoch.max(state.epoch);
+                l.on_state(state)
+            }
             Notice::Diagnostic(d) => l.on_diagnostic(d),
             Notice::Barrier(done) => {
                 let _ = done.try_send(());

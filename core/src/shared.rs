@@ -19,7 +19,7 @@ use crate::messages::{Op, UpMsg};
 use crate::notifier::Notices;
 use crate::rules::RuleBook;
 use crate::stats::Counters;
-use crate::store::lock::{DirLock, LockError};
+use crate::store::lock::{DirClaim, DirLock, LockError};
 use crate::store::{self};
 use crate::upload::http::HttpClient;
 
@@ -95,6 +95,8 @@ pub(crate) struct Shared {
     /// or by the writer once an unusable directory becomes usable; released
     /// when the SDK has shut down.
     pub dir_lock: Mutex<Option<DirLock>>,
+    /// This process's claim on the directory ([`DirClaim`]), released with the lock.
+    pub dir_claim: Mutex<Option<DirClaim>>,
 }
 
 impl Shared {
@@ -206,5 +208,6 @@ impl Shared {
     /// Frees the directory for another SDK (once both connections are closed).
     pub fn release_storage(&self) {
         self.dir_lock.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.dir_claim.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }

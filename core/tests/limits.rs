@@ -95,7 +95,7 @@ impl Drop for OpenOnDrop {
 
 impl Clock for StalledWriter {
     fn now_ms(&self) -> i64 {
-        if std::thread::current().name() == Some("mesure-writer") {
+        if std::thread::current().name() == Some("mesure-storage") {
             let mut open = self.open.lock().unwrap();
             while !*open {
                 open = self.opened.wait(open).unwrap();
@@ -111,8 +111,10 @@ impl Clock for StalledWriter {
 #[test]
 fn a_stalled_store_refuses_tracks_and_says_so_once_per_burst() {
     let env = Env::new();
-    let clock = std::sync::Arc::new(StalledWriter { clock: ManualClock::new(t0()), open: false.into(), opened: Default::default() });
+    // Open while the storage thread opens the store; stalled once it writes.
+    let clock = std::sync::Arc::new(StalledWriter { clock: ManualClock::new(t0()), open: true.into(), opened: Default::default() });
     let sdk = Sdk::builder(env.config.clone()).clock(clock.clone()).listener(env.recorder.clone()).build().unwrap();
+    *clock.open.lock().unwrap() = false;
     let _open = OpenOnDrop(clock.clone());
     let mut refused = 0;
     // The writer holds one transaction's worth (4096) while it stalls; the

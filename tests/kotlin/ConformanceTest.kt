@@ -134,7 +134,7 @@ class ConformanceTest(private val name: String, private val file: File) {
         val clock = ManualClock(ms(v["start"].asString))
         val recorder = Recorder()
         val capture = CaptureClient()
-        var sdk = MesureCore(cfg, recorder, capture, clock)
+        var sdk = MesureCore(cfg, recorder, capture, clock).apply { waitStarted() }
         try {
             v.getAsJsonArray("steps").forEachIndexed { i, stepEl ->
                 val step = stepEl.asJsonObject
@@ -149,6 +149,7 @@ class ConformanceTest(private val name: String, private val file: File) {
                             is TrackOutcome.Queued -> check(expectedError == null && notSent == null) { "$at: queued" }
                             is TrackOutcome.NotSent -> check(expectedError == null && out.reason == notSent) { "$at: not sent (${out.reason})" }
                             is TrackOutcome.Refused -> check(expectedError == out.reason) { "$at: refused (${out.reason}: ${out.message})" }
+                            is TrackOutcome.Waiting -> error("$at: waiting, though the SDK had started")
                         }
                     }
                     step.has("set_mode") -> try {
@@ -175,7 +176,7 @@ class ConformanceTest(private val name: String, private val file: File) {
                     step.has("restart") -> {
                         sdk.shutdown()
                         sdk.close()
-                        sdk = MesureCore(cfg, recorder, capture, clock)
+                        sdk = MesureCore(cfg, recorder, capture, clock).apply { waitStarted() }
                     }
                     step.has("delete_local_data") -> sdk.deleteLocalData()
                     step.has("expect_mode") -> {

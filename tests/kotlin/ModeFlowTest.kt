@@ -87,6 +87,7 @@ class ModeFlowTest {
         }
         // The same through the raw listener: the reason says why.
         MesureCore(config(dir), recorder, null, clock).use { core ->
+            core.waitStarted()
             core.setMode(VisitorMode.OptIn)
             clock.advance(200L * 86_400_000)
             assertEquals(VisitorMode.Exempt, core.mode())

@@ -11,6 +11,7 @@ import eu.mesure.ffi.Diagnostic
 import eu.mesure.ffi.HttpRequest
 import eu.mesure.ffi.MesureClock
 import eu.mesure.ffi.MesureListener
+import eu.mesure.ffi.SdkState
 import eu.mesure.ffi.ModeChange
 import eu.mesure.ffi.PlatformHttpClient
 import eu.mesure.ffi.MesureConfig
@@ -145,6 +146,8 @@ class Recorder : MesureListener {
     val diagnostics: MutableList<Diagnostic> = Collections.synchronizedList(mutableListOf())
     override fun onModeChanged(change: ModeChange, logLine: String) { changes += change }
     override fun onDiagnostic(diagnostic: Diagnostic, logLine: String) { diagnostics += diagnostic }
+    val states: MutableList<SdkState> = Collections.synchronizedList(mutableListOf())
+    override fun onState(state: SdkState, logLine: String) { states += state }
     fun dropped(): List<Diagnostic.Dropped> = synchronized(diagnostics) { diagnostics.filterIsInstance<Diagnostic.Dropped>() }
 }
 

@@ -139,7 +139,9 @@ final class VectorRunner {
     }
 
     private func build() throws -> MesureCore {
-        try MesureCore(config: config, listener: recorder, httpClient: capture, clock: clock)
+        let core = try MesureCore(config: config, listener: recorder, httpClient: capture, clock: clock)
+        try core.waitStarted()
+        return core
     }
 
     func run() throws {

@@ -253,6 +253,13 @@ final class Recorder: MesureListener, @unchecked Sendable {
     func onDiagnostic(diagnostic: Diagnostic, logLine: String) throws {
         lock.lock(); diagnosticList.append(diagnostic); lock.unlock()
     }
+
+    private var stateList: [SdkState] = []
+    var states: [SdkState] { lock.lock(); defer { lock.unlock() }; return stateList }
+
+    func onState(state: SdkState, logLine: String) throws {
+        lock.lock(); stateList.append(state); lock.unlock()
+    }
 }
 
 /// The context of the conformance vectors, as an iPhone would send it.

@@ -8,8 +8,10 @@
 //! error. The kernel releases the lock when the file is closed or the process
 //! dies, so a crash never leaves the directory locked.
 
+use std::collections::HashSet;
 use std::fs::{File, TryLockError};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use super::private_file_options;
 
@@ -44,6 +46,41 @@ impl DirLock {
     }
 }
 
+/// The storage directories this process's SDKs have claimed.
+fn claimed() -> &'static Mutex<HashSet<PathBuf>> {
+    static CLAIMED: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
+    CLAIMED.get_or_init(|| Mutex::new(HashSet::new()))
+}
+
+/// A storage directory claimed in this process, on the caller's thread and
+/// without I/O, when `start` is called: of two starts on one directory the
+/// second is the one refused, in call order, before the storage thread
+/// takes the file lock (which also refuses other processes). Released
+/// with the SDK's storage.
+#[derive(Debug)]
+pub(crate) struct DirClaim {
+    dir: PathBuf,
+}
+
+impl DirClaim {
+    /// Claims `dir` (made absolute, lexically); `InUse` if an SDK of this
+    /// process holds it.
+    pub fn take(dir: &Path) -> Result<DirClaim, LockError> {
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let mut claimed = claimed().lock().unwrap_or_else(|p| p.into_inner());
+        if !claimed.insert(dir.clone()) {
+            return Err(LockError::InUse);
+        }
+        Ok(DirClaim { dir })
+    }
+}
+
+impl Drop for DirClaim {
+    fn drop(&mut self) {
+        claimed().lock().unwrap_or_else(|p| p.into_inner()).remove(&self.dir);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +93,14 @@ mod tests {
         assert!(dir.path().join(LOCK_FILE_NAME).exists());
         drop(first);
         assert!(DirLock::acquire(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn a_claim_refuses_the_second_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = DirClaim::take(dir.path()).unwrap();
+        assert!(matches!(DirClaim::take(dir.path()), Err(LockError::InUse)));
+        drop(first);
+        assert!(DirClaim::take(dir.path()).is_ok());
     }
 }

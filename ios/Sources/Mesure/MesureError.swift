@@ -21,6 +21,8 @@ public enum MesureError: LocalizedError, CustomStringConvertible, Equatable, Sen
     case storage(detail: String)
     /// The SDK was closed: start a new one.
     case shutDown
+    /// The SDK did not start; its state says why.
+    case notStarted
     /// The SDK's background thread did not answer in time.
     case timeout
     /// Another Mesure instance uses this storage directory (one per site).
@@ -50,6 +52,7 @@ public enum MesureError: LocalizedError, CustomStringConvertible, Equatable, Sen
         case let .UnknownPurpose(name): self = .unknownPurpose(name: name)
         case let .Storage(detail): self = .storage(detail: detail)
         case .ShutDown: self = .shutDown
+        case .NotStarted: self = .notStarted
         case .Timeout: self = .timeout
         case let .StorageInUse(dir): self = .storageInUse(dir: dir)
         case let .StorageOfAnotherSite(dir, site): self = .storageOfAnotherSite(dir: dir, site: site)
@@ -79,6 +82,7 @@ public enum MesureError: LocalizedError, CustomStringConvertible, Equatable, Sen
         case let .unknownPurpose(name): return .UnknownPurpose(name: name)
         case let .storage(detail): return .Storage(detail: detail)
         case .shutDown: return .ShutDown
+        case .notStarted: return .NotStarted
         case .timeout: return .Timeout
         case let .storageInUse(dir): return .StorageInUse(dir: dir)
         case let .storageOfAnotherSite(dir, site): return .StorageOfAnotherSite(dir: dir, site: site)

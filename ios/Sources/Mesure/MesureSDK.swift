@@ -542,6 +542,12 @@ public final class MesureSDK: @unchecked Sendable {
             options.beforeCoreStart?()
             let listener = Listener(store: store, log: log, onDiagnostic: options.onDiagnostic)
             let core = try MesureCore(config: config, listener: listener, httpClient: options.httpClient)
+            do {
+                try core.waitStarted()
+            } catch {
+                core.stop()
+                throw error
+            }
             self.core = core
             store.apply(.status(core.modeStatus()))
         } catch {
@@ -600,6 +606,8 @@ private final class Listener: MesureListener, @unchecked Sendable {
         log.line(logLine)
         store.apply(.change(change))
     }
+
+    func onState(state: SdkState, logLine: String) throws {}
 
     func onDiagnostic(diagnostic: Diagnostic, logLine: String) throws {
         log.line(logLine)

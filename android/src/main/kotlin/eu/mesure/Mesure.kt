@@ -10,6 +10,7 @@ import eu.mesure.ffi.MesureListener
 import eu.mesure.ffi.ModeChange
 import eu.mesure.ffi.PropertyValue
 import eu.mesure.ffi.PurposeMode
+import eu.mesure.ffi.SdkState
 import eu.mesure.ffi.Stats
 import eu.mesure.ffi.TrackOutcome
 import eu.mesure.ffi.VisitorMode
@@ -397,6 +398,13 @@ public class Mesure private constructor(
         override fun run() {
             try {
                 val c = MesureCore(config, Listener(), options.httpClient, options.clock)
+                try {
+                    c.waitStarted()
+                } catch (e: FfiException) {
+                    c.stop()
+                    c.close()
+                    throw e
+                }
                 core = c
                 publisher.ready(c.modeStatus())
                 log.debug {
@@ -419,6 +427,8 @@ public class Mesure private constructor(
             publisher.offer(change)
             log.debug { logLine }
         }
+
+        override fun onState(state: SdkState, logLine: String) {}
 
         override fun onDiagnostic(diagnostic: Diagnostic, logLine: String) {
             log.debug { logLine }

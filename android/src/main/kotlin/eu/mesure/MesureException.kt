@@ -63,6 +63,9 @@ public sealed class MesureException(message: String) : Exception(message) {
      */
     public class CalledFromSdkThread(public val operation: String, message: String) : MesureException(message)
 
+    /** The SDK did not start; [Mesure.state] says why. */
+    public class NotStarted(message: String) : MesureException(message)
+
     /**
      * An error of a newer core this wrapper does not classify (the two ship
      * together, so this is not expected); [detail] is the core's sentence.
@@ -80,6 +83,7 @@ internal fun FfiException.toMesure(): MesureException {
         is FfiException.UnknownPurpose -> MesureException.UnknownPurpose(name, sentence)
         is FfiException.Storage -> MesureException.Storage(detail, sentence)
         is FfiException.ShutDown -> MesureException.ShutDown(sentence)
+        is FfiException.NotStarted -> MesureException.NotStarted(sentence)
         is FfiException.Timeout -> MesureException.Timeout(sentence)
         is FfiException.StorageInUse -> MesureException.StorageInUse(dir, sentence)
         is FfiException.StorageOfAnotherSite -> MesureException.StorageOfAnotherSite(dir, site, sentence)
