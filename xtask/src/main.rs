@@ -70,15 +70,20 @@ fn test_rust() -> Result<()> {
     api::check("swift", &api::swift_listing()?, false)
 }
 
+/// The Kotlin listing of `api/kotlin.txt`, from the compiled class directories.
+fn check_kotlin_api(classes: &[std::path::PathBuf]) -> Result<()> {
+    api::check("kotlin", &api::kotlin_listing(classes)?, false)
+}
+
 fn dispatch(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") | None => {
             test_rust()?;
-            kotlin::test()?;
+            kotlin::test(check_kotlin_api)?;
             swift::test()
         }
         Some("test-rust") => test_rust(),
-        Some("test-kotlin") => kotlin::test(),
+        Some("test-kotlin") => kotlin::test(check_kotlin_api),
         Some("test-swift") => swift::test(),
         Some("bench") if args.get(1).map(String::as_str) == Some("kotlin") => bench::bench_kotlin(),
         Some("test-arm64") => arm64::test(),
