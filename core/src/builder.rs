@@ -26,7 +26,7 @@ use crate::store::choice::Choice;
 use crate::store::lock::{DirClaim, DirLock, LockError};
 use crate::store::{self, StoredState};
 use crate::upload::http::HttpClient;
-use crate::uploader::Uploader;
+use crate::upload::uploader::Uploader;
 use crate::worker::Writer;
 
 /// Builds an [`Sdk`]; every part but the configuration has a production default.

@@ -1,8 +1,9 @@
-//! Upload, the parts below the uploader thread (`crate::uploader`): the
-//! HTTP contract, the retry policy, the flush report and the default client.
+//! Upload: the uploader thread (`uploader.rs`) and what it uses: the HTTP
+//! contract, the retry policy, the flush report and the default client.
 
 pub mod flush;
 pub mod http;
 pub mod policy;
+pub(crate) mod uploader;
 #[cfg(feature = "ureq-client")]
 pub mod ureq_client;
