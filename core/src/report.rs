@@ -7,8 +7,9 @@ use crate::clock::{format_rfc3339, EpochMillis};
 use crate::config::Config;
 use crate::hit::reserved;
 use crate::mode::{PurposeMode, VisitorMode};
+use crate::purpose::Overlap;
 use crate::purpose::AUDIENCE_MEASUREMENT;
-use crate::rules::{Overlap, PropertyEntry, RuleBook};
+use crate::rules::{PropertyEntry, RuleBook};
 use crate::version::SDK_VERSION;
 use crate::visitor_id::VISITOR_ID_LIFETIME_MONTHS;
 

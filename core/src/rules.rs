@@ -6,7 +6,7 @@
 //! when some matching *allowed* rule names it and no matching *forbidden* rule
 //! does (allowed first, then forbidden).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -17,93 +17,9 @@ use crate::diagnostics::{DropReason, Dropped};
 use crate::hit::{events, json_len, reserved, Context, Hit, Value, MAX_CONTEXT_PROPERTIES, MAX_HIT_BYTES};
 use crate::identifying::is_identifying;
 use crate::mode::VisitorMode;
-use crate::purpose::{PurposeMode, PurposeState, AUDIENCE_MEASUREMENT};
+use crate::pattern::{NameSet, Pattern};
+use crate::purpose::{PurposeBook, PurposeFilter};
 use crate::scrub::{self, Finding, TextKind};
-
-/// A name pattern where `*` matches any run of characters (possibly empty).
-/// The common shapes (`*`, an exact name) are decided without the glob loop:
-/// patterns are matched on every tracked event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pattern {
-    text: String,
-    shape: Shape,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    Any,
-    Exact,
-    Glob,
-}
-
-impl Pattern {
-    pub fn new(p: impl Into<String>) -> Self {
-        let text = p.into();
-        let shape = if text.bytes().all(|b| b == b'*') && !text.is_empty() {
-            Shape::Any
-        } else if text.contains('*') {
-            Shape::Glob
-        } else {
-            Shape::Exact
-        };
-        Pattern { text, shape }
-    }
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-    pub fn matches(&self, text: &str) -> bool {
-        match self.shape {
-            Shape::Any => true,
-            Shape::Exact => self.text == text,
-            Shape::Glob => glob_match(self.text.as_bytes(), text.as_bytes()),
-        }
-    }
-}
-
-/// Iterative glob match with `*` only; linear in practice, never recursive.
-fn glob_match(p: &[u8], t: &[u8]) -> bool {
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
-}
-
-/// A set of names given as exact names and patterns; exact names are hashed.
-#[derive(Debug, Clone, Default)]
-struct NameSet {
-    any: bool,
-    exact: HashSet<String>,
-    globs: Vec<Pattern>,
-}
-
-impl NameSet {
-    fn add(&mut self, pattern: &str) {
-        if pattern == "*" {
-            self.any = true;
-        } else if pattern.contains('*') {
-            self.globs.push(Pattern::new(pattern));
-        } else {
-            self.exact.insert(pattern.to_owned());
-        }
-    }
-    fn contains(&self, name: &str) -> bool {
-        self.any || self.exact.contains(name) || self.globs.iter().any(|g| g.matches(name))
-    }
-}
 
 /// Names allowed (or forbidden) for events matching `events`.
 #[derive(Debug, Clone)]
@@ -531,210 +447,6 @@ pub struct RuleBook {
     identifying: Arc<HashMap<String, bool>>,
 }
 
-/// Which purposes each property serves (consent by purpose, [`crate::purpose`]).
-#[derive(Debug)]
-pub struct PurposeBook {
-    /// Audience measurement first, then the configured purposes in order.
-    names: Vec<String>,
-    /// The properties of each purpose, by the same index.
-    properties: Vec<NameSet>,
-    /// The configured patterns of each purpose, for the compliance report.
-    patterns: Vec<Vec<String>>,
-    /// The exempt allowlist's properties (audience measurement's too).
-    allowlist: Vec<String>,
-}
-
-/// Two purposes' patterns that one property name can match both of.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Overlap {
-    /// A purpose.
-    pub purpose: String,
-    /// Its pattern (or property).
-    pub pattern: String,
-    /// The other purpose.
-    pub other_purpose: String,
-    /// The other's pattern.
-    pub other_pattern: String,
-}
-
-/// Whether some string matches both `*`-patterns `a` and `b` (a search
-/// over pairs of positions, each visited once: quadratic in the patterns'
-/// lengths, which are at most 80).
-pub(crate) fn globs_intersect(a: &[u8], b: &[u8]) -> bool {
-    let (n, m) = (a.len(), b.len());
-    let mut seen = vec![false; (n + 1) * (m + 1)];
-    let mut stack = vec![(0usize, 0usize)];
-    while let Some((i, j)) = stack.pop() {
-        let k = i * (m + 1) + j;
-        if seen[k] {
-            continue;
-        }
-        seen[k] = true;
-        match (a.get(i), b.get(j)) {
-            (None, None) => return true,
-            (Some(b'*'), _) | (_, Some(b'*')) => {
-                // A star matches nothing more (skip it), or one more
-                // character of the other pattern (a literal or its star).
-                if a.get(i) == Some(&b'*') {
-                    stack.push((i + 1, j));
-                    if j < m {
-                        stack.push((i, j + 1));
-                    }
-                }
-                if b.get(j) == Some(&b'*') {
-                    stack.push((i, j + 1));
-                    if i < n {
-                        stack.push((i + 1, j));
-                    }
-                }
-            }
-            (Some(x), Some(y)) if x == y => stack.push((i + 1, j + 1)),
-            _ => {}
-        }
-    }
-    false
-}
-
-impl PurposeBook {
-    fn new(config: &Config) -> PurposeBook {
-        let mut names = vec![AUDIENCE_MEASUREMENT.to_owned()];
-        let mut audience = NameSet::default();
-        let mut patterns = vec![Vec::new()];
-        // The strictly necessary set and the controller's justified additions
-        // serve audience measurement.
-        for (p, _) in EXEMPT_PROPERTIES {
-            audience.add(p);
-        }
-        for a in &config.exempt_allowlist {
-            audience.add(&a.property);
-        }
-        let mut properties = vec![audience];
-        for p in &config.purposes {
-            let (i, set) = match names.iter().position(|n| *n == p.name) {
-                Some(i) => (i, &mut properties[i]),
-                None => {
-                    names.push(p.name.clone());
-                    properties.push(NameSet::default());
-                    patterns.push(Vec::new());
-                    (names.len() - 1, properties.last_mut().expect("just pushed"))
-                }
-            };
-            for pattern in &p.properties {
-                set.add(pattern);
-                patterns[i].push(pattern.clone());
-            }
-        }
-        let allowlist = config.exempt_allowlist.iter().map(|a| a.property.clone()).collect();
-        PurposeBook { names, properties, patterns, allowlist }
-    }
-
-    /// Audience measurement first, then the configured purposes.
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
-
-    /// The purposes a property serves: every purpose one of whose
-    /// patterns names it (audience measurement for the strictly necessary
-    /// set and the exempt allowlist).
-    pub fn purposes_of<'a>(&'a self, property: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.indices_of(property).map(|i| self.names[i].as_str())
-    }
-
-    fn indices_of<'a>(&'a self, property: &'a str) -> impl Iterator<Item = usize> + 'a {
-        self.properties.iter().enumerate().filter(move |(_, set)| set.contains(property)).map(|(i, _)| i)
-    }
-
-    /// Patterns of two purposes that some property name matches both of
-    /// (`reco_*` and `*_segment` share `reco_segment`): such a property
-    /// leaves only with the consent to both. For the compliance report.
-    pub fn overlaps(&self) -> Vec<Overlap> {
-        let listed = |i: usize| -> Vec<String> {
-            if i == 0 {
-                let mut v: Vec<String> = EXEMPT_PROPERTIES.iter().map(|(p, _)| (*p).to_owned()).collect();
-                v.extend(self.patterns[0].iter().cloned());
-                v.extend(self.allowlist.iter().cloned());
-                v
-            } else {
-                self.patterns[i].clone()
-            }
-        };
-        let mut out = Vec::new();
-        for a in 0..self.names.len() {
-            for b in a + 1..self.names.len() {
-                for pa in listed(a) {
-                    for pb in listed(b) {
-                        if globs_intersect(pa.as_bytes(), pb.as_bytes()) {
-                            out.push(Overlap {
-                                purpose: self.names[a].clone(),
-                                pattern: pa.clone(),
-                                other_purpose: self.names[b].clone(),
-                                other_pattern: pb,
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// The configured property patterns of each purpose.
-    pub fn patterns(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.names.iter().map(String::as_str).zip(self.patterns.iter().map(Vec::as_slice))
-    }
-}
-
-/// The purposes in force on a hit tracked with consent, when not every
-/// purpose is consented to: which properties may leave, and what each hit
-/// says of them. Modes without consent have none: their rules already keep
-/// audience measurement's properties only, and their hits carry nothing of
-/// the visitor's answers.
-#[derive(Debug)]
-pub struct PurposeFilter {
-    book: Arc<PurposeBook>,
-    /// By purpose index: consented to. Audience measurement is, the mode
-    /// itself being the consent.
-    allowed: Vec<bool>,
-    /// `visitor_privacy_purposes`, serialised once.
-    pub wire: Arc<str>,
-}
-
-impl PurposeFilter {
-    /// `None` when every purpose is consented to (nothing to hold back, nothing to add).
-    pub fn new(book: Arc<PurposeBook>, state: &PurposeState) -> Option<PurposeFilter> {
-        let wire = purposes_wire(state)?;
-        let allowed = book.names.iter().enumerate().map(|(i, p)| i == 0 || state.mode_of(p) == Some(PurposeMode::OptIn)).collect();
-        Some(PurposeFilter { book, allowed, wire })
-    }
-
-    /// Whether an app property may leave under these purposes (after the
-    /// mode's rules let it): each purpose that names it must be consented
-    /// to, and a property no purpose names needs every purpose. `Err`: the
-    /// first purpose that is not.
-    fn verdict(&self, property: &str) -> Result<(), &str> {
-        let mut named = false;
-        for i in self.book.indices_of(property) {
-            named = true;
-            if !self.allowed.get(i).copied().unwrap_or(false) {
-                return Err(&self.book.names[i]);
-            }
-        }
-        if !named {
-            if let Some(i) = self.allowed.iter().position(|a| !a) {
-                return Err(&self.book.names[i]);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// `visitor_privacy_purposes` of a purpose state, serialised; `None` when
-/// the state is a visitor mode's.
-pub(crate) fn purposes_wire(state: &PurposeState) -> Option<Arc<str>> {
-    let items = state.wire()?;
-    Some(Arc::from(serde_json::to_string(&items).unwrap_or_else(|_| "[]".to_owned())))
-}
-
 /// Whether a property is one of the strictly necessary set: never dropped
 /// to make room for others in a hit's byte bound.
 pub(crate) fn is_strictly_necessary(property: &str) -> bool {
@@ -800,7 +512,7 @@ impl RuleBook {
         }
         RuleBook {
             modes: modes.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
-            purposes: Arc::new(PurposeBook::new(config)),
+            purposes: Arc::new(PurposeBook::new(config, &EXEMPT_PROPERTIES.map(|(p, _)| p))),
             identifying: Arc::new(identifying),
         }
     }

@@ -6,7 +6,8 @@
 use crate::diagnostics::{DropReason, Dropped};
 use crate::error::TrackError;
 use crate::hit::{check_event_named, events, CheckedEvent, ClickKind, Event, QueuedHit, Refusal, Value};
-use crate::rules::{Filter, PurposeFilter};
+use crate::purpose::PurposeFilter;
+use crate::rules::Filter;
 use crate::state::{Engine, HandOver};
 use crate::stats::Counters;
 use std::sync::Arc;

@@ -36,6 +36,10 @@ use crate::clock::EpochMillis;
 pub use crate::mode::PurposeMode;
 use crate::mode::VisitorMode;
 
+mod filter;
+pub(crate) use filter::purposes_wire;
+pub use filter::{Overlap, PurposeBook, PurposeFilter};
+
 /// The built-in purpose of the exemption; always present.
 pub const AUDIENCE_MEASUREMENT: &str = "audience_measurement";
 
