@@ -11,7 +11,6 @@
 //! implementation draws from the operating system's CSPRNG and is never
 //! derived from a device or OS identifier.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -63,45 +62,6 @@ impl Clock for SystemClock {
 
     fn monotonic_ms(&self) -> u64 {
         u64::try_from(process_start().elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-}
-
-/// A clock that only moves when told to. For tests and conformance vectors.
-///
-/// [`ManualClock::advance_ms`] is time passing: both faces move.
-/// [`ManualClock::set_ms`] is someone setting the wall clock: only the wall
-/// clock jumps, the monotonic clock stays where it is.
-#[derive(Debug, Default)]
-pub struct ManualClock {
-    now: AtomicI64,
-    monotonic: AtomicU64,
-}
-
-impl ManualClock {
-    /// A clock reading `start_ms` (wall) and 0 (monotonic) until moved.
-    pub fn new(start_ms: EpochMillis) -> Self {
-        Self { now: AtomicI64::new(start_ms), monotonic: AtomicU64::new(0) }
-    }
-    /// Sets the wall clock (a jump, either way); no real time passes.
-    pub fn set_ms(&self, ms: EpochMillis) {
-        self.now.store(ms, Ordering::SeqCst);
-    }
-    /// Lets `delta` milliseconds pass: the wall clock moves by `delta`
-    /// (saturating), the monotonic clock by `delta` when it is positive.
-    pub fn advance_ms(&self, delta: i64) {
-        let _ = self.now.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_add(delta)));
-        if delta > 0 {
-            let _ = self.monotonic.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |m| Some(m.saturating_add(delta.unsigned_abs())));
-        }
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> EpochMillis {
-        self.now.load(Ordering::SeqCst)
-    }
-    fn monotonic_ms(&self) -> u64 {
-        self.monotonic.load(Ordering::SeqCst)
     }
 }
 
@@ -183,34 +143,6 @@ impl Random for OsRandom {
     }
 }
 
-/// Deterministic randomness for tests: a SplitMix64 sequence formatted as v4 UUIDs.
-/// Never use it in an app: identifiers must be unpredictable.
-#[derive(Debug)]
-pub struct SeededRandom {
-    state: AtomicU64,
-}
-
-impl SeededRandom {
-    /// A deterministic source: the same seed gives the same ids.
-    pub fn new(seed: u64) -> Self {
-        Self { state: AtomicU64::new(seed) }
-    }
-    fn next_u64(&self) -> u64 {
-        let mut z = self.state.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed).wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
-impl Random for SeededRandom {
-    fn uuid_v4(&self) -> [u8; 16] {
-        let hi = self.next_u64() as u128;
-        let lo = self.next_u64() as u128;
-        ((hi << 64) | lo).to_be_bytes()
-    }
-}
-
 /// `start` plus `months` calendar months, in UTC. The day of month is clamped
 /// to the last day of the target month (31 January + 1 month = 28/29 February),
 /// the time of day is kept. `None` when either instant is out of chrono's
@@ -240,6 +172,7 @@ pub fn format_rfc3339(ms: EpochMillis) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::SeededRandom;
 
     fn at(s: &str) -> EpochMillis {
         DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()

@@ -52,7 +52,7 @@ mod worker;
 
 pub use builder::SdkBuilder;
 pub use calls::MAX_WAITING_TRACKS;
-pub use clock::{Clock, EpochMillis, ManualClock, OsRandom, Random, SeededRandom, SystemClock};
+pub use clock::{Clock, EpochMillis, OsRandom, Random, SystemClock};
 pub use config::{
     AllowedProperty, Config, CustomMode, DeviceContext, PropertyRule, PurposeConfig, CONNECTION_TYPES, DEFAULT_BATCH_SIZE,
     DEFAULT_CONSENT_LIFETIME_MONTHS, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_QUEUE_MAX_AGE_DAYS, DEFAULT_QUEUE_MAX_HITS, DEFAULT_REQUEST_TIMEOUT_MS,
@@ -89,26 +89,7 @@ pub mod limits {
     };
 }
 
-/// Internals for this workspace's tests, benchmarks and fuzz targets. Not
-/// part of the API: no semver promise, no documentation.
-#[doc(hidden)]
-pub mod testing {
-    pub use crate::clock::add_calendar_months;
-    pub use crate::gate::GateProbe;
-    pub use crate::hit::{check_event, reserved, CheckedEvent, Context, Hit};
-    pub use crate::identifying::is_identifying;
-    pub use crate::mode::consent_expiry;
-    pub use crate::rules::RuleBook;
-    pub use crate::scrub::{find as find_identifying_value, scrub, Finding, TextKind};
-    pub use crate::shared::Layers;
-
-    /// The database file in a storage directory.
-    pub fn db_path(dir: &std::path::Path) -> std::path::PathBuf {
-        crate::store::db_path(dir)
-    }
-
-    /// Creates the store (schema, pragmas) in `dir` and closes it.
-    pub fn create_store(dir: &std::path::Path) -> Result<(), crate::StoreError> {
-        crate::store::open(dir).map(drop)
-    }
-}
+/// What tests need from the SDK: the clocks and random sources they
+/// inject ([`testing::ManualClock`], [`testing::SeededRandom`]), and this
+/// workspace's hooks for its tests, benchmarks and fuzz targets.
+pub mod testing;

@@ -48,7 +48,8 @@ impl VisitorId {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::{SeededRandom, FUTURE_TOLERANCE_MS};
+    use crate::clock::FUTURE_TOLERANCE_MS;
+    use crate::testing::SeededRandom;
 
     #[test]
     fn thirteen_calendar_months_to_the_millisecond() {

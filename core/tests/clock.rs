@@ -13,6 +13,7 @@ use std::time::Duration;
 use common::*;
 use mesure_core::testing::add_calendar_months;
 use mesure_core::testing::consent_expiry;
+use mesure_core::testing::{ManualClock, SeededRandom};
 use mesure_core::*;
 use mesure_test_collector::Reply;
 use proptest::prelude::*;

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use chrono::DateTime;
+use mesure_core::testing::ManualClock;
 use mesure_core::*;
 use serde_json::{json, Map, Value as Json};
 

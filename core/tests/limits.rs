@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use mesure_core::limits::{MAX_HIT_BYTES, MAX_REQUEST_BYTES, MAX_VALUE_BYTES};
+use mesure_core::testing::ManualClock;
 use mesure_core::*;
 
 /// 100 arrays of 100 strings of 1000 emoji: about 40 MB once serialised.

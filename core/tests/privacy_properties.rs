@@ -10,6 +10,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use mesure_core::testing::add_calendar_months;
 use mesure_core::testing::is_identifying;
+use mesure_core::testing::ManualClock;
 use mesure_core::testing::RuleBook;
 use mesure_core::testing::{check_event, reserved, Context};
 use mesure_core::*;

@@ -10,6 +10,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use common::*;
+use mesure_core::testing::ManualClock;
 use mesure_core::*;
 
 /// A clock that holds the start thread (`mesure-start`) until opened;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::DateTime;
+use mesure_core::testing::ManualClock;
 use mesure_core::*;
 use mesure_test_collector::Collector;
 use rusqlite::Connection;
