@@ -12,8 +12,8 @@ final class ApiSurfaceTests: XCTestCase {
     func testModuleQualifiedNamesCompileAndPrintWell() {
         let mode: Mesure.VisitorMode = .exempt
         let purpose: Mesure.PurposeMode = .optIn
-        let error: Mesure.MesureError = .unknownMode(name: "x")
-        let state: Mesure.MesureState = Mesure.MesureState(mode: mode, epoch: 0, ready: true)
+        let error: Mesure.MesureError = .UnknownMode(name: "x")
+        let state: Mesure.MesureState = Mesure.MesureState(mode: mode, epoch: 0, run: .running)
         let kind: Mesure.ClickKind = .navigation
         let value: Mesure.PropertyValue = "text"
         let options: Mesure.MesureSDK.Options = .init(httpClient: nil)
@@ -63,6 +63,6 @@ final class ApiSurfaceTests: XCTestCase {
         XCTAssertFalse(keys.contains("subtitle"), "a nil optional is left out")
         XCTAssert(Set(hits.last?.keys ?? []).isSuperset(of: ["source", "campaign", "click"]))
         XCTAssertEqual(sent.withoutSent, [], "nothing was dropped or refused")
-        await sdk.shutdown()
+        await sdk.closeAndWait()
     }
 }

@@ -32,7 +32,7 @@ final class DebugLogTests: XCTestCase {
         sdk.trackScreen("jane.doe@example.com", ["user_id": "u-1"])
         sdk.setConsent(true)
         _ = try await sdk.flush()
-        await sdk.shutdown()
+        await sdk.closeAndWait()
         let lines = log.all
         let idclient = try XCTUnwrap(client.requests.first.flatMap { URLComponents(string: $0.url)?.queryItems?.first { $0.name == "idclient" }?.value })
         XCTAssert(lines.allSatisfy { $0.hasPrefix("[mesure 42] ") }, "\(lines)")
@@ -48,7 +48,7 @@ final class DebugLogTests: XCTestCase {
         let sdk = try start(log, client: CapturingClient(), release: true)
         sdk.trackScreen("home")
         _ = try await sdk.flush()
-        await sdk.shutdown()
+        await sdk.closeAndWait()
         XCTAssertEqual(log.all.count, 1, "\(log.all)")
         XCTAssert(log.all.first?.contains("off in a release build") == true)
 
@@ -56,7 +56,7 @@ final class DebugLogTests: XCTestCase {
         let again = try start(forced, client: CapturingClient(), release: true, forced: true)
         again.trackScreen("home")
         _ = try await again.flush()
-        await again.shutdown()
+        await again.closeAndWait()
         XCTAssert(forced.all.contains { $0.contains("sent 1 hit(s)") }, "\(forced.all)")
     }
 }

@@ -30,7 +30,7 @@ final class ErrorTests: XCTestCase {
             try body()
             XCTFail("accepted; expected invalidConfig(\(field))", line: line)
         } catch let error as MesureError {
-            guard case let .invalidConfig(got, _) = error else {
+            guard case let .InvalidConfig(got, _) = error else {
                 XCTFail("expected invalidConfig(\(field)), got \(error)", line: line)
                 return nil
             }
@@ -64,24 +64,24 @@ final class ErrorTests: XCTestCase {
         }
     }
 
-    /// The cases are lower camel case, and each prints the core's sentence.
-    func testCasesAreLowerCamelAndPrintSentences() {
+    /// The generated error's cases, each printing the core's sentence.
+    func testCasesPrintSentences() {
         let cases: [(MesureError, String, String)] = [
-            (.invalidConfig(field: "site_id", reason: "must be a positive integer"), "invalidConfig",
+            (.InvalidConfig(field: "site_id", reason: "must be a positive integer"), "InvalidConfig",
              "invalid configuration: site_id: must be a positive integer"),
-            (.trackRefused(reason: "empty_name", message: "the page name is empty"), "trackRefused", "the page name is empty"),
-            (.unknownMode(name: "exempt-nope"), "unknownMode", "unknown visitor mode \"exempt-nope\""),
-            (.unknownPurpose(name: "ads"), "unknownPurpose", "unknown purpose \"ads\": list it in the configuration's purposes"),
-            (.storage(detail: "disk full"), "storage", "storage error: disk full"),
-            (.shutDown, "shutDown", "the SDK is shut down"),
-            (.timeout, "timeout", "the SDK's background thread did not answer in time"),
-            (.storageInUse(dir: "/d"), "storageInUse", "the storage directory /d is in use by another Mesure instance"),
-            (.thread(detail: "EAGAIN"), "thread", "could not start the SDK's background thread: EAGAIN"),
-            (.httpClient(detail: "tls"), "httpClient", "could not start the HTTP client: tls"),
-            (.calledFromSdkThread(operation: "flush"), "calledFromSdkThread", "flush cannot be called from the SDK's own threads"),
+            (.TrackRefused(reason: "empty_name", explanation: "the page name is empty"), "TrackRefused", "the page name is empty"),
+            (.UnknownMode(name: "exempt-nope"), "UnknownMode", "unknown visitor mode \"exempt-nope\""),
+            (.UnknownPurpose(name: "ads"), "UnknownPurpose", "unknown purpose \"ads\": list it in the configuration's purposes"),
+            (.Storage(detail: "disk full"), "Storage", "storage error: disk full"),
+            (.ShutDown, "ShutDown", "the SDK is shut down"),
+            (.Timeout, "Timeout", "the SDK's background thread did not answer in time"),
+            (.StorageInUse(dir: "/d"), "StorageInUse", "the storage directory /d is in use by another Mesure instance"),
+            (.Thread(detail: "EAGAIN"), "Thread", "could not start the SDK's background thread: EAGAIN"),
+            (.HttpClient(detail: "tls"), "HttpClient", "could not start the HTTP client: tls"),
+            (.CalledFromSdkThread(operation: "flush"), "CalledFromSdkThread", "flush cannot be called from the SDK's own threads"),
         ]
         for (error, name, sentence) in cases {
-            // The case's name, for the cases with values (`.shutDown` and `.timeout` compile above).
+            // The case's name, for the cases with values (`.ShutDown` and `.Timeout` compile above).
             if let label = Mirror(reflecting: error).children.first?.label {
                 XCTAssertEqual(label, name)
             }
@@ -90,20 +90,21 @@ final class ErrorTests: XCTestCase {
             XCTAssertEqual(String(describing: error), sentence)
             XCTAssertEqual(error.description, sentence)
         }
-        XCTAssertEqual(String(reflecting: MesureError.shutDown), "the SDK is shut down")
+        XCTAssertEqual(String(reflecting: MesureError.ShutDown), "the SDK is shut down")
     }
 
-    /// A setter returns at once; its error reaches `onError`, and the
-    /// published state does not move.
+    /// A setter the core refuses at once (the SDK started): its error
+    /// reaches `onError`, and the published state does not move.
     func testAnUnknownModeReachesOnError() async throws {
         let errors = Inbox<MesureError>()
         var options = MesureSDK.Options(httpClient: CapturingClient())
         options.onError = { errors.put($0) }
         let search = CustomMode(name: "exempt-search", allowedEvents: ["search.*"])
         let sdk = try start(customModes: [search], options: options)
+        try await sdk.awaitApplied()
         sdk.setMode(.custom(name: "exempt-nope"))
         try await sdk.awaitApplied()
-        XCTAssertEqual(errors.wait(for: 1), [.unknownMode(name: "exempt-nope")])
+        XCTAssertEqual(errors.wait(for: 1), [.UnknownMode(name: "exempt-nope")])
         XCTAssertEqual(sdk.state.mode, .exempt, "a refused mode is not published")
         sdk.setMode(.custom(name: "exempt-search"))
         try await sdk.awaitApplied()
@@ -111,42 +112,24 @@ final class ErrorTests: XCTestCase {
         XCTAssertEqual(errors.all.count, 1)
         sdk.setPurpose("ads", .optIn)
         try await sdk.awaitApplied()
-        XCTAssertEqual(errors.wait(for: 2).last, .unknownPurpose(name: "ads"))
-        await sdk.shutdown()
+        XCTAssertEqual(errors.wait(for: 2).last, .UnknownPurpose(name: "ads"))
+        await sdk.closeAndWait()
     }
 
-    /// Strict calls wait for their turn and throw instead.
+    /// Strict calls wait for the start and throw instead.
     func testStrictSettersThrow() async throws {
         let sdk = try start(customModes: [CustomMode(name: "exempt-search")])
         XCTAssertThrowsError(try sdk.strict.setMode(.custom(name: "exempt-nope"))) {
-            XCTAssertEqual($0 as? MesureError, .unknownMode(name: "exempt-nope"))
+            XCTAssertEqual($0 as? MesureError, .UnknownMode(name: "exempt-nope"))
         }
         XCTAssertNoThrow(try sdk.strict.setMode(.custom(name: "exempt-search")))
-        XCTAssertEqual(sdk.state.mode, .custom(name: "exempt-search"), "applied and published when the call returns")
+        try await sdk.awaitApplied()
+        XCTAssertEqual(sdk.state.mode, .custom(name: "exempt-search"))
         XCTAssertThrowsError(try sdk.strict.setPurposes(["ads": .optIn])) {
-            XCTAssertEqual($0 as? MesureError, .unknownPurpose(name: "ads"))
+            XCTAssertEqual($0 as? MesureError, .UnknownPurpose(name: "ads"))
         }
         sdk.close()
-        XCTAssertThrowsError(try sdk.strict.setOptedOut(true)) { XCTAssertEqual($0 as? MesureError, .shutDown) }
-        await sdk.shutdown()
-    }
-
-    /// A directory that cannot be created fails the start on the SDK's
-    /// queue: a storage error in the state, thrown by waiting calls.
-    func testAStorageDirectoryThatCannotBeCreatedIsAStorageError() async throws {
-        let file = storage.url.appendingPathComponent("not-a-dir")
-        XCTAssertTrue(FileManager.default.createFile(atPath: file.path, contents: Data("x".utf8)))
-        let sdk = try MesureSDK.start(collectEndpoint: "https://collect.example.test", siteId: 42,
-                                      options: MesureSDK.Options(storageDirectory: file.appendingPathComponent("mesure")))
-        do {
-            try await sdk.awaitApplied()
-            XCTFail("started on a file")
-        } catch let error as MesureError {
-            guard case .storage = error else { return XCTFail("\(error)") }
-            XCTAssertEqual(sdk.state.error, error)
-            XCTAssert(error.errorDescription?.hasPrefix("storage error: ") == true, error.errorDescription ?? "")
-        }
-        XCTAssertFalse(sdk.state.ready)
-        await sdk.shutdown()
+        XCTAssertThrowsError(try sdk.strict.setOptedOut(true)) { XCTAssertEqual($0 as? MesureError, .ShutDown) }
+        await sdk.closeAndWait()
     }
 }

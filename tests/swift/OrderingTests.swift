@@ -1,6 +1,7 @@
-// The ordered hand-off: calls return at once, and are applied in call
-// order, including those made before the core is ready; a burst past the
-// bound drops the oldest pending tracks, never a mode change.
+// Call order, kept by the core: calls return at once, and are applied in
+// call order, including those made before the core's start ends; a burst
+// past the core's bound (10 000 waiting tracks) drops the oldest tracks,
+// never a mode change.
 // Concurrency tests: run 20 times under `stress-ng --cpu 2` before commit.
 
 import Foundation
@@ -15,10 +16,9 @@ final class OrderingTests: XCTestCase {
         storage = try TempDir()
     }
 
-    private func start(gate: StartGate? = nil, diagnostics: Diagnostics? = nil, maxPendingCalls: Int = 8192) throws -> MesureSDK {
-        var options = MesureSDK.Options(storageDirectory: storage.url, httpClient: client, onDiagnostic: diagnostics?.callback,
-                                        maxPendingCalls: maxPendingCalls)
-        options.beforeCoreStart = gate?.hook
+    private func start(gate: StartGate? = nil, diagnostics: Diagnostics? = nil) throws -> MesureSDK {
+        var options = MesureSDK.Options(storageDirectory: storage.url, httpClient: client, onDiagnostic: diagnostics?.callback)
+        options.clock = gate
         return try MesureSDK.start(siteId: 42, options: options) { platform in
             MesureConfig(collectEndpoint: "https://collect.example.test", siteId: platform.siteId, storageDir: platform.storageDir,
                          flushIntervalMs: 3_600_000)
@@ -30,7 +30,7 @@ final class OrderingTests: XCTestCase {
         try client.requests.flatMap { try JSON.parse($0.body)["events"].array ?? [] }.map { $0["data"]["page"].string ?? "?" }
     }
 
-    /// The start is held on purpose (a gate in its hook, no sleep): tracks
+    /// The start is held on purpose (a gate in its clock, no sleep): tracks
     /// made meanwhile return at once and arrive in order once it opens.
     func testCallsMadeBeforeTheCoreIsReadyArriveInOrder() async throws {
         let gate = StartGate()
@@ -46,7 +46,7 @@ final class OrderingTests: XCTestCase {
         // Uploaded by the flush or, batch by batch, by the background uploader: in order either way.
         XCTAssertEqual(try sentPages(), (0..<120).map { "screen_\($0)" })
         XCTAssertTrue(sdk.state.ready)
-        await sdk.shutdown()
+        await sdk.closeAndWait()
     }
 
     /// `setOptedOut(true)` then a track: the track is filtered under
@@ -74,29 +74,51 @@ final class OrderingTests: XCTestCase {
         XCTAssertEqual(try sentPages(), ["page_99"])
         XCTAssertFalse(sdk.state.isOptedOut)
         XCTAssertEqual(sdk.state.epoch, 101, "one change per setter call that was applied")
-        await sdk.shutdown()
+        await sdk.closeAndWait()
     }
 
-    /// Past the bound, the oldest pending tracks go, counted and reported
-    /// once; mode changes are kept and applied in order.
+    /// A setter made before the start applies to the tracks made after it:
+    /// `setOptedOut(true)` then a track, both waiting for the start, and the
+    /// track is filtered under opt-out.
+    func testASetterMadeBeforeTheStartAppliesToTheTracksAfterIt() async throws {
+        let gate = StartGate()
+        let sdk = try start(gate: gate)
+        XCTAssertTrue(gate.waitUntilHeld())
+        sdk.setOptedOut(true)
+        XCTAssertEqual(sdk.core.trackScreen(name: "secret", properties: [:]), .waiting)
+        sdk.setOptedOut(false)
+        sdk.trackScreen("public")
+        XCTAssertFalse(gate.timedOut, "a call waited for the start")
+        gate.open()
+        _ = try await sdk.flush()
+        let stats = try await sdk.stats()
+        XCTAssertEqual(stats.eventsDroppedByMode, 1, "the track made under opt-out")
+        XCTAssertEqual(try sentPages(), ["public"])
+        XCTAssertEqual(sdk.state.epoch, 2)
+        await sdk.closeAndWait()
+    }
+
+    /// Past the core's bound, the oldest waiting tracks go, counted and
+    /// reported; mode changes are kept and applied in order.
     func testAFullQueueDropsTheOldestTracksNeverAModeChange() async throws {
         let gate = StartGate()
         let diagnostics = Diagnostics()
-        let sdk = try start(gate: gate, diagnostics: diagnostics, maxPendingCalls: 4)
+        let sdk = try start(gate: gate, diagnostics: diagnostics)
         XCTAssertTrue(gate.waitUntilHeld())
         sdk.setOptedOut(true)
         sdk.setOptedOut(false)
-        for i in 0..<6 {
+        for i in 0..<10_003 {
             sdk.trackScreen("s\(i)")
         }
         gate.open()
         try await sdk.awaitApplied()
-        XCTAssertEqual(diagnostics.wait { !$0.isEmpty }, [.backpressure(dropped: 4)])
+        let dropped = { (all: [Diagnostic]) in all.reduce(Int64(0)) { if case let .backpressure(n) = $1 { return $0 + n }; return $0 } }
+        XCTAssertEqual(dropped(diagnostics.wait { dropped($0) >= 3 }), 3)
         XCTAssertEqual(sdk.state.epoch, 2, "both mode changes were applied")
         XCTAssertFalse(sdk.state.isOptedOut)
-        _ = try await sdk.flush()
-        XCTAssertEqual(try sentPages(), ["s4", "s5"], "the newest tracks were kept")
-        await sdk.shutdown()
+        let stats = try await sdk.stats()
+        XCTAssertEqual(stats.accepted, 10_000, "the newest tracks were kept")
+        await sdk.closeAndWait()
     }
 
     /// The caller's thread never waits for the core: with the start held,
@@ -113,7 +135,7 @@ final class OrderingTests: XCTestCase {
         sdk.close()
         XCTAssertFalse(gate.timedOut, "a call waited for the start")
         gate.open()
-        await sdk.shutdown()
+        await sdk.closeAndWait()
         XCTAssertFalse(sdk.state.ready)
     }
 }

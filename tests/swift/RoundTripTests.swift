@@ -29,7 +29,7 @@ final class RoundTripTests: XCTestCase {
         let userId: String = "u-123"
         sdk.trackScreen("home", ["user_id": userId, "page_chapter1": "news"])
         let report = try await sdk.flush()
-        await sdk.shutdown()
+        await sdk.closeAndWait()
         XCTAssertEqual(sdk.state.mode, .exempt)
         XCTAssertEqual(report.uploaded, 1, "\(report)")
         XCTAssertEqual(report.pending, 0)

@@ -54,7 +54,7 @@ final class SentTests: XCTestCase {
         XCTAssertEqual(sentHits.first?.keys, Self.exemptScreenKeys, "user_id held back in exempt mode")
         XCTAssertEqual(sentHits.last?.event, "click.navigation")
         XCTAssert(sentHits.last?.keys.contains("click") == true)
-        await sdk.shutdown()
+        await sdk.closeAndWait()
     }
 
     func testADryRunSendsNothingAndReportsWhatWouldHaveLeft() async throws {
@@ -74,6 +74,6 @@ final class SentTests: XCTestCase {
         XCTAssert(isUUIDv4(idclient), idclient)
         XCTAssertEqual(hits.map(\.event), ["page.display"])
         XCTAssertEqual(hits.first?.keys, Self.exemptScreenKeys)
-        await sdk.shutdown()
+        await sdk.closeAndWait()
     }
 }

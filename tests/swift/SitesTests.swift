@@ -57,16 +57,11 @@ final class SitesTests: XCTestCase {
         let permissions = try FileManager.default.attributesOfItem(atPath: dirA.path)[.posixPermissions] as? NSNumber
         XCTAssertEqual(permissions?.intValue, 0o700)
 
-        // One instance per site: a second one for site A fails in its state.
-        let (again, _) = try start(site: siteA)
-        do {
-            try await again.awaitApplied()
-            XCTFail("two instances share site A's directory")
-        } catch {
-            XCTAssertEqual(error as? MesureError, .storageInUse(dir: dirA.path))
+        // One instance per site: a second one for site A is refused by start.
+        XCTAssertThrowsError(try start(site: siteA)) {
+            XCTAssertEqual($0 as? MesureError, .StorageInUse(dir: dirA.path))
         }
-        await again.shutdown()
-        await a.shutdown()
-        await b.shutdown()
+        await a.closeAndWait()
+        await b.closeAndWait()
     }
 }

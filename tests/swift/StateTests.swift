@@ -5,6 +5,7 @@
 
 import Foundation
 @testable import Mesure
+import MesureBindings
 import XCTest
 
 /// Blocks the driver hands to the main thread, kept until the test runs them.
@@ -45,7 +46,7 @@ final class StateTests: XCTestCase {
 
     private func start(gate: StartGate? = nil, onError: (@Sendable (MesureError) -> Void)? = nil) throws -> MesureSDK {
         var options = MesureSDK.Options(storageDirectory: storage.url, httpClient: CapturingClient(), onError: onError)
-        options.beforeCoreStart = gate?.hook
+        options.clock = gate
         return try MesureSDK.start(siteId: 42, options: options) { platform in
             MesureConfig(collectEndpoint: "https://collect.example.test", siteId: platform.siteId, storageDir: platform.storageDir,
                          flushIntervalMs: 3_600_000)
@@ -88,7 +89,7 @@ final class StateTests: XCTestCase {
         XCTAssertTrue(gate.waitUntilHeld())
         let stream = sdk.stateUpdates()
         let starting = await next(stream)
-        XCTAssertEqual(starting, MesureState(mode: .exempt, epoch: -1, ready: false), "the default mode, until the store is read")
+        XCTAssertEqual(starting, MesureState(mode: .exempt, epoch: 0, run: .starting), "the default mode, until the store is read")
 
         gate.open()
         let ready = await next(stream)
@@ -115,7 +116,7 @@ final class StateTests: XCTestCase {
         XCTAssertEqual(lateFirst, closed, "a stream asked for after close gives the last state")
         let lateEnded = await ends(late)
         XCTAssertTrue(lateEnded)
-        await sdk.shutdown()
+        await sdk.closeAndWait()
     }
 
     /// A change the app did not make (deleting local data under opt-in
@@ -126,45 +127,43 @@ final class StateTests: XCTestCase {
         try await sdk.awaitApplied()
         XCTAssertEqual(sdk.state.mode, .optIn)
         _ = try await sdk.deleteLocalData()
-        XCTAssertEqual(sdk.state.mode, .exempt, "published before deleteLocalData returned")
+        try await sdk.awaitApplied()
+        XCTAssertEqual(sdk.state.mode, .exempt)
         XCTAssertEqual(sdk.state.epoch, 2)
-        await sdk.shutdown()
+        await sdk.closeAndWait()
     }
 
     /// The stored choice is the state once the store is read.
     func testARestartPublishesTheStoredChoice() async throws {
         let first = try start()
         first.setOptedOut(true)
-        await first.shutdown()
+        await first.closeAndWait()
         let second = try start()
         try await second.awaitApplied()
         XCTAssertEqual(second.state.mode, .optOut)
         XCTAssertTrue(second.isOptedOut)
-        await second.shutdown()
+        await second.closeAndWait()
     }
 
-    /// The store's one rule: a report older than the state shown changes
-    /// nothing, whichever thread delivers it last.
-    func testTheReducerKeepsTheNewestState() {
-        let shown = MesureState(mode: .optOut, epoch: 2, ready: true)
-        let older = ModeChange(previous: .exempt, current: .optIn, atMs: 0, reason: .setByApp, consentRenewalNeeded: false,
-                               purposes: [:], epoch: 1)
-        XCTAssertNil(StateEvent.change(older).reduce(shown))
-        let newer = ModeChange(previous: .optOut, current: .exempt, atMs: 0, reason: .setByApp, consentRenewalNeeded: false,
-                               purposes: [:], epoch: 3)
-        XCTAssertEqual(StateEvent.change(newer).reduce(shown), MesureState(mode: .exempt, epoch: 3, ready: true))
-        XCTAssertNil(StateEvent.change(ModeChange(previous: .exempt, current: .optOut, atMs: 0, reason: .setByApp,
-                                                  consentRenewalNeeded: false, purposes: [:], epoch: 2)).reduce(shown),
-                     "the listener's copy of what the queue already published")
-        XCTAssertEqual(StateEvent.failed(.storage(detail: "x")).reduce(MesureState.starting(nil)),
-                       MesureState(mode: .exempt, epoch: -1, ready: false, error: .storage(detail: "x")))
-        XCTAssertEqual(StateEvent.closed.reduce(shown), MesureState(mode: .optOut, epoch: 2, ready: false))
+    /// The state is the core's, field by field; `ready` and `error` come from `run`.
+    func testTheStateIsTheCoresAsItComes() {
+        let core = SdkState(mode: .optIn, purposes: ["audience_measurement": .optIn], consentRenewalNeeded: true, epoch: 3,
+                            run: .running)
+        let state = MesureState(core)
+        XCTAssertEqual(state, MesureState(mode: .optIn, consentRenewalNeeded: true, purposes: ["audience_measurement": .optIn],
+                                          epoch: 3, run: .running))
+        XCTAssertTrue(state.ready)
+        XCTAssertNil(state.error)
+        let failed = MesureState(mode: .exempt, epoch: 0, run: .failed(error: .Storage(detail: "x")))
+        XCTAssertFalse(failed.ready)
+        XCTAssertEqual(failed.error, .Storage(detail: "x"))
+        XCTAssertFalse(MesureState(mode: .exempt, epoch: 3, run: .closed).ready)
     }
 
     // MARK: The model's logic
 
     private func state(_ mode: VisitorMode, epoch: Int64) -> MesureState {
-        MesureState(mode: mode, epoch: epoch, ready: true)
+        MesureState(mode: mode, epoch: epoch, run: .running)
     }
 
     func testTheModelIgnoresAnOlderState() {
@@ -175,7 +174,7 @@ final class StateTests: XCTestCase {
         logic.receive(state(.exempt, epoch: 3))
         XCTAssertEqual(logic.state.mode, .exempt)
         // The same epoch with news (the SDK closed) is taken.
-        logic.receive(MesureState(mode: .exempt, epoch: 3, ready: false))
+        logic.receive(MesureState(mode: .exempt, epoch: 3, run: .closed))
         XCTAssertFalse(logic.state.ready)
     }
 
@@ -199,8 +198,8 @@ final class StateTests: XCTestCase {
     func testAFailedChangeShowsItsErrorAndTheStateAsItIs() {
         var logic = ModelLogic(state(.exempt, epoch: 0))
         let request = logic.requestOptedOut(true)
-        logic.finished(request, error: .shutDown)
-        XCTAssertEqual(logic.lastError, .shutDown)
+        logic.finished(request, error: .ShutDown)
+        XCTAssertEqual(logic.lastError, .ShutDown)
         XCTAssertTrue(logic.measurementAllowed, "the switch returns to the SDK's state")
         let consent = logic.request()
         logic.receive(state(.optIn, epoch: 1))
@@ -224,8 +223,8 @@ final class StateTests: XCTestCase {
             driver.setOptedOut(true)
             XCTAssertFalse(driver.logic.measurementAllowed, "the switch moves at once")
             XCTAssertEqual(driver.logic.state.mode, .exempt)
-            // The state, then the change's answer (the listener's copy may add a third, ignored).
-            hops.run(atLeast: 2)
+            // The core answered at once; its state follows.
+            hops.run(atLeast: 1)
             XCTAssertEqual(driver.logic.state.mode, .optOut)
             XCTAssertFalse(driver.logic.measurementAllowed)
             XCTAssertNil(driver.logic.lastError)
@@ -233,20 +232,20 @@ final class StateTests: XCTestCase {
             XCTAssertEqual(seen.last?.state.mode, .optOut)
 
             driver.setConsent(true)
-            hops.run(atLeast: 2)
+            hops.run(atLeast: 1)
             XCTAssertEqual(driver.logic.state.mode, .optIn, "a consent given opts in")
             XCTAssertTrue(driver.logic.measurementAllowed)
 
             sdk.close()
             driver.setOptedOut(true)
-            XCTAssertFalse(driver.logic.measurementAllowed)
-            // The closed state, then the change's answer: shutDown.
-            hops.run(atLeast: 2)
-            XCTAssertEqual(driver.logic.lastError, .shutDown)
+            // The change's answer, ShutDown, at once; then the closed state.
+            XCTAssertEqual(driver.logic.lastError, .ShutDown)
+            hops.run(atLeast: 1)
+            XCTAssertEqual(driver.logic.lastError, .ShutDown)
             XCTAssertTrue(driver.logic.measurementAllowed, "back to the state: still opted in")
             XCTAssertFalse(driver.logic.state.ready)
         }
-        try blocking { await sdk.shutdown() }
+        try blocking { await sdk.closeAndWait() }
     }
 
     /// The default hop, the main queue: what the SwiftUI model gets.
@@ -268,6 +267,6 @@ final class StateTests: XCTestCase {
             wait(for: [applied], timeout: 10)
             XCTAssertFalse(driver.logic.measurementAllowed)
         }
-        try blocking { await sdk.shutdown() }
+        try blocking { await sdk.closeAndWait() }
     }
 }

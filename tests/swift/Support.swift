@@ -333,35 +333,41 @@ final class Inbox<T>: @unchecked Sendable {
     }
 }
 
-/// Holds the SDK's start (its `beforeCoreStart` hook) until opened: a slow
-/// start on purpose, without a sleep. If never opened, lets go after
-/// `timeout` and says so (`timedOut`), so that a test that would otherwise
-/// hang fails instead.
-final class StartGate: @unchecked Sendable {
+/// Holds the core's start until opened: the core's clock (`Options.clock`),
+/// which the start thread reads first, waits in every call until the gate
+/// is open. A slow start on purpose, without a sleep. If never opened, lets
+/// go after `timeout` and says so (`timedOut`), so that a test that would
+/// otherwise hang fails instead (a call made on the test's thread that read
+/// the clock would be held too, and time out).
+final class StartGate: MesureClock, @unchecked Sendable {
     private let entered = DispatchSemaphore(value: 0)
-    private let opened = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
+    private let condition = NSCondition()
+    private var isOpen = false
     private var didTimeOut = false
     private let timeout: TimeInterval
 
     init(timeout: TimeInterval = 10) { self.timeout = timeout }
 
-    /// The hook: signals that the start reached it, then waits to be opened.
-    var hook: @Sendable () -> Void {
-        { [self] in
+    func nowMs() throws -> Int64 {
+        condition.lock()
+        if !isOpen {
             entered.signal()
-            if opened.wait(timeout: .now() + timeout) == .timedOut {
-                lock.lock(); didTimeOut = true; lock.unlock()
-            }
+            let deadline = Date().addingTimeInterval(timeout)
+            while !isOpen && condition.wait(until: deadline) {}
+            if !isOpen { didTimeOut = true; isOpen = true }
         }
+        condition.unlock()
+        return Int64(Date().timeIntervalSince1970 * 1000)
     }
 
-    /// Waits until the start is held in the hook; false if it never got there.
+    /// Waits until the start is held at the gate; false if it never got there.
     func waitUntilHeld() -> Bool { entered.wait(timeout: .now() + 10) == .success }
 
-    func open() { opened.signal() }
+    func open() {
+        condition.lock(); isOpen = true; condition.broadcast(); condition.unlock()
+    }
 
-    var timedOut: Bool { lock.lock(); defer { lock.unlock() }; return didTimeOut }
+    var timedOut: Bool { condition.lock(); defer { condition.unlock() }; return didTimeOut }
 }
 
 /// Blocks `async` work from a synchronous test, with a deadline: XCTest on

@@ -106,29 +106,29 @@ final class TrackingInputTests: XCTestCase {
         XCTAssertNil(events[5]["data"]["link"].string)
         let accepted = try await sdk.stats().accepted
         XCTAssertEqual(accepted, 7)
-        await sdk.shutdown()
+        await sdk.closeAndWait()
     }
 
     /// The strict face of the same calls: waits, then throws the refusal.
     func testStrictCallsThrowTrackRefused() async throws {
         let sdk = try start()
         XCTAssertThrowsError(try sdk.strict.track("Bad Name")) {
-            XCTAssertEqual($0 as? MesureError, .trackRefused(reason: "invalid_event_name",
-                                                             message: "invalid event name \"Bad Name\": must start with a lower-case letter"))
+            XCTAssertEqual($0 as? MesureError, .TrackRefused(reason: "invalid_event_name",
+                                                             explanation: "invalid event name \"Bad Name\": must start with a lower-case letter"))
         }
         XCTAssertThrowsError(try sdk.strict.trackScreen(" ")) {
-            XCTAssertEqual($0 as? MesureError, .trackRefused(reason: "empty_name", message: "the page name is empty"))
+            XCTAssertEqual($0 as? MesureError, .TrackRefused(reason: "empty_name", explanation: "the page name is empty"))
         }
         XCTAssertThrowsError(try sdk.strict.trackClick(.action, "share", ["link": URL(fileURLWithPath: "/tmp")])) {
-            XCTAssertEqual($0 as? MesureError, .trackRefused(reason: "unsupported_value",
-                                                             message: "property \"link\": a value of type URL \(Self.unsupported)"))
+            XCTAssertEqual($0 as? MesureError, .TrackRefused(reason: "unsupported_value",
+                                                             explanation: "property \"link\": a value of type URL \(Self.unsupported)"))
             XCTAssertEqual(($0 as? MesureError)?.localizedDescription, "property \"link\": a value of type URL \(Self.unsupported)")
         }
         var many: [String: Any?] = [:]
         for i in 0..<101 { many["p\(i)"] = "v" }
         XCTAssertThrowsError(try sdk.strict.track("big.event", many)) {
-            XCTAssertEqual($0 as? MesureError, .trackRefused(reason: "too_many_properties",
-                                                             message: "101 properties in one event; at most 100 are accepted"))
+            XCTAssertEqual($0 as? MesureError, .TrackRefused(reason: "too_many_properties",
+                                                             explanation: "101 properties in one event; at most 100 are accepted"))
         }
         guard case .queued = try sdk.strict.trackScreen("home") else { return XCTFail("a valid screen is queued") }
         guard case let .notSent(reason) = try sdk.strict.track("custom.event") else { return XCTFail("exempt holds it back") }
@@ -136,22 +136,23 @@ final class TrackingInputTests: XCTestCase {
         let accepted = try await sdk.stats().accepted
         XCTAssertEqual(accepted, 1, "only the valid screen was queued")
         sdk.close()
-        XCTAssertThrowsError(try sdk.strict.trackScreen("home")) { XCTAssertEqual($0 as? MesureError, .shutDown) }
-        await sdk.shutdown()
+        XCTAssertThrowsError(try sdk.strict.trackScreen("home")) { XCTAssertEqual($0 as? MesureError, .ShutDown) }
+        await sdk.closeAndWait()
     }
 
-    /// `Options.strict`: the ordinary calls wait for their turn, and a
+    /// `Options.strict`: the ordinary calls wait for the start, and a
     /// refusal goes to the strict failure (by default `assertionFailure`).
     func testTheStrictOptionWaitsAndStopsOnARefusal() async throws {
         let failures = Inbox<MesureError>()
         let sdk = try start(strict: true, strictFailure: { failures.put($0) })
         sdk.setOptedOut(true)
-        XCTAssertEqual(sdk.state.mode, .optOut, "applied before the call returned")
+        try await sdk.awaitApplied()
+        XCTAssertEqual(sdk.state.mode, .optOut)
         sdk.trackScreen("")
-        XCTAssertEqual(failures.all, [.trackRefused(reason: "empty_name", message: "the page name is empty")],
+        XCTAssertEqual(failures.all, [.TrackRefused(reason: "empty_name", explanation: "the page name is empty")],
                        "reported before the call returned")
         sdk.setMode(.custom(name: "nope"))
-        XCTAssertEqual(failures.all.last, .unknownMode(name: "nope"))
-        await sdk.shutdown()
+        XCTAssertEqual(failures.all.last, .UnknownMode(name: "nope"))
+        await sdk.closeAndWait()
     }
 }

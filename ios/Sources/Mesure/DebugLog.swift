@@ -47,6 +47,11 @@ struct DebugLog: Sendable {
         Self.emit("[mesure \(site)] \(text())", sink: sink)
     }
 
+    /// A line of the wrapper's own, even with the debug log off (said once per SDK).
+    func always(_ text: String) {
+        Self.emit("[mesure \(site)] \(text)", sink: sink)
+    }
+
     private static func emit(_ text: String, sink: (@Sendable (String) -> Void)?) {
         if let sink {
             sink(text)

@@ -19,6 +19,7 @@ public typealias VisitorMode = MesureBindings.VisitorMode
 public typealias PurposeMode = MesureBindings.PurposeMode
 public typealias ModeChange = MesureBindings.ModeChange
 public typealias ModeChangeReason = MesureBindings.ModeChangeReason
+public typealias RunState = MesureBindings.RunState
 
 // Tracking and its reports.
 public typealias ClickKind = MesureBindings.ClickKind

@@ -1,8 +1,9 @@
 import Foundation
 import MesureBindings
 
-/// Where the SDK stands, for settings screens: the visitor mode in force,
-/// the purposes' answers, and whether the SDK is running.
+/// Where the SDK stands, for settings screens: the core's published state
+/// (`SdkState`), as it comes: the visitor mode in force, the purposes'
+/// answers, and whether the SDK runs.
 public struct MesureState: Equatable, Sendable {
     /// The visitor mode in force. Until `ready`, the configured default
     /// (the stored choice, an opt-out say, is read when the SDK starts).
@@ -11,72 +12,44 @@ public struct MesureState: Equatable, Sendable {
     public let consentRenewalNeeded: Bool
     /// Every configured purpose's answer, audience measurement included.
     public let purposes: [String: PurposeMode]
-    /// Increases with every change the core makes. A state with a lower
-    /// epoch is older and is never published over a newer one.
+    /// Increases with every change the core makes (0 before any); the core
+    /// never publishes an older state over a newer one.
     public let epoch: Int64
-    /// The SDK started (its store is open) and is not closed.
-    public let ready: Bool
-    /// Why the SDK could not start (`storageInUse`, `storage`); it then
-    /// does nothing, and every call is reported as failing with this.
-    public let error: MesureError?
+    /// Whether the SDK runs: `.starting` (calls wait in order in the core),
+    /// `.running`, `.failed(error:)` (the start failed: calls do nothing),
+    /// `.closed`.
+    public let run: RunState
 
     public init(mode: VisitorMode, consentRenewalNeeded: Bool = false, purposes: [String: PurposeMode] = [:],
-                epoch: Int64, ready: Bool, error: MesureError? = nil) {
+                epoch: Int64, run: RunState) {
         self.mode = mode
         self.consentRenewalNeeded = consentRenewalNeeded
         self.purposes = purposes
         self.epoch = epoch
-        self.ready = ready
-        self.error = error
+        self.run = run
+    }
+
+    init(_ state: SdkState) {
+        self.init(mode: state.mode, consentRenewalNeeded: state.consentRenewalNeeded, purposes: state.purposes,
+                  epoch: state.epoch, run: state.run)
+    }
+
+    /// The SDK started (its store is open) and is not closed: `run == .running`.
+    public var ready: Bool { run == .running }
+
+    /// Why the SDK could not start (`StorageOfAnotherSite`, `Storage`...):
+    /// the error of `.failed`.
+    public var error: MesureError? {
+        if case let .failed(error) = run { return error }
+        return nil
     }
 
     public var isOptedOut: Bool { mode == .optOut }
-
-    /// Before the SDK has read its store: the configured default mode.
-    static func starting(_ defaultMode: VisitorMode?) -> MesureState {
-        MesureState(mode: defaultMode ?? .exempt, epoch: -1, ready: false)
-    }
 }
 
-/// What moves the state, and the one rule deciding what is shown.
-enum StateEvent: Sendable {
-    /// The core's status, read on the SDK's queue after it started or applied a change.
-    case status(ModeStatus)
-    /// The core reported a change on its listener thread.
-    case change(ModeChange)
-    /// The SDK could not start.
-    case failed(MesureError)
-    /// The SDK was closed.
-    case closed
-
-    /// The state after `self`, or nil when nothing shown changes. A report
-    /// older than what is shown (a lower epoch: the listener's copy of a
-    /// change arriving after the queue read a later one) changes nothing.
-    func reduce(_ current: MesureState) -> MesureState? {
-        let next: MesureState
-        switch self {
-        case let .status(s):
-            guard s.epoch >= current.epoch else { return nil }
-            next = MesureState(mode: s.mode, consentRenewalNeeded: s.consentRenewalNeeded, purposes: s.purposes,
-                               epoch: s.epoch, ready: current.error == nil, error: current.error)
-        case let .change(c):
-            guard c.epoch >= current.epoch else { return nil }
-            next = MesureState(mode: c.current, consentRenewalNeeded: c.consentRenewalNeeded, purposes: c.purposes,
-                               epoch: c.epoch, ready: current.ready, error: current.error)
-        case let .failed(e):
-            next = MesureState(mode: current.mode, consentRenewalNeeded: current.consentRenewalNeeded,
-                               purposes: current.purposes, epoch: current.epoch, ready: false, error: e)
-        case .closed:
-            next = MesureState(mode: current.mode, consentRenewalNeeded: current.consentRenewalNeeded,
-                               purposes: current.purposes, epoch: current.epoch, ready: false, error: current.error)
-        }
-        return next == current ? nil : next
-    }
-}
-
-/// The published state: read from any thread, streamed to any number of
-/// readers. Every change goes through `StateEvent.reduce` under one lock,
-/// and readers are handed states in the order they were accepted.
+/// The state the core last published: read from any thread, streamed to any
+/// number of readers, in the order the core published them (one listener
+/// thread). No reducer: the core never publishes an older state.
 final class StateStore: @unchecked Sendable {
     private let lock = NSLock()
     private var state: MesureState
@@ -133,12 +106,9 @@ final class StateStore: @unchecked Sendable {
         }
     }
 
-    /// Applies `event`; returns the new state if it changed anything.
-    @discardableResult
-    func apply(_ event: StateEvent) -> MesureState? {
+    /// A state from the core; a closed or failed SDK publishes no other, so it ends the streams.
+    func publish(_ next: MesureState) {
         lock.lock()
-        defer { lock.unlock() }
-        guard let next = event.reduce(state) else { return nil }
         state = next
         for continuation in continuations.values {
             continuation.yield(next)
@@ -146,7 +116,8 @@ final class StateStore: @unchecked Sendable {
         for observer in observers.values {
             observer(next)
         }
-        return next
+        lock.unlock()
+        if next.run == .closed || next.error != nil { finish() }
     }
 
     /// Ends every stream (the SDK closed).

@@ -11,8 +11,9 @@ struct ModelLogic: Equatable {
     private(set) var pendingOptedOut: Bool?
     /// Why the last change made through the model failed.
     private(set) var lastError: MesureError?
-    /// Changes made through the model; the last one's answer clears `pendingOptedOut`.
+    /// Changes made through the model, and the last one answered.
     private var requests = 0
+    private var answered = 0
 
     init(_ state: MesureState) {
         self.state = state
@@ -22,10 +23,12 @@ struct ModelLogic: Equatable {
     var measurementAllowed: Bool { !(pendingOptedOut ?? state.isOptedOut) }
 
     /// A state from the SDK. An older one (lower epoch) than shown is
-    /// ignored: hops from two threads may arrive out of order.
+    /// ignored. Once every change made here was answered, the switch
+    /// follows the state again.
     mutating func receive(_ new: MesureState) {
         guard new.epoch >= state.epoch else { return }
         state = new
+        if answered == requests { pendingOptedOut = nil }
     }
 
     /// The visitor moved the switch; returns the request's number.
@@ -40,11 +43,14 @@ struct ModelLogic: Equatable {
         return requests
     }
 
-    /// Request `number` was applied (`error` nil) or failed. The state it
-    /// produced arrived before (the SDK publishes, then answers).
+    /// Request `number` was accepted (`error` nil) or failed. The core
+    /// answers first and publishes the state it produced after: the switch
+    /// stays where it was left until that state arrives, unless it already
+    /// shows it or the change failed.
     mutating func finished(_ number: Int, error: MesureError?) {
         lastError = error
-        if number == requests { pendingOptedOut = nil }
+        answered = number
+        if number == requests, error != nil || pendingOptedOut == state.isOptedOut { pendingOptedOut = nil }
     }
 }
 
@@ -59,13 +65,11 @@ final class ModelDriver {
     var onChange: ((ModelLogic) -> Void)?
 
     private let sdk: MesureSDK
-    private let hop: @Sendable (@escaping @Sendable () -> Void) -> Void
     private var observation: Observation?
 
     /// `hop` runs a block on the main thread, in order (the main queue by default).
     init(sdk: MesureSDK, hop: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void = { DispatchQueue.main.async(execute: $0) }) {
         self.sdk = sdk
-        self.hop = hop
         logic = ModelLogic(sdk.state)
         let weakSelf = WeakDriver(self)
         observation = sdk.observeState { state in
@@ -77,20 +81,12 @@ final class ModelDriver {
 
     func setOptedOut(_ optedOut: Bool) {
         let number = logic.requestOptedOut(optedOut)
-        change(number, "setOptedOut") { try $0.setOptedOut(optedOut: optedOut) }
+        logic.finished(number, error: sdk.set("setOptedOut") { try $0.setOptedOut(optedOut) })
     }
 
     func setConsent(_ granted: Bool) {
         let number = logic.request()
-        change(number, "setConsent") { try $0.setConsent(granted: granted) }
-    }
-
-    private func change(_ number: Int, _ operation: String, _ body: @escaping (MesureCore) throws -> Void) {
-        let weakSelf = WeakDriver(self)
-        let hop = self.hop
-        sdk.enqueueSet(operation, body) { error in
-            hop { MainActor.assumeIsolated { weakSelf.driver?.logic.finished(number, error: error) } }
-        }
+        logic.finished(number, error: sdk.set("setConsent") { try $0.setConsent(granted) })
     }
 }
 

@@ -10,14 +10,14 @@ import UIKit
 enum PlatformContext {
     /// Application Support/mesure/<siteId>: private to the app, kept across
     /// updates, not purgeable like Caches; one directory per site, since one
-    /// SDK instance holds a directory. Computed without touching the disk
-    /// (`start` returns at once); `prepare` creates it on the SDK's queue.
+    /// SDK instance holds a directory. Computed without touching the disk;
+    /// `prepare` creates it.
     static func defaultStorageDirectory(siteId: Int64) -> URL {
         mesureDirectory().appendingPathComponent(String(siteId), isDirectory: true)
     }
 
     /// Application Support/mesure, where earlier versions kept their one
-    /// database (Application Support/<bundle id>/mesure on macOS, where that
+    /// database (moved by the core: `MesureConfig.legacyStorageDir`) (Application Support/<bundle id>/mesure on macOS, where that
     /// folder is shared by the user's apps outside the sandbox).
     private static func mesureDirectory() -> URL {
         let fm = FileManager.default
@@ -29,27 +29,6 @@ enum PlatformContext {
         let base = support
         #endif
         return base.appendingPathComponent("mesure", isDirectory: true)
-    }
-
-    /// The store of a version that kept one database directly in
-    /// `Application Support/mesure` moves into the first site directory
-    /// opened, unless that one already has a database: the visitor's choice
-    /// (an opt-out) and id must survive the update.
-    static func migrateLegacyStore(to siteDirectory: URL) throws {
-        let fm = FileManager.default
-        let legacy = siteDirectory.deletingLastPathComponent()
-        let database = "mesure.sqlite3"
-        guard fm.fileExists(atPath: legacy.appendingPathComponent(database).path),
-              !fm.fileExists(atPath: siteDirectory.appendingPathComponent(database).path)
-        else { return }
-        try prepare(siteDirectory)
-        // The lock file is not moved: it belongs to no one once no SDK runs.
-        for name in [database, "\(database)-wal", "\(database)-shm", "\(database)-journal"] {
-            let from = legacy.appendingPathComponent(name)
-            if fm.fileExists(atPath: from.path) {
-                try fm.moveItem(at: from, to: siteDirectory.appendingPathComponent(name))
-            }
-        }
     }
 
     /// Creates the directory, readable by the app only (`0700`; the core

@@ -149,19 +149,11 @@ extension PropertyValue: ExpressibleByBooleanLiteral {
     }
 }
 
-/// The app's properties on their way to the core: converted on the
-/// caller's thread (the values may be mutable objects), as a list (the keys
-/// are already unique, so no hashing), made a map on the SDK's queue.
-struct Properties: Sendable {
-    private(set) var entries: [(String, PropertyValue)] = []
-
+/// The app's properties on their way to the core, converted on the caller's thread.
+enum Properties {
     /// nil values left out, values of other types as `.unsupported(typeName:)`.
-    init(_ properties: [String: Any?]) {
-        entries.reserveCapacity(properties.count)
-        for (key, value) in properties {
-            guard let value, let converted = Self.convert(value) else { continue }
-            entries.append((key, converted))
-        }
+    static func map(_ properties: [String: Any?]) -> [String: PropertyValue] {
+        properties.compactMapValues { value in value.flatMap(convert) }
     }
 
     /// The common types first, by concrete cast (a few nanoseconds), then
@@ -177,14 +169,9 @@ struct Properties: Sendable {
         }
     }
 
-    /// The map the core takes.
-    var map: [String: PropertyValue] {
-        Dictionary(entries, uniquingKeysWith: { first, _ in first })
-    }
-
     /// The first unsupported value by key, for strict mode: (key, type name).
-    var firstUnsupported: (String, String)? {
-        entries.sorted { $0.0 < $1.0 }.lazy.compactMap { key, value in
+    static func firstUnsupported(_ map: [String: PropertyValue]) -> (String, String)? {
+        map.sorted { $0.key < $1.key }.lazy.compactMap { key, value in
             if case let .unsupported(typeName) = value { return (key, typeName) }
             return nil
         }.first
