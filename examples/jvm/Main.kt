@@ -27,7 +27,7 @@ fun main() {
         .onDiagnostic { d ->
             if (d is Diagnostic.Dropped) println("held back ${d.event}.${d.property ?: "(event)"}: ${d.explanation}")
         }
-        .onError { e -> println("error: ${e.message}") }
+        .onError { e -> println("error: $e") }
         .build()
     Mesure.start(config, options).use { mesure ->
         // track* and the setters return at once, in order, even before the SDK is ready.

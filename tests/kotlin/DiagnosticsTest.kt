@@ -71,7 +71,7 @@ class DiagnosticsTest {
     fun theDebugLogListsWhatWasSentHeldBackRefusedAndChanged() {
         val log = LogLines()
         val diagnostics = Diagnostics()
-        Mesure.start(Env.config(), options { httpClient(HttpUrlConnectionClient()); onDiagnostic(diagnostics); logSink(log); debugLog(true) }).use { mesure ->
+        Mesure.start(Env.config(), options { httpClient(HttpUrlConnectionClient()); onDiagnostic(diagnostics); logSink(log); debugLog(true) }).useAndWait { mesure ->
             // Held back properties are reported by the core's storage thread, refusals at
             // once: a flush between them (it waits for every report) fixes their order.
             mesure.trackScreen("home", mapOf("user_id" to "u-1"))
@@ -84,7 +84,7 @@ class DiagnosticsTest {
         val hit = sent.hits.single()
         assertEquals(
             listOf(
-                "[mesure 7] started in mode exempt",
+                "[mesure 7] running in mode exempt (epoch 0)",
                 "[mesure 7] page.display: property \"user_id\" held back in mode exempt: not strictly necessary: not allowed in this visitor mode (not_allowed_in_mode)",
                 "[mesure 7] sent 1 hit(s) for idclient ${sent.idclient.take(4)}… (HTTP 200): page.display [${hit.keys.joinToString(", ")}]",
                 "[mesure 7] refused event \"Bad Name\": invalid event name \"Bad Name\": must start with a lower-case letter (invalid_event_name)",
@@ -151,7 +151,7 @@ class DiagnosticsTest {
     @Test
     fun listenerCallbacksArriveOnOneNamedThreadThatEndsWithTheSdk() = repeated {
         val diagnostics = Diagnostics()
-        Mesure.start(Env.config(), options { onDiagnostic(diagnostics) }).use { mesure ->
+        Mesure.start(Env.config(), options { onDiagnostic(diagnostics) }).useAndWait { mesure ->
             mesure.track("Bad Name")
             mesure.track("Worse Name")
             mesure.flushBlocking()

@@ -1,7 +1,7 @@
 package eu.mesure.tests
 
 import eu.mesure.Mesure
-import eu.mesure.MesureException
+import eu.mesure.ffi.MesureException
 import eu.mesure.ffi.AllowedProperty
 import eu.mesure.ffi.HttpRequest
 import eu.mesure.ffi.PlatformHttpClient
@@ -13,7 +13,7 @@ import org.junit.Assert.assertThrows
 import org.junit.Assert.assertTrue
 import org.junit.Test
 
-/** Typed errors with sentences for messages, and the HTTP completion contract. */
+/** Typed errors (the generated MesureException) printed as sentences, and the HTTP completion contract. */
 class ErrorsTest {
     private fun config() = Env.config().copy(requestTimeoutMs = 200L)
 
@@ -21,12 +21,12 @@ class ErrorsTest {
     fun invalidConfigurationsNameTheFieldInASentence() {
         val e1 = assertThrows(MesureException.InvalidConfig::class.java) { Mesure.start(config().copy(siteId = 0)) }
         assertEquals("site_id", e1.field)
-        assertEquals("invalid configuration: site_id: must be a positive integer", e1.message)
+        assertEquals("invalid configuration: site_id: must be a positive integer", e1.toString())
         val e2 = assertThrows(MesureException.InvalidConfig::class.java) {
             Mesure.start(config().copy(collectEndpoint = "http://collect.example.com"))
         }
         assertEquals("collect_endpoint", e2.field)
-        assertTrue(e2.message!!, e2.message!!.startsWith("invalid configuration: collect_endpoint: "))
+        assertTrue("$e2", e2.toString().startsWith("invalid configuration: collect_endpoint: "))
         val e3 = assertThrows(MesureException.InvalidConfig::class.java) {
             Mesure.start(config().copy(exemptAllowlist = listOf(AllowedProperty("user_id", "*", "we want to know who"))))
         }
@@ -35,7 +35,7 @@ class ErrorsTest {
         assertEquals("default_mode", e4.field)
         val e5 = assertThrows(MesureException.InvalidConfig::class.java) { Mesure.start(config().copy(flushIntervalMs = -1)) }
         assertEquals("flush_interval_ms", e5.field)
-        assertEquals("invalid configuration: flush_interval_ms: -1 is out of range (negative, or too large)", e5.message)
+        assertEquals("invalid configuration: flush_interval_ms: -1 is out of range (negative, or too large)", e5.toString())
     }
 
     @Test
@@ -46,9 +46,9 @@ class ErrorsTest {
             mesure.setPurpose("advertising", eu.mesure.ffi.PurposeMode.OPT_IN)
             mesure.awaitAppliedBlocking()
             assertEquals(listOf(MesureException.UnknownMode::class.java, MesureException.UnknownPurpose::class.java), errors.map { it.javaClass })
-            assertEquals("unknown visitor mode \"nope\"", errors[0].message)
+            assertEquals("unknown visitor mode \"nope\"", errors[0].toString())
             assertEquals("nope", (errors[0] as MesureException.UnknownMode).name)
-            assertEquals("unknown purpose \"advertising\": list it in the configuration's purposes", errors[1].message)
+            assertEquals("unknown purpose \"advertising\": list it in the configuration's purposes", errors[1].toString())
             assertEquals(VisitorMode.Exempt, mesure.state.value.mode)
         }
     }

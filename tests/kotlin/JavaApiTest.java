@@ -8,7 +8,7 @@ import static org.junit.Assert.fail;
 import eu.mesure.HttpUrlConnectionClient;
 import eu.mesure.Mesure;
 import eu.mesure.MesureConfigBuilder;
-import eu.mesure.MesureException;
+import eu.mesure.ffi.MesureException;
 import eu.mesure.MesureOptions;
 import eu.mesure.MesureState;
 import eu.mesure.ffi.ClickKind;
@@ -65,14 +65,14 @@ public class JavaApiTest {
         assertEquals(2, diagnostics.stream().filter(d -> d instanceof Diagnostic.Dropped).count());
 
         MesureException.ShutDown closed = assertThrows(MesureException.ShutDown.class, mesure::flushBlocking);
-        assertEquals("the SDK is shut down", closed.getMessage());
+        assertEquals("the SDK is shut down", closed.toString());
 
         try {
             Mesure.start(new MesureConfigBuilder(Env.INSTANCE.getCollectorUrl(), 0L, Env.INSTANCE.tempDir()).build());
             fail("site id 0 was accepted");
         } catch (MesureException.InvalidConfig e) {
             assertEquals("site_id", e.getField());
-            assertEquals("invalid configuration: site_id: must be a positive integer", e.getMessage());
+            assertEquals("invalid configuration: site_id: must be a positive integer", e.toString());
         }
     }
 }

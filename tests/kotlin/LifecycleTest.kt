@@ -3,9 +3,10 @@ package eu.mesure.tests
 import eu.mesure.DiagnosticListener
 import eu.mesure.LogLevel
 import eu.mesure.Mesure
-import eu.mesure.MesureException
+import eu.mesure.ffi.MesureException
 import eu.mesure.ffi.ClickKind
 import eu.mesure.ffi.Diagnostic
+import eu.mesure.ffi.RunState
 import eu.mesure.ffi.VisitorMode
 import java.util.Collections
 import java.util.concurrent.CountDownLatch
@@ -14,6 +15,7 @@ import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
+import org.junit.Assert.assertNull
 import org.junit.Assert.assertThrows
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
@@ -28,10 +30,12 @@ class LifecycleTest {
         val mesure = Mesure.start(Env.config(), options { logSink(log); onError { errors += it } })
         mesure.trackScreen("home")
         mesure.close()
+        mesure.closeAndWait()
         mesure.close()
         val state = mesure.state.value
+        assertEquals(RunState.Closed, state.run)
         assertFalse(state.ready)
-        assertTrue("${state.error}", state.error is MesureException.ShutDown)
+        assertNull(state.error)
 
         // Tracking and setters: ignored, no throw, one warning.
         mesure.track("page.display")
@@ -40,17 +44,16 @@ class LifecycleTest {
         mesure.setOptedOut(true)
         mesure.setConsent(true)
         mesure.setMode(VisitorMode.OptOut)
-        assertEquals(listOf("track ignored: the SDK is shut down (later calls are ignored too; the debug log lists them)"), log.at(LogLevel.WARNING))
+        assertEquals(listOf("track ignored after close (later calls are ignored too; the debug log lists them)"), log.at(LogLevel.WARNING))
         assertTrue(errors.isEmpty())
 
-        // Waiting operations: the documented ShutDown, with a sentence.
+        // Waiting operations: the documented ShutDown, printed as a sentence.
         val e = assertThrows(MesureException.ShutDown::class.java) { mesure.flushBlocking() }
-        assertEquals("the SDK is shut down", e.message)
+        assertEquals("the SDK is shut down", e.toString())
         assertThrows(MesureException.ShutDown::class.java) { mesure.exportLocalDataBlocking() }
         assertThrows(MesureException.ShutDown::class.java) { mesure.deleteLocalDataBlocking() }
         assertThrows(MesureException.ShutDown::class.java) { mesure.statsBlocking() }
         assertThrows(MesureException.ShutDown::class.java) { mesure.awaitAppliedBlocking() }
-        assertThrows(MesureException.ShutDown::class.java) { mesure.complianceReportJsonBlocking() }
         runBlocking {
             try {
                 mesure.flush()
@@ -58,6 +61,21 @@ class LifecycleTest {
             } catch (_: MesureException.ShutDown) {
             }
         }
+    }
+
+    @Test
+    fun closeDuringTheStartReturnsAtOnceAndTheSdkEndsClosed() = repeated {
+        val clock = GatedClock()
+        val mesure = Mesure.start(Env.config(), options { clock(clock) })
+        awaitLatch(clock.reached, "the core's start")
+        mesure.setOptedOut(true)
+        // The core is still starting: close must not wait for it.
+        mesure.close()
+        assertEquals(RunState.Starting, mesure.state.value.run)
+        clock.open()
+        runBlocking { withTimeout(30_000) { mesure.state.first { it.run == RunState.Closed } } }
+        mesure.closeAndWait()
+        assertThrows(MesureException.ShutDown::class.java) { mesure.awaitAppliedBlocking() }
     }
 
     @Test
@@ -86,29 +104,29 @@ class LifecycleTest {
         lateinit var mesure: Mesure
         val listener = DiagnosticListener { d ->
             if (d is Diagnostic.TrackRefused) {
-                mesure.close()
+                mesure.closeAndWait()
                 closed.countDown()
             }
         }
         mesure = Mesure.start(Env.config(), options { onDiagnostic(listener) })
         mesure.track("Bad Name")
-        awaitLatch(closed, "close() to return inside the callback")
-        runBlocking { withTimeout(30_000) { mesure.state.first { it.error is MesureException.ShutDown } } }
+        awaitLatch(closed, "closeAndWait() to return inside the callback")
+        runBlocking { withTimeout(30_000) { mesure.state.first { it.run == RunState.Closed } } }
         mesure.close()
     }
 
     @Test
-    fun aBlockingCallFromACallbackIsRefusedInsteadOfStalling() = repeated {
-        val refused = Collections.synchronizedList(mutableListOf<Throwable>())
+    fun aBlockingCallFromACallbackAnswersInsteadOfStalling() = repeated {
+        val answered = Collections.synchronizedList(mutableListOf<Any>())
         val done = CountDownLatch(1)
         lateinit var mesure: Mesure
         val listener = DiagnosticListener { d ->
             if (d is Diagnostic.TrackRefused) {
-                for (call in listOf({ mesure.flushBlocking() }, { mesure.awaitAppliedBlocking() })) {
+                for (call in listOf({ mesure.flushBlocking() }, { mesure.awaitAppliedBlocking() }, { mesure.statsBlocking() })) {
                     try {
-                        call()
+                        answered.add(call())
                     } catch (t: Throwable) {
-                        refused += t
+                        answered += t
                     }
                 }
                 done.countDown()
@@ -118,11 +136,8 @@ class LifecycleTest {
         mesure.use {
             it.track("Bad Name")
             awaitLatch(done, "the callback")
-            assertEquals(2, refused.size)
-            val first = refused[0] as MesureException.CalledFromSdkThread
-            assertEquals("flushBlocking", first.operation)
-            assertEquals("flushBlocking cannot be called from the SDK's own threads", first.message)
-            assertEquals("awaitAppliedBlocking", (refused[1] as MesureException.CalledFromSdkThread).operation)
+            assertEquals(3, answered.size)
+            assertTrue("$answered", answered.none { a -> a is Throwable })
             // Outside the callback the same call works.
             it.flushBlocking()
         }

@@ -1,17 +1,18 @@
 package eu.mesure.tests
 
 import eu.mesure.HttpUrlConnectionClient
-import eu.mesure.LogLevel
 import eu.mesure.Mesure
 import eu.mesure.ffi.Diagnostic
+import eu.mesure.ffi.RunState
+import eu.mesure.ffi.VisitorMode
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
 import org.junit.Test
 
 /**
- * Program order across the hand-off to the wrapper's thread, before and
- * after the core is ready. The slow start is a clock held at its gate
+ * Program order across the start: calls made before the core's store is
+ * open wait in the core, in order. The slow start is a clock held at its gate
  * while the core reads it, released when the test says.
  */
 class OrderTest {
@@ -57,29 +58,44 @@ class OrderTest {
     }
 
     @Test
-    fun aFullQueueDropsTheOldestTracksButNeverAModeChange() = repeated {
-        Collector.reset()
+    fun anOptOutMadeBeforeTheStartFiltersTheTrackAfterIt() = repeated {
         val clock = GatedClock()
         val diagnostics = Diagnostics()
-        val log = LogLines()
-        val opts = options { httpClient(HttpUrlConnectionClient()); clock(clock); onDiagnostic(diagnostics); logSink(log); queueCapacity(2) }
-        Mesure.start(Env.config(), opts).use { mesure ->
+        Mesure.start(Env.config(), options { httpClient(CaptureClient()); clock(clock); onDiagnostic(diagnostics) }).use { mesure ->
+            awaitLatch(clock.reached, "the core's start")
+            mesure.setOptedOut(true)
+            mesure.trackScreen("home")
+            assertEquals("both calls wait in the core", RunState.Starting, mesure.state.value.run)
+            clock.open()
+            mesure.flushBlocking()
+            val stats = mesure.statsBlocking()
+            assertEquals(0L, stats.accepted)
+            assertEquals(1L, stats.eventsDroppedByMode)
+            assertEquals(VisitorMode.OptOut, mesure.state.value.mode)
+            assertTrue(mesure.state.value.ready)
+        }
+        assertEquals(listOf("opt_out_sends_nothing"), diagnostics.dropped().map { it.reason })
+    }
+
+    @Test
+    fun aFullStartQueueDropsTheOldestTracksButNeverAModeChange() = repeated {
+        val clock = GatedClock()
+        val diagnostics = Diagnostics()
+        Mesure.start(Env.config(), options { httpClient(CaptureClient()); clock(clock); onDiagnostic(diagnostics) }).use { mesure ->
             awaitLatch(clock.reached, "the core's start")
             mesure.trackScreen("a")
             mesure.trackScreen("b")
-            mesure.setConsent(true)
-            mesure.trackScreen("c")
-            mesure.trackScreen("d")
+            mesure.setOptedOut(true)
+            // The core keeps 10 000 waiting tracks: these push out "a" and "b", never the opt-out.
+            repeat(10_000) { mesure.trackScreen("x") }
             clock.open()
             mesure.flushBlocking()
+            val stats = mesure.statsBlocking()
+            assertEquals("a and b were dropped before the start", 0L, stats.accepted)
+            assertEquals("the opt-out between them held", 10_000L, stats.eventsDroppedByMode)
+            assertEquals(VisitorMode.OptOut, mesure.state.value.mode)
         }
-        assertEquals(listOf("c", "d"), receivedEvents().map { it["page"].asString })
-        assertEquals("the consent between the dropped tracks held", listOf("optin", "optin"), receivedEvents().map { it["visitor_privacy_mode"].asString })
         val backpressure = diagnostics.snapshot().filterIsInstance<Diagnostic.Backpressure>()
-        assertEquals(listOf(2L), backpressure.map { it.dropped })
-        assertTrue(
-            log.at(LogLevel.WARNING).toString(),
-            log.at(LogLevel.WARNING).contains("2 track call(s) dropped: more than 2 tracks were waiting for the SDK (backpressure)"),
-        )
+        assertEquals(2L, backpressure.sumOf { it.dropped })
     }
 }

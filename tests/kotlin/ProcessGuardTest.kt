@@ -2,7 +2,7 @@ package eu.mesure.tests
 
 import eu.mesure.Mesure
 import eu.mesure.ProcessGuard
-import eu.mesure.MesureException
+import eu.mesure.ffi.MesureException
 import eu.mesure.ffi.VisitorMode
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
@@ -36,29 +36,36 @@ class ProcessGuardTest {
         val dir = Env.tempDir()
         val config = Env.config(dir = dir)
         Mesure.start(config).use { first ->
-            first.awaitAppliedBlocking()
-            // The second start returns (the core starts on the wrapper's thread); its state says why it did not.
-            val errors = java.util.Collections.synchronizedList(mutableListOf<MesureException>())
-            Mesure.start(config, options { onError { errors += it } }).use { second ->
-                second.setOptedOut(true)
-                second.awaitAppliedBlocking()
-                val error = second.state.value.error
-                assertTrue("$error", error is MesureException.StorageInUse)
-                assertEquals(dir, (error as MesureException.StorageInUse).dir)
-                assertEquals("the storage directory $dir is in use by another Mesure instance", error.message)
-                assertFalse(second.state.value.ready)
-                assertEquals("the start's error, then the setter's", listOf(error, error), errors.map { it })
-                val e = assertThrows(MesureException.StorageInUse::class.java) { second.flushBlocking() }
-                assertEquals(dir, e.dir)
-            }
+            // Refused on the caller's thread, before the first has even opened its store.
+            val e = assertThrows(MesureException.StorageInUse::class.java) { Mesure.start(config) }
+            assertEquals(dir, e.dir)
+            assertEquals("the storage directory $dir is in use by another Mesure instance", e.toString())
             first.setOptedOut(true)
             first.awaitAppliedBlocking()
             assertEquals(VisitorMode.OptOut, first.state.value.mode)
+            first.closeAndWait()
         }
         // Closed: the directory is free, and the choice is read back.
         Mesure.start(config).use { again ->
             again.awaitAppliedBlocking()
             assertEquals(VisitorMode.OptOut, again.state.value.mode)
+        }
+    }
+
+    @Test
+    fun ofTwoStartsOnOneDirectoryTheSecondIsAlwaysRefused() = repeated {
+        repeat(100) { i ->
+            val config = Env.config(dir = Env.tempDir())
+            val first = Mesure.start(config, options { httpClient(CaptureClient()) })
+            try {
+                val e = assertThrows("start $i", MesureException.StorageInUse::class.java) { Mesure.start(config) }
+                assertEquals(config.storageDir, e.dir)
+                first.trackScreen("home")
+                first.flushBlocking()
+                assertEquals("start $i: the first keeps working", 1L, first.statsBlocking().accepted)
+            } finally {
+                first.closeAndWait()
+            }
         }
     }
 }

@@ -2,7 +2,7 @@ package eu.mesure.tests
 
 import eu.mesure.HttpUrlConnectionClient
 import eu.mesure.Mesure
-import eu.mesure.MesureException
+import eu.mesure.ffi.MesureException
 import eu.mesure.SiteStorage
 import eu.mesure.ffi.VisitorMode
 import java.io.File
@@ -12,6 +12,11 @@ import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
 import org.junit.Test
+import org.junit.Assert.assertThrows
+import eu.mesure.ffi.RunState
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
 
 /** One instance per site, each with its own directory, id and choice. */
 class SitesTest {
@@ -25,8 +30,8 @@ class SitesTest {
     fun twoSitesSideBySideInOneProcess() = repeated {
         Collector.reset()
         val base = File(Env.tempDir())
-        site(base, 1001).use { news ->
-            site(base, 1002).use { shop ->
+        site(base, 1001).useAndWait { news ->
+            site(base, 1002).useAndWait { shop ->
                 news.trackScreen("news-home")
                 shop.trackScreen("shop-home")
                 news.flushBlocking()
@@ -55,12 +60,12 @@ class SitesTest {
     fun aStoreFromBeforeSitesMovesOnlyIntoItsOwnSite() {
         val base = File(Env.tempDir())
         val legacy = SiteStorage.legacy(base)
-        Mesure.start(Env.config(siteId = 615_000, dir = legacy.path)).use { it.setOptedOut(true) }
+        Mesure.start(Env.config(siteId = 615_000, dir = legacy.path)).useAndWait { it.setOptedOut(true) }
         assertTrue(File(legacy, "mesure.sqlite3").exists())
 
         // Another site starts first: the store is not its own, it stays.
         val other = SiteStorage.directory(base, 7)
-        Mesure.start(Env.config(siteId = 7, dir = other.path).copy(legacyStorageDir = legacy.path)).use {
+        Mesure.start(Env.config(siteId = 7, dir = other.path).copy(legacyStorageDir = legacy.path)).useAndWait {
             it.awaitAppliedBlocking()
             assertEquals(VisitorMode.Exempt, it.state.value.mode)
         }
@@ -68,7 +73,7 @@ class SitesTest {
 
         // Its own site takes it, choice file included.
         val dir = SiteStorage.directory(base, 615_000)
-        Mesure.start(Env.config(siteId = 615_000, dir = dir.path).copy(legacyStorageDir = legacy.path)).use {
+        Mesure.start(Env.config(siteId = 615_000, dir = dir.path).copy(legacyStorageDir = legacy.path)).useAndWait {
             it.awaitAppliedBlocking()
             assertEquals("the visitor's opt-out survived the move", VisitorMode.OptOut, it.state.value.mode)
         }
@@ -81,12 +86,15 @@ class SitesTest {
     @Test
     fun aDirectoryOfAnotherSiteIsRefused() {
         val dir = File(Env.tempDir())
-        Mesure.start(Env.config(siteId = 1, dir = dir.path)).use { it.awaitAppliedBlocking() }
-        val errors = mutableListOf<MesureException>()
-        Mesure.start(Env.config(siteId = 2, dir = dir.path), options { onError { errors += it } }).use {
+        Mesure.start(Env.config(siteId = 1, dir = dir.path)).useAndWait { it.awaitAppliedBlocking() }
+        val errors = java.util.Collections.synchronizedList(mutableListOf<MesureException>())
+        Mesure.start(Env.config(siteId = 2, dir = dir.path), options { onError { errors += it } }).useAndWait {
             it.trackScreen("home")
-            it.awaitAppliedBlocking()
+            val e = assertThrows(MesureException.StorageOfAnotherSite::class.java) { it.awaitAppliedBlocking() }
+            assertEquals("1", e.site)
+            val failed = runBlocking { withTimeout(30_000) { it.state.first { s -> s.run is RunState.Failed } } }
+            assertEquals(e.toString(), failed.error.toString())
         }
-        assertTrue("$errors", errors.any { it.message?.contains("belongs to site 1") == true })
+        assertTrue("$errors", errors.single().toString().contains("belongs to site 1"))
     }
 }

@@ -52,6 +52,13 @@ object Env {
     )
 }
 
+/** [use], but closing with [eu.mesure.Mesure.closeAndWait]: for a test that starts again on the same directory. */
+fun <R> eu.mesure.Mesure.useAndWait(block: (eu.mesure.Mesure) -> R): R = try {
+    block(this)
+} finally {
+    closeAndWait()
+}
+
 /** Options built in one expression. */
 fun options(block: eu.mesure.MesureOptions.Builder.() -> Unit = {}): eu.mesure.MesureOptions =
     eu.mesure.MesureOptions.builder().apply(block).build()

@@ -2,6 +2,7 @@ package eu.mesure
 
 import eu.mesure.ffi.Diagnostic
 import eu.mesure.ffi.MesureClock
+import eu.mesure.ffi.MesureException
 import eu.mesure.ffi.PlatformHttpClient
 
 /** Receives the SDK's diagnostics (see [MesureOptions.Builder.onDiagnostic]). */
@@ -47,7 +48,7 @@ public class MesureOptions private constructor(builder: Builder) {
     /** Diagnostics, on the SDK's listener thread (`mesure-listener`). */
     public val onDiagnostic: DiagnosticListener? = builder.onDiagnostic
 
-    /** Errors of calls that do not throw, on the wrapper's thread (`mesure-dispatch`). */
+    /** Errors of calls that do not throw: a setter's on the caller's thread, a failed start's on `mesure-listener`. */
     public val onError: ErrorListener? = builder.onError
 
     /** Strict mode: calls wait for their turn and throw. */
@@ -64,9 +65,6 @@ public class MesureOptions private constructor(builder: Builder) {
     /** The time source, for tests. */
     public val clock: MesureClock? = builder.clock
 
-    /** The most tracks waiting for the wrapper's thread before the oldest are dropped. */
-    public val queueCapacity: Int = builder.queueCapacity
-
     /** A builder holding these options, to change some of them. */
     public fun toBuilder(): Builder = Builder(this)
 
@@ -81,7 +79,6 @@ public class MesureOptions private constructor(builder: Builder) {
         internal var releaseBuild: Boolean = false
         internal var logSink: LogSink? = null
         internal var clock: MesureClock? = null
-        internal var queueCapacity: Int = DEFAULT_QUEUE_CAPACITY
 
         internal constructor(from: MesureOptions) : this() {
             httpClient = from.httpClient
@@ -93,7 +90,6 @@ public class MesureOptions private constructor(builder: Builder) {
             releaseBuild = from.releaseBuild
             logSink = from.logSink
             clock = from.clock
-            queueCapacity = from.queueCapacity
         }
 
         /**
@@ -108,23 +104,22 @@ public class MesureOptions private constructor(builder: Builder) {
          * (`Dropped`), a refused event (`TrackRefused`), each upload request
          * (`Sent`, with the keys that left), queue and storage problems. On
          * the SDK's listener thread `mesure-listener`, one at a time, in
-         * order (`Backpressure` of the wrapper's own queue comes from
-         * `mesure-dispatch`). Hop to your UI thread yourself; do not call
-         * the `...Blocking` operations from it.
+         * order. Hop to your UI thread yourself.
          */
         public fun onDiagnostic(listener: DiagnosticListener?): Builder = apply { onDiagnostic = listener }
 
         /**
          * Receives what the calls that do not throw could not do: a mode
          * setter's error (`UnknownMode`, `UnknownPurpose`, `Storage`,
-         * `ShutDown`), or a call made after a failed start (with the start's
-         * error). On the wrapper's thread `mesure-dispatch`.
+         * `ShutDown`), on the caller's thread, and a start that failed on the
+         * core's thread (`StorageOfAnotherSite`, `Storage`), on the listener's.
          */
         public fun onError(listener: ErrorListener?): Builder = apply { onError = listener }
 
         /**
-         * Strict mode, for debug builds and tests: each call waits for its
-         * turn on the wrapper's thread, and `track*` throws
+         * Strict mode, for debug builds and tests (the core's
+         * `MesureConfig.strict`): a call made before the start waits for it
+         * and answers with its own outcome; `track*` throws
          * [MesureException.TrackRefused] for a refused event or a property
          * of a type the SDK cannot send; setters throw their error; calls
          * after [Mesure.close] throw [MesureException.ShutDown]. Off by
@@ -163,25 +158,10 @@ public class MesureOptions private constructor(builder: Builder) {
         /** A time source, for tests only: apps leave it out. */
         public fun clock(clock: MesureClock?): Builder = apply { this.clock = clock }
 
-        /**
-         * The most tracks waiting for the wrapper's thread (10 000 by
-         * default): past it the oldest waiting tracks are dropped, counted and
-         * reported (`Diagnostic.Backpressure`, a warning in the log). Mode
-         * changes and waiting operations are never dropped and do not count.
-         * @throws IllegalArgumentException below 1.
-         */
-        public fun queueCapacity(capacity: Int): Builder = apply {
-            require(capacity >= 1) { "queueCapacity must be at least 1, not $capacity" }
-            queueCapacity = capacity
-        }
-
         public fun build(): MesureOptions = MesureOptions(this)
     }
 
     public companion object {
-        /** The default of [Builder.queueCapacity]: a burst of 10 000 tracks before the SDK is ready is kept whole. */
-        public const val DEFAULT_QUEUE_CAPACITY: Int = 10_000
-
         /** The defaults: no HTTP client, no listener, not strict, no debug log. */
         @JvmField
         public val DEFAULT: MesureOptions = Builder().build()

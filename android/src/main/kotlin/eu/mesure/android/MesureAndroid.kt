@@ -16,12 +16,12 @@ import eu.mesure.LogLevel
 import eu.mesure.LogSink
 import eu.mesure.Mesure
 import eu.mesure.MesureConfigBuilder
-import eu.mesure.MesureException
 import eu.mesure.MesureOptions
 import eu.mesure.ProcessGuard
 import eu.mesure.SiteStorage
 import eu.mesure.ffi.DeviceContext
 import eu.mesure.ffi.MesureConfig
+import eu.mesure.ffi.MesureException
 import java.io.File
 import java.util.concurrent.Executors
 
@@ -33,8 +33,7 @@ import java.util.concurrent.Executors
  * - Mesure runs in the app's main process only. `Application.onCreate` runs
  *   in every process of a multi-process app; in the others [start] returns
  *   null and starts nothing ([ProcessGuard]). The core also locks its
- *   directory: a second instance on it reports
- *   [MesureException.StorageInUse] in its state and does nothing.
+ *   directory: a second start on it throws [MesureException.StorageInUse].
  * - Each site stores its SQLite file in `noBackupFilesDir/mesure/<siteId>`:
  *   never part of Auto Backup, so the visitor id cannot follow the user to
  *   another device. A store kept by an earlier version in
@@ -79,6 +78,7 @@ public object MesureAndroid {
      * the main one. [options] without an HTTP client get
      * [HttpUrlConnectionClient]; without a log sink, Logcat.
      * @throws MesureException.InvalidConfig naming the field at fault.
+     * @throws MesureException.StorageInUse if this site already runs in this process.
      */
     @JvmStatic
     @JvmOverloads
@@ -157,7 +157,7 @@ public object MesureAndroid {
         val cm = context.getSystemService(ConnectivityManager::class.java) ?: return
         cm.registerDefaultNetworkCallback(object : ConnectivityManager.NetworkCallback() {
             override fun onCapabilitiesChanged(network: Network, caps: NetworkCapabilities) {
-                // Enqueued: returns at once, applied in order with the app's calls.
+                // Returns at once, applied in order with the app's calls.
                 mesure.setContext(base.copy(connectionType = connectionType(caps)))
             }
 

@@ -20,7 +20,7 @@ class SampleApp : Application() {
             .build()
         val options = MesureOptions.builder()
             .debugLog(BuildConfig.DEBUG)
-            .onError { e -> Log.w("Sample", "Mesure: ${e.message}") }
+            .onError { e -> Log.w("Sample", "Mesure: $e") }
             .build()
         mesure = MesureAndroid.start(this, config, options)
         mesure?.trackScreen("launch")

@@ -50,7 +50,7 @@ fun MeasurementSettings(mesure: Mesure) {
                 Text("Audience measurement", style = MaterialTheme.typography.titleMedium)
                 Text(
                     when {
-                        !state.ready && state.error != null -> "Unavailable: ${state.error?.message}"
+                        !state.ready && state.error != null -> "Unavailable: ${state.error}"
                         state.mode == VisitorMode.OptOut -> "Off: nothing about you is measured."
                         state.mode == VisitorMode.OptIn -> "On, with your consent."
                         else -> "Anonymous statistics only (no consent needed)."
