@@ -145,10 +145,12 @@ fn run(path: &PathBuf) -> Result<(), String> {
     let clock = Arc::new(ManualClock::new(ms(v["start"].as_str().ok_or("start")?)));
     let recorder = Arc::new(common::Recorder::default());
     let capture = Arc::new(Capture::default());
-    let build = || {
-        Sdk::builder(config.clone()).clock(clock.clone()).listener(recorder.clone()).http_client(capture.clone()).build().map_err(|e| e.to_string())
-    };
+    let builder = || Sdk::builder(config.clone()).clock(clock.clone()).listener(recorder.clone()).http_client(capture.clone());
+    let build = || builder().build().map_err(|e| e.to_string());
     let mut sdk = build()?;
+    // False after `{"restart": "no_wait"}` until a step that waits for the
+    // start: a track may then be in the start queue (`Waiting`).
+    let mut started = true;
     let mut b = Bindings::default();
 
     for (i, step) in v["steps"].as_array().ok_or("steps")?.iter().enumerate() {
@@ -162,6 +164,7 @@ fn run(path: &PathBuf) -> Result<(), String> {
             let got = sdk.track(event);
             match (got, expected_error, step.get("not_sent").and_then(Json::as_str)) {
                 (Err(e), Some(code), _) if track_error_code(&e) == code => {}
+                (Ok(TrackOutcome::Waiting), None, _) if !started => {}
                 (Ok(TrackOutcome::NotSent { reason }), None, Some(code)) if reason.code() == code => {}
                 (Ok(TrackOutcome::Queued { .. }), None, None) => {}
                 (got, _, _) => return Err(format!("{at}: got {got:?}")),
@@ -170,6 +173,7 @@ fn run(path: &PathBuf) -> Result<(), String> {
             match (sdk.set_mode(VisitorMode::parse(m)), expected_error) {
                 (Ok(()), None) => {}
                 (Err(ModeError::UnknownMode(_)), Some("unknown_mode")) => {}
+                (Err(ModeError::ShutDown), Some("shut_down")) => {}
                 (got, _) => return Err(format!("{at}: got {got:?}")),
             }
         } else if let Some(granted) = step.get("set_consent").and_then(Json::as_bool) {
@@ -194,9 +198,18 @@ fn run(path: &PathBuf) -> Result<(), String> {
             clock.advance_ms(s * 1000);
         } else if step.get("flush").is_some() {
             sdk.flush().map_err(|e| format!("{at}: {e}"))?;
-        } else if step.get("restart").is_some() {
+            started = true;
+        } else if let Some(how) = step.get("restart") {
             sdk.shutdown().map_err(|e| format!("{at}: {e}"))?;
-            sdk = build()?;
+            if how.as_str() == Some("no_wait") {
+                sdk = builder().start().map_err(|e| format!("{at}: {e}"))?;
+                started = false;
+            } else {
+                sdk = build()?;
+                started = true;
+            }
+        } else if step.get("stop").is_some() {
+            sdk.stop();
         } else if step.get("delete_local_data").is_some() {
             sdk.delete_local_data().map_err(|e| format!("{at}: {e}"))?;
         } else if let Some(e) = step.get("expect_mode") {

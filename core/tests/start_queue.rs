@@ -187,6 +187,7 @@ fn stop_during_the_start_applies_what_came_before_and_refuses_the_rest() {
     let states = Arc::new(States::default());
     let (sdk, gate, _guard) = held_start(&env, states.clone());
     sdk.track_screen("home", vec![]).unwrap();
+    sdk.set_mode(VisitorMode::NoConsent).unwrap();
     sdk.stop();
     assert_eq!(sdk.track_screen("late", vec![]), Err(TrackError::ShutDown));
     assert_eq!(sdk.set_consent(true), Err(ModeError::ShutDown));
@@ -194,13 +195,15 @@ fn stop_during_the_start_applies_what_came_before_and_refuses_the_rest() {
     gate.open();
     sdk.shutdown().unwrap();
     // Persisted before the stop ended: the directory is free, the row there.
-    let queued = env.queued();
-    assert_eq!(queued.len(), 1);
-    assert_eq!(queued[0].3["page"], "home");
+    // The no-consent made before the stop was applied (and purged the
+    // exempt hit tracked before it) and is what a new start reads back.
+    assert!(env.queued().is_empty(), "{:?}", env.queued());
+    assert_eq!(env.stored_modes().iter().map(|m| m.0.clone()).collect::<Vec<_>>(), ["no-consent"]);
     let published = states.states.lock().unwrap().clone();
     assert_eq!(published.last().map(|s| s.run.clone()), Some(RunState::Closed), "{published:?}");
     let again = env.sdk();
     assert_eq!(again.stats().accepted, 0);
+    assert_eq!(again.mode(), VisitorMode::NoConsent);
 }
 
 #[test]
@@ -255,4 +258,22 @@ fn a_start_that_fails_is_published_and_calls_are_refused() {
     let published = states.states.lock().unwrap().clone();
     assert!(matches!(&published[0].run, RunState::Failed(SdkError::StorageOfAnotherSite { .. })), "{published:?}");
     sdk.shutdown().unwrap();
+}
+
+/// Racing the start (no gate): whether the change is queued or applied
+/// directly, `stop` persists it before the directory is free again.
+#[test]
+fn a_change_made_right_before_stop_is_what_the_next_start_reads() {
+    let env = Env::new();
+    for round in 0..200 {
+        let sdk = Sdk::builder(env.config.clone()).clock(env.clock.clone()).start().unwrap();
+        let want = if round % 2 == 0 { VisitorMode::OptOut } else { VisitorMode::Exempt };
+        sdk.set_opted_out(round % 2 == 0).unwrap();
+        sdk.stop();
+        sdk.shutdown().unwrap();
+        drop(sdk);
+        let again = Sdk::builder(env.config.clone()).clock(env.clock.clone()).build().unwrap();
+        assert_eq!(again.mode(), want, "round {round}");
+        again.shutdown().unwrap();
+    }
 }

@@ -129,6 +129,9 @@ final class VectorRunner {
     private let capture = CapturingClient()
     private let config: MesureConfig
     private var b = Placeholders()
+    /// False after `{"restart": "no_wait"}` until a step that waits for the
+    /// start: a track may then answer `waiting` (the core's start queue).
+    private var started = true
 
     init(_ vector: JSON) throws {
         self.vector = vector
@@ -199,6 +202,7 @@ final class VectorRunner {
             let outcome = sdk.track(name: name, properties: properties)
             switch (outcome, expectedError, notSent) {
             case (.queued, nil, nil): break
+            case (.waiting, nil, _) where !started: break
             case let (.notSent(reason), nil, expected?) where reason == expected: break
             case let (.refused(reason, _), expected?, nil) where reason == expected: break
             default: throw TestFailure("\(at): got \(outcome)")
@@ -208,7 +212,10 @@ final class VectorRunner {
                 try sdk.setMode(mode: visitorModeFromName(name: mode))
                 if expectedError != nil { throw TestFailure("\(at): succeeded") }
             } catch let error as MesureError {
-                guard case .UnknownMode = error, expectedError == "unknown_mode" else { throw TestFailure("\(at): got \(error)") }
+                switch (error, expectedError) {
+                case (.UnknownMode, "unknown_mode"?), (.ShutDown, "shut_down"?): break
+                default: throw TestFailure("\(at): got \(error)")
+                }
             }
         } else if let granted = step["set_consent"].bool {
             try sdk.setConsent(granted: granted)
@@ -235,9 +242,18 @@ final class VectorRunner {
             clock.advance(seconds * 1000)
         } else if !step["flush"].isNull {
             _ = try sdk.flush()
+            started = true
         } else if !step["restart"].isNull {
             try sdk.shutdown()
-            sdk = try build()
+            if step["restart"].string == "no_wait" {
+                sdk = try MesureCore(config: config, listener: recorder, httpClient: capture, clock: clock)
+                started = false
+            } else {
+                sdk = try build()
+                started = true
+            }
+        } else if !step["stop"].isNull {
+            sdk.stop()
         } else if !step["delete_local_data"].isNull {
             _ = try sdk.deleteLocalData()
         } else if !step["expect_mode"].isNull {
