@@ -70,52 +70,13 @@ fn requests_are_cut_to_their_byte_bound() {
     assert_eq!(ns, (0..60).collect::<Vec<_>>(), "all sent, in order");
 }
 
-/// The writer's clock blocks while the gate is closed: storage stalls.
-struct StalledWriter {
-    clock: ManualClock,
-    open: std::sync::Mutex<bool>,
-    opened: std::sync::Condvar,
-}
-
-impl StalledWriter {
-    fn open(&self) {
-        *self.open.lock().unwrap() = true;
-        self.opened.notify_all();
-    }
-}
-
-/// Opens the gate when the test ends, even by a failed assertion, so that
-/// shutting the SDK down never waits for a writer stalled forever.
-struct OpenOnDrop(std::sync::Arc<StalledWriter>);
-
-impl Drop for OpenOnDrop {
-    fn drop(&mut self) {
-        self.0.open();
-    }
-}
-
-impl Clock for StalledWriter {
-    fn now_ms(&self) -> i64 {
-        if std::thread::current().name() == Some("mesure-storage") {
-            let mut open = self.open.lock().unwrap();
-            while !*open {
-                open = self.opened.wait(open).unwrap();
-            }
-        }
-        self.clock.now_ms()
-    }
-    fn monotonic_ms(&self) -> u64 {
-        self.clock.monotonic_ms()
-    }
-}
-
 #[test]
 fn a_stalled_store_refuses_tracks_and_says_so_once_per_burst() {
     let env = Env::new();
-    // Open while the storage thread opens the store; stalled once it writes.
-    let clock = std::sync::Arc::new(StalledWriter { clock: ManualClock::new(t0()), open: true.into(), opened: Default::default() });
+    // The storage thread stalls at its next reading of the clock.
+    let clock = ThreadGate::new(std::sync::Arc::new(ManualClock::new(t0())), "mesure-storage", true);
     let sdk = Sdk::builder(env.config.clone()).clock(clock.clone()).listener(env.recorder.clone()).build().unwrap();
-    *clock.open.lock().unwrap() = false;
+    clock.close();
     let _open = OpenOnDrop(clock.clone());
     let mut refused = 0;
     // The writer holds one transaction's worth (4096) while it stalls; the

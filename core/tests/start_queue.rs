@@ -1,4 +1,4 @@
-//! The call queue in the core: `start` returns at once, the storage thread
+//! The call queue in the core: `start` returns at once, the start thread
 //! opens the store, and calls made meanwhile wait in order; one bound, the
 //! oldest track dropped first, a change never; `stop` and `shutdown`; the
 //! published state. The start thread is held at the door by a clock that
@@ -6,54 +6,11 @@
 
 mod common;
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use mesure_core::testing::ManualClock;
 use mesure_core::*;
-
-/// A clock that holds the start thread (`mesure-start`) until opened;
-/// every other thread reads the manual clock.
-struct Gate {
-    clock: Arc<ManualClock>,
-    open: Mutex<bool>,
-    opened: Condvar,
-}
-
-impl Gate {
-    fn new(clock: Arc<ManualClock>) -> Arc<Gate> {
-        Arc::new(Gate { clock, open: Mutex::new(false), opened: Condvar::new() })
-    }
-    fn open(&self) {
-        *self.open.lock().unwrap() = true;
-        self.opened.notify_all();
-    }
-}
-
-impl Clock for Gate {
-    fn now_ms(&self) -> i64 {
-        if std::thread::current().name() == Some("mesure-start") {
-            let mut open = self.open.lock().unwrap();
-            while !*open {
-                open = self.opened.wait(open).unwrap();
-            }
-        }
-        self.clock.now_ms()
-    }
-    fn monotonic_ms(&self) -> u64 {
-        self.clock.monotonic_ms()
-    }
-}
-
-/// Opens the gate when the test ends, even by a failed assertion.
-struct OpenOnDrop(Arc<Gate>);
-
-impl Drop for OpenOnDrop {
-    fn drop(&mut self) {
-        self.0.open();
-    }
-}
 
 /// Records the published states too.
 #[derive(Default)]
@@ -74,8 +31,8 @@ impl Listener for States {
     }
 }
 
-fn held_start(env: &Env, listener: Arc<dyn Listener>) -> (Sdk, Arc<Gate>, OpenOnDrop) {
-    let gate = Gate::new(env.clock.clone());
+fn held_start(env: &Env, listener: Arc<dyn Listener>) -> (Sdk, Arc<ThreadGate>, OpenOnDrop) {
+    let gate = ThreadGate::new(env.clock.clone(), "mesure-start", false);
     let sdk = Sdk::builder(env.config.clone()).clock(gate.clone()).listener(listener).start().expect("start");
     let guard = OpenOnDrop(gate.clone());
     (sdk, gate, guard)

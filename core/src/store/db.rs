@@ -229,16 +229,7 @@ pub fn oldest_hits(conn: &Connection, dry_run: bool, limit: u32, max_bytes: usiz
     let mut out = Vec::new();
     let mut bytes = 0usize;
     while let Some(r) = rows.next()? {
-        let row = PendingRow {
-            seq: r.get(0)?,
-            event_id: r.get(1)?,
-            visitor_id: r.get(2)?,
-            mode: r.get(3)?,
-            tracked_at_ms: r.get(4)?,
-            body: r.get(5)?,
-            site: r.get(6)?,
-            dry_run: r.get(7)?,
-        };
+        let row = pending_row(r)?;
         bytes = bytes.saturating_add(row.body.len());
         out.push(row);
         if bytes > max_bytes {
@@ -248,23 +239,25 @@ pub fn oldest_hits(conn: &Connection, dry_run: bool, limit: u32, max_bytes: usiz
     Ok(out)
 }
 
+/// A row of `SELECT seq, event_id, visitor_id, mode, tracked_at_ms, body,
+/// site, dry_run FROM hits`.
+fn pending_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PendingRow> {
+    Ok(PendingRow {
+        seq: r.get(0)?,
+        event_id: r.get(1)?,
+        visitor_id: r.get(2)?,
+        mode: r.get(3)?,
+        tracked_at_ms: r.get(4)?,
+        body: r.get(5)?,
+        site: r.get(6)?,
+        dry_run: r.get(7)?,
+    })
+}
+
 /// Every queued hit, oldest first (for the export of local data).
 pub fn queued_hits(conn: &Connection) -> Result<Vec<PendingRow>, StoreError> {
     let mut st = conn.prepare("SELECT seq, event_id, visitor_id, mode, tracked_at_ms, body, site, dry_run FROM hits ORDER BY seq")?;
-    let rows = st
-        .query_map([], |r| {
-            Ok(PendingRow {
-                seq: r.get(0)?,
-                event_id: r.get(1)?,
-                visitor_id: r.get(2)?,
-                mode: r.get(3)?,
-                tracked_at_ms: r.get(4)?,
-                body: r.get(5)?,
-                site: r.get(6)?,
-                dry_run: r.get(7)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = st.query_map([], pending_row)?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 

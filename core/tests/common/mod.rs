@@ -190,3 +190,52 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
     f()
 }
+
+/// A clock that holds one of the SDK's threads (by name: `mesure-start`,
+/// `mesure-storage`) at its next reading while the gate is closed; every
+/// other thread reads the manual clock. Tests stall a thread with it
+/// instead of sleeping.
+pub struct ThreadGate {
+    clock: Arc<ManualClock>,
+    thread: &'static str,
+    open: Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+impl ThreadGate {
+    pub fn new(clock: Arc<ManualClock>, thread: &'static str, open: bool) -> Arc<ThreadGate> {
+        Arc::new(ThreadGate { clock, thread, open: Mutex::new(open), opened: std::sync::Condvar::new() })
+    }
+    pub fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+    pub fn close(&self) {
+        *self.open.lock().unwrap() = false;
+    }
+}
+
+impl Clock for ThreadGate {
+    fn now_ms(&self) -> i64 {
+        if std::thread::current().name() == Some(self.thread) {
+            let mut open = self.open.lock().unwrap();
+            while !*open {
+                open = self.opened.wait(open).unwrap();
+            }
+        }
+        self.clock.now_ms()
+    }
+    fn monotonic_ms(&self) -> u64 {
+        self.clock.monotonic_ms()
+    }
+}
+
+/// Opens the gate when the test ends, even by a failed assertion, so that
+/// shutting the SDK down never waits for a thread held forever.
+pub struct OpenOnDrop(pub Arc<ThreadGate>);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
