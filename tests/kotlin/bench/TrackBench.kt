@@ -58,6 +58,7 @@ private fun waitPersisted(stats: () -> eu.mesure.ffi.Stats) {
 private fun coreFigures(): String {
     val dir = Files.createTempDirectory("mesure-kt-bench").toString()
     MesureCore(config(dir)).use { mesure ->
+        mesure.waitStarted()
         mesure.setMode(VisitorMode.OptIn)
         fun props(i: Int) = mapOf(
             "page_chapter1" to PropertyValue.Text("news"),
@@ -120,7 +121,7 @@ private fun wrapperFigures(): String {
                 empty[n] = System.nanoTime() - t1
                 n++
             }
-            // The worker drains the burst, then storage catches up.
+            // Storage catches up with the burst.
             mesure.awaitAppliedBlocking()
             waitPersisted(mesure::statsBlocking)
         }
@@ -132,6 +133,7 @@ private fun startFigures(): String {
     val dir = Files.createTempDirectory("mesure-kt-bench-start").toString()
     // A store with 100 000 hits waiting (the collector address is dead: nothing leaves).
     MesureCore(config(dir)).use { core ->
+        core.waitStarted()
         core.setMode(VisitorMode.OptIn)
         for (b in 0 until QUEUED / BURST) {
             repeat(BURST) { core.trackScreen("home", mapOf("seq" to PropertyValue.Integer((b * BURST + it).toLong()))) }
@@ -149,7 +151,7 @@ private fun startFigures(): String {
         mesure.awaitAppliedBlocking()
         ready[i] = System.nanoTime() - t0
         check(mesure.state.value.ready) { "not started: ${mesure.state.value.error}" }
-        mesure.close()
+        mesure.closeAndWait()
     }
     caller.sort()
     ready.sort()

@@ -91,10 +91,11 @@ let literalOnly = try await measure({ i in
     keys &+= properties.count
 }, between: {})
 let stats = try await sdk.stats()
-await sdk.shutdown()
+await sdk.closeAndWait()
 
 let coreDir = try storage("core")
 let core = try MesureCore(config: config(coreDir))
+try core.waitStarted()
 let coreTrackScreen = try await measure({ i in
     _ = core.trackScreen(name: "home", properties: ["page_chapter1": .text(value: chapter), "items": .integer(value: Int64(i)),
                                                     "premium": .flag(value: true)])
