@@ -381,11 +381,15 @@ impl Inner {
     /// the queue before (strict mode waits for the start instead).
     fn enter(&self, call: Call) -> Entered<'_> {
         let mut phase = self.phase();
+        let mut strict_waited = false;
         loop {
             match &mut *phase {
                 Phase::Starting(queue) if queue.closing => return Entered::Refused(Refused::Closed),
-                Phase::Starting(_) if self.config.strict && !self.on_start_thread() => {
+                Phase::Starting(_) if self.config.strict && !strict_waited && !self.on_start_thread() => {
+                    // Strict: wait for the start (once, bounded), then answer
+                    // from the engine; a start that takes longer queues it.
                     phase = self.changed.wait_timeout(phase, START_TIMEOUT).map(|(g, _)| g).unwrap_or_else(|p| p.into_inner().0);
+                    strict_waited = true;
                 }
                 Phase::Starting(queue) => {
                     let dropped = queue.push(call);
@@ -468,7 +472,17 @@ impl Inner {
         let run_state = loop {
             let calls = {
                 let mut phase = self.phase();
-                let Phase::Starting(queue) = &mut *phase else { return };
+                let Phase::Starting(queue) = &mut *phase else {
+                    // Stopped from the start thread itself (a clock or HTTP
+                    // client the start called): stop what was just started.
+                    drop(phase);
+                    let writer = running.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    let uploader = running.uploader.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    if let Some(writer) = writer {
+                        let _ = running.stop(writer, uploader, None, &self.notices);
+                    }
+                    return;
+                };
                 if queue.is_empty() {
                     Counters::add(&running.engine.shared.counters.rejected_backpressure, queue.dropped());
                     let closing = queue.closing;

@@ -234,3 +234,40 @@ fn a_change_made_right_before_stop_is_what_the_next_start_reads() {
         again.shutdown().unwrap();
     }
 }
+
+/// A clock that shuts the SDK down from the start thread itself (as an
+/// app's clock or HTTP client might, from inside the start).
+struct ShutsDownFromTheStart {
+    clock: Arc<mesure_core::testing::ManualClock>,
+    sdk: std::sync::OnceLock<Arc<Sdk>>,
+    fired: std::sync::atomic::AtomicBool,
+}
+
+impl Clock for ShutsDownFromTheStart {
+    fn now_ms(&self) -> i64 {
+        if std::thread::current().name() == Some("mesure-start") && !self.fired.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            // Wait until the test has handed the SDK over (bounded: the test fails if it never comes).
+            if wait_until(Duration::from_secs(20), || self.sdk.get().is_some()) {
+                if let Some(sdk) = self.sdk.get() {
+                    let _ = sdk.shutdown();
+                }
+            }
+        }
+        self.clock.now_ms()
+    }
+    fn monotonic_ms(&self) -> u64 {
+        self.clock.monotonic_ms()
+    }
+}
+
+#[test]
+fn a_shutdown_from_the_start_thread_stops_what_the_start_then_builds() {
+    let env = Env::new();
+    let clock = Arc::new(ShutsDownFromTheStart { clock: env.clock.clone(), sdk: Default::default(), fired: Default::default() });
+    let sdk = Arc::new(Sdk::builder(env.config.clone()).clock(clock.clone()).start().unwrap());
+    let _ = clock.sdk.set(sdk.clone());
+    // The start goes on after the shutdown it called: what it built is
+    // stopped and the directory freed, so a new SDK can take it.
+    assert!(wait_until(Duration::from_secs(20), || Sdk::builder(env.config.clone()).clock(env.clock.clone()).build().is_ok()));
+    assert_eq!(sdk.track_screen("late", vec![]), Err(TrackError::ShutDown));
+}
