@@ -489,8 +489,7 @@ impl Inner {
                     if closing {
                         // Closed during the start: every call made before
                         // close was applied; the stop takes it from here.
-                        running.engine.write().closed = true;
-                        running.engine.shared.closed.store(true, Ordering::Release);
+                        running.refuse_calls();
                     }
                     *phase = if closing { Phase::Closing } else { Phase::Running };
                     // From now on calls reach the engine without the queue.
@@ -544,8 +543,7 @@ impl Inner {
                 drop(phase);
                 // Refused from now on, also on the path that skips the phase.
                 if let Some(r) = self.running.get() {
-                    r.engine.write().closed = true;
-                    r.engine.shared.closed.store(true, Ordering::Release);
+                    r.refuse_calls();
                 }
                 true
             }
@@ -603,6 +601,13 @@ impl Inner {
 }
 
 impl Running {
+    /// From now on the engine refuses calls (`ShutDown`), on every path:
+    /// the state's flag for the hand-over, the shared one for the fast path.
+    fn refuse_calls(&self) {
+        self.engine.write().closed = true;
+        self.engine.shared.closed.store(true, Ordering::Release);
+    }
+
     /// On the start thread, before a waiting track: waits (a bounded time)
     /// for the storage thread to take what was handed to it, so that the
     /// start queue, which may hold more than the hand-off, loses nothing.

@@ -92,14 +92,6 @@ fn a_stalled_store_refuses_tracks_and_says_so_once_per_burst() {
     clock.open();
     sdk.flush().unwrap();
     assert_eq!(sdk.stats().rejected_backpressure, refused as u64);
-    let reported: u64 = env
-        .recorder
-        .diagnostics()
-        .iter()
-        .filter_map(|d| match d {
-            Diagnostic::Backpressure { dropped } => Some(*dropped),
-            _ => None,
-        })
-        .sum();
+    let reported = env.recorder.backpressure_reported();
     assert_eq!(reported, refused as u64, "every refusal reported, in Backpressure diagnostics");
 }

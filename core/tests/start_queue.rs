@@ -113,15 +113,7 @@ fn past_the_bound_the_oldest_waiting_track_is_dropped_and_a_change_never() {
     // The three oldest are the dropped ones: anything the uploader sent
     // before the purge starts at n = 3.
     assert!(sent.iter().all(|n| *n >= 3), "{:?}", &sent[..sent.len().min(5)]);
-    let reported: u64 = states
-        .inner
-        .diagnostics()
-        .iter()
-        .filter_map(|d| match d {
-            Diagnostic::Backpressure { dropped } => Some(*dropped),
-            _ => None,
-        })
-        .sum();
+    let reported = states.inner.backpressure_reported();
     assert_eq!(reported, 3);
 }
 

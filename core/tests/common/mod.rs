@@ -57,6 +57,16 @@ impl Recorder {
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         self.diagnostics.lock().unwrap().clone()
     }
+    /// The tracks the Backpressure diagnostics reported dropped, in all.
+    pub fn backpressure_reported(&self) -> u64 {
+        self.diagnostics()
+            .iter()
+            .filter_map(|d| match d {
+                Diagnostic::Backpressure { dropped } => Some(*dropped),
+                _ => None,
+            })
+            .sum()
+    }
 }
 
 pub fn context() -> DeviceContext {
