@@ -399,7 +399,10 @@ public final class MesureSDK: @unchecked Sendable {
     }
 
     /// Deletes the visitor id, the queued hits and the history of choices
-    /// (right to erasure); an opt-out in force stays. Applied in call order:
+    /// (right to erasure). A consent goes with the record that proves it:
+    /// opt-in (or a custom mode) returns to the configured default mode and
+    /// every purpose's answer is forgotten; an opt-out (or no-consent,
+    /// no-storage) in force stays. Applied in call order:
     /// events tracked before are deleted, events tracked after are kept.
     /// Returns the number of hits deleted.
     public func deleteLocalData() async throws -> Int64 {

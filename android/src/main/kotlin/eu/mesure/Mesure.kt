@@ -161,8 +161,11 @@ public class Mesure private constructor(config: MesureConfig, private val option
 
     /**
      * Erases the visitor id, the queue and the history of choices (right to
-     * erasure); an opt-out in force stays in force. Returns the number of
-     * queued hits deleted.
+     * erasure). A consent goes with the record that proves it: opt-in (or a
+     * custom mode) returns to the configured default mode, every purpose's
+     * answer is forgotten, and [state] shows the change. An opt-out (or
+     * no-consent, no-storage) in force stays in force. Returns the number
+     * of queued hits deleted.
      */
     @Throws(MesureException::class)
     public suspend fun deleteLocalData(): Long = withContext(Dispatchers.IO) { deleteLocalDataBlocking() }
