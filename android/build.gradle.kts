@@ -13,8 +13,8 @@ plugins {
     id("org.jetbrains.kotlin.android") version "2.1.0"
     id("org.jetbrains.dokka") version "2.0.0"
     id("org.jetbrains.dokka-javadoc") version "2.0.0"
-    `maven-publish`
-    signing
+    // build-logic/: the POM both artifacts share, and signing.
+    id("mesure.publishing")
 }
 
 // One version for the crates and the AAR: [workspace.package] of the Cargo workspace.
@@ -83,43 +83,11 @@ publishing {
             artifactId = "mesure-android"
             afterEvaluate { from(components["release"]) }
             artifact(javadocJar)
-            mesurePom("Mesure for Android", "Privacy-first audience measurement: the Kotlin API over the Rust core.")
-        }
-    }
-}
-
-signing {
-    // Active only when a key is configured (ORG_GRADLE_PROJECT_signingKey, ..._signingPassword).
-    val key = providers.gradleProperty("signingKey").orNull
-    isRequired = key != null
-    if (key != null) {
-        useInMemoryPgpKeys(key, providers.gradleProperty("signingPassword").orNull)
-        sign(publishing.publications)
-    }
-}
-
-/** The POM both artifacts share. */
-fun MavenPublication.mesurePom(title: String, text: String) {
-    val repository = providers.gradleProperty("mesure.repositoryUrl")
-    pom {
-        name.set(title)
-        description.set(text)
-        url.set(repository)
-        licenses {
-            license {
-                name.set("Apache-2.0")
-                url.set("https://www.apache.org/licenses/LICENSE-2.0.txt")
+            // Licence, developers, SCM, URL and signing: build-logic's mesure.publishing.
+            pom {
+                name.set("Mesure for Android")
+                description.set("Privacy-first audience measurement: the Kotlin API over the Rust core.")
             }
-        }
-        developers {
-            developer {
-                id.set("mesure")
-                name.set("The Mesure maintainers")
-            }
-        }
-        scm {
-            url.set(repository)
-            connection.set(repository.map { "scm:git:$it.git" })
         }
     }
 }

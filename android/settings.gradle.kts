@@ -8,6 +8,8 @@
 // (ffi/): UniFFI's Kotlin declares no visibility, so it cannot be compiled
 // in explicit-API mode with the wrapper.
 pluginManagement {
+    // The build's own conventions (build-logic/): the plugin mesure.publishing.
+    includeBuild("build-logic")
     repositories {
         google()
         mavenCentral()

@@ -15,8 +15,8 @@ plugins {
     id("com.android.library")
     id("org.jetbrains.kotlin.android")
     id("org.jetbrains.dokka")
-    `maven-publish`
-    signing
+    // ../build-logic/: the POM both artifacts share, and signing.
+    id("mesure.publishing")
 }
 
 val workspace: Directory = rootProject.layout.projectDirectory.dir("..")
@@ -199,37 +199,11 @@ publishing {
         register<MavenPublication>("release") {
             artifactId = "mesure-android-ffi"
             afterEvaluate { from(components["release"]) }
+            // Licence, developers, SCM, URL and signing: build-logic's mesure.publishing.
             pom {
-                val repository = providers.gradleProperty("mesure.repositoryUrl")
                 name.set("Mesure for Android: bindings and native libraries")
                 description.set("The UniFFI bindings and libmesure_ffi.so (arm64-v8a, armeabi-v7a, x86_64, x86) behind eu.mesure:mesure-android.")
-                url.set(repository)
-                licenses {
-                    license {
-                        name.set("Apache-2.0")
-                        url.set("https://www.apache.org/licenses/LICENSE-2.0.txt")
-                    }
-                }
-                developers {
-                    developer {
-                        id.set("mesure")
-                        name.set("The Mesure maintainers")
-                    }
-                }
-                scm {
-                    url.set(repository)
-                    connection.set(repository.map { "scm:git:$it.git" })
-                }
             }
         }
-    }
-}
-
-signing {
-    val key = providers.gradleProperty("signingKey").orNull
-    isRequired = key != null
-    if (key != null) {
-        useInMemoryPgpKeys(key, providers.gradleProperty("signingPassword").orNull)
-        sign(publishing.publications)
     }
 }
