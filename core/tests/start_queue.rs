@@ -103,10 +103,12 @@ fn past_the_bound_the_oldest_waiting_track_is_dropped_and_a_change_never() {
     let s = sdk.stats();
     assert_eq!(s.rejected_backpressure, 3);
     assert_eq!(s.accepted, MAX_WAITING_TRACKS as u64);
-    // Leaving opt-in for exempt purges the consented hits: they were all
-    // tracked in opt-in, before the change (the change was not dropped and
-    // came last), so none reach the collector.
-    assert_eq!(s.purged_on_mode_change + s.uploaded, MAX_WAITING_TRACKS as u64, "{s:?}");
+    // Leaving opt-in for exempt purges the consented hits (they were all
+    // tracked in opt-in, before the change: it was not dropped and came
+    // last). The uploader may have sent some before the change, and the
+    // egress gate holds back those of a batch it read as the change was
+    // published: each hit is counted once, by one of the three.
+    assert_eq!(s.purged_on_mode_change + s.uploaded + s.held_at_egress, MAX_WAITING_TRACKS as u64, "{s:?}");
     while sdk.flush().unwrap().pending > 0 {}
     let sent: Vec<i64> =
         env.requests().iter().flat_map(|(_, events)| events.iter().map(|e| e["data"]["n"].as_i64().unwrap_or(-1)).collect::<Vec<_>>()).collect();
