@@ -36,6 +36,7 @@ use crate::purpose::AUDIENCE_MEASUREMENT;
 use crate::rules::RuleBook;
 use crate::scrub::{self, TextKind};
 use crate::store::{PendingRow, StoredIdentity};
+use crate::upload::wire::StoredHit;
 
 /// The mode in force as the gate sees it: published by the visitor's state
 /// at every change, before the change is persisted (so a withdrawal holds
@@ -95,9 +96,8 @@ impl Gate<'_> {
         }
         let mode = VisitorMode::parse(&row.mode);
         let rules = self.rules.rules(&mode).ok_or(EgressReason::Malformed)?;
-        let body: Json = serde_json::from_str(&row.body).map_err(|_| EgressReason::Malformed)?;
-        let name = body.get("name").and_then(Json::as_str).ok_or(EgressReason::Malformed)?;
-        let data = body.get("data").and_then(Json::as_object).ok_or(EgressReason::Malformed)?;
+        let StoredHit { name, data } = StoredHit::read(&row.body).ok_or(EgressReason::Malformed)?;
+        let (name, data) = (name.as_str(), &data);
         let well_formed = data.get(reserved::VISITOR_PRIVACY_MODE).and_then(Json::as_str) == Some(row.mode.as_str())
             && data.get(reserved::VISITOR_PRIVACY_CONSENT).and_then(Json::as_bool) == Some(mode.consent())
             && data.get(reserved::EVENT_ID).and_then(Json::as_str) == Some(row.event_id.as_str());

@@ -76,7 +76,7 @@ pub use store::PendingRow;
 pub use track::TrackOutcome;
 pub use upload::flush::FlushReport;
 pub use upload::http::{Completion, FailureKind, HttpClient, HttpOutcome, HttpRequest};
-pub use upload::uploader::USER_AGENT;
+pub use upload::wire::USER_AGENT;
 pub use version::SDK_VERSION;
 pub use visitor_id::VisitorId;
 pub use visitor_id::VISITOR_ID_LIFETIME_MONTHS;

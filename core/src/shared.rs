@@ -22,6 +22,7 @@ use crate::stats::Counters;
 use crate::store::lock::{DirClaim, DirLock, LockError};
 use crate::store::{self};
 use crate::upload::http::HttpClient;
+use crate::upload::wire::Dialect;
 
 /// How long a caller waits for the writer to answer (flush, export, delete).
 pub(crate) const WRITER_ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -70,6 +71,8 @@ pub(crate) struct Shared {
     pub storage_dir: PathBuf,
     /// The collection endpoint, normalised once ([`Config::endpoint_base`]).
     pub endpoint: String,
+    /// The collector's wire.
+    pub wire: Box<dyn Dialect>,
     /// Mode changes and diagnostics for the listener's thread.
     pub notices: Arc<Notices>,
     /// Bumped by the writer each time it recreates the database file.

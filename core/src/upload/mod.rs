@@ -1,9 +1,11 @@
-//! Upload: the uploader thread (`uploader.rs`) and what it uses: the HTTP
-//! contract, the retry policy, the flush report and the default client.
+//! Upload: the uploader thread (`uploader.rs`) and what it uses: the wire
+//! (`wire/`, one file per collector dialect), the HTTP contract, the retry
+//! policy, the flush report and the default client.
 
 pub mod flush;
 pub mod http;
 pub mod policy;
 pub(crate) mod uploader;
+pub(crate) mod wire;
 #[cfg(feature = "ureq-client")]
 pub mod ureq_client;

@@ -22,13 +22,8 @@ use rusqlite::Connection;
 
 use crate::upload::flush::FlushReport;
 use crate::upload::http::{Completion, FailureKind, HttpOutcome, HttpRequest};
-
-/// The `User-Agent` of every upload, whatever the HTTP client. A platform's
-/// default (app name and build, OS, device model) would tell the collector
-/// what the visitor mode may hold back from the body; the SDK version already
-/// travels in the body as `event_collection_version`.
-pub const USER_AGENT: &str = "Mesure";
 use crate::upload::policy::{classify, retry_delay_ms, Verdict};
+use crate::upload::wire::{Batch, StoredHit};
 use std::collections::BTreeMap;
 
 use crate::clock::{dated_in_the_past, queue_age_cutoff};
@@ -45,8 +40,6 @@ use crate::store::{self, PendingRow};
 /// Extra time granted to the HTTP client beyond the request timeout before
 /// the attempt counts as timed out.
 const COMPLETION_GRACE: Duration = Duration::from_secs(2);
-/// `{"events":[` and `]}` around the hits of a request.
-const REQUEST_ENVELOPE_BYTES: usize = 13;
 /// How often a wait for the HTTP client checks for shutdown.
 const STOP_CHECK: Duration = Duration::from_millis(50);
 
@@ -189,13 +182,14 @@ impl Uploader {
         }
         // One visitor id per request, and at most MAX_REQUEST_BYTES of body
         // (each hit is at most MAX_HIT_BYTES, so at least one always fits).
-        let mut bytes = REQUEST_ENVELOPE_BYTES;
+        let wire = &*self.shared.wire;
+        let mut bytes = wire.envelope_bytes();
         let mut group: Vec<PendingRow> = rows
             .into_iter()
             .take_while(|r| r.visitor_id == visitor)
             .enumerate()
             .take_while(|(i, r)| {
-                bytes += r.body.len() + 1;
+                bytes += wire.hit_bytes(r);
                 *i == 0 || bytes <= MAX_REQUEST_BYTES
             })
             .map(|(_, r)| r)
@@ -404,35 +398,19 @@ impl Uploader {
         let hits = batch
             .iter()
             .map(|r| {
-                let parsed: Option<serde_json::Value> = serde_json::from_str(&r.body).ok();
-                let event = parsed.as_ref().and_then(|v| v.get("name")).and_then(|n| n.as_str()).unwrap_or_default().to_owned();
-                let keys =
-                    parsed.as_ref().and_then(|v| v.get("data")).and_then(|d| d.as_object()).map(|d| d.keys().cloned().collect()).unwrap_or_default();
+                let (event, keys) = StoredHit::read(&r.body).map(|h| (h.name, h.data.into_iter().map(|(k, _)| k).collect())).unwrap_or_default();
                 SentHit { event_id: r.event_id.clone(), event, keys }
             })
             .collect();
         self.shared.diagnostic(Diagnostic::Sent { idclient: visitor.to_owned(), hits, status, dry_run: self.shared.config.dry_run });
     }
 
-    /// The collection request for one batch of one visitor id.
+    /// The collection request for one batch of one visitor id, in the
+    /// configured dialect.
     fn request(&self, visitor: &str, batch: &[PendingRow]) -> HttpRequest {
-        let config = &self.shared.config;
-        let url = format!("{}/event?s={}&idclient={}", self.shared.endpoint, config.site_id, percent_encode(visitor));
-        let mut body = String::with_capacity(16 + batch.iter().map(|r| r.body.len() + 1).sum::<usize>());
-        body.push_str("{\"events\":[");
-        for (i, r) in batch.iter().enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            body.push_str(&r.body);
-        }
-        body.push_str("]}");
-        HttpRequest {
-            url,
-            headers: vec![("Content-Type".into(), "application/json".into()), ("User-Agent".into(), USER_AGENT.into())],
-            body: body.into_bytes(),
-            timeout_ms: config.request_timeout_ms,
-        }
+        let shared = &*self.shared;
+        let config = &shared.config;
+        shared.wire.request(&Batch { endpoint: &shared.endpoint, site_id: config.site_id, visitor, rows: batch, timeout_ms: config.request_timeout_ms })
     }
 
     /// Waits for the client's answer, at most the request timeout plus a
@@ -455,27 +433,5 @@ impl Uploader {
                 }
             }
         }
-    }
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn percent_encoding() {
-        assert_eq!(super::percent_encode("Consent-NO"), "Consent-NO");
-        assert_eq!(super::percent_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
     }
 }
