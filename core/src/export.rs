@@ -8,6 +8,7 @@ use serde_json::{json, Value as Json};
 use crate::clock::{format_rfc3339, EpochMillis};
 use crate::mode::{ModeRecord, ModeStatus};
 use crate::purpose::PurposeChoice;
+use crate::hit::QueuedHit;
 use crate::store::PendingRow;
 use crate::version::SDK_VERSION;
 use crate::visitor_id::VisitorId;
@@ -18,7 +19,7 @@ pub struct LocalData {
     /// When the export was made.
     pub exported_at_ms: EpochMillis,
     /// The mode in force.
-    pub current_mode: Option<ModeStatus>,
+    pub current_mode: ModeStatus,
     /// The visitor id, if one is stored.
     pub visitor: Option<VisitorId>,
     /// Every recorded choice of mode, oldest first.
@@ -26,13 +27,63 @@ pub struct LocalData {
     /// The purposes answered, with when.
     pub purposes: BTreeMap<String, PurposeChoice>,
     /// The hits queued for upload, oldest first.
-    pub pending_hits: Vec<PendingRow>,
+    pub pending_hits: Vec<ExportedHit>,
+}
+
+/// One hit queued for upload, as the export shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedHit {
+    /// The hit's `event_id`.
+    pub event_id: String,
+    /// The visitor id it leaves with.
+    pub visitor_id: String,
+    /// The wire name of the mode it was tracked in.
+    pub mode: String,
+    /// When it was tracked.
+    pub tracked_at_ms: EpochMillis,
+    /// The event in its stored form, `{"name":..,"data":{..}}`.
+    pub body: String,
+}
+
+impl From<PendingRow> for ExportedHit {
+    fn from(r: PendingRow) -> ExportedHit {
+        ExportedHit { event_id: r.event_id, visitor_id: r.visitor_id, mode: r.mode, tracked_at_ms: r.tracked_at_ms, body: r.body }
+    }
+}
+
+impl From<&QueuedHit> for ExportedHit {
+    fn from(h: &QueuedHit) -> ExportedHit {
+        ExportedHit {
+            event_id: h.event_id.clone(),
+            visitor_id: h.visitor_id.to_string(),
+            mode: h.mode.to_string(),
+            tracked_at_ms: h.tracked_at_ms,
+            body: h.body.clone(),
+        }
+    }
+}
+
+/// What the storage thread reads for an export: the stored part of
+/// [`LocalData`], which [`LocalData::new`] dates and completes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StoredData {
+    pub visitor: Option<VisitorId>,
+    pub mode_history: Vec<ModeRecord>,
+    pub purposes: BTreeMap<String, PurposeChoice>,
+    pub pending_hits: Vec<ExportedHit>,
 }
 
 impl LocalData {
+    /// The export made at `exported_at_ms` under the mode `current_mode`.
+    pub(crate) fn new(stored: StoredData, exported_at_ms: EpochMillis, current_mode: ModeStatus) -> LocalData {
+        let StoredData { visitor, mode_history, purposes, pending_hits } = stored;
+        LocalData { exported_at_ms, current_mode, visitor, mode_history, purposes, pending_hits }
+    }
+
     /// A self-describing JSON document.
     pub fn to_json(&self) -> String {
-        let mode = self.current_mode.as_ref().map(|m| {
+        let mode = {
+            let m = &self.current_mode;
             json!({
                 "mode": m.mode.wire_name(),
                 "since": m.since_ms.map(format_rfc3339),
@@ -40,7 +91,7 @@ impl LocalData {
                 "consent_renewal_needed": m.consent_renewal_needed,
                 "purposes": m.purposes.iter().map(|(p, mode)| (p.clone(), json!(mode.wire_name()))).collect::<serde_json::Map<_, _>>(),
             })
-        });
+        };
         let doc = json!({
             "exported_at": format_rfc3339(self.exported_at_ms),
             "sdk": format!("mesure {SDK_VERSION}"),

@@ -473,15 +473,35 @@ pub struct Hit {
     pub properties: Vec<(String, Value)>,
 }
 
-/// A hit as queued: serialised on the tracking thread, so the storage thread
-/// only writes it, and frees one string instead of every property.
+/// A hit serialised on the tracking thread, before any lock (so the storage
+/// thread only writes it, and frees one string instead of every property).
+/// It has no visitor id yet: that is decided under the state lock, when it
+/// becomes a [`QueuedHit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedHit {
+    pub event_id: String,
+    pub mode: Arc<str>,
+    pub tracked_at_ms: EpochMillis,
+    /// The event in its stored form, `{"name":..,"data":{..}}`.
+    pub body: String,
+}
+
+impl EncodedHit {
+    /// The hit queued with the visitor id it leaves with.
+    pub fn queued(self, visitor_id: Arc<str>) -> QueuedHit {
+        let EncodedHit { event_id, mode, tracked_at_ms, body } = self;
+        QueuedHit { event_id, visitor_id, mode, tracked_at_ms, body }
+    }
+}
+
+/// A hit as handed to the storage thread: every field set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedHit {
     pub event_id: String,
     pub visitor_id: Arc<str>,
     pub mode: Arc<str>,
     pub tracked_at_ms: EpochMillis,
-    /// The event in wire format, `{"name":..,"data":{..}}`.
+    /// The event in its stored form, `{"name":..,"data":{..}}`.
     pub body: String,
 }
 

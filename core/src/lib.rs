@@ -60,7 +60,7 @@ pub use config::{
 };
 pub use diagnostics::{short_id, Diagnostic, DropReason, Dropped, EgressReason, Listener, RunState, SdkState, SentHit, TrimCause};
 pub use error::{ConfigError, ConfigErrorKind, ModeError, SdkError, StoreError, TrackError};
-pub use export::LocalData;
+pub use export::{ExportedHit, LocalData};
 pub use hit::{ClickKind, Event, Value};
 pub use mode::{ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode, NO_CONSENT_VISITOR_ID, NO_STORAGE_VISITOR_ID, OPT_OUT_VISITOR_ID};
 pub use notifier::MAX_QUEUED_DIAGNOSTICS;
@@ -72,7 +72,6 @@ pub use rules::{PropertyEntry, EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERT
 pub use sdk::Sdk;
 pub use state::MAX_IN_FLIGHT;
 pub use stats::Stats;
-pub use store::PendingRow;
 pub use track::TrackOutcome;
 pub use upload::flush::FlushReport;
 pub use upload::http::{Completion, FailureKind, HttpClient, HttpOutcome, HttpRequest};

@@ -7,7 +7,7 @@ use std::sync::mpsc::SyncSender;
 
 use crate::diagnostics::Dropped;
 use crate::error::StoreError;
-use crate::export::LocalData;
+use crate::export::StoredData;
 use crate::hit::QueuedHit;
 use crate::mode::{ModeChange, ModeRecord, VisitorMode};
 use crate::purpose::PurposeChoice;
@@ -76,7 +76,7 @@ pub(crate) enum Op {
     Visitor(VisitorAction),
     Mode(Box<ModeOp>),
     Flush(SyncSender<Result<(), StoreError>>),
-    Export(SyncSender<Result<LocalData, StoreError>>),
+    Export(SyncSender<Result<StoredData, StoreError>>),
     DeleteAll(Box<DeleteAllOp>),
     /// The uploader read a damaged page.
     Recover,

@@ -685,10 +685,8 @@ impl Running {
         let status = self.mode_status();
         let shared = &*self.engine.shared;
         let now = shared.clock.now_ms();
-        let mut data = shared.ask_writer("export_local_data", Op::Export)??;
-        data.exported_at_ms = now;
-        data.current_mode = Some(status);
-        Ok(data)
+        let stored = shared.ask_writer("export_local_data", Op::Export)??;
+        Ok(LocalData::new(stored, now, status))
     }
 
     fn delete_local_data(&self) -> Result<u64, SdkError> {

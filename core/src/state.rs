@@ -19,7 +19,7 @@ use crate::clock::EpochMillis;
 use crate::diagnostics::Dropped;
 use crate::error::{ModeError, SdkError, StoreError, TrackError};
 use crate::gate::EgressView;
-use crate::hit::{Context, QueuedHit};
+use crate::hit::{Context, EncodedHit};
 use crate::messages::{DeleteAllOp, ModeOp, Op, VisitorAction};
 use crate::mode::{consent_expiry, consent_lapse, ModeChange, ModeChangeReason, ModeRecord, ModeStatus, VisitorMode};
 use crate::purpose::{mode_answers, resolve, visitor_mode_for, PurposeChoice, PurposeMode, PurposeState, AUDIENCE_MEASUREMENT};
@@ -382,20 +382,27 @@ impl Engine {
         wire
     }
 
-    /// Hands a hit to the writer under a lock on the state (read or write),
-    /// unless the mode changed since it was filtered or the SDK is closing.
-    pub fn hand_over(&self, st: &State, epoch: u64, visitor_id: Arc<str>, mut hit: Box<QueuedHit>, notes: Vec<Dropped>) -> Result<(), HandOver> {
-        let shared = &*self.shared;
+    /// Whether a hit filtered under `epoch` may still be handed over: the
+    /// mode has not changed since and the SDK is not closing.
+    pub fn admits(&self, st: &State, epoch: u64) -> Result<(), HandOver> {
         if st.closed {
             return Err(HandOver::Failed(TrackError::ShutDown));
         }
         if st.epoch != epoch {
             return Err(HandOver::Retry);
         }
+        Ok(())
+    }
+
+    /// Hands a hit to the writer under a lock on the state (read or write),
+    /// unless the mode changed since it was filtered or the SDK is closing.
+    pub fn hand_over(&self, st: &State, epoch: u64, visitor_id: Arc<str>, hit: EncodedHit, notes: Vec<Dropped>) -> Result<(), HandOver> {
+        let shared = &*self.shared;
+        self.admits(st, epoch)?;
         if shared.in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
             return Err(HandOver::Failed(self.refused()));
         }
-        hit.visitor_id = visitor_id;
+        let hit = Box::new(hit.queued(visitor_id));
         shared.in_flight.fetch_add(1, Ordering::Relaxed);
         match shared.ops.try_send(Op::Hit { hit, notes }) {
             Ok(()) => Ok(()),

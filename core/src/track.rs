@@ -5,7 +5,7 @@
 
 use crate::diagnostics::{DropReason, Dropped};
 use crate::error::TrackError;
-use crate::hit::{check_event_named, events, CheckedEvent, ClickKind, Event, QueuedHit, Refusal, Value};
+use crate::hit::{check_event_named, events, CheckedEvent, ClickKind, EncodedHit, Event, Refusal, Value};
 use crate::purpose::PurposeFilter;
 use crate::rules::Filter;
 use crate::state::{Engine, HandOver};
@@ -108,14 +108,7 @@ impl Engine {
             let (hit, body, dropped) = rules.build_hit(std::mem::take(&mut name), &context, &mut properties, now, event_id, filter);
             let mut hit_notes = notes.clone();
             hit_notes.extend(dropped);
-            let queued = Box::new(QueuedHit {
-                event_id: hit.event_id.clone(),
-                // Bound under the lock by hand_over.
-                visitor_id: rules.wire.clone(),
-                mode: rules.wire.clone(),
-                tracked_at_ms: now,
-                body,
-            });
+            let queued = EncodedHit { event_id: hit.event_id.clone(), mode: rules.wire.clone(), tracked_at_ms: now, body };
             let dropped = count_drops(&hit_notes);
             let handed = match &rules.fixed_visitor {
                 Some(fixed) => engine.hand_over(&engine.read(), epoch, fixed.clone(), queued, hit_notes),
@@ -127,10 +120,11 @@ impl Engine {
                         None => {
                             drop(read);
                             let mut st = engine.write();
-                            // A changed mode or a closing SDK is refused by
-                            // hand_over: no id is created for a hit not sent.
-                            let id = if st.epoch == epoch && !st.closed { engine.ensure_visitor(&mut st, now) } else { rules.wire.clone() };
-                            engine.hand_over(&st, epoch, id, queued, hit_notes)
+                            // No id is created for a hit that will not be sent.
+                            engine.admits(&st, epoch).and_then(|()| {
+                                let id = engine.ensure_visitor(&mut st, now);
+                                engine.hand_over(&st, epoch, id, queued, hit_notes)
+                            })
                         }
                     }
                 }

@@ -22,7 +22,7 @@ use rusqlite::Connection;
 use crate::clock::queue_age_cutoff;
 use crate::diagnostics::{Diagnostic, TrimCause};
 use crate::error::StoreError;
-use crate::export::LocalData;
+use crate::export::{ExportedHit, StoredData};
 use crate::hit::QueuedHit;
 use crate::messages::{DeleteAllOp, ModeOp, Op, UpMsg, VisitorAction};
 use crate::notifier::Notice;
@@ -85,7 +85,7 @@ impl Write {
 
 enum Control {
     Flush(SyncSender<Result<(), StoreError>>),
-    Export(SyncSender<Result<LocalData, StoreError>>),
+    Export(SyncSender<Result<StoredData, StoreError>>),
     DeleteAll(SyncSender<Result<u64, StoreError>>),
     Recover,
     Shutdown(SyncSender<Result<(), StoreError>>),
@@ -597,36 +597,16 @@ impl Writer {
         }
     }
 
-    fn export(&self) -> Result<LocalData, StoreError> {
+    fn export(&self) -> Result<StoredData, StoreError> {
         let conn = self.conn.as_ref().ok_or_else(|| self.failing.clone().unwrap_or_else(|| StoreError::Unavailable("no database".into())))?;
-        let read = || -> Result<LocalData, StoreError> {
-            let state = store::load_state(conn)?;
-            let mut pending = store::queued_hits(conn)?;
-            // Hits still waiting in memory because storage failed.
-            for w in &self.pending {
-                if let Write::Hit(h) = w {
-                    pending.push(store::PendingRow {
-                        seq: 0,
-                        event_id: h.event_id.clone(),
-                        visitor_id: h.visitor_id.to_string(),
-                        mode: h.mode.to_string(),
-                        tracked_at_ms: h.tracked_at_ms,
-                        body: h.body.clone(),
-                        site: self.shared.site.clone(),
-                        dry_run: self.shared.config.dry_run,
-                    });
-                }
-            }
-            Ok(LocalData {
-                exported_at_ms: 0,
-                current_mode: None,
-                visitor: state.visitor,
-                mode_history: store::mode_history(conn)?,
-                purposes: state.purposes,
-                pending_hits: pending,
-            })
-        };
-        read()
+        let state = store::load_state(conn)?;
+        let mut pending: Vec<ExportedHit> = store::queued_hits(conn)?.into_iter().map(ExportedHit::from).collect();
+        // Hits still waiting in memory because storage failed.
+        pending.extend(self.pending.iter().filter_map(|w| match w {
+            Write::Hit(h) => Some(ExportedHit::from(&**h)),
+            _ => None,
+        }));
+        Ok(StoredData { visitor: state.visitor, mode_history: store::mode_history(conn)?, purposes: state.purposes, pending_hits: pending })
     }
 }
 
