@@ -1,12 +1,9 @@
 package eu.mesure.example
 
-import eu.mesure.HttpUrlConnectionClient
-import eu.mesure.Mesure
-import eu.mesure.MesureOptions
-import eu.mesure.ffi.ClickKind
+import eu.mesure.*
+// The generated class itself, for its cases (Diagnostic.Dropped): a type
+// alias does not reach them. This explicit import wins over eu.mesure.*.
 import eu.mesure.ffi.Diagnostic
-import eu.mesure.ffi.MesureConfig
-import eu.mesure.ffi.VisitorMode
 import java.nio.file.Files
 
 /**

@@ -8,7 +8,9 @@
 //! explicit visibility: UniFFI does not write any), the wrapper against
 //! them in explicit-API mode (so every public declaration is deliberate),
 //! then the tests, which see the wrapper's internals as Gradle's unit tests
-//! would.
+//! would. Two more compile as an app's code would be: `tests/kotlin/app`
+//! (Kotlin, no access to the internals, nothing imported from the
+//! generated package) and the Java test, with javac.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,7 +20,9 @@ use crate::util::{apt_install, cache_dir, root, run, target_dir, CollectorProces
 
 const KOTLIN_COMPILER: &str = "kotlin-compiler@2.4.20";
 const DEBIAN_JARS: [&str; 4] = ["jna", "junit4", "hamcrest", "gson"];
-const TEST_CLASSES: [&str; 13] = [
+/// Compiled as an app's code: it may import nothing from the generated package.
+const APP_TESTS: &str = "tests/kotlin/app";
+const TEST_CLASSES: [&str; 14] = [
     "eu.mesure.tests.ConformanceTest",
     "eu.mesure.tests.MatcherTest",
     "eu.mesure.tests.RoundTripTest",
@@ -32,6 +36,7 @@ const TEST_CLASSES: [&str; 13] = [
     "eu.mesure.tests.SitesTest",
     "eu.mesure.tests.DiagnosticsTest",
     "eu.mesure.tests.JavaApiTest",
+    "eu.mesure.tests.app.AppImportsTest",
 ];
 
 /// kotlinc's home (bin/, lib/), installed on first use.
@@ -131,8 +136,25 @@ pub fn test(check_api: impl Fn(&[PathBuf]) -> Result<()>) -> Result<()> {
     let compiled = [libs.clone(), vec![ffi.clone(), wrapper.clone()]].concat();
     run(kotlinc(&home, &compiled, &tests)
         .arg(format!("-Xfriend-paths={}", wrapper.display()))
-        .args(kotlin_sources(&root.join("tests/kotlin")).into_iter().filter(|p| !p.to_string_lossy().contains("/tests/kotlin/bench/")))
+        .args(kotlin_sources(&root.join("tests/kotlin")).into_iter().filter(|p| {
+            let p = p.to_string_lossy();
+            !p.contains("/tests/kotlin/bench/") && !p.contains(&format!("/{APP_TESTS}/"))
+        }))
         .args(kotlin_sources(&root.join("examples/jvm"))))?;
+    // An app's Kotlin: `import eu.mesure.*` only, no friend paths.
+    let app_sources = kotlin_sources(&root.join(APP_TESTS));
+    for source in &app_sources {
+        let text = std::fs::read_to_string(source).map_err(|e| format!("{}: {e}", source.display()))?;
+        if text.contains("eu.mesure.ffi") {
+            return Err(format!(
+                "{} names eu.mesure.ffi: an app's code imports eu.mesure.* only (alias the type in GeneratedTypes.kt)",
+                source.display()
+            ));
+        }
+    }
+    let app = out.join("app");
+    let _ = std::fs::remove_dir_all(&app);
+    run(kotlinc(&home, &compiled, &app).args(&app_sources))?;
     // Java callers: compiled by javac against the wrapper alone, as an app's Java code would be.
     let java = out.join("java");
     let _ = std::fs::remove_dir_all(&java);
@@ -144,7 +166,7 @@ pub fn test(check_api: impl Fn(&[PathBuf]) -> Result<()>) -> Result<()> {
         .args(java_sources(&root.join("tests/kotlin"))))?;
 
     let collector = CollectorProcess::start()?;
-    let cp = classpath(&[vec![tests, java], compiled].concat());
+    let cp = classpath(&[vec![tests, java, app], compiled].concat());
     let mut junit = Command::new("java");
     junit
         .current_dir(&root)
