@@ -104,13 +104,19 @@ pub fn compile_wrapper(home: &Path, libs: &[PathBuf], out: &Path) -> Result<[Pat
     Ok([ffi, wrapper])
 }
 
+/// What the wrapper and its bindings are compiled against and need at run
+/// time: JNA (Debian's), kotlinx-coroutines and the Kotlin standard
+/// library (both kotlinc's own).
+pub fn runtime_jars(home: &Path) -> [PathBuf; 3] {
+    [debian_jar("jna"), home.join("lib/kotlinx-coroutines-core-jvm.jar"), home.join("lib/kotlin-stdlib.jar")]
+}
+
 /// The generated bindings and the wrapper compiled on their own (for
-/// `cargo xtask api`): the two class directories.
+/// `cargo xtask api` and the release's jar): the two class directories.
 pub fn compile_for_listing() -> Result<[PathBuf; 2]> {
     apt_install(&["libjna-java"])?;
     let home = kotlin_home()?;
-    let libs = [debian_jar("jna"), home.join("lib/kotlinx-coroutines-core-jvm.jar"), home.join("lib/kotlin-stdlib.jar")];
-    compile_wrapper(&home, &libs, &target_dir().join("kotlin-api"))
+    compile_wrapper(&home, &runtime_jars(&home), &target_dir().join("kotlin-api"))
 }
 
 /// The Kotlin suite. `check_api` checks what the JVM sees of the compiled

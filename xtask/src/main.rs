@@ -12,7 +12,8 @@
 //!   UniFFI exports compared with the Linux library's (`ios_slice.rs`; also
 //!   a step of `test-rust`).
 //! - `release`: the release's artifacts this machine can build, checksummed,
-//!   and the commands for the AAR and the XCFramework (`release.rs`).
+//!   the JVM jar's classpath and how to run an app against it, and the
+//!   commands for the AAR and the XCFramework (`release.rs`).
 //! - `api [--bless]`: the public API listings under api/ (Rust, Kotlin,
 //!   Swift) checked, or rewritten after a reviewed change (`api.rs`).
 //! - `bench`: the benchmarks of BENCHMARKS.md (release builds; minutes);
