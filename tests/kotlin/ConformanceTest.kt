@@ -46,8 +46,6 @@ class ConformanceTest(private val name: String, private val file: File) {
 
     private fun purposeMode(name: String) = purposeModeFromName(name) ?: error("purpose mode $name")
 
-    private fun ms(s: String): Long = OffsetDateTime.parse(s).toInstant().toEpochMilli()
-
     private fun str(o: JsonObject, k: String): String? = o.get(k)?.takeUnless { it.isJsonNull }?.asString
 
     private fun config(v: JsonObject, storage: String): MesureConfig {
@@ -99,23 +97,6 @@ class ConformanceTest(private val name: String, private val file: File) {
     private fun allowed(o: JsonObject) =
         AllowedProperty(property = o["property"].asString, events = str(o, "events") ?: "*", justification = o["justification"].asString)
 
-    private fun value(x: JsonElement): PropertyValue {
-        if (x.isJsonPrimitive && x.asJsonPrimitive.isString) return PropertyValue.Text(x.asString)
-        val (kind, v) = x.asJsonObject.entrySet().first()
-        return when (kind) {
-            "int" -> PropertyValue.Integer(v.asLong)
-            "float" -> PropertyValue.Decimal(v.asDouble)
-            "bool" -> PropertyValue.Flag(v.asBoolean)
-            "date" -> PropertyValue.Date(ms(v.asString))
-            "strings" -> PropertyValue.TextList(v.asJsonArray.map { it.asString })
-            "ints" -> PropertyValue.IntegerList(v.asJsonArray.map { it.asLong })
-            "floats" -> PropertyValue.DecimalList(v.asJsonArray.map { it.asDouble })
-            "bools" -> PropertyValue.FlagList(v.asJsonArray.map { it.asBoolean })
-            "dates" -> PropertyValue.DateList(v.asJsonArray.map { ms(it.asString) })
-            else -> error("unknown value type $kind")
-        }
-    }
-
     private fun code(e: MesureException): String = when (e) {
         is MesureException.ShutDown -> "shut_down"
         is MesureException.UnknownMode -> "unknown_mode"
@@ -131,7 +112,7 @@ class ConformanceTest(private val name: String, private val file: File) {
         val v = JsonParser.parseString(file.readText()).asJsonObject
         val storage = Env.tempDir()
         val cfg = config(v.getAsJsonObject("config"), storage)
-        val clock = ManualClock(ms(v["start"].asString))
+        val clock = ManualClock(vectorMs(v["start"].asString))
         val recorder = Recorder()
         val capture = CaptureClient()
         var sdk = MesureCore(cfg, recorder, capture, clock).apply { waitStarted() }
@@ -143,7 +124,7 @@ class ConformanceTest(private val name: String, private val file: File) {
                 when {
                     step.has("track") -> {
                         val t = step.getAsJsonObject("track")
-                        val props = t.getAsJsonObject("properties")?.entrySet()?.associate { (k, x) -> k to value(x) }.orEmpty()
+                        val props = t.getAsJsonObject("properties")?.entrySet()?.associate { (k, x) -> k to vectorValue(x) }.orEmpty()
                         val notSent = str(step, "not_sent")
                         when (val out = sdk.track(t["name"].asString, props)) {
                             is TrackOutcome.Queued -> check(expectedError == null && notSent == null) { "$at: queued" }
@@ -171,7 +152,7 @@ class ConformanceTest(private val name: String, private val file: File) {
                         match(step["expect_purposes"], got, at)
                     }
                     step.has("set_opted_out") -> sdk.setOptedOut(step["set_opted_out"].asBoolean)
-                    step.has("set_time") -> clock.set(ms(step["set_time"].asString))
+                    step.has("set_time") -> clock.set(vectorMs(step["set_time"].asString))
                     step.has("advance_seconds") -> clock.advance(step["advance_seconds"].asLong * 1000)
                     step.has("flush") -> sdk.flush()
                     step.has("stop") -> sdk.stop()
@@ -242,6 +223,27 @@ class ConformanceTest(private val name: String, private val file: File) {
             })
         }
         match(v["mode_changes"], changes, "mode_changes")
+    }
+}
+
+/** A vector's time (RFC 3339) in milliseconds since the epoch. */
+fun vectorMs(s: String): Long = OffsetDateTime.parse(s).toInstant().toEpochMilli()
+
+/** A vector's property value: a string, or one of `{"int": 1}`, `{"float": 1.5}`, `{"bool": true}`, `{"date": "..."}`, `{"strings": [...]}`... */
+fun vectorValue(x: JsonElement): PropertyValue {
+    if (x.isJsonPrimitive && x.asJsonPrimitive.isString) return PropertyValue.Text(x.asString)
+    val (kind, v) = x.asJsonObject.entrySet().first()
+    return when (kind) {
+        "int" -> PropertyValue.Integer(v.asLong)
+        "float" -> PropertyValue.Decimal(v.asDouble)
+        "bool" -> PropertyValue.Flag(v.asBoolean)
+        "date" -> PropertyValue.Date(vectorMs(v.asString))
+        "strings" -> PropertyValue.TextList(v.asJsonArray.map { it.asString })
+        "ints" -> PropertyValue.IntegerList(v.asJsonArray.map { it.asLong })
+        "floats" -> PropertyValue.DecimalList(v.asJsonArray.map { it.asDouble })
+        "bools" -> PropertyValue.FlagList(v.asJsonArray.map { it.asBoolean })
+        "dates" -> PropertyValue.DateList(v.asJsonArray.map { vectorMs(it.asString) })
+        else -> error("unknown value type $kind")
     }
 }
 

@@ -1,17 +1,28 @@
 package eu.mesure.tests
 
+import com.google.gson.JsonElement
+import com.google.gson.JsonObject
+import com.google.gson.JsonParser
 import eu.mesure.HttpUrlConnectionClient
 import eu.mesure.Mesure
+import eu.mesure.PropertyConvertible
 import eu.mesure.ffi.ClickKind
+import eu.mesure.ffi.PropertyValue
+import eu.mesure.toPropertyValues
+import java.io.File
 import java.net.URI
+import java.time.Instant
+import java.util.Date
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Before
 import org.junit.Test
 
 /**
- * Bad input through every track call: nothing throws, nothing blocks, and
- * each problem arrives as exactly the diagnostic the core decides.
+ * What the app's values become (the conversion table of docs/PROPERTIES.md,
+ * the same cases as Swift's TrackingInputTests), and bad input through
+ * every track call: nothing throws, nothing blocks, and each problem
+ * arrives as exactly the diagnostic the core decides.
  */
 class TrackingTest {
     @Before
@@ -104,5 +115,116 @@ class TrackingTest {
             assertEquals(1, data["n"].asInt)
             for (gone in listOf("", "ratio", "link", "author", "mixed")) assertFalse(gone, data.has(gone))
         }
+    }
+
+    /** An app's enum that converts itself. */
+    private enum class Section : PropertyConvertible {
+        NEWS, SPORT;
+
+        override fun toPropertyValue(): PropertyValue = PropertyValue.Text(name.lowercase())
+    }
+
+    /** The Kotlin value of each case of the table that names a Kotlin type. */
+    @OptIn(ExperimentalUnsignedTypes::class)
+    private fun tableInputs(): Map<String, Any?> = mapOf(
+        "text" to "héllo",
+        "int8" to (-8).toByte(),
+        "int16" to (-300).toShort(),
+        "int32" to Int.MAX_VALUE,
+        "int64" to Long.MIN_VALUE,
+        "int_exact" to 9_007_199_254_740_993L,
+        "uint8" to 255.toUByte(),
+        "uint16" to UShort.MAX_VALUE,
+        "uint32" to UInt.MAX_VALUE,
+        "uint64_fits" to Long.MAX_VALUE.toULong(),
+        "uint64_above" to ULong.MAX_VALUE,
+        "uint_above" to Long.MAX_VALUE.toULong() + 1u,
+        "double" to 0.1,
+        "double_infinite" to Double.NEGATIVE_INFINITY,
+        "float_tenth" to 0.1f,
+        "float_third" to 1f / 3,
+        "float_large" to 1.1884683e13f,
+        "float_max" to Float.MAX_VALUE,
+        "float_min" to Float.MIN_VALUE,
+        "float_nan" to Float.NaN,
+        "bool" to true,
+        "date" to Date(1_772_532_000_500L),
+        "instant" to Instant.ofEpochMilli(-1_500L),
+        "date_rounded_down" to Instant.ofEpochSecond(0, -400_000),
+        "date_out_of_range" to Instant.MAX,
+        "null" to null,
+        "property_value" to PropertyValue.Integer(9),
+        "convertible" to Section.NEWS,
+        "convertible_null" to PropertyConvertible { null },
+        "list_text" to listOf("b", "a"),
+        "list_with_nulls" to listOf("a", null, "b"),
+        "list_integers" to listOf<Any>(1, 2L, 3.toShort()),
+        "list_numbers" to listOf<Any>(1, 2.5),
+        "list_floats" to listOf(0.1f, 0.25f),
+        "list_uint64_above" to listOf(1uL, ULong.MAX_VALUE),
+        "list_bools" to listOf(true, false),
+        "list_dates" to listOf(Date(1_772_532_000_000L)),
+        "list_empty" to emptyList<Int>(),
+        "list_convertibles" to listOf(Section.NEWS, Section.SPORT),
+        "list_property_values" to listOf(PropertyValue.Integer(1), PropertyValue.Decimal(0.5)),
+        "list_mixed" to listOf<Any>("a", 1),
+        "list_nested" to listOf(listOf(1, 2), listOf(3, 4)),
+        "array_text" to arrayOf("b", "a"),
+        "array_int" to intArrayOf(3, 1),
+        "array_float" to floatArrayOf(0.1f),
+        "array_ulong" to ulongArrayOf(ULong.MAX_VALUE),
+        "array_empty" to IntArray(0),
+        "set_text" to setOf("b", "a", "c"),
+        "set_code_points" to setOf("z", "\uD83D\uDE00", "\uFF21", "\u00E9"),
+        "set_integers" to setOf(3, -1, 2),
+        "set_decimals" to setOf(2.5, -0.5, 1.0),
+        "set_bools" to setOf(true, false),
+        "set_dates" to setOf(Date(1_772_532_001_000L), Date(1_772_532_000_000L)),
+        "set_uint64" to setOf(ULong.MAX_VALUE, Long.MAX_VALUE.toULong() + 1u, 5uL),
+        "set_mixed" to setOf<Any>("a", 1),
+        "map" to mapOf("a" to 1),
+        "link" to URI("https://example.com"),
+        "character" to 'x',
+    )
+
+    private val table: JsonObject by lazy {
+        JsonParser.parseString(File(Env.vectorsDir, "property_conversions.json").readText()).asJsonObject
+    }
+
+    private fun conversions(): List<JsonObject> = table.getAsJsonArray("conversions").map { it.asJsonObject }
+
+    /** A row's `sent`: null (left out), `{"unsupported": {"kotlin": name}}`, a float "NaN" or "-Infinity", or a vector value. */
+    private fun sent(x: JsonElement): PropertyValue? {
+        if (x.isJsonNull) return null
+        val o = x.takeIf { it.isJsonObject }?.asJsonObject
+        o?.getAsJsonObject("unsupported")?.let { return PropertyValue.Unsupported(it["kotlin"].asString) }
+        o?.get("float")?.takeIf { it.isJsonPrimitive && it.asJsonPrimitive.isString }?.let { return PropertyValue.Decimal(it.asString.toDouble()) }
+        return vectorValue(x)
+    }
+
+    @Test
+    fun everyValueConvertsAsTheTableSays() {
+        val rows = conversions().filter { it.has("kotlin") }
+        val inputs = tableInputs()
+        assertEquals("one Kotlin value per case naming a Kotlin type", rows.map { it["case"].asString }.sorted(), inputs.keys.sorted())
+        val wrong = rows.mapNotNull { row ->
+            val case = row["case"].asString
+            val expected = sent(row["sent"])
+            val got = mapOf(case to inputs[case]).toPropertyValues()[case]
+            if (got == expected) null else "$case (${row["kotlin"].asString}): expected $expected, got $got"
+        }
+        assertEquals("cases converted otherwise than the table says", emptyList<String>(), wrong)
+    }
+
+    /** The vector's steps send every value the table sends (so the request shows each on the wire). */
+    @Test
+    fun theTableVectorTracksEveryValueTheTableSends() {
+        val sendable = conversions().filter { row ->
+            val v = sent(row["sent"])
+            v != null && v !is PropertyValue.Unsupported && !(v is PropertyValue.Decimal && !v.value.isFinite())
+        }
+        val tracked = table.getAsJsonArray("steps").map { it.asJsonObject }.single { it.has("track") }
+            .getAsJsonObject("track").getAsJsonObject("properties")
+        assertEquals(sendable.associate { it["case"].asString to it["sent"] }, tracked.entrySet().associate { it.key to it.value })
     }
 }

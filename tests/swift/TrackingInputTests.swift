@@ -1,6 +1,8 @@
-// Bad input through every track* call: nothing throws, nothing blocks, and
-// the exact diagnostics arrive (the rules and limits table of ios/README.md).
-// Strict calls throw the same refusals.
+// What the app's values become (the conversion table of docs/PROPERTIES.md,
+// the same cases as Kotlin's TrackingTest), and bad input through every
+// track* call: nothing throws, nothing blocks, and the exact diagnostics
+// arrive (the rules and limits table of ios/README.md). Strict calls throw
+// the same refusals.
 
 import Foundation
 @testable import Mesure
@@ -154,5 +156,115 @@ final class TrackingInputTests: XCTestCase {
         sdk.setMode(.custom(name: "nope"))
         XCTAssertEqual(failures.all.last, .UnknownMode(name: "nope"))
         await sdk.closeAndWait()
+    }
+
+    // MARK: The conversion table (tests/vectors/property_conversions.json)
+
+    /// An app's enum that converts itself.
+    private enum Section: String, PropertyConvertible {
+        case news, sport
+        var mesurePropertyValue: PropertyValue? { .text(value: rawValue) }
+    }
+
+    /// An app type with nothing to send.
+    private struct Nothing: PropertyConvertible {
+        var mesurePropertyValue: PropertyValue? { nil }
+    }
+
+    /// The Swift value of each case of the table that names a Swift type.
+    private func tableInputs() -> [String: Any?] {
+        [
+            "text": "héllo",
+            "substring": "abc".dropFirst(),
+            "int8": Int8(-8),
+            "int16": Int16(-300),
+            "int32": Int32.max,
+            "int64": Int64.min,
+            "int_exact": 9_007_199_254_740_993,
+            "uint8": UInt8(255),
+            "uint16": UInt16.max,
+            "uint32": UInt32.max,
+            "uint64_fits": UInt64(Int64.max),
+            "uint64_above": UInt64.max,
+            "uint_above": UInt(Int64.max) + 1,
+            "double": 0.1,
+            "double_infinite": -Double.infinity,
+            "float_tenth": Float(0.1),
+            "float_third": Float(1) / 3,
+            "float_large": Float(1.1884683e13),
+            "float_max": Float.greatestFiniteMagnitude,
+            "float_min": Float.leastNonzeroMagnitude,
+            "float_nan": Float.nan,
+            "cgfloat": CGFloat(0.5),
+            "bool": true,
+            "date": Date(timeIntervalSince1970: 1_772_532_000.5),
+            "instant": Date(timeIntervalSince1970: -1.5),
+            "date_rounded_down": Date(timeIntervalSince1970: -0.0004),
+            "date_out_of_range": Date(timeIntervalSince1970: 1e17),
+            "null": String?.none,
+            "property_value": PropertyValue.integer(value: 9),
+            "convertible": Section.news,
+            "convertible_null": Nothing(),
+            "list_text": ["b", "a"],
+            "list_with_nulls": ["a", nil, "b"] as [String?],
+            "list_integers": [1, Int64(2), Int16(3)] as [Any],
+            "list_numbers": [1, 2.5] as [Any],
+            "list_floats": [Float(0.1), 0.25],
+            "list_uint64_above": [UInt64(1), .max],
+            "list_bools": [true, false],
+            "list_dates": [Date(timeIntervalSince1970: 1_772_532_000)],
+            "list_empty": [Int](),
+            "list_convertibles": [Section.news, .sport],
+            "list_property_values": [PropertyValue.integer(value: 1), .decimal(value: 0.5)],
+            "list_mixed": ["a", 1] as [Any],
+            "list_nested": [[1, 2], [3, 4]],
+            "set_text": Set(["b", "a", "c"]),
+            "set_code_points": Set(["z", "\u{1F600}", "\u{FF21}", "\u{E9}"]),
+            "set_integers": Set([3, -1, 2]),
+            "set_decimals": Set([2.5, -0.5, 1.0]),
+            "set_bools": Set([true, false]),
+            "set_dates": Set([Date(timeIntervalSince1970: 1_772_532_001), Date(timeIntervalSince1970: 1_772_532_000)]),
+            "set_uint64": Set([UInt64.max, UInt64(Int64.max) + 1, 5]),
+            "set_mixed": Set<AnyHashable>(["a", 1]),
+            "map": ["a": 1],
+            "link": URL(string: "https://example.com")!,
+            "character": Character("x"),
+        ]
+    }
+
+    private func conversions() throws -> [JSON] {
+        let dir = URL(fileURLWithPath: try environment("MESURE_VECTORS_DIR"), isDirectory: true)
+        let vector = try JSON.parse(try Data(contentsOf: dir.appendingPathComponent("property_conversions.json")))
+        return try XCTUnwrap(vector["conversions"].array)
+    }
+
+    /// A row's `sent`: null (left out), `{"unsupported": {"swift": name}}`, a float "NaN" or "-Infinity", or a vector value.
+    private func sent(_ x: JSON) throws -> PropertyValue? {
+        if x.isNull { return nil }
+        if let names = x["unsupported"].object { return .unsupported(typeName: try XCTUnwrap(names["swift"]?.string)) }
+        if let special = x["float"].string { return .decimal(value: try XCTUnwrap(Double(special))) }
+        return try propertyValue(x)
+    }
+
+    /// Equal, NaN included (the generated `==` says NaN != NaN).
+    private func same(_ a: PropertyValue?, _ b: PropertyValue?) -> Bool {
+        if case let .decimal(x)? = a, case let .decimal(y)? = b, x.isNaN, y.isNaN { return true }
+        return a == b
+    }
+
+    func testEveryValueConvertsAsTheTableSays() throws {
+        let rows = try conversions().filter { $0["swift"].string != nil }
+        let inputs = tableInputs()
+        XCTAssertEqual(rows.compactMap { $0["case"].string }.sorted(), inputs.keys.sorted(), "one Swift value per case naming a Swift type")
+        var wrong: [String] = []
+        for row in rows {
+            let name = try XCTUnwrap(row["case"].string)
+            let expected = try sent(row["sent"])
+            let got = Properties.map([name: inputs[name] ?? nil])[name]
+            if !same(got, expected) {
+                wrong.append("\(name) (\(row["swift"].string ?? "")): expected \(String(describing: expected)), got \(String(describing: got))")
+            }
+        }
+        XCTAssertEqual(wrong, [], "cases converted otherwise than the table says")
     }
 }

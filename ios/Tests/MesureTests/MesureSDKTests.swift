@@ -139,7 +139,7 @@ final class MesureSDKTests: XCTestCase {
         ])
         XCTAssertEqual(converted, [
             "s": .text(value: "text"), "sub": .text(value: "bc"), "i": .integer(value: 3), "i8": .integer(value: -8),
-            "u16": .integer(value: 16), "i64": .integer(value: Int64.min), "u64": .decimal(value: Double(UInt64.max)),
+            "u16": .integer(value: 16), "i64": .integer(value: Int64.min), "u64": .text(value: "18446744073709551615"),
             "d": .decimal(value: 0.5), "f": .decimal(value: 0.1), "b": .flag(value: true),
             "date": .date(epochMs: 1_772_532_000_500), "before": .date(epochMs: -1500),
             "strings": .textList(values: ["a", "b"]), "ints": .integerList(values: [1, 2]), "doubles": .decimalList(values: [1.5]),

@@ -74,12 +74,14 @@ public class Mesure private constructor(config: MesureConfig, private val option
     /**
      * Tracks an event (`name`: lower-case letters, digits, `_` and `.`,
      * starting with a letter). Returns at once; never throws (strict mode:
-     * see [MesureOptions.Builder.strict]). Property values: String, Int,
-     * Long, Short, Byte, Float, Double, Boolean, java.util.Date,
-     * java.time.Instant (dates leave as whole seconds since the epoch), or
-     * lists and arrays of one of those; a null value is left out; any other
-     * type is dropped and reported (`Dropped`, `unsupported_value`). What
-     * became of the event reaches the diagnostics listener and the debug log.
+     * see [MesureOptions.Builder.strict]). Property values, converted as on
+     * iOS (docs/PROPERTIES.md): String, the integer types (signed and
+     * unsigned), Float, Double, Boolean, java.util.Date, java.time.Instant
+     * (dates leave as whole seconds since the epoch), collections (sets
+     * sorted) and arrays of one of those, [PropertyConvertible]; a null
+     * value is left out; any other type is dropped and reported (`Dropped`,
+     * `unsupported_value`). What became of the event reaches the
+     * diagnostics listener and the debug log.
      */
     @JvmOverloads
     public fun track(name: String, properties: Map<String, Any?> = emptyMap()) {
