@@ -19,6 +19,10 @@
 //! - `bench`: the benchmarks of BENCHMARKS.md (release builds; minutes);
 //!   `bench kotlin`: the JVM figures alone.
 //! - `bench-swift`: `trackScreen` through the Swift wrapper against an empty FFI call (JSON).
+//! - `swift-package --out DIR [--release]`: the Swift package an app on
+//!   Linux depends on by path: the generated bindings, their module map,
+//!   the wrapper and the desktop library (`swift.rs`; `test-swift` builds a
+//!   tiny app against one).
 //! - `bench-size`: the "Library size" section of `bench` alone: the stripped
 //!   mobile library per ABI (x86_64, and aarch64 with Debian's cross
 //!   toolchain, installed if missing) with JNA's native library.
@@ -95,6 +99,7 @@ fn dispatch(args: &[String]) -> Result<()> {
         Some("release") => release::release(),
         Some("api") => api::api(args.get(1).is_some_and(|a| a == "--bless")),
         Some("bench-swift") => bench::bench_swift(),
+        Some("swift-package") => swift::package(&args[1..]),
         Some("bench-size") => bench::bench_size(),
         Some("stress") => {
             let runs = args.get(1).map(|n| n.parse().map_err(|_| format!("not a number of runs: {n}"))).transpose()?;
@@ -110,7 +115,7 @@ fn dispatch(args: &[String]) -> Result<()> {
             Some(lang @ ("kotlin" | "swift")) => bindings::generate(lang).map(|dir| eprintln!("xtask: {}", dir.display())),
             _ => Err("usage: cargo xtask bindings kotlin|swift".into()),
         },
-        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, lint, bindings, bench, stress, check-docs, ios-slice, api, release, check-16k, bench-swift, xcframework, xcframework-manifest, bench-size, test-arm64")),
+        Some(other) => Err(format!("unknown command {other:?}; try: test, test-rust, test-kotlin, test-swift, lint, bindings, bench, stress, check-docs, ios-slice, api, release, check-16k, bench-swift, swift-package, xcframework, xcframework-manifest, bench-size, test-arm64")),
     }
 }
 

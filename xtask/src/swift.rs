@@ -17,6 +17,11 @@
 //! every run first removes mounts a previous one left. Runs sharing a cache
 //! dir take turns (a lock file). `MESURE_DEBIAN_MIRROR` overrides the mirror
 //! found in apt's sources.
+//!
+//! `cargo xtask swift-package --out DIR` lays out the same sources as a
+//! package an app on Linux depends on by path (manifest
+//! `ios/linux-package/Package.swift`); the suite then builds and runs a
+//! tiny app against it (`tests/swift/app`).
 
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -25,7 +30,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use crate::bindings;
-use crate::util::{apt_install, cache_dir, have, is_root, output, root, run, target_dir, CollectorProcess, Result};
+use crate::util::{apt_install, cache_dir, cargo, have, is_root, output, root, run, target_dir, CollectorProcess, Result};
 
 /// Debian 13: the first release whose `swiftlang` ships SwiftPM, Foundation and XCTest.
 const SUITE: &str = "trixie";
@@ -36,6 +41,10 @@ const READY_MARKER: &str = ".mesure-swift-ready";
 const CHROOT_STAGE: &str = "/mesure";
 /// Where the benchmark's package is staged inside the chroot (its release build cache kept apart).
 const CHROOT_BENCH_STAGE: &str = "/mesure-bench";
+/// Where the tiny app and the package it uses are staged inside the chroot.
+const CHROOT_APP_STAGE: &str = "/mesure-app";
+/// What the manifest `swift-package` writes says of itself: it overwrites no other.
+const LINUX_MANIFEST_MARK: &str = "`cargo xtask swift-package --out";
 /// Fewer would mean tests were lost on the way (a file not staged, a class not discovered).
 const MIN_TESTS: u32 = 50;
 const MOUNTS: [&str; 3] = ["proc", "sys", "dev"];
@@ -46,7 +55,9 @@ pub fn test() -> Result<()> {
     let lib = target_dir().join("debug").join(bindings::lib_file_name());
     let collector = CollectorProcess::start()?;
     let run = if have("swift") { run_on_host(&generated, &lib, &collector.url) } else { run_in_chroot(&generated, &lib, &collector.url) };
-    let result = run.clone().and_then(|r| r.verdict());
+    // The app runs whatever the suite's verdict: both are reported.
+    let app = run_app(&generated, &lib);
+    let result = run.clone().and_then(|r| r.verdict()).and(app);
     eprintln!("xtask: Swift suite {} after {:.1} s", if result.is_ok() { "passed" } else { "failed" }, started.elapsed().as_secs_f64());
     // Last, so that CI reads it as the suite's closing line.
     if let Ok(r) = &run {
@@ -148,6 +159,92 @@ pub fn bench(lib: &Path) -> Result<String> {
         output(&mut cmd)?
     };
     out.lines().rev().find(|l| l.starts_with('{')).map(str::to_owned).ok_or_else(|| format!("the Swift benchmark printed no JSON line:\n{out}"))
+}
+
+/// `cargo xtask swift-package --out DIR [--release]`: the Swift package an
+/// app on Linux depends on by path, with the generated bindings, the
+/// wrapper and the desktop library (debug, or release with `--release`).
+pub fn package(args: &[String]) -> Result<()> {
+    let usage = "usage: cargo xtask swift-package --out DIR [--release]";
+    let (mut out, mut release) = (None, false);
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--out" => out = Some(PathBuf::from(rest.next().ok_or(usage)?)),
+            "--release" => release = true,
+            _ => return Err(usage.into()),
+        }
+    }
+    let out = out.ok_or(usage)?;
+    let out = if out.is_absolute() { out } else { std::env::current_dir().map_err(|e| e.to_string())?.join(out) };
+    let generated = bindings::generate("swift")?;
+    let profile = if release { "release" } else { "debug" };
+    if release {
+        run(cargo().args(["build", "--release", "-p", "mesure-ffi"]))?;
+    }
+    write_linux_package(&out, &generated, &target_dir().join(profile).join(bindings::lib_file_name()))?;
+    let identity = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    println!("Mesure {}: a Swift package for Linux in {} ({profile} build of the desktop library).", crate::release::VERSION, out.display());
+    println!("In the app's Package.swift:");
+    println!("    dependencies: [.package(path: \"{}\")],", out.display());
+    println!("    // the target's dependencies:");
+    println!("    .product(name: \"Mesure\", package: \"{identity}\"),");
+    println!(
+        "then `import Mesure`; `swift build` and `swift run` need no flag (the package points the linker and the rpath at {}/lib).",
+        out.display()
+    );
+    Ok(())
+}
+
+/// Writes the package `swift-package` makes into `dir`: the manifest, the
+/// sources, the library. Refuses a directory whose Package.swift is another.
+fn write_linux_package(dir: &Path, generated: &Path, lib: &Path) -> Result<()> {
+    let manifest = dir.join("Package.swift");
+    if let Ok(existing) = fs::read_to_string(&manifest) {
+        if !existing.contains(LINUX_MANIFEST_MARK) {
+            return Err(format!("{} is not a package `cargo xtask swift-package` made: choose another --out", manifest.display()));
+        }
+    }
+    sync_file(&root().join("ios/linux-package/Package.swift"), &manifest)?;
+    stage_sources(dir, generated)?;
+    stage_library(dir, lib)
+}
+
+/// Builds and runs the tiny app of `tests/swift/app` against a package made
+/// as `swift-package` makes it, as an app on Linux would use it; checks the
+/// line it prints.
+fn run_app(generated: &Path, lib: &Path) -> Result<()> {
+    let t = Instant::now();
+    let app = root().join("tests/swift/app");
+    let stage = |dir: &Path| -> Result<()> {
+        write_linux_package(&dir.join("Mesure"), generated, lib)?;
+        sync_file(&app.join("Package.swift"), &dir.join("app/Package.swift"))?;
+        sync_dir(&dir.join("app/Sources/MesureApp"), vec![("main.swift".to_owned(), read(&app.join("main.swift"))?)])
+    };
+    let out = if have("swift") {
+        let dir = target_dir().join("swift-app");
+        stage(&dir)?;
+        Command::new("swift").args(["run", "--package-path"]).arg(dir.join("app")).output()
+    } else {
+        let _lock = lock_exclusive(&cache_dir().join("swift-chroot.lock"))?;
+        let chroot = Chroot::ready()?;
+        stage(&chroot.root.join(CHROOT_APP_STAGE.trim_start_matches('/')))?;
+        let _mounts = chroot.mount()?;
+        let mut cmd = chroot.command("swift", &[]);
+        cmd.args(["run", "--package-path", &format!("{CHROOT_APP_STAGE}/app")]);
+        eprintln!("xtask: {cmd:?}");
+        cmd.output()
+    }
+    .map_err(|e| format!("swift run: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find(|l| l.starts_with("mesure-app: "));
+    match line {
+        Some(line) if out.status.success() && line.contains(", 2 hits built in a dry run, then ") => {
+            eprintln!("xtask: the app against `swift-package`'s package ran in {:.1} s: {line}", t.elapsed().as_secs_f64());
+            Ok(())
+        }
+        _ => Err(format!("the app against `swift-package`'s package failed ({}):\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr))),
+    }
 }
 
 /// `swift test` on the staged package; an error if it ended without XCTest's final summary.
@@ -564,6 +661,19 @@ mod tests {
         assert_eq!(final_summary(out.as_bytes(), false), Some((29, 2)));
         let crashed = "Test Suite 'A' passed at x\n\t Executed 3 tests, with 0 failures (0 unexpected) in 1 (1) seconds\n";
         assert_eq!(final_summary(crashed.as_bytes(), false), None);
+    }
+
+    #[test]
+    fn swift_package_overwrites_no_manifest_of_another() {
+        let dir = std::env::temp_dir().join(format!("mesure-swift-package-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("Package.swift"), "// someone's package\n").unwrap();
+        let refused = write_linux_package(&dir, Path::new("/nonexistent"), Path::new("/nonexistent")).unwrap_err();
+        assert!(refused.contains("not a package `cargo xtask swift-package` made"), "{refused}");
+        assert_eq!(fs::read_to_string(dir.join("Package.swift")).unwrap(), "// someone's package\n");
+        let ours = fs::read_to_string(root().join("ios/linux-package/Package.swift")).unwrap();
+        assert!(ours.contains(LINUX_MANIFEST_MARK), "the manifest must carry the mark it is recognised by");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
