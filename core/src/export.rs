@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value as Json};
 
 use crate::clock::{format_rfc3339, EpochMillis};
+use crate::hit::QueuedHit;
 use crate::mode::{ModeRecord, ModeStatus};
 use crate::purpose::PurposeChoice;
-use crate::hit::QueuedHit;
 use crate::store::PendingRow;
 use crate::version::SDK_VERSION;
 use crate::visitor_id::VisitorId;
