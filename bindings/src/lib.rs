@@ -202,7 +202,10 @@ impl MesureCore {
     }
 
     /// Deletes the id, the queue and the history of choices (right to erasure).
-    /// An opt-out in force stays in force. Returns the number of hits deleted.
+    /// Opt-out, no-consent and no-storage stay in force; opt-in, exempt and
+    /// a custom mode return to the configured default (a consent is
+    /// withdrawn), and every purpose's answer is forgotten.
+    /// Returns the number of hits deleted.
     pub fn delete_local_data(&self) -> Result<i64, MesureError> {
         Ok(types::count(self.sdk.delete_local_data()?))
     }
