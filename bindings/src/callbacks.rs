@@ -93,8 +93,15 @@ impl UploadCompletion {
     /// Returns false when the SDK had stopped waiting or already had an answer.
     /// A status outside 100..=599 counts as a failed attempt.
     pub fn response(&self, status: i32, retry_after: Option<String>) -> bool {
+        self.response_with_body(status, retry_after, Vec::new())
+    }
+
+    /// The same, with the body of the answer (read it for a 2xx answer, at
+    /// most 64 KiB: a dialect may find in it what the collector counted,
+    /// such as Matomo's `{"tracked":n,"invalid":m}`).
+    pub fn response_with_body(&self, status: i32, retry_after: Option<String>, body: Vec<u8>) -> bool {
         match u16::try_from(status) {
-            Ok(status) if (100..=599).contains(&status) => self.inner.complete(core::HttpOutcome::Response { status, retry_after }),
+            Ok(status) if (100..=599).contains(&status) => self.inner.complete(core::HttpOutcome::Response { status, retry_after, body }),
             _ => self.inner.complete(core::HttpOutcome::Failed {
                 kind: core::FailureKind::Other,
                 message: format!("the platform HTTP client answered an invalid status {status}"),

@@ -399,6 +399,46 @@ impl DeviceContext {
     }
 }
 
+/// The collector and its wire. Everything above the wire (modes, rules,
+/// scrubbing, the egress gate, the queue) is the same for each.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum Collector {
+    /// Piano Analytics (the default): `{collect_endpoint}/event?s={site_id}&idclient=..`.
+    Piano,
+    /// The Matomo Tracking API in bulk: `{collect_endpoint}/matomo.php`, `idsite` = `site_id`.
+    Matomo {
+        /// The host of the screens' URLs: the app's id (`com.example.news`).
+        app_host: String,
+        /// Properties sent as custom dimensions (property name to dimension
+        /// id, 1 to 999); a property the wire has no place for and no
+        /// dimension maps is held back and reported (`not_on_wire`).
+        dimensions: HashMap<String, i32>,
+    },
+    /// Piwik PRO: `{collect_endpoint}/ppms.php`, `idsite` = `app_id` (`site_id` is not sent).
+    /// Hits without consent carry `uia=1` and only the consent dimension.
+    PiwikPro {
+        /// The app's id in Piwik PRO (a UUID).
+        app_id: String,
+        /// As for Matomo.
+        app_host: String,
+        /// As for Matomo; map `visitor_privacy_mode` to the consent dimension.
+        dimensions: HashMap<String, i32>,
+    },
+}
+
+impl Collector {
+    fn into_core(self) -> Result<core::Collector, MesureError> {
+        fn dims(d: HashMap<String, i32>) -> Result<std::collections::BTreeMap<String, u32>, MesureError> {
+            d.into_iter().map(|(k, v)| unsigned(&format!("collector.dimensions[{k:?}]"), i64::from(v)).map(|v| (k, v))).collect()
+        }
+        Ok(match self {
+            Collector::Piano => core::Collector::Piano,
+            Collector::Matomo { app_host, dimensions } => core::Collector::Matomo { app_host, dimensions: dims(dimensions)? },
+            Collector::PiwikPro { app_id, app_host, dimensions } => core::Collector::PiwikPro { app_id, app_host, dimensions: dims(dimensions)? },
+        })
+    }
+}
+
 /// The SDK configuration. Optional tunables left empty take the core's
 /// defaults (documented in the compliance report and the README). Numbers
 /// are signed for Java and Kotlin callers; a negative one is refused
@@ -480,6 +520,9 @@ pub struct MesureConfig {
     /// belongs to this site (or to no site yet) and `storage_dir` has none.
     #[uniffi(default)]
     pub legacy_storage_dir: Option<String>,
+    /// The collector's wire; Piano when empty.
+    #[uniffi(default)]
+    pub collector: Option<Collector>,
 }
 
 impl TryFrom<MesureConfig> for core::Config {
@@ -524,6 +567,9 @@ impl TryFrom<MesureConfig> for core::Config {
         }
         if let Some(ctx) = c.context {
             out.context = ctx.into_core("context")?;
+        }
+        if let Some(collector) = c.collector {
+            out.collector = collector.into_core()?;
         }
         out.dry_run = c.dry_run;
         out.strict = c.strict;
@@ -711,6 +757,16 @@ pub enum Diagnostic {
         /// Hits dropped.
         count: i64,
     },
+    /// The collector acknowledged a request but recorded fewer hits than it
+    /// was sent, or found some invalid (Matomo's answer counts): not resent.
+    CollectorMiscounted {
+        /// Hits in the request.
+        sent: i64,
+        /// Hits the collector says it recorded.
+        tracked: i64,
+        /// Hits it says were invalid.
+        invalid: i64,
+    },
     /// An upload failed; the hits stay queued and are retried after the delay.
     UploadDeferred {
         /// Hits waiting.
@@ -789,6 +845,9 @@ impl From<&core::Diagnostic> for Diagnostic {
                 Diagnostic::HeldAtEgress { reason: reason.code().to_owned(), event_ids: event_ids.clone() }
             }
             core::Diagnostic::HitsRejected { status, count: n } => Diagnostic::HitsRejected { status: i32::from(*status), count: count(*n) },
+            core::Diagnostic::CollectorMiscounted { sent, tracked, invalid } => {
+                Diagnostic::CollectorMiscounted { sent: count(*sent), tracked: count(*tracked), invalid: count(*invalid) }
+            }
             core::Diagnostic::UploadDeferred { hits, cause, retry_in_ms } => {
                 Diagnostic::UploadDeferred { hits: count(*hits), cause: cause.clone(), retry_in_ms: count(*retry_in_ms) }
             }

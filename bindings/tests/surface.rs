@@ -31,6 +31,7 @@ fn config(dir: &tempfile::TempDir) -> MesureConfig {
         dry_run: true,
         strict: false,
         legacy_storage_dir: None,
+        collector: None,
     }
 }
 

@@ -24,10 +24,10 @@ use crate::state::{Engine, State, CONTROL_RESERVE, MAX_IN_FLIGHT};
 use crate::stats::Counters;
 use crate::store::choice::Choice;
 use crate::store::lock::{DirClaim, DirLock, LockError};
-use crate::upload::wire::piano::Piano;
 use crate::store::{self, StoredState};
 use crate::upload::http::HttpClient;
 use crate::upload::uploader::Uploader;
+use crate::upload::wire;
 use crate::worker::Writer;
 
 /// Builds an [`Sdk`]; every part but the configuration has a production default.
@@ -325,7 +325,7 @@ impl Opening {
             rules: rules.clone(),
             storage_dir: config.storage_dir.clone(),
             endpoint: config.endpoint_base(),
-            wire: Box::new(Piano),
+            wire: wire::dialect(&config.collector, config.site_id),
             config,
             clock,
             random,

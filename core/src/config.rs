@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer};
 
+use crate::collector::Collector;
 use crate::error::{ConfigError, ConfigErrorKind as K};
 use crate::hit::{property_name_problem, Value};
 use crate::identifying::identifying_reason;
@@ -226,8 +227,11 @@ fn mode_from_str<'de, D: Deserializer<'de>>(d: D) -> Result<VisitorMode, D::Erro
 pub struct Config {
     /// Collection endpoint, `https://` (plain `http://` only to a loopback host).
     pub collect_endpoint: String,
-    /// Site id in the collector (a positive integer).
+    /// Site id in the collector (a positive integer; not used with Piwik
+    /// PRO, whose `collector.app_id` names the site).
     pub site_id: u32,
+    /// The collector's wire (Piano by default).
+    pub collector: Collector,
     /// An app-private directory (absolute path); the SDK creates `mesure.sqlite3` in it.
     pub storage_dir: PathBuf,
     /// The mode before any choice, and after an opt-in lapses. Never opt-in
@@ -289,6 +293,7 @@ impl Default for Config {
         Config {
             collect_endpoint: String::new(),
             site_id: 0,
+            collector: Collector::Piano,
             storage_dir: PathBuf::new(),
             default_mode: VisitorMode::Exempt,
             exempt_allowlist: Vec::new(),
@@ -422,7 +427,10 @@ impl Config {
     /// The site the store, the choice and every queued hit belong to: a
     /// directory holds one site's data, and a hit leaves only for its site.
     pub fn site_key(&self) -> String {
-        self.site_id.to_string()
+        match &self.collector {
+            Collector::PiwikPro { app_id, .. } => app_id.to_ascii_lowercase(),
+            _ => self.site_id.to_string(),
+        }
     }
 
     /// The endpoint requests are sent to: scheme and host lower-cased, no
@@ -435,7 +443,8 @@ impl Config {
     /// Checks every field; the error names the first one at fault.
     pub fn validate(&self) -> Result<(), ConfigError> {
         parse_endpoint(&self.collect_endpoint)?;
-        if self.site_id == 0 {
+        self.collector.validate()?;
+        if self.site_id == 0 && self.collector.uses_site_id() {
             return Err(ConfigError::new("site_id", K::OutOfRange, "must be a positive integer"));
         }
         if self.storage_dir.as_os_str().is_empty() || !self.storage_dir.is_absolute() {

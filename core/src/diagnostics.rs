@@ -53,6 +53,9 @@ pub enum DropReason {
     /// A value of a type the SDK cannot send (the platform's type name):
     /// the wrappers pass unknown types on as this instead of throwing.
     UnsupportedValue(String),
+    /// The configured collector's wire has no place for this property and
+    /// no custom dimension maps it: left out when the hit was sent.
+    NotOnWire,
 }
 
 impl DropReason {
@@ -79,6 +82,7 @@ impl DropReason {
             DropReason::PurposeNotConsented { .. } => "purpose_not_consented",
             DropReason::IdentifyingValue { .. } => "identifying_value",
             DropReason::UnsupportedValue(_) => "unsupported_value",
+            DropReason::NotOnWire => "not_on_wire",
         }
     }
 
@@ -108,6 +112,7 @@ impl DropReason {
             DropReason::UnsupportedValue(type_name) => {
                 format!("a value of type {type_name} cannot be sent: use text, a number, a boolean, a date or a list of one of those")
             }
+            DropReason::NotOnWire => "not on this collector's wire: no place for it and no custom dimension maps it (on Piwik PRO without consent, no dimension but the consent one)".into(),
         }
     }
 }
@@ -175,6 +180,9 @@ pub enum EgressReason {
     /// Something per visitor (the purpose answers) on a hit without consent,
     /// or a value outside the SDK's closed sets on an anonymous hit.
     PerVisitorWithoutConsent,
+    /// Older than the configured collector accepts (Matomo counts an action
+    /// older than 24 hours invalid, without saying which).
+    TooOldForCollector,
 }
 
 impl EgressReason {
@@ -191,6 +199,7 @@ impl EgressReason {
             EgressReason::PropertyNotAllowed => "property_not_allowed",
             EgressReason::IdentifyingValue => "identifying_value",
             EgressReason::PerVisitorWithoutConsent => "per_visitor_without_consent",
+            EgressReason::TooOldForCollector => "too_old_for_collector",
         }
     }
 }
@@ -226,6 +235,18 @@ pub enum Diagnostic {
         status: u16,
         /// Hits dropped.
         count: u64,
+    },
+    /// The collector acknowledged a request but counted fewer hits than it
+    /// was sent, or found some invalid (Matomo's `{"tracked":n,"invalid":m}`):
+    /// the hits are not resent (they are deleted as delivered), and what the
+    /// collector lost is told here.
+    CollectorMiscounted {
+        /// Hits in the request.
+        sent: u64,
+        /// Hits the collector says it recorded.
+        tracked: u64,
+        /// Hits it says were invalid.
+        invalid: u64,
     },
     /// An upload failed; the hits stay queued and are retried after the delay.
     UploadDeferred {
@@ -404,6 +425,9 @@ impl Diagnostic {
             Diagnostic::Backpressure { dropped } => format!("{dropped} track call(s) refused: the hand-off to storage was full"),
             Diagnostic::QueueTrimmed { cause, dropped } => format!("{dropped} queued hit(s) removed ({})", cause.code()),
             Diagnostic::HitsRejected { status, count } => format!("the collector refused {count} hit(s) (HTTP {status}): dropped"),
+            Diagnostic::CollectorMiscounted { sent, tracked, invalid } => {
+                format!("the collector acknowledged {sent} hit(s) but recorded {tracked} and found {invalid} invalid")
+            }
             Diagnostic::UploadDeferred { hits, cause, retry_in_ms } => {
                 format!("upload of {hits} hit(s) deferred ({cause}); next attempt in {retry_in_ms} ms")
             }

@@ -24,6 +24,7 @@ compile_error!("mesure-core: features `bundled-sqlite` and `system-sqlite` exclu
 mod builder;
 mod calls;
 mod clock;
+mod collector;
 mod config;
 mod diagnostics;
 mod error;
@@ -53,6 +54,7 @@ mod worker;
 pub use builder::SdkBuilder;
 pub use calls::MAX_WAITING_TRACKS;
 pub use clock::{Clock, EpochMillis, OsRandom, Random, SystemClock};
+pub use collector::{Collector, MAX_DIMENSIONS, MAX_DIMENSION_ID};
 pub use config::{
     AllowedProperty, Config, CustomMode, DeviceContext, PropertyRule, PurposeConfig, CONNECTION_TYPES, DEFAULT_BATCH_SIZE,
     DEFAULT_CONSENT_LIFETIME_MONTHS, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_QUEUE_MAX_AGE_DAYS, DEFAULT_QUEUE_MAX_HITS, DEFAULT_REQUEST_TIMEOUT_MS,
@@ -67,7 +69,7 @@ pub use notifier::MAX_QUEUED_DIAGNOSTICS;
 pub use purpose::Overlap;
 pub use purpose::PurposeChoice;
 pub use purpose::{PurposeMode, AUDIENCE_MEASUREMENT};
-pub use report::{ComplianceReport, Guarantee, ModeReport, PurposeReport, GUARANTEES};
+pub use report::{CollectorReport, ComplianceReport, Guarantee, ModeReport, PurposeReport, GUARANTEES, MATOMO_SETTINGS, PIWIK_PRO_SETTINGS};
 pub use rules::{PropertyEntry, EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
 pub use sdk::Sdk;
 pub use state::MAX_IN_FLIGHT;

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::clock::{format_rfc3339, EpochMillis};
+use crate::collector::Collector;
 use crate::config::Config;
 use crate::hit::reserved;
 use crate::mode::{PurposeMode, VisitorMode};
@@ -76,6 +77,79 @@ pub struct ComplianceReport {
     pub guarantees: Vec<Guarantee>,
     /// Duties the collector and the controller must fulfil (seeds 000, 001, 004).
     pub server_side_duties: Vec<String>,
+    /// The collector's wire, and the settings it needs on its side.
+    pub collector: CollectorReport,
+}
+
+/// The collector's wire in the compliance report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CollectorReport {
+    /// `piano`, `matomo`, `piwik_pro`.
+    pub dialect: String,
+    /// How the site is named on the wire.
+    pub site: String,
+    /// Properties sent as custom dimensions, `property -> dimension id`.
+    pub dimensions: Vec<(String, u32)>,
+    /// What else a hit may hold that this wire does not carry (held back
+    /// and reported when it is an app's property).
+    pub not_on_wire: Vec<String>,
+    /// The settings the integrator must make on the collector for the
+    /// exemption to hold, each with its source.
+    pub settings: Vec<String>,
+}
+
+/// Matomo's settings for exempt audience measurement.
+pub const MATOMO_SETTINGS: [&str; 7] = [
+    "Anonymise visitors' IP addresses by at least 2 bytes, and use the anonymised IP for geolocation (Administration > Privacy > Anonymize data; seed 000 and seed 001 §4.3: IP truncation).",
+    "Set `trust_visitors_cookies = 1` under `[Tracker]` in config.ini.php, so that a visit is the app-scoped `_id` the SDK sends (13 months, never extended), not a server-side fingerprint.",
+    "Keep the Live plugin (Visits Log, Visitor Profile) disabled, or at least not readable for exempt data: no visitor-level analysis of exempt data (seed 001 §4.2, §4.7).",
+    "Do not use the User ID feature, heatmaps or session recording on exempt data (the SDK sends `uid` only with consent).",
+    "Delete old raw data after at most 25 months (Administration > Privacy > Anonymize data > Regularly delete old raw data; CNIL 2020-092, art. 5).",
+    "Where the Matomo version offers its CNIL configuration (the exemption guide's settings), apply it, and geolocate no finer than the city (seed 000).",
+    "Map the custom dimensions the configuration names (visitor_privacy_mode at least, scope visit and action) to tell exempt data from consented data at export.",
+];
+
+/// Piwik PRO's settings, from its guide to the CNIL exemption (seed 004).
+pub const PIWIK_PRO_SETTINGS: [&str; 8] = [
+    "Sign Piwik PRO's Data Processing Agreement (seed 004: DPA).",
+    "Administration > Platform > Privacy: mask IP addresses (at least 1 byte) and use the masked IP address for the data (seed 004).",
+    "Site settings > Privacy: ask visitors for consent, and when they do not consent, collect data without cookies (seed 004).",
+    "Site settings > Tracking: exact URL matching (seed 004).",
+    "Create a custom dimension at session and event level mapped to visitor_privacy_mode, and export only data collected with consent (seed 004: exports).",
+    "Keep the session log hidden and remove API credentials that export data collected without consent (seed 004).",
+    "No integration with other data sources (Analytics > Settings > Integrations), and no other custom dimension or identifier for visitors who did not consent: the SDK sends only the consent dimension and `uia=1` on their hits (seed 004).",
+    "Host the data for at most 25 months (seed 004; CNIL 2020-092, art. 5).",
+];
+
+impl CollectorReport {
+    fn new(config: &Config) -> CollectorReport {
+        let dimensions: Vec<(String, u32)> =
+            config.collector.dimensions().map(|d| d.iter().map(|(k, v)| (k.clone(), *v)).collect()).unwrap_or_default();
+        let not_on_wire = |always: &[&str]| -> Vec<String> {
+            always.iter().filter(|k| !dimensions.iter().any(|(p, _)| p == *k)).map(|k| (*k).to_owned()).collect()
+        };
+        let sdk_fields = [
+            reserved::VISITOR_PRIVACY_MODE,
+            reserved::VISITOR_PRIVACY_CONSENT,
+            reserved::VISITOR_PRIVACY_PURPOSES,
+            reserved::EVENT_COLLECTION_PLATFORM,
+            reserved::EVENT_COLLECTION_VERSION,
+            "device_brand",
+            "device_type",
+        ];
+        let (site, not_on_wire, settings): (String, Vec<String>, Vec<String>) = match &config.collector {
+            Collector::Piano => (format!("s={}", config.site_id), Vec::new(), Vec::new()),
+            Collector::Matomo { .. } => {
+                (format!("idsite={}", config.site_id), not_on_wire(&sdk_fields), MATOMO_SETTINGS.iter().map(|s| (*s).to_owned()).collect())
+            }
+            Collector::PiwikPro { app_id, .. } => (
+                format!("idsite={}", app_id.to_ascii_lowercase()),
+                not_on_wire(&sdk_fields),
+                PIWIK_PRO_SETTINGS.iter().map(|s| (*s).to_owned()).collect(),
+            ),
+        };
+        CollectorReport { dialect: config.collector.name().to_owned(), site, dimensions, not_on_wire, settings }
+    }
 }
 
 /// A purpose of consent in the compliance report.
@@ -327,6 +401,7 @@ impl ComplianceReport {
             purpose_overlaps: rules.purposes().overlaps(),
             guarantees: GUARANTEES.to_vec(),
             server_side_duties: SERVER_SIDE_DUTIES.iter().map(|s| (*s).to_owned()).collect(),
+            collector: CollectorReport::new(config),
         }
     }
 
@@ -341,7 +416,7 @@ impl ComplianceReport {
         let mut s = String::new();
         let _ = writeln!(s, "# Mesure compliance report\n");
         let _ = writeln!(s, "Generated {} by mesure {}.\n", self.generated_at, self.sdk_version);
-        let _ = writeln!(s, "- Collection endpoint: `{}` (site {})", self.endpoint, self.site_id);
+        let _ = writeln!(s, "- Collection endpoint: `{}`, {} wire (`{}`)", self.endpoint, self.collector.dialect, self.collector.site);
         let _ = writeln!(s, "- Default mode (before any choice, and after consent lapses): `{}`", self.default_mode);
         let _ = writeln!(
             s,
@@ -392,6 +467,19 @@ impl ComplianceReport {
         let _ = writeln!(s, "## Duties left to the server side and the controller\n");
         for d in &self.server_side_duties {
             let _ = writeln!(s, "- {d}");
+        }
+        if !self.collector.settings.is_empty() {
+            let c = &self.collector;
+            let _ = writeln!(s, "\n## The {} collector\n", c.dialect);
+            let dims: Vec<String> = c.dimensions.iter().map(|(p, n)| format!("`{p}` -> dimension {n}")).collect();
+            let _ = writeln!(s, "- Custom dimensions: {}", if dims.is_empty() { "none".to_owned() } else { dims.join(", ") });
+            if !c.not_on_wire.is_empty() {
+                let _ = writeln!(s, "- Not carried by this wire (no dimension maps them): {}", c.not_on_wire.join(", "));
+            }
+            let _ = writeln!(s, "\nSettings to make on the collector:\n");
+            for setting in &c.settings {
+                let _ = writeln!(s, "- {setting}");
+            }
         }
         s
     }

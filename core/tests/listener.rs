@@ -137,7 +137,7 @@ impl HttpClient for ReentrantClient {
                 let _ = sdk.shutdown();
             }
         }
-        completion.complete(HttpOutcome::Response { status: 200, retry_after: None });
+        completion.complete(HttpOutcome::Response { status: 200, retry_after: None, body: Vec::new() });
     }
 }
 

@@ -740,7 +740,7 @@ impl HttpClient for Collector {
             }
             (None, 0) => drop(completion),
             (None, s) => {
-                completion.complete(HttpOutcome::Response { status: s, retry_after: None });
+                completion.complete(HttpOutcome::Response { status: s, retry_after: None, body: Vec::new() });
             }
         }
     }
@@ -1461,7 +1461,7 @@ impl Run {
                 if let Some(i) = held_index {
                     self.collector.log.lock().unwrap()[i].status = status;
                 }
-                completion.complete(HttpOutcome::Response { status, retry_after: None });
+                completion.complete(HttpOutcome::Response { status, retry_after: None, body: Vec::new() });
                 match rx.recv_timeout(Duration::from_secs(60)) {
                     Ok(Held::FlushDone) => {}
                     _ => return Err(fail("the flush did not end after its answer")),

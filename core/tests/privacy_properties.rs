@@ -156,7 +156,7 @@ impl HttpClient for Capture {
         let body = serde_json::from_slice(&request.body).unwrap_or(Json::Null);
         let id = request.url.split("idclient=").nth(1).unwrap_or("").to_owned();
         self.0.lock().unwrap().push((id, body));
-        completion.complete(HttpOutcome::Response { status: 200, retry_after: None });
+        completion.complete(HttpOutcome::Response { status: 200, retry_after: None, body: Vec::new() });
     }
 }
 

@@ -41,7 +41,7 @@ impl HttpClient for HeldClient {
         match self.first.lock().unwrap().take() {
             Some(hold) => hold.send(completion).unwrap(),
             None => {
-                completion.complete(HttpOutcome::Response { status: self.then, retry_after: None });
+                completion.complete(HttpOutcome::Response { status: self.then, retry_after: None, body: Vec::new() });
             }
         }
     }
@@ -71,7 +71,7 @@ fn purge_while_in_flight(status: u16, purge: impl FnOnce(&Sdk)) -> (Vec<(String,
     let exported = sdk.export_local_data().unwrap();
     assert!(exported.pending_hits.is_empty(), "the purge deleted the queue");
     assert!(env.queued().is_empty());
-    completion.complete(HttpOutcome::Response { status, retry_after: None });
+    completion.complete(HttpOutcome::Response { status, retry_after: None, body: Vec::new() });
     let report = flusher.join().unwrap();
     let sent = client.sent();
     let stats = sdk.stats();

@@ -298,7 +298,7 @@ fn a_client_that_never_answers_times_out_and_the_batch_is_kept() {
     assert_eq!(env.queued().len(), 1);
     // A late answer is ignored, and harmless.
     let late = HELD.lock().unwrap().pop().unwrap();
-    assert!(!late.complete(HttpOutcome::Response { status: 200, retry_after: None }));
+    assert!(!late.complete(HttpOutcome::Response { status: 200, retry_after: None, body: Vec::new() }));
     assert_eq!(env.queued().len(), 1);
 }
 
@@ -329,7 +329,7 @@ fn a_client_may_answer_from_another_thread() {
             assert!(req.url.contains("/event?s=42&idclient="));
             assert_eq!(req.headers, vec![("Content-Type".to_owned(), "application/json".to_owned()), ("User-Agent".to_owned(), "Mesure".to_owned())]);
             std::thread::sleep(Duration::from_millis(20));
-            c.complete(HttpOutcome::Response { status: 200, retry_after: None });
+            c.complete(HttpOutcome::Response { status: 200, retry_after: None, body: Vec::new() });
         });
     });
     sdk.track(Event::screen("home")).unwrap();

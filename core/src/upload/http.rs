@@ -45,6 +45,10 @@ pub enum HttpOutcome {
         status: u16,
         /// The raw `Retry-After` header, if any.
         retry_after: Option<String>,
+        /// The body of a 2xx answer when the client read it (empty
+        /// otherwise): a dialect may find in it what the collector
+        /// counted (Matomo's `{"tracked":n,"invalid":m}`).
+        body: Vec<u8>,
     },
     /// No status arrived.
     Failed {
@@ -107,9 +111,9 @@ mod tests {
     fn completion_is_one_shot() {
         let (c, rx) = Completion::pair();
         let c2 = c.clone();
-        assert!(c.complete(HttpOutcome::Response { status: 200, retry_after: None }));
-        assert!(!c2.complete(HttpOutcome::Response { status: 500, retry_after: None }));
-        assert_eq!(rx.recv().unwrap(), HttpOutcome::Response { status: 200, retry_after: None });
+        assert!(c.complete(HttpOutcome::Response { status: 200, retry_after: None, body: Vec::new() }));
+        assert!(!c2.complete(HttpOutcome::Response { status: 500, retry_after: None, body: Vec::new() }));
+        assert_eq!(rx.recv().unwrap(), HttpOutcome::Response { status: 200, retry_after: None, body: Vec::new() });
     }
 
     #[test]

@@ -6,6 +6,6 @@ pub mod flush;
 pub mod http;
 pub mod policy;
 pub(crate) mod uploader;
-pub(crate) mod wire;
 #[cfg(feature = "ureq-client")]
 pub mod ureq_client;
+pub(crate) mod wire;

@@ -46,7 +46,7 @@ pub const CONTENT_REFUSED: [u16; 3] = [400, 413, 422];
 /// Hits kept this way are still bounded by the queue's age and count.
 pub fn classify(outcome: &HttpOutcome, now: EpochMillis) -> Verdict {
     match outcome {
-        HttpOutcome::Response { status, retry_after } => match *status {
+        HttpOutcome::Response { status, retry_after, .. } => match *status {
             200..=299 => Verdict::Delivered,
             s if CONTENT_REFUSED.contains(&s) => Verdict::Rejected { status: s },
             s => Verdict::Retry { retry_after_ms: retry_after.as_deref().and_then(|v| parse_retry_after(v, now)), cause: format!("HTTP {s}") },
@@ -86,7 +86,7 @@ mod tests {
     use crate::upload::http::FailureKind;
 
     fn resp(status: u16, ra: Option<&str>) -> HttpOutcome {
-        HttpOutcome::Response { status, retry_after: ra.map(str::to_owned) }
+        HttpOutcome::Response { status, retry_after: ra.map(str::to_owned), body: Vec::new() }
     }
 
     #[test]

@@ -23,10 +23,10 @@ use rusqlite::Connection;
 use crate::upload::flush::FlushReport;
 use crate::upload::http::{Completion, FailureKind, HttpOutcome, HttpRequest};
 use crate::upload::policy::{classify, retry_delay_ms, Verdict};
-use crate::upload::wire::{Batch, StoredHit};
+use crate::upload::wire::Batch;
 use std::collections::BTreeMap;
 
-use crate::clock::{dated_in_the_past, queue_age_cutoff};
+use crate::clock::{dated_in_the_past, queue_age_cutoff, EpochMillis};
 use crate::diagnostics::{Diagnostic, EgressReason, SentHit, TrimCause};
 use crate::error::StoreError;
 use crate::gate::Gate;
@@ -187,6 +187,7 @@ impl Uploader {
         let mut group: Vec<PendingRow> = rows
             .into_iter()
             .take_while(|r| r.visitor_id == visitor)
+            .take(wire.max_hits())
             .enumerate()
             .take_while(|(i, r)| {
                 bytes += wire.hit_bytes(r);
@@ -227,6 +228,11 @@ impl Uploader {
             let now = self.shared.clock.now_ms();
             match classify(&outcome, now) {
                 Verdict::Delivered => {
+                    if let HttpOutcome::Response { body, .. } = &outcome {
+                        if let Some((tracked, invalid)) = self.shared.wire.miscounted(body, n) {
+                            self.shared.diagnostic(Diagnostic::CollectorMiscounted { sent: n, tracked, invalid });
+                        }
+                    }
                     // Rows a purge removed while the request was in flight
                     // are counted by the purge, not here.
                     let deleted = store::delete_range(self.connection()?, first_seq, last_seq)?;
@@ -325,17 +331,26 @@ impl Uploader {
         let before = batch.len();
         let batch: Vec<PendingRow> = batch.into_iter().filter(|r| queued.binary_search(&r.seq).is_ok()).collect();
         report.purged += (before - batch.len()) as u64;
-        let batch = if shared.layers.egress_gate { self.gate(visitor, batch, held)? } else { batch };
+        let gated = if shared.layers.egress_gate { self.gate(visitor, batch, held)? } else { batch };
+        // What the collector would count invalid is held back with the gate's refusals.
+        let now = shared.clock.now_ms();
+        let mut batch = Vec::with_capacity(gated.len());
+        for row in gated {
+            match shared.wire.hold(&row, now) {
+                None => batch.push(row),
+                Some(reason) => held.push((reason, row)),
+            }
+        }
         if batch.is_empty() {
             return Ok(HandedOver::Nothing);
         }
         if shared.config.dry_run {
             // Acknowledged here, as the collector would: the rows go.
             self.report_sent(visitor, &batch, None);
-            return Ok(HandedOver::Done(HttpOutcome::Response { status: 204, retry_after: None }, batch));
+            return Ok(HandedOver::Done(HttpOutcome::Response { status: 204, retry_after: None, body: Vec::new() }, batch));
         }
         let (completion, answer) = Completion::pair();
-        let request = self.request(visitor, &batch);
+        let request = self.request(visitor, &batch, now);
         let client = shared.http.clone();
         let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || client.send(request, completion)));
         if started.is_err() {
@@ -395,10 +410,11 @@ impl Uploader {
         if !self.shared.notices.listening() {
             return;
         }
+        let now = self.shared.clock.now_ms();
         let hits = batch
             .iter()
             .map(|r| {
-                let (event, keys) = StoredHit::read(&r.body).map(|h| (h.name, h.data.into_iter().map(|(k, _)| k).collect())).unwrap_or_default();
+                let (event, keys) = self.shared.wire.sent(r, now).unwrap_or_default();
                 SentHit { event_id: r.event_id.clone(), event, keys }
             })
             .collect();
@@ -406,11 +422,23 @@ impl Uploader {
     }
 
     /// The collection request for one batch of one visitor id, in the
-    /// configured dialect.
-    fn request(&self, visitor: &str, batch: &[PendingRow]) -> HttpRequest {
+    /// configured dialect; the properties it had no place for are reported.
+    fn request(&self, visitor: &str, batch: &[PendingRow], now_ms: EpochMillis) -> HttpRequest {
         let shared = &*self.shared;
         let config = &shared.config;
-        shared.wire.request(&Batch { endpoint: &shared.endpoint, site_id: config.site_id, visitor, rows: batch, timeout_ms: config.request_timeout_ms })
+        let encoded = shared.wire.request(&Batch {
+            endpoint: &shared.endpoint,
+            site_id: config.site_id,
+            visitor,
+            rows: batch,
+            timeout_ms: config.request_timeout_ms,
+            now_ms,
+        });
+        Counters::add(&shared.counters.properties_dropped, encoded.held.len() as u64);
+        for (mode, dropped) in encoded.held {
+            shared.diagnostic(Diagnostic::Dropped { mode, dropped });
+        }
+        encoded.request
     }
 
     /// Waits for the client's answer, at most the request timeout plus a

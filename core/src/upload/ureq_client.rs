@@ -89,9 +89,11 @@ fn perform(agent: &ureq::Agent, request: HttpRequest) -> HttpOutcome {
         Ok(mut response) => {
             let status = response.status().as_u16();
             let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
-            // Drain the body so the connection can be reused; its content is ignored.
-            let _ = response.body_mut().with_config().limit(MAX_RESPONSE_BODY).read_to_vec();
-            HttpOutcome::Response { status, retry_after }
+            // Read (bounded) so the connection can be reused; a dialect may
+            // read what the collector counted in a 2xx answer's body.
+            let body = response.body_mut().with_config().limit(MAX_RESPONSE_BODY).read_to_vec().unwrap_or_default();
+            let body = if (200..300).contains(&status) { body } else { Vec::new() };
+            HttpOutcome::Response { status, retry_after, body }
         }
         Err(ureq::Error::Timeout(t)) => HttpOutcome::Failed { kind: FailureKind::Timeout, message: t.to_string() },
         Err(e @ (ureq::Error::Io(_) | ureq::Error::HostNotFound | ureq::Error::ConnectionFailed | ureq::Error::Protocol(_))) => {

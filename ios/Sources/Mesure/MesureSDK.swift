@@ -491,6 +491,6 @@ extension MesureConfig {
                      sendHitsInOptOut: sendHitsInOptOut, consentLifetimeMonths: consentLifetimeMonths, queueMaxHits: queueMaxHits,
                      queueMaxAgeDays: queueMaxAgeDays, batchSize: batchSize, flushIntervalMs: flushIntervalMs,
                      requestTimeoutMs: requestTimeoutMs, retryBaseMs: retryBaseMs, retryMaxMs: retryMaxMs, context: context,
-                     dryRun: dryRun, strict: strict, legacyStorageDir: legacyStorageDir)
+                     dryRun: dryRun, strict: strict, legacyStorageDir: legacyStorageDir, collector: collector)
     }
 }

@@ -2,7 +2,8 @@
 //! one request, and what the collector's answer says. Everything above it
 //! (modes, filtering, scrubbing, the gate, the queue, purges, reports) is
 //! shared; a dialect only encodes and classifies. One file per dialect:
-//! `piano.rs` sends the stored hits as they are.
+//! `piano.rs` sends the stored hits as they are, `matomo.rs` turns each into
+//! a Matomo Tracking API entry, `piwik_pro.rs` sets Piwik PRO's differences.
 //!
 //! The stored form of a hit (written by [`crate::hit::Hit::write_wire_json`]
 //! on the tracking thread, read back here by [`StoredHit::read`]) is
@@ -10,10 +11,15 @@
 
 use serde_json::{Map, Value as Json};
 
+use crate::clock::EpochMillis;
+use crate::collector::Collector;
+use crate::diagnostics::{Dropped, EgressReason};
 use crate::store::PendingRow;
 use crate::upload::http::HttpRequest;
 
+pub(crate) mod matomo;
 pub(crate) mod piano;
+pub(crate) mod piwik_pro;
 
 /// The `User-Agent` of every upload, whatever the HTTP client. A platform's
 /// default (app name and build, OS, device model) would tell the collector
@@ -48,6 +54,15 @@ pub(crate) struct Batch<'a> {
     /// The rows, oldest first, each passed by the egress gate.
     pub rows: &'a [PendingRow],
     pub timeout_ms: u64,
+    /// The time of sending (wall clock).
+    pub now_ms: EpochMillis,
+}
+
+/// One batch's request, and the properties the wire had no place for
+/// (each with the wire name of the mode its hit was tracked in).
+pub(crate) struct Encoded {
+    pub request: HttpRequest,
+    pub held: Vec<(String, Dropped)>,
 }
 
 /// A collector's wire.
@@ -57,13 +72,63 @@ pub(crate) trait Dialect: Send + Sync {
     /// At most the bytes one stored hit takes in a request body (with its
     /// separator).
     fn hit_bytes(&self, row: &PendingRow) -> usize;
+    /// Hits in one request, at most.
+    fn max_hits(&self) -> usize {
+        usize::MAX
+    }
+    /// Why the collector would count this hit invalid (it is then held
+    /// back, with the egress gate's refusals): `None` to send it.
+    fn hold(&self, _row: &PendingRow, _now: EpochMillis) -> Option<EgressReason> {
+        None
+    }
     /// The request for one batch.
-    fn request(&self, batch: &Batch<'_>) -> HttpRequest;
+    fn request(&self, batch: &Batch<'_>) -> Encoded;
+    /// What one hit carried on this wire, for the listener
+    /// ([`crate::Diagnostic::Sent`]): its event name and the keys it left
+    /// with (`None` when the row is not a stored hit). The stored keys by
+    /// default.
+    fn sent(&self, row: &PendingRow, _now: EpochMillis) -> Option<(String, Vec<String>)> {
+        StoredHit::read(&row.body).map(|h| (h.name, h.data.into_iter().map(|(k, _)| k).collect()))
+    }
+    /// What a 2xx answer's body says the collector recorded of `sent`
+    /// hits, when it says less than all of them: `(tracked, invalid)` (a
+    /// diagnostic; the batch is acknowledged either way).
+    fn miscounted(&self, _body: &[u8], _sent: u64) -> Option<(u64, u64)> {
+        None
+    }
+}
+
+/// The dialect a configuration names.
+pub(crate) fn dialect(collector: &Collector, site_id: u32) -> Box<dyn Dialect> {
+    match collector {
+        Collector::Piano => Box::new(piano::Piano),
+        Collector::Matomo { app_host, dimensions } => Box::new(matomo::Matomo::new(site_id, app_host, dimensions)),
+        Collector::PiwikPro { app_id, app_host, dimensions } => Box::new(piwik_pro::piwik_pro(app_id, app_host, dimensions)),
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub(crate) fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::StoredHit;
+    use super::{percent_encode, StoredHit};
+
+    #[test]
+    fn percent_encoding() {
+        assert_eq!(percent_encode("Consent-NO"), "Consent-NO");
+        assert_eq!(percent_encode("a b&c=d/é+"), "a%20b%26c%3Dd%2F%C3%A9%2B");
+    }
 
     #[test]
     fn a_stored_hit_reads_back() {

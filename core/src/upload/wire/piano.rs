@@ -1,7 +1,7 @@
 //! Piano Analytics' collection wire: `POST {endpoint}/event?s={site}&idclient={visitor}`
 //! with `{"events":[<hit>,..]}`, each hit in its stored form.
 
-use super::{Batch, Dialect, USER_AGENT};
+use super::{percent_encode, Batch, Dialect, Encoded, USER_AGENT};
 use crate::store::PendingRow;
 use crate::upload::http::HttpRequest;
 
@@ -19,7 +19,7 @@ impl Dialect for Piano {
         row.body.len() + 1
     }
 
-    fn request(&self, batch: &Batch<'_>) -> HttpRequest {
+    fn request(&self, batch: &Batch<'_>) -> Encoded {
         let url = format!("{}/event?s={}&idclient={}", batch.endpoint, batch.site_id, percent_encode(batch.visitor));
         let mut body = String::with_capacity(ENVELOPE_BYTES + batch.rows.iter().map(|r| self.hit_bytes(r)).sum::<usize>());
         body.push_str("{\"events\":[");
@@ -30,26 +30,14 @@ impl Dialect for Piano {
             body.push_str(&r.body);
         }
         body.push_str("]}");
-        HttpRequest {
+        let request = HttpRequest {
             url,
             headers: vec![("Content-Type".into(), "application/json".into()), ("User-Agent".into(), USER_AGENT.into())],
             body: body.into_bytes(),
             timeout_ms: batch.timeout_ms,
-        }
+        };
+        Encoded { request, held: Vec::new() }
     }
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-pub(crate) fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -70,16 +58,10 @@ mod tests {
     }
 
     #[test]
-    fn percent_encoding() {
-        assert_eq!(percent_encode("Consent-NO"), "Consent-NO");
-        assert_eq!(percent_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
-    }
-
-    #[test]
     fn one_request_holds_the_stored_hits_as_they_are() {
         let rows = [row(1, r#"{"name":"a","data":{}}"#), row(2, r#"{"name":"b","data":{"x":1}}"#)];
-        let batch = Batch { endpoint: "https://c.example", site_id: 7, visitor: "id 1", rows: &rows, timeout_ms: 9 };
-        let req = Piano.request(&batch);
+        let batch = Batch { endpoint: "https://c.example", site_id: 7, visitor: "id 1", rows: &rows, timeout_ms: 9, now_ms: 0 };
+        let req = Piano.request(&batch).request;
         assert_eq!(req.url, "https://c.example/event?s=7&idclient=id%201");
         let body = String::from_utf8(req.body).unwrap();
         assert_eq!(body, r#"{"events":[{"name":"a","data":{}},{"name":"b","data":{"x":1}}]}"#);

@@ -21,6 +21,7 @@ public typealias PropertyRule = eu.mesure.ffi.PropertyRule
 public typealias CustomMode = eu.mesure.ffi.CustomMode
 public typealias PurposeConfig = eu.mesure.ffi.PurposeConfig
 public typealias DeviceContext = eu.mesure.ffi.DeviceContext
+public typealias Collector = eu.mesure.ffi.Collector
 
 // The calls' arguments and answers.
 public typealias VisitorMode = eu.mesure.ffi.VisitorMode

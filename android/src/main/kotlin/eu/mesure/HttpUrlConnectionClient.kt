@@ -54,9 +54,16 @@ public class HttpUrlConnectionClient @JvmOverloads public constructor(
             connection.outputStream.use { it.write(request.body) }
             val status = connection.responseCode
             val retryAfter = connection.getHeaderField("Retry-After")
-            // Drain (bounded) so the connection can be reused; the content is ignored.
-            (if (status >= 400) connection.errorStream else connection.inputStream)?.use { drain(it, MAX_RESPONSE_BYTES) }
-            completion.response(status, retryAfter)
+            // Read (bounded) so the connection can be reused. A 2xx answer's
+            // body goes to the core: a dialect may read what the collector
+            // counted in it (Matomo's {"tracked":n,"invalid":m}).
+            if (status in 200..299) {
+                val body = connection.inputStream?.use { read(it, MAX_RESPONSE_BYTES) } ?: ByteArray(0)
+                completion.responseWithBody(status, retryAfter, body)
+            } else {
+                (if (status >= 400) connection.errorStream else connection.inputStream)?.use { drain(it, MAX_RESPONSE_BYTES) }
+                completion.response(status, retryAfter)
+            }
         } catch (e: SocketTimeoutException) {
             completion.failure(HttpFailure.TIMEOUT, e.toString())
         } catch (e: IOException) {
@@ -71,8 +78,21 @@ public class HttpUrlConnectionClient @JvmOverloads public constructor(
     }
 
     public companion object {
-        /** The most of a response body read (and discarded). */
+        /** The most of a response body read. */
         public const val MAX_RESPONSE_BYTES: Long = 64 * 1024
+
+        /** Reads at most [limit] bytes of [input]. */
+        @JvmStatic
+        public fun read(input: java.io.InputStream, limit: Long): ByteArray {
+            val out = java.io.ByteArrayOutputStream()
+            val buffer = ByteArray(8 * 1024)
+            while (out.size() < limit) {
+                val n = input.read(buffer, 0, minOf(buffer.size.toLong(), limit - out.size()).toInt())
+                if (n < 0) break
+                out.write(buffer, 0, n)
+            }
+            return out.toByteArray()
+        }
 
         /** Reads and discards at most [limit] bytes of [input]; returns how many were read. */
         @JvmStatic

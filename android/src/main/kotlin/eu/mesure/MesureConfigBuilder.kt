@@ -41,6 +41,8 @@ public class MesureConfigBuilder(collectEndpoint: String, siteId: Long, storageD
     public fun context(context: DeviceContext?): MesureConfigBuilder = apply { config = config.copy(context = context) }
     public fun dryRun(dryRun: Boolean): MesureConfigBuilder = apply { config = config.copy(dryRun = dryRun) }
     public fun legacyStorageDir(dir: String?): MesureConfigBuilder = apply { config = config.copy(legacyStorageDir = dir) }
+    /** The collector's wire: Piano when not set; `Collector.Matomo(...)` or `Collector.PiwikPro(...)`. */
+    public fun collector(collector: Collector?): MesureConfigBuilder = apply { config = config.copy(collector = collector) }
 
     public fun build(): MesureConfig = config
 }
