@@ -28,7 +28,7 @@ impl HttpClient for Capture {
     fn send(&self, request: HttpRequest, completion: Completion) {
         let body = serde_json::from_slice(&request.body).unwrap_or(Json::Null);
         self.requests.lock().unwrap().push((request.url, body));
-        completion.complete(HttpOutcome::Response { status: 200, retry_after: None });
+        completion.complete(HttpOutcome::Response { status: 200, retry_after: None, body: Vec::new() });
     }
 }
 
@@ -72,6 +72,15 @@ struct Bindings {
     event_ids: HashSet<String>,
 }
 
+/// The first 16 hex digits of an id (Matomo's `_id` of an app-scoped id).
+fn hex16(s: &str) -> String {
+    s.chars().filter(char::is_ascii_hexdigit).take(16).collect()
+}
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 fn is_uuid_v4(s: &str) -> bool {
     uuid::Uuid::parse_str(s).map(|u| u.get_version_num() == 4).unwrap_or(false)
 }
@@ -86,25 +95,33 @@ fn matches(expected: &Json, actual: &Json, b: &mut Bindings, path: &str) -> Resu
             Some(a) if is_uuid_v4(a) && b.event_ids.insert(a.to_owned()) => Ok(()),
             _ => fail(format!("expected a fresh v4 UUID, got {actual}")),
         },
-        (Json::String(e), _) if e.starts_with("$visitor") => {
-            let Some(a) = actual.as_str().filter(|a| is_uuid_v4(a)) else {
-                return fail(format!("expected a v4 UUID for {e}, got {actual}"));
+        (Json::String(e), _) if e.starts_with("$visitor") || e.starts_with("$pv") => {
+            // A visitor: a v4 UUID (Piano), Matomo's 16-hex `_id`; a screen view: 6 hex.
+            let ok = |a: &&str| match e.starts_with("$pv") {
+                true => is_hex(a, 6),
+                false => is_uuid_v4(a) || is_hex(a, 16),
             };
+            let Some(a) = actual.as_str().filter(ok) else {
+                return fail(format!("expected a fresh id for {e}, got {actual}"));
+            };
+            // Matomo's `_id` is the first 16 hex digits of the app-scoped
+            // id: the same visitor whichever form each place shows.
+            let same = |x: &str, y: &str| x == y || (x.len() != y.len() && hex16(x) == hex16(y));
             match b.visitors.get(e) {
-                Some(bound) if bound == a => Ok(()),
+                Some(bound) if same(bound, a) => Ok(()),
                 Some(bound) => fail(format!("{e} was {bound}, now {a}")),
-                None if b.visitors.values().any(|v| v == a) => fail(format!("{e} reuses another visitor's id {a}")),
+                None if b.visitors.values().any(|v| same(v, a)) => fail(format!("{e} reuses another visitor's id {a}")),
                 None => {
                     b.visitors.insert(e.clone(), a.to_owned());
                     Ok(())
                 }
             }
         }
-        (Json::String(e), Json::String(a)) if e == "$sdk_version" => {
-            if a == SDK_VERSION {
+        (Json::String(e), Json::String(a)) if e.contains("$sdk_version") => {
+            if *a == e.replace("$sdk_version", SDK_VERSION) {
                 Ok(())
             } else {
-                fail(format!("sdk version {a}"))
+                fail(format!("expected {e} with the sdk version, got {a}"))
             }
         }
         (Json::Object(e), Json::Object(a)) => {
@@ -133,10 +150,67 @@ fn matches(expected: &Json, actual: &Json, b: &mut Bindings, path: &str) -> Resu
     }
 }
 
-fn run(path: &PathBuf) -> Result<(), String> {
+/// The dialects every vector runs under, and the collector each sets
+/// (`tests/vectors/README.md`).
+const DIALECTS: [&str; 3] = ["piano", "matomo", "piwik_pro"];
+
+fn collector(dialect: &str) -> Json {
+    let dimensions = json!({"app_version": 1, "connection_type": 2, "visitor_privacy_mode": 3, "visitor_privacy_consent": 4});
+    match dialect {
+        "matomo" => json!({"dialect": "matomo", "app_host": "app.example", "dimensions": dimensions}),
+        "piwik_pro" => json!({"dialect": "piwik_pro", "app_id": PIWIK_PRO_APP, "app_host": "app.example", "dimensions": dimensions}),
+        _ => json!({"dialect": "piano"}),
+    }
+}
+
+const PIWIK_PRO_APP: &str = "0b7f6e5a-1c2d-4e3f-9a8b-7c6d5e4f3a2b";
+
+/// Percent-decoding as PHP's `parse_str` (`+` is a space).
+fn form_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(b) => {
+                    out.push(b);
+                    i += 2;
+                }
+                None => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A Matomo bulk request as the vectors state it: the path and each entry's parameters, decoded.
+fn matomo_request(url: &str, body: &Json) -> Json {
+    let path = url.strip_prefix("https://collect.example.test").unwrap_or(url);
+    let entries: Vec<Json> = body["requests"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|e| {
+                    let q = e.as_str().unwrap_or_default().trim_start_matches('?');
+                    let map: Map<String, Json> =
+                        q.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (form_decode(k), Json::String(form_decode(v)))).collect();
+                    Json::Object(map)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({"path": path, "entries": entries})
+}
+
+fn run(path: &PathBuf, dialect: &str) -> Result<(), String> {
     let v: Json = serde_json::from_str(&std::fs::read_to_string(path).map_err(|e| e.to_string())?).map_err(|e| format!("bad JSON: {e}"))?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut cfg: Map<String, Json> = v["config"].as_object().cloned().unwrap_or_default();
+    cfg.insert("collector".into(), collector(dialect));
     cfg.insert("collect_endpoint".into(), json!("https://collect.example.test"));
     cfg.insert("storage_dir".into(), json!(dir.path()));
     cfg.insert("flush_interval_ms".into(), json!(3_600_000));
@@ -230,29 +304,39 @@ fn run(path: &PathBuf) -> Result<(), String> {
     }
     sdk.shutdown().map_err(|e| e.to_string())?;
 
-    let requests: Vec<Json> = capture
-        .requests
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(url, body)| {
-            let query: BTreeMap<String, String> = url
-                .split_once('?')
-                .map(|(_, q)| q.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
-                .unwrap_or_default();
-            assert_eq!(query.get("s"), Some(&site), "site id in every request");
-            assert!(url.starts_with("https://collect.example.test/event?"), "{url}");
-            json!({"idclient": query.get("idclient"), "events": body["events"]})
-        })
-        .collect();
-    matches(&v["requests"], &Json::Array(requests), &mut b, "requests")?;
-
     let dropped: Vec<Json> = recorder
         .dropped()
         .into_iter()
         .map(|(mode, event, property, reason)| json!({"mode": mode, "event": event, "property": property, "reason": reason}))
         .collect();
-    matches(&v["dropped"], &Json::Array(dropped), &mut b, "dropped")?;
+    if dialect != "piano" {
+        let requests: Vec<Json> = capture.requests.lock().unwrap().iter().map(|(url, body)| matomo_request(url, body)).collect();
+        let got = json!({"requests": requests, "dropped": dropped});
+        if std::env::var_os("MESURE_BLESS_WIRE").is_some() {
+            bless(path, dialect, &got)?;
+        } else {
+            let expected = v.get("wire").and_then(|w| w.get(dialect)).ok_or(format!("no expected wire for {dialect}"))?;
+            matches(expected, &got, &mut b, &format!("wire.{dialect}"))?;
+        }
+    } else {
+        let requests: Vec<Json> = capture
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(url, body)| {
+                let query: BTreeMap<String, String> = url
+                    .split_once('?')
+                    .map(|(_, q)| q.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+                    .unwrap_or_default();
+                assert_eq!(query.get("s"), Some(&site), "site id in every request");
+                assert!(url.starts_with("https://collect.example.test/event?"), "{url}");
+                json!({"idclient": query.get("idclient"), "events": body["events"]})
+            })
+            .collect();
+        matches(&v["requests"], &Json::Array(requests), &mut b, "requests")?;
+        matches(&v["dropped"], &Json::Array(dropped), &mut b, "dropped")?;
+    }
 
     let changes: Vec<Json> = recorder
         .changes()
@@ -279,9 +363,54 @@ fn conformance_vectors() {
         .collect();
     files.sort();
     assert!(files.len() >= 29, "vectors missing: {files:?}");
-    let failures: Vec<String> =
-        files.iter().filter_map(|f| run(f).err().map(|e| format!("{}: {e}", f.file_name().unwrap().to_string_lossy()))).collect();
+    let failures: Vec<String> = files
+        .iter()
+        .flat_map(|f| DIALECTS.iter().map(move |d| (f, d)))
+        .filter_map(|(f, d)| run(f, d).err().map(|e| format!("{} ({d}): {e}", f.file_name().unwrap().to_string_lossy())))
+        .collect();
     assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+}
+
+/// Writes what the dialect sent into the vector's `wire.<dialect>`
+/// (`MESURE_BLESS_WIRE=1`), with the run's random ids as placeholders: the
+/// visitors' `_id` as `$visitorN`, screen views as `$pvN`, the version as
+/// `$sdk_version`. Review the diff before committing it.
+fn bless(path: &PathBuf, dialect: &str, got: &Json) -> Result<(), String> {
+    fn placeholders(v: &mut Json, key: Option<&str>, seen: &mut HashMap<String, String>) {
+        match v {
+            Json::Object(m) => m.iter_mut().for_each(|(k, x)| placeholders(x, Some(k), seen)),
+            Json::Array(a) => a.iter_mut().for_each(|x| placeholders(x, None, seen)),
+            Json::String(s) => {
+                let prefix = match key {
+                    Some("_id") => "$visitor",
+                    Some("pv_id") => "$pv",
+                    _ => {
+                        *s = s.replace(SDK_VERSION, "$sdk_version");
+                        return;
+                    }
+                };
+                let n = seen.keys().filter(|k| k.starts_with(prefix)).count() + 1;
+                let name = seen.iter().find(|(_, id)| *id == s).map(|(k, _)| k.clone()).unwrap_or_else(|| format!("{prefix}{n}"));
+                seen.insert(name.clone(), s.clone());
+                *s = name;
+            }
+            _ => {}
+        }
+    }
+    let mut got = got.clone();
+    placeholders(&mut got, None, &mut HashMap::new());
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let doc: Json = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let mut wire = doc.get("wire").cloned().unwrap_or(json!({}));
+    wire[dialect] = got;
+    // The rest of the file keeps its text; "wire" is written last.
+    let head = match text.find("\n  \"wire\": {") {
+        Some(i) => text[..i].trim_end().trim_end_matches(',').to_owned(),
+        None => text.trim_end().trim_end_matches('}').trim_end().to_owned(),
+    };
+    let wire = serde_json::to_string_pretty(&json!({ "wire": wire })).map_err(|e| e.to_string())?;
+    let wire = wire.trim_start_matches('{').trim_end_matches('}').trim_matches('\n');
+    std::fs::write(path, format!("{head},\n{wire}\n}}\n")).map_err(|e| e.to_string())
 }
 
 #[test]
@@ -297,5 +426,12 @@ fn the_matcher_can_fail() {
     assert!(matches(&json!({"a": 1}), &json!({"a": 1, "b": 2}), &mut b, "x").is_err(), "extra keys fail");
     assert!(matches(&json!([1, 2]), &json!([1]), &mut b, "x").is_err());
     assert!(matches(&json!(12.5), &json!(12.5), &mut b, "x").is_ok());
+    // Matomo's 16-hex `_id` is the same visitor as the UUID it comes from, and no other.
+    assert!(matches(&json!("$visitor1"), &json!("7b7c5a522f0d4f7a"), &mut b, "x").is_ok());
+    assert!(matches(&json!("$visitor1"), &json!("8b7c5a522f0d4f7a"), &mut b, "x").is_err());
+    assert!(matches(&json!("$pv1"), &json!("abc123"), &mut b, "x").is_ok());
+    assert!(matches(&json!("$pv1"), &json!("abc124"), &mut b, "x").is_err());
+    assert!(matches(&json!("Mesure/$sdk_version"), &json!(format!("Mesure/{SDK_VERSION}")), &mut b, "x").is_ok());
+    assert!(matches(&json!("Mesure/$sdk_version"), &json!("Mesure/0.0.0-x"), &mut b, "x").is_err());
     assert!(matches(&json!(1), &json!(2), &mut b, "x").is_err());
 }
