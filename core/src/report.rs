@@ -225,7 +225,7 @@ const fn g(guarantee: &'static str, adversary: &'static str, proof: &'static str
 /// hit when it is tracked, and the egress gate that re-checks it when it is
 /// sent. The stateful model (`privacy_model.rs`) checks every step with both
 /// layers, and with each alone.
-pub const GUARANTEES: [Guarantee; 22] = [
+pub const GUARANTEES: [Guarantee; 23] = [
     g(
         "In exempt mode only the strictly necessary events and properties leave the device, whatever the app tags: other names are held back, and identifying values in allowed properties (e-mail addresses, phone numbers, IP addresses, UUIDs, long numbers, IBANs, coordinates, credentials and tokens) are masked, or held back when they are numbers.",
         "app bug, hostile integrator",
@@ -330,6 +330,11 @@ pub const GUARANTEES: [Guarantee; 22] = [
         "The debug log never shows a property value or a visitor id in clear: the core writes each line (one line, the site first, an app-scoped id cut to four characters), Apple's unified log marks it private, and a release build of the app logs nothing unless the debug log is forced by name.",
         "whoever reads the device's log",
         "diagnostics.rs log_lines_*; Kotlin DiagnosticsTest; Swift DebugLogTests",
+    ),
+    g(
+        "On the Matomo and Piwik PRO wires a hit carries only what passed the egress gate, in the collector's own fields or a custom dimension the configuration maps (anything else is held back and reported); never a cookie, a referrer, a language, the device's local time, a campaign parameter or a token; no property value can forge a parameter; without consent no uid, and the hits of an anonymous mode share one fixed id and start a new visit each (Piwik PRO: uia=1 and only the consent dimensions).",
+        "app bug, hostile integrator, a collector's fingerprinting",
+        "wire/matomo.rs; matomo.rs (the loopback Matomo refuses the rest; hostile_values_never_forge_a_parameter); vectors wire.matomo, wire.piwik_pro",
     ),
     g(
         "Every property or event held back, and every hit the gate or a bound removed, is reported to the listener with its reason.",

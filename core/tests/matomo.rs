@@ -340,3 +340,23 @@ mod probe {
         }
     }
 }
+
+#[test]
+fn the_compliance_report_names_the_wire_and_the_collector_settings() {
+    let w = Wire::new(true);
+    let report = w.env.sdk().compliance_report();
+    let c = &report.collector;
+    assert_eq!((c.dialect.as_str(), c.site.as_str()), ("piwik_pro", format!("idsite={PIWIK_APP}").as_str()));
+    assert_eq!(
+        c.dimensions.iter().map(|(p, n)| (p.as_str(), *n)).collect::<Vec<_>>(),
+        [("app_version", 1), ("connection_type", 2), ("visitor_privacy_consent", 4), ("visitor_privacy_mode", 3)]
+    );
+    assert_eq!(c.settings, PIWIK_PRO_SETTINGS.map(str::to_owned));
+    assert!(c.not_on_wire.contains(&"device_type".to_owned()) && !c.not_on_wire.contains(&"visitor_privacy_mode".to_owned()), "{:?}", c.not_on_wire);
+    let md = report.to_markdown();
+    assert!(md.contains("## The piwik_pro collector") && PIWIK_PRO_SETTINGS.iter().all(|s| md.contains(s)), "{md}");
+    let piano = Env::new().sdk().compliance_report();
+    assert_eq!((piano.collector.dialect.as_str(), piano.collector.settings.len()), ("piano", 0));
+    let matomo = Wire::new(false).env.sdk().compliance_report();
+    assert_eq!(matomo.collector.settings, MATOMO_SETTINGS.map(str::to_owned));
+}
