@@ -3,12 +3,16 @@
 //! Prints, per mode, exactly what the collector received, what the SDK
 //! reported as sent (`Diagnostic::Sent`), what it held back or refused, and
 //! why; then the same session as a dry run, which sends nothing.
+//!
+//! `--collector matomo` or `--collector piwik-pro` runs the same session on
+//! the Matomo or Piwik PRO wire, against the loopback Matomo of
+//! `tests/collector` (which refuses anything no hit of Mesure may carry).
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use mesure_core::*;
-use mesure_test_collector::Collector;
+use mesure_test_collector::{Collector as PianoCollector, MatomoCollector};
 use serde_json::Value as Json;
 
 #[derive(Default)]
@@ -55,7 +59,7 @@ fn show_tagging() {
     println!("  Add to cart!      (an invalid event name)");
 }
 
-fn print_received(collector: &Collector, seen: &mut usize) {
+fn print_received(collector: &PianoCollector, seen: &mut usize) {
     let all = collector.received();
     let new = &all[*seen..];
     *seen = all.len();
@@ -80,6 +84,87 @@ fn print_received(collector: &Collector, seen: &mut usize) {
             }
         }
     }
+}
+
+fn print_matomo(collector: &MatomoCollector, seen: &mut usize) {
+    let all = collector.received();
+    let new = &all[*seen..];
+    *seen = all.len();
+    if new.is_empty() {
+        println!("  Collector received: nothing.");
+        return;
+    }
+    for r in new {
+        let state = if r.acknowledged() { "acknowledged" } else { "refused" };
+        println!("  Collector received POST {} with {} entries ({state}, HTTP {})", r.path, r.entries.len(), r.status.unwrap_or(0));
+        for e in &r.entries {
+            println!("    {:?}{}", e.action, if e.recorded { "" } else { " (not recorded)" });
+            for (k, v) in &e.params {
+                println!("      {k:<28} {v:?}");
+            }
+        }
+    }
+    for v in collector.violations() {
+        println!("  VIOLATION: {v}");
+    }
+}
+
+/// The loopback collector of the chosen wire.
+enum Loopback {
+    Piano(PianoCollector),
+    Matomo(MatomoCollector),
+}
+
+impl Loopback {
+    fn url(&self) -> String {
+        match self {
+            Loopback::Piano(c) => c.url(),
+            Loopback::Matomo(c) => c.url(),
+        }
+    }
+
+    fn print(&self, seen: &mut usize) {
+        match self {
+            Loopback::Piano(c) => print_received(c, seen),
+            Loopback::Matomo(c) => print_matomo(c, seen),
+        }
+    }
+
+    fn received(&self) -> usize {
+        match self {
+            Loopback::Piano(c) => c.received().len(),
+            Loopback::Matomo(c) => c.received().len(),
+        }
+    }
+}
+
+/// `--collector piano|matomo|piwik-pro`.
+fn chosen() -> Result<(Loopback, Collector), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let name = match args.as_slice() {
+        [] => "piano",
+        [flag, name] if flag == "--collector" => name.as_str(),
+        _ => return Err("usage: mesure-demo [--collector piano|matomo|piwik-pro]".into()),
+    };
+    let dimensions: std::collections::BTreeMap<String, u32> =
+        [("app_version", 1), ("connection_type", 2), ("visitor_privacy_mode", 3), ("visitor_privacy_consent", 4)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+    let matomo = || -> Result<MatomoCollector, String> {
+        let c = MatomoCollector::start().map_err(|e| e.to_string())?;
+        c.consent_dimension(Some(4));
+        Ok(c)
+    };
+    Ok(match name {
+        "piano" => (Loopback::Piano(PianoCollector::start().map_err(|e| e.to_string())?), Collector::Piano),
+        "matomo" => (Loopback::Matomo(matomo()?), Collector::Matomo { app_host: "com.example.news".into(), dimensions }),
+        "piwik-pro" => (
+            Loopback::Matomo(matomo()?),
+            Collector::PiwikPro { app_id: "0b7f6e5a-1c2d-4e3f-9a8b-7c6d5e4f3a2b".into(), app_host: "com.example.news".into(), dimensions },
+        ),
+        other => return Err(format!("unknown collector {other:?}: piano, matomo or piwik-pro")),
+    })
 }
 
 fn compact(v: &Json) -> String {
@@ -128,9 +213,10 @@ fn print_reports(listener: &HeldBack) {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let collector = Collector::start()?;
+    let (collector, wire) = chosen()?;
     let storage = tempfile::tempdir()?;
     let mut config = Config::new(collector.url(), 615_000, storage.path());
+    config.collector = wire.clone();
     config.context = DeviceContext {
         os: Some("android".into()),
         os_version: Some("15".into()),
@@ -147,7 +233,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let sdk = Sdk::builder(config).listener(listener.clone()).build()?;
 
     println!("Mesure {SDK_VERSION} demo");
-    println!("Collector: {} (real HTTP on loopback)", collector.url());
+    println!("Collector: {} (real HTTP on loopback), {} wire", collector.url(), wire.name());
     println!("Storage:   {}\n", storage.path().join("mesure.sqlite3").display());
     show_tagging();
 
@@ -164,7 +250,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         println!("\n== Mode {title} ==");
         session(&sdk)?;
         let report = sdk.flush()?;
-        print_received(&collector, &mut seen);
+        collector.print(&mut seen);
         print_reports(&listener);
         println!("  Queue after flush: {} uploaded, {} pending", report.uploaded, report.pending);
     }
@@ -185,14 +271,15 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // The same session as a dry run: built, filtered and reported, never sent.
     let dry_storage = tempfile::tempdir()?;
     let mut config = Config::new(collector.url(), 615_000, dry_storage.path());
+    config.collector = wire;
     config.dry_run = true;
     let dry = Sdk::builder(config).listener(listener.clone()).build()?;
     println!("\n== Dry run (config.dry_run = true), exempt ==");
-    let before = collector.received().len();
+    let before = collector.received();
     session(&dry)?;
     dry.flush()?;
     print_reports(&listener);
-    println!("  Collector received: {} new requests.", collector.received().len() - before);
+    println!("  Collector received: {} new requests.", collector.received() - before);
     dry.shutdown()?;
     Ok(())
 }
