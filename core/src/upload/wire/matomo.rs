@@ -122,13 +122,14 @@ impl Matomo {
         let pv_id: String = row.event_id.chars().filter(char::is_ascii_hexdigit).take(6).collect::<String>().to_ascii_lowercase();
         if hit.name == events::PAGE_DISPLAY {
             let mut url = format!("https://{}/", self.app_host);
-            let path: Vec<&str> = ["page_chapter1", "page_chapter2", "page_chapter3", "page"].into_iter().filter_map(text).collect();
-            url.push_str(&path.iter().map(|s| percent_encode(s)).collect::<Vec<_>>().join("/"));
+            let parts: Vec<&str> = ["page_chapter1", "page_chapter2", "page_chapter3", "page"].into_iter().filter(|k| text(k).is_some()).collect();
+            url.push_str(&parts.iter().filter_map(|k| text(k)).map(percent_encode).collect::<Vec<_>>().join("/"));
             q.add("url", &url);
             if let Some(page) = text("page") {
                 q.add("action_name", page);
             }
-            used.extend(["page_chapter1", "page_chapter2", "page_chapter3", "page"]);
+            // What is not text (a number as the page) falls to the dimensions.
+            used.extend(parts);
             if !anonymous {
                 q.add("pv_id", &pv_id);
                 *screen = Some(pv_id);
@@ -141,10 +142,10 @@ impl Matomo {
             q.add("e_c", category);
             q.add("e_a", action);
             if category == "click" {
-                let parts: Vec<&str> = ["click_chapter1", "click_chapter2", "click_chapter3", "click"].into_iter().filter_map(text).collect();
+                let parts: Vec<&str> = ["click_chapter1", "click_chapter2", "click_chapter3", "click"].into_iter().filter(|k| text(k).is_some()).collect();
                 if text("click").is_some() {
-                    q.add("e_n", &parts.join("::"));
-                    used.extend(["click_chapter1", "click_chapter2", "click_chapter3", "click"]);
+                    q.add("e_n", &parts.iter().filter_map(|k| text(k)).collect::<Vec<_>>().join("::"));
+                    used.extend(parts);
                 }
             }
             if let Some(pv) = screen.as_deref() {
@@ -158,7 +159,7 @@ impl Matomo {
         }
         if let Some(ua) = user_agent(text("os"), text("os_version"), text("device_model")) {
             q.add("ua", &ua);
-            used.extend(["os", "os_version", "device_model"]);
+            used.extend(["os", "os_version", "device_model"].into_iter().filter(|k| text(k).is_some()));
         }
         for (key, value) in data {
             if used.contains(&key.as_str()) {
@@ -394,6 +395,16 @@ mod tests {
         for never in ["urlref", "lang", "h", "m", "s", "_idts", "_idvc", "_viewts", "_rcn", "_rck", "cip", "cdt", "token_auth", "uid"] {
             assert!(!keys.contains(&never), "{never} in {}", list[0]);
         }
+    }
+
+    #[test]
+    fn a_field_that_is_not_text_is_never_dropped_silently() {
+        let wire = Matomo::new(7, "app", &dims(&[("page", 5)]));
+        let hit = serde_json::json!({"name": "page.display", "data": {"page": 12, "page_chapter1": "news", "os": 3}});
+        let (_, list, held) = entries(&wire, &[row(1, VISITOR, "exempt", 0, hit)]);
+        // Not a name for the URL: the mapped page goes to its dimension, the unmapped os is reported.
+        assert_eq!(list[0], "?idsite=7&rec=1&apiv=1&_id=3f2a9c4e8b1d4f6a&cdo=0&url=https%3A%2F%2Fapp%2Fnews&pv_id=a1b2c3&dimension5=12");
+        assert_eq!(held.iter().map(|(_, d)| d.property.as_deref()).collect::<Vec<_>>(), [Some("os")]);
     }
 
     #[test]
