@@ -372,8 +372,11 @@ fn integrator() -> impl Strategy<Value = Integrator> {
     })
 }
 
-fn config(dir: &std::path::Path, send_hits_in_opt_out: bool, integrator: &Integrator) -> Config {
+fn config(dir: &std::path::Path, send_hits_in_opt_out: bool, integrator: &Integrator, wire: Wire) -> Config {
     let mut c = Config::new("https://collect.example.test", SITE, dir);
+    if wire == Wire::Matomo {
+        c.collector = mesure_core::Collector::Matomo { app_host: matomo::HOST.into(), dimensions: matomo::dimensions() };
+    }
     c.context = common::context();
     c.send_hits_in_opt_out = send_hits_in_opt_out;
     c.flush_interval_ms = 3_600_000;
@@ -694,6 +697,8 @@ fn step() -> impl Strategy<Value = Step> {
 struct Request {
     idclient: String,
     site: String,
+    /// Piano: the hits. Matomo: one `{"data": {"event_id": ..}, "params": {..}}`
+    /// per entry (the event id from its mapped dimension).
     events: Vec<Json>,
     /// The answer (0: none).
     status: u16,
@@ -718,7 +723,19 @@ impl HttpClient for Collector {
     fn send(&self, request: HttpRequest, completion: Completion) {
         let body: Json = serde_json::from_slice(&request.body).unwrap_or(Json::Null);
         let query = |k: &str| request.url.split(&format!("{k}=")).nth(1).unwrap_or("").split('&').next().unwrap_or("").to_owned();
-        let events = body["events"].as_array().cloned().unwrap_or_default();
+        let (idclient, site, events) = if request.url.ends_with("/matomo.php") {
+            let entries: Vec<BTreeMap<String, String>> = body["requests"].as_array().into_iter().flatten().map(|e| matomo::decode(e.as_str().unwrap_or(""))).collect();
+            let first = entries.first().cloned().unwrap_or_default();
+            let who = first.get("_id").or(first.get("cid")).cloned().unwrap_or_default();
+            let site = first.get("idsite").cloned().unwrap_or_default();
+            let events = entries
+                .into_iter()
+                .map(|p| json!({"data": {"event_id": p.get(&format!("dimension{}", matomo::EVENT_ID_DIMENSION))}, "params": p}))
+                .collect();
+            (who, site, events)
+        } else {
+            (query("idclient"), query("s"), body["events"].as_array().cloned().unwrap_or_default())
+        };
         let held = self.hold.lock().unwrap().take();
         let status = match &held {
             Some(_) => 0,
@@ -732,7 +749,7 @@ impl HttpClient for Collector {
             }
         };
         let at = self.clock.now_ms();
-        self.log.lock().unwrap().push(Request { idclient: query("idclient"), site: query("s"), events, status, at });
+        self.log.lock().unwrap().push(Request { idclient, site, events, status, at });
         match (held, status) {
             // The driver answers later; it fills in the status.
             (Some(tx), _) => {
@@ -1078,6 +1095,7 @@ fn storage_root() -> tempfile::TempDir {
 
 struct Run {
     dir: tempfile::TempDir,
+    wire: Wire,
     config: Config,
     layers: Layers,
     clock: Arc<StepClock>,
@@ -1113,9 +1131,9 @@ fn fail(what: impl std::fmt::Display) -> TestCaseError {
 
 impl Run {
     /// A run, or `None` when the configuration is refused, as it must be.
-    fn new(send_hits_in_opt_out: bool, integrator: Integrator, layers: Layers) -> Result<Option<Run>, TestCaseError> {
+    fn new(send_hits_in_opt_out: bool, integrator: Integrator, layers: Layers, wire: Wire) -> Result<Option<Run>, TestCaseError> {
         let dir = storage_root();
-        let config = config(dir.path(), send_hits_in_opt_out, &integrator);
+        let config = config(dir.path(), send_hits_in_opt_out, &integrator, wire);
         let start = common::t0();
         let clock = Arc::new(StepClock(start.into()));
         let collector = Arc::new(Collector { clock: clock.clone(), log: Mutex::default(), script: Mutex::default(), hold: Mutex::default() });
@@ -1130,6 +1148,7 @@ impl Run {
         let sdk = Arc::new(built.map_err(|e| fail(format!("{integrator:?}: {e}")))?);
         Ok(Some(Run {
             dir,
+            wire,
             config,
             layers,
             clock,
@@ -1496,13 +1515,23 @@ impl Run {
                 if let Some(at) = self.model.purged.get(&event_id) {
                     ensure!(index < *at, "purged hit {event_id} sent after the purge (request {index}, purge at {at}): {e}");
                 }
-                ensure!(e["name"] == json!(t.event), "event name: {e} for {t:?}");
+                if self.wire == Wire::Piano {
+                    ensure!(e["name"] == json!(t.event), "event name: {e} for {t:?}");
+                }
                 // Whose hit: anonymous modes their fixed id; identified hits
                 // one id per model identity, never shared, valid when sent.
                 match (t.mode.fixed_id(), t.identity) {
+                    (Some(fixed), _) if self.wire == Wire::Matomo => {
+                        ensure!(*idclient == matomo::fixed_cid(fixed) && e["params"]["new_visit"] == "1", "{:?} hit under {idclient}: {e}", t.mode);
+                        ensure!(e["params"].get("_id").is_none(), "an anonymous hit with an _id: {e}");
+                    }
                     (Some(fixed), _) => ensure!(idclient == fixed, "{:?} hit under {idclient}", t.mode),
                     (None, Some(n)) => {
-                        ensure!(common::is_uuid_v4(idclient), "identified hit under {idclient}");
+                        let well_formed = match self.wire {
+                            Wire::Piano => common::is_uuid_v4(idclient),
+                            Wire::Matomo => idclient.len() == 16 && idclient.bytes().all(|b| b.is_ascii_hexdigit()) && e["params"].get("cid").is_none(),
+                        };
+                        ensure!(well_formed, "identified hit under {idclient}");
                         let bound = self.ids.entry(n).or_insert_with(|| idclient.clone());
                         ensure!(bound == idclient, "identity {n} sent under {idclient} and {bound}");
                         let owner = self.owners.entry(idclient.clone()).or_insert(n);
@@ -1511,6 +1540,17 @@ impl Run {
                         ensure!(identity.valid_at(request.at), "identity {n} sent at {} outside its life {identity:?}", request.at);
                     }
                     (None, None) => return Err(fail("an identified hit without identity")),
+                }
+                if self.wire == Wire::Matomo {
+                    let sent: BTreeMap<String, String> = serde_json::from_value(e["params"].clone()).unwrap_or_default();
+                    let expected = matomo::expected(&t, &event_id, request.at);
+                    let (sent, expected) = (matomo::comparable(&sent), matomo::comparable(&expected));
+                    ensure!(sent == expected, "{:?} hit {} on the Matomo wire:\n sent     {sent:?}\n expected {expected:?}", t.mode, t.event);
+                    for (k, v) in e["params"].as_object().into_iter().flatten() {
+                        let v = v.as_str().filter(|_| k != "_id").unwrap_or_default();
+                        ensure!(!known_ids.iter().any(|id| v.contains(id.as_str())), "a visitor id inside an entry: {v}");
+                    }
+                    continue;
                 }
                 // Exactly what the rules allow, with the right values.
                 let mut expected: serde_json::Map<String, Json> = t.data.clone().into_iter().collect();
@@ -1566,7 +1606,12 @@ impl Run {
             for e in &r.events {
                 let id = e["data"]["event_id"].as_str().unwrap_or_default().to_owned();
                 ensure!(!settled.contains(&id), "hit {id} sent again after it was acknowledged or refused");
-                let copy = (r.idclient.clone(), e.clone());
+                // A retry on the Matomo wire says again how long ago the event was (cdo).
+                let mut e = e.clone();
+                if let Some(params) = e.get_mut("params").and_then(Json::as_object_mut) {
+                    params.remove("cdo");
+                }
+                let copy = (r.idclient.clone(), e);
                 let first = copies.entry(id.clone()).or_insert_with(|| copy.clone());
                 ensure!(*first == copy, "two different copies of hit {id}: {first:?} / {copy:?}");
                 if acked || refused {
@@ -1575,8 +1620,10 @@ impl Run {
             }
         }
         let held: HashMap<String, EgressReason> = self.gate.0.lock().unwrap().iter().map(|(r, id)| (id.clone(), *r)).collect();
+        // Matomo counts an action older than 24 hours invalid: such hits are held back (and reported), by design.
+        let too_old: HashSet<String> = held.iter().filter(|(_, r)| **r == EgressReason::TooOldForCollector).map(|(id, _)| id.clone()).collect();
         if self.layers.track_filter && self.layers.egress_gate {
-            ensure!(held.is_empty(), "with the filter on, the egress gate held hits back: {held:?}");
+            ensure!(held.len() == too_old.len(), "with the filter on, the egress gate held hits back: {held:?}");
         }
         let age = i64::from(self.model.integrator.queue_max_age_days) * DAY;
         for (id, t) in &self.model.hits {
@@ -1587,6 +1634,7 @@ impl Run {
                 || t.dry
                 || expirable
                 || self.id_invalid_seen.contains(id)
+                || too_old.contains(id)
                 || (!self.layers.track_filter && held.contains_key(id));
             ensure!(accounted, "accepted hit {id} ({t:?}) was neither delivered nor accounted for");
         }
@@ -1598,8 +1646,8 @@ fn sequence() -> impl Strategy<Value = (bool, Integrator, Vec<Step>)> {
     (any::<bool>(), integrator(), prop::collection::vec(step(), 1..30))
 }
 
-fn run_sequence(send_hits_in_opt_out: bool, integrator: Integrator, steps: &[Step], layers: Layers) -> Check {
-    let Some(mut run) = Run::new(send_hits_in_opt_out, integrator, layers)? else { return Ok(()) };
+fn run_sequence(send_hits_in_opt_out: bool, integrator: Integrator, steps: &[Step], layers: Layers, wire: Wire) -> Check {
+    let Some(mut run) = Run::new(send_hits_in_opt_out, integrator, layers, wire)? else { return Ok(()) };
     for s in steps {
         run.step(s)?;
     }
@@ -1615,11 +1663,15 @@ static STEPS_RUN: AtomicU64 = AtomicU64::new(0);
 
 /// `cases` sequences from a seed of their own, with these layers.
 fn run(cases: u32, seed: u8, layers: Layers, what: &str) {
+    run_on(cases, seed, layers, Wire::Piano, what)
+}
+
+fn run_on(cases: u32, seed: u8, layers: Layers, wire: Wire, what: &str) {
     let config = RunnerConfig { cases, failure_persistence: None, ..RunnerConfig::default() };
     let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]));
     let result = runner.run(&sequence(), |(opt_out_hits, integrator, steps)| {
         STEPS_RUN.fetch_add(steps.len() as u64, Ordering::Relaxed);
-        run_sequence(opt_out_hits, integrator, &steps, layers)
+        run_sequence(opt_out_hits, integrator, &steps, layers, wire)
     });
     if let Err(e) = result {
         panic!("{what}: {e}");
@@ -1647,4 +1699,169 @@ fn privacy_model_the_egress_gate_alone() {
 #[test]
 fn privacy_model_the_filter_alone() {
     run(count("MESURE_MODEL_LAYER_SEQUENCES", 1_000), 4, Layers { track_filter: true, egress_gate: false }, "track-time filter alone");
+}
+
+#[test]
+fn privacy_model_on_the_matomo_wire() {
+    run_on(count("MESURE_MODEL_LAYER_SEQUENCES", 1_000), 5, BOTH, Wire::Matomo, "both layers, Matomo wire");
+}
+
+/// Which collector's wire the run speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    Piano,
+    Matomo,
+}
+
+/// The Matomo wire as the model expects it, written from the wire's
+/// contract (tests/vectors/README.md, issue 18), not from the encoder.
+mod matomo {
+    use super::*;
+
+    pub const HOST: &str = "app.example";
+    /// Every name a hit of the model can carry, each mapped to a custom
+    /// dimension, so that everything that leaves is compared.
+    pub const MAPPED: [&str; 44] = [
+        "page", "page_chapter1", "page_chapter2", "page_chapter3", "click", "click_chapter1", "previous_page", "device_model", "connection_type", "os",
+        "os_version", "ab_variant", "search_category", "free_text", "user_id", "event_id", "visitor_privacy_mode", "visitor_privacy_consent",
+        "visitor_privacy_purposes", "idclient", "device_timestamp_utc", "event_collection_version", "event_collection_platform", "basket_value",
+        "long_text", "list", "article_id", "theme", "level", "location", "ip", "reco_slot", "ad_campaign", "reco_segment", "user_segment", "page_load_time",
+        "device_brand", "device_type", "device_screen_width", "device_screen_height", "app_version", "page_duration", "page_scroll_depth", "click_chapter2",
+    ];
+    pub const EVENT_ID_DIMENSION: usize = 16;
+
+    pub fn dimensions() -> BTreeMap<String, u32> {
+        MAPPED.iter().enumerate().map(|(i, k)| ((*k).to_owned(), i as u32 + 1)).collect()
+    }
+
+    fn dimension(key: &str) -> Option<String> {
+        MAPPED.iter().position(|k| *k == key).map(|i| format!("dimension{}", i + 1))
+    }
+
+    /// PHP's parse_str: `+` is a space, `%XX` a byte.
+    pub fn decode(entry: &str) -> BTreeMap<String, String> {
+        fn unescape(s: &str) -> String {
+            let b = s.as_bytes();
+            let mut out = Vec::with_capacity(b.len());
+            let mut i = 0;
+            while i < b.len() {
+                match b[i] {
+                    b'+' => out.push(b' '),
+                    b'%' if i + 2 < b.len() => {
+                        match std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                            Some(x) => {
+                                out.push(x);
+                                i += 2;
+                            }
+                            None => out.push(b'%'),
+                        }
+                    }
+                    x => out.push(x),
+                }
+                i += 1;
+            }
+            String::from_utf8_lossy(&out).into_owned()
+        }
+        entry.trim_start_matches('?').split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (unescape(k), unescape(v))).collect()
+    }
+
+    pub fn fixed_cid(fixed: &str) -> String {
+        let mut bytes = [0u8; 8];
+        bytes.iter_mut().zip(fixed.bytes()).for_each(|(b, c)| *b = c);
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn text(v: &Json) -> String {
+        match v {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The entry a tracked hit must leave as, but for the visitor
+    /// (`_id`/`cid`, `new_visit`: checked as whose it is), `pv_id` and `ua`
+    /// (their form only, see [`comparable`]).
+    pub fn expected(t: &Tracked, event_id: &str, sent_at: i64) -> BTreeMap<String, String> {
+        let mut data: BTreeMap<String, Json> = t.data.clone();
+        data.insert("event_id".into(), json!(event_id));
+        let txt = |k: &str| data.get(k).and_then(Json::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+        let mut out = BTreeMap::new();
+        let mut put = |k: &str, v: String| {
+            out.insert(k.to_owned(), v);
+        };
+        put("idsite", SITE.to_string());
+        put("rec", "1".into());
+        put("apiv", "1".into());
+        put("cdo", ((sent_at - t.at).max(0) / 1000).to_string());
+        let mut used: Vec<&str> = Vec::new();
+        if t.mode == M::OptIn {
+            if let Some(uid) = txt("user_id") {
+                put("uid", uid);
+                used.push("user_id");
+            }
+        }
+        if t.event == "page.display" {
+            let parts: Vec<&str> = ["page_chapter1", "page_chapter2", "page_chapter3", "page"].into_iter().filter(|k| txt(k).is_some()).collect();
+            let path: Vec<String> = parts.iter().filter_map(|k| txt(k)).map(|s| pct(&s)).collect();
+            put("url", format!("https://{HOST}/{}", path.join("/")));
+            if let Some(p) = txt("page") {
+                put("action_name", p);
+            }
+            used.extend(parts);
+        } else {
+            let (c, a) = match t.event.split_once('.') {
+                Some((c, a)) if !c.is_empty() && !a.is_empty() => (c.to_owned(), a.to_owned()),
+                _ => (t.event.clone(), t.event.clone()),
+            };
+            if c == "click" && txt("click").is_some() {
+                let parts: Vec<&str> = ["click_chapter1", "click_chapter2", "click_chapter3", "click"].into_iter().filter(|k| txt(k).is_some()).collect();
+                put("e_n", parts.iter().filter_map(|k| txt(k)).collect::<Vec<_>>().join("::"));
+                used.extend(parts);
+            }
+            put("e_c", c);
+            put("e_a", a);
+        }
+        let num = |k: &str| data.get(k).and_then(Json::as_u64);
+        if let (Some(w), Some(h)) = (num("device_screen_width"), num("device_screen_height")) {
+            put("res", format!("{w}x{h}"));
+            used.extend(["device_screen_width", "device_screen_height"]);
+        }
+        if txt("os").is_some() {
+            put("ua", String::new());
+            used.extend(["os", "os_version", "device_model"].into_iter().filter(|k| txt(k).is_some()));
+        }
+        for (k, v) in &data {
+            if used.contains(&k.as_str()) {
+                continue;
+            }
+            if let Some(d) = dimension(k) {
+                put(&d, text(v));
+            }
+        }
+        out
+    }
+
+    fn pct(s: &str) -> String {
+        s.bytes()
+            .map(|b| if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect()
+    }
+
+    /// An entry without its visitor, with `pv_id` and `ua` reduced to
+    /// their form (6 hex digits; a user agent naming the SDK).
+    pub fn comparable(entry: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut out = entry.clone();
+        for k in ["_id", "cid", "new_visit", "pv_id"] {
+            out.remove(k);
+        }
+        if let Some(ua) = out.get_mut("ua") {
+            *ua = if ua.is_empty() || ua.contains("Mesure/") { "Mesure".into() } else { format!("not the SDK's: {ua}") };
+        }
+        if let Some(pv) = entry.get("pv_id") {
+            if !(pv.len() == 6 && pv.bytes().all(|b| b.is_ascii_hexdigit())) {
+                out.insert("pv_id".into(), pv.clone());
+            }
+        }
+        out
+    }
 }
