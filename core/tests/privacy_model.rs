@@ -724,7 +724,8 @@ impl HttpClient for Collector {
         let body: Json = serde_json::from_slice(&request.body).unwrap_or(Json::Null);
         let query = |k: &str| request.url.split(&format!("{k}=")).nth(1).unwrap_or("").split('&').next().unwrap_or("").to_owned();
         let (idclient, site, events) = if request.url.ends_with("/matomo.php") {
-            let entries: Vec<BTreeMap<String, String>> = body["requests"].as_array().into_iter().flatten().map(|e| matomo::decode(e.as_str().unwrap_or(""))).collect();
+            let entries: Vec<BTreeMap<String, String>> =
+                body["requests"].as_array().into_iter().flatten().map(|e| matomo::decode(e.as_str().unwrap_or(""))).collect();
             let first = entries.first().cloned().unwrap_or_default();
             let who = first.get("_id").or(first.get("cid")).cloned().unwrap_or_default();
             let site = first.get("idsite").cloned().unwrap_or_default();
@@ -1529,7 +1530,9 @@ impl Run {
                     (None, Some(n)) => {
                         let well_formed = match self.wire {
                             Wire::Piano => common::is_uuid_v4(idclient),
-                            Wire::Matomo => idclient.len() == 16 && idclient.bytes().all(|b| b.is_ascii_hexdigit()) && e["params"].get("cid").is_none(),
+                            Wire::Matomo => {
+                                idclient.len() == 16 && idclient.bytes().all(|b| b.is_ascii_hexdigit()) && e["params"].get("cid").is_none()
+                            }
                         };
                         ensure!(well_formed, "identified hit under {idclient}");
                         let bound = self.ids.entry(n).or_insert_with(|| idclient.clone());
@@ -1606,10 +1609,13 @@ impl Run {
             for e in &r.events {
                 let id = e["data"]["event_id"].as_str().unwrap_or_default().to_owned();
                 ensure!(!settled.contains(&id), "hit {id} sent again after it was acknowledged or refused");
-                // A retry on the Matomo wire says again how long ago the event was (cdo).
+                // A retry on the Matomo wire says again how long ago the event
+                // was (cdo), and a click's screen view id is the last one the
+                // process sent (none after a restart).
                 let mut e = e.clone();
                 if let Some(params) = e.get_mut("params").and_then(Json::as_object_mut) {
                     params.remove("cdo");
+                    params.remove("pv_id");
                 }
                 let copy = (r.idclient.clone(), e);
                 let first = copies.entry(id.clone()).or_insert_with(|| copy.clone());
@@ -1722,11 +1728,50 @@ mod matomo {
     /// Every name a hit of the model can carry, each mapped to a custom
     /// dimension, so that everything that leaves is compared.
     pub const MAPPED: [&str; 44] = [
-        "page", "page_chapter1", "page_chapter2", "page_chapter3", "click", "click_chapter1", "previous_page", "device_model", "connection_type", "os",
-        "os_version", "ab_variant", "search_category", "free_text", "user_id", "event_id", "visitor_privacy_mode", "visitor_privacy_consent",
-        "visitor_privacy_purposes", "idclient", "device_timestamp_utc", "event_collection_version", "event_collection_platform", "basket_value",
-        "long_text", "list", "article_id", "theme", "level", "location", "ip", "reco_slot", "ad_campaign", "reco_segment", "user_segment", "page_load_time",
-        "device_brand", "device_type", "device_screen_width", "device_screen_height", "app_version", "page_duration", "page_scroll_depth", "click_chapter2",
+        "page",
+        "page_chapter1",
+        "page_chapter2",
+        "page_chapter3",
+        "click",
+        "click_chapter1",
+        "previous_page",
+        "device_model",
+        "connection_type",
+        "os",
+        "os_version",
+        "ab_variant",
+        "search_category",
+        "free_text",
+        "user_id",
+        "event_id",
+        "visitor_privacy_mode",
+        "visitor_privacy_consent",
+        "visitor_privacy_purposes",
+        "idclient",
+        "device_timestamp_utc",
+        "event_collection_version",
+        "event_collection_platform",
+        "basket_value",
+        "long_text",
+        "list",
+        "article_id",
+        "theme",
+        "level",
+        "location",
+        "ip",
+        "reco_slot",
+        "ad_campaign",
+        "reco_segment",
+        "user_segment",
+        "page_load_time",
+        "device_brand",
+        "device_type",
+        "device_screen_width",
+        "device_screen_height",
+        "app_version",
+        "page_duration",
+        "page_scroll_depth",
+        "click_chapter2",
     ];
     pub const EVENT_ID_DIMENSION: usize = 16;
 
@@ -1747,15 +1792,13 @@ mod matomo {
             while i < b.len() {
                 match b[i] {
                     b'+' => out.push(b' '),
-                    b'%' if i + 2 < b.len() => {
-                        match std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                            Some(x) => {
-                                out.push(x);
-                                i += 2;
-                            }
-                            None => out.push(b'%'),
+                    b'%' if i + 2 < b.len() => match std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                        Some(x) => {
+                            out.push(x);
+                            i += 2;
                         }
-                    }
+                        None => out.push(b'%'),
+                    },
                     x => out.push(x),
                 }
                 i += 1;
@@ -1814,7 +1857,8 @@ mod matomo {
                 _ => (t.event.clone(), t.event.clone()),
             };
             if c == "click" && txt("click").is_some() {
-                let parts: Vec<&str> = ["click_chapter1", "click_chapter2", "click_chapter3", "click"].into_iter().filter(|k| txt(k).is_some()).collect();
+                let parts: Vec<&str> =
+                    ["click_chapter1", "click_chapter2", "click_chapter3", "click"].into_iter().filter(|k| txt(k).is_some()).collect();
                 put("e_n", parts.iter().filter_map(|k| txt(k)).collect::<Vec<_>>().join("::"));
                 used.extend(parts);
             }

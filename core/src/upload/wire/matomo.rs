@@ -15,6 +15,7 @@
 //! falls back to a daily fingerprint of the IP and the user agent).
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use serde_json::Value as Json;
 
@@ -72,6 +73,12 @@ pub(crate) struct Matomo {
     pub app_host: String,
     pub dimensions: BTreeMap<String, u32>,
     pub flavour: Flavour,
+    /// The visitor and `pv_id` of the last screen view encoded: hits leave
+    /// oldest first, so a click whose screen left in an earlier request (a
+    /// batch split by the collector, a full batch) still carries its
+    /// screen's `pv_id`. Lost with the process: the first click after a
+    /// restart carries none.
+    pub last_screen: Mutex<Option<(String, String)>>,
 }
 
 impl Matomo {
@@ -81,6 +88,7 @@ impl Matomo {
             app_host: app_host.to_owned(),
             dimensions: dimensions.clone(),
             flavour: Flavour { path: "/matomo.php", tracker: None, anonymous_without_consent: false },
+            last_screen: Mutex::new(None),
         }
     }
 
@@ -142,7 +150,8 @@ impl Matomo {
             q.add("e_c", category);
             q.add("e_a", action);
             if category == "click" {
-                let parts: Vec<&str> = ["click_chapter1", "click_chapter2", "click_chapter3", "click"].into_iter().filter(|k| text(k).is_some()).collect();
+                let parts: Vec<&str> =
+                    ["click_chapter1", "click_chapter2", "click_chapter3", "click"].into_iter().filter(|k| text(k).is_some()).collect();
                 if text("click").is_some() {
                     q.add("e_n", &parts.iter().filter_map(|k| text(k)).collect::<Vec<_>>().join("::"));
                     used.extend(parts);
@@ -199,12 +208,17 @@ impl Dialect for Matomo {
 
     fn request(&self, batch: &Batch<'_>) -> Encoded {
         let mut held = Vec::new();
-        let mut screen = None;
+        let mut last = self.last_screen.lock().unwrap_or_else(|p| p.into_inner());
+        let mut screen = last.as_ref().filter(|(visitor, _)| visitor == batch.visitor).map(|(_, pv)| pv.clone());
         let entries: Vec<Json> = batch
             .rows
             .iter()
             .filter_map(|row| StoredHit::read(&row.body).map(|hit| Json::String(self.entry(row, &hit, batch.now_ms, &mut screen, &mut held))))
             .collect();
+        if let Some(pv) = screen {
+            *last = Some((batch.visitor.to_owned(), pv));
+        }
+        drop(last);
         let body = serde_json::json!({ "requests": entries }).to_string();
         let request = HttpRequest {
             url: format!("{}{}", batch.endpoint, self.flavour.path),
@@ -352,6 +366,22 @@ mod tests {
             (held[0].0.as_str(), held[0].1.property.as_deref(), &held[0].1.reason),
             ("exempt", Some("connection_type"), &DropReason::NotOnWire)
         );
+    }
+
+    #[test]
+    fn a_click_sent_after_its_screen_keeps_the_screen_view_id() {
+        let wire = Matomo::new(7, "app", &BTreeMap::new());
+        let screen = row(1, VISITOR, "exempt", 0, serde_json::json!({"name": "page.display", "data": {"page": "p"}}));
+        let click = row(2, VISITOR, "exempt", 0, serde_json::json!({"name": "click.action", "data": {"click": "c"}}));
+        let (_, both, _) = entries(&wire, &[screen.clone(), click.clone()]);
+        // The same click alone, after its screen left in an earlier request (a split batch).
+        let (_, alone, _) = entries(&wire, std::slice::from_ref(&click));
+        assert_eq!(alone[0], both[1]);
+        assert!(alone[0].ends_with("&pv_id=a1b2c3"), "{}", alone[0]);
+        // Another visitor's click does not take it.
+        let other = row(3, "9f2a9c4e-8b1d-4f6a-9e2b-7c5d1a0f4e3b", "exempt", 0, serde_json::json!({"name": "click.action", "data": {"click": "c"}}));
+        let (_, list, _) = entries(&wire, &[other]);
+        assert!(!list[0].contains("pv_id"), "{}", list[0]);
     }
 
     #[test]

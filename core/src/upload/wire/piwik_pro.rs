@@ -5,6 +5,7 @@
 //! custom dimension but the one that tells exempt data from consented data.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use super::matomo::{Flavour, Matomo};
 use crate::version::SDK_VERSION;
@@ -15,5 +16,6 @@ pub(crate) fn piwik_pro(app_id: &str, app_host: &str, dimensions: &BTreeMap<Stri
         app_host: app_host.to_owned(),
         dimensions: dimensions.clone(),
         flavour: Flavour { path: "/ppms.php", tracker: Some(SDK_VERSION), anonymous_without_consent: true },
+        last_screen: Mutex::new(None),
     }
 }
