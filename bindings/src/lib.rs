@@ -220,6 +220,13 @@ impl MesureCore {
         self.sdk.compliance_report().to_markdown()
     }
 
+    /// The policy's hash (`sha256=<hex>`), the same for the same
+    /// configuration and SDK version on every platform; every request
+    /// carries it in the `Mesure-Policy` header.
+    pub fn policy_hash(&self) -> String {
+        self.sdk.policy_hash()
+    }
+
     /// Counters since the SDK started.
     pub fn stats(&self) -> Stats {
         self.sdk.stats().into()

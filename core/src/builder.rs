@@ -17,6 +17,7 @@ use crate::messages::{ModeOp, Op, VisitorAction};
 use crate::mode::ModeChangeReason;
 use crate::notifier::{self, Notices};
 use crate::purpose::PurposeState;
+use crate::report::ComplianceReport;
 use crate::rules::RuleBook;
 use crate::sdk::{Inner, Running, Sdk};
 use crate::shared::{Layers, Shared};
@@ -326,6 +327,7 @@ impl Opening {
             storage_dir: config.storage_dir.clone(),
             endpoint: config.endpoint_base(),
             wire: wire::dialect(&config.collector, config.site_id),
+            policy_hash: ComplianceReport::policy_hash_of(&config, &rules),
             config,
             clock,
             random,

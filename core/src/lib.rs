@@ -41,6 +41,7 @@ mod report;
 mod rules;
 mod scrub;
 mod sdk;
+mod sha256;
 mod shared;
 mod state;
 mod stats;
@@ -69,7 +70,9 @@ pub use notifier::MAX_QUEUED_DIAGNOSTICS;
 pub use purpose::Overlap;
 pub use purpose::PurposeChoice;
 pub use purpose::{PurposeMode, AUDIENCE_MEASUREMENT};
-pub use report::{CollectorReport, ComplianceReport, Guarantee, ModeReport, PurposeReport, GUARANTEES, MATOMO_SETTINGS, PIWIK_PRO_SETTINGS};
+pub use report::{
+    CollectorReport, ComplianceReport, Guarantee, ModeReport, PurposeReport, GUARANTEES, MATOMO_SETTINGS, PIWIK_PRO_SETTINGS, POLICY_HEADER,
+};
 pub use rules::{PropertyEntry, EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
 pub use sdk::Sdk;
 pub use state::MAX_IN_FLIGHT;

@@ -11,6 +11,7 @@ use crate::mode::{PurposeMode, VisitorMode};
 use crate::purpose::Overlap;
 use crate::purpose::AUDIENCE_MEASUREMENT;
 use crate::rules::{PropertyEntry, RuleBook};
+use crate::sha256;
 use crate::version::SDK_VERSION;
 use crate::visitor_id::VISITOR_ID_LIFETIME_MONTHS;
 
@@ -65,6 +66,8 @@ pub struct ComplianceReport {
     pub queue_max_hits: u32,
     /// The queue's bound by age.
     pub queue_max_age_days: u32,
+    /// Event-name patterns never sent, in any mode.
+    pub forbidden_events: Vec<String>,
     /// What each mode lets leave the device.
     pub modes: Vec<ModeReport>,
     /// The purposes of consent, their properties, and what each of their
@@ -79,7 +82,15 @@ pub struct ComplianceReport {
     pub server_side_duties: Vec<String>,
     /// The collector's wire, and the settings it needs on its side.
     pub collector: CollectorReport,
+    /// The policy's hash: SHA-256 of this report without its date, as
+    /// `sha256=<64 hex>`. Every request carries it (`Mesure-Policy`), so a
+    /// received hit names the exact rules that let it out; the same
+    /// configuration and SDK version give the same hash on every platform.
+    pub policy_hash: String,
 }
+
+/// The header every request carries, naming the policy that filtered it.
+pub const POLICY_HEADER: &str = "Mesure-Policy";
 
 /// The collector's wire in the compliance report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -389,7 +400,7 @@ impl ComplianceReport {
                 }
             })
             .collect();
-        ComplianceReport {
+        let mut report = ComplianceReport {
             generated_at: format_rfc3339(now),
             sdk_version: SDK_VERSION.to_owned(),
             endpoint: config.endpoint_base(),
@@ -401,13 +412,30 @@ impl ComplianceReport {
             consent_lifetime_months: config.consent_lifetime_months,
             queue_max_hits: config.queue_max_hits,
             queue_max_age_days: config.queue_max_age_days,
+            forbidden_events: config.forbidden_events.clone(),
             modes,
             purposes: rules.purposes().patterns().map(|(p, patterns)| PurposeReport::new(p, patterns)).collect(),
             purpose_overlaps: rules.purposes().overlaps(),
             guarantees: GUARANTEES.to_vec(),
             server_side_duties: SERVER_SIDE_DUTIES.iter().map(|s| (*s).to_owned()).collect(),
             collector: CollectorReport::new(config),
-        }
+            policy_hash: String::new(),
+        };
+        report.policy_hash = report.hash();
+        report
+    }
+
+    /// SHA-256 of the report without its date (and without this hash).
+    fn hash(&self) -> String {
+        let mut canonical = self.clone();
+        canonical.generated_at.clear();
+        canonical.policy_hash.clear();
+        format!("sha256={}", sha256::hex(serde_json::to_string(&canonical).unwrap_or_default().as_bytes()))
+    }
+
+    /// The policy hash of a configuration ([`ComplianceReport::policy_hash`]).
+    pub(crate) fn policy_hash_of(config: &Config, rules: &RuleBook) -> String {
+        ComplianceReport::new(config, rules, 0).policy_hash
     }
 
     /// The report as pretty-printed JSON.
@@ -422,6 +450,7 @@ impl ComplianceReport {
         let _ = writeln!(s, "# Mesure compliance report\n");
         let _ = writeln!(s, "Generated {} by mesure {}.\n", self.generated_at, self.sdk_version);
         let _ = writeln!(s, "- Collection endpoint: `{}`, {} wire (`{}`)", self.endpoint, self.collector.dialect, self.collector.site);
+        let _ = writeln!(s, "- Policy hash: `{}` (every request carries it in the `{POLICY_HEADER}` header)", self.policy_hash);
         let _ = writeln!(s, "- Default mode (before any choice, and after consent lapses): `{}`", self.default_mode);
         let _ = writeln!(
             s,
@@ -429,7 +458,11 @@ impl ComplianceReport {
             self.visitor_id_source, self.visitor_id_lifetime_months
         );
         let _ = writeln!(s, "- Consent (opt-in) kept {} calendar months, then asked again", self.consent_lifetime_months);
-        let _ = writeln!(s, "- Queue: at most {} hits, {} days; oldest dropped first\n", self.queue_max_hits, self.queue_max_age_days);
+        let _ = writeln!(s, "- Queue: at most {} hits, {} days; oldest dropped first", self.queue_max_hits, self.queue_max_age_days);
+        if !self.forbidden_events.is_empty() {
+            let _ = writeln!(s, "- Events never sent, in any mode: {}", self.forbidden_events.join(", "));
+        }
+        let _ = writeln!(s);
         for m in &self.modes {
             let _ = writeln!(s, "## Mode `{}`\n", m.mode);
             let _ = writeln!(s, "- Consent flag: {}; needs consent: {}; sends hits: {}", m.consent, m.requires_consent, m.sends_hits);

@@ -250,6 +250,13 @@ impl Sdk {
         ComplianceReport::new(&self.inner.config, &self.inner.rules, self.inner.clock.now_ms())
     }
 
+    /// The policy's hash (`sha256=<hex>`): the same for the same
+    /// configuration and SDK version, on every platform; every request
+    /// carries it in the `Mesure-Policy` header.
+    pub fn policy_hash(&self) -> String {
+        ComplianceReport::policy_hash_of(&self.inner.config, &self.inner.rules)
+    }
+
     /// The counters since this SDK started (zero before the store is open).
     pub fn stats(&self) -> Stats {
         match self.inner.running.get() {

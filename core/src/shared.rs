@@ -73,6 +73,8 @@ pub(crate) struct Shared {
     pub endpoint: String,
     /// The collector's wire.
     pub wire: Box<dyn Dialect>,
+    /// `sha256=<hex>`: the policy's hash, sent with every request.
+    pub policy_hash: String,
     /// Mode changes and diagnostics for the listener's thread.
     pub notices: Arc<Notices>,
     /// Bumped by the writer each time it recreates the database file.

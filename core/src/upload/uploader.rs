@@ -33,6 +33,7 @@ use crate::gate::Gate;
 use crate::hit::MAX_REQUEST_BYTES;
 use crate::messages::{Op, UpMsg};
 use crate::mode::FIXED_VISITOR_IDS;
+use crate::report::POLICY_HEADER;
 use crate::shared::Shared;
 use crate::stats::Counters;
 use crate::store::{self, PendingRow};
@@ -438,7 +439,9 @@ impl Uploader {
         for (mode, dropped) in encoded.held {
             shared.diagnostic(Diagnostic::Dropped { mode, dropped });
         }
-        encoded.request
+        let mut request = encoded.request;
+        request.headers.push((POLICY_HEADER.into(), shared.policy_hash.clone()));
+        request
     }
 
     /// Waits for the client's answer, at most the request timeout plus a
