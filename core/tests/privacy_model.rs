@@ -1835,7 +1835,7 @@ mod matomo {
         put("idsite", SITE.to_string());
         put("rec", "1".into());
         put("apiv", "1".into());
-        put("cdo", ((sent_at - t.at).max(0) / 1000).to_string());
+        put("cdo", (sent_at.saturating_sub(t.at).max(0) / 1000).to_string());
         let mut used: Vec<&str> = Vec::new();
         if t.mode == M::OptIn {
             if let Some(uid) = txt("user_id") {
