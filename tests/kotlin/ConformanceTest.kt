@@ -7,6 +7,7 @@ import com.google.gson.JsonObject
 import com.google.gson.JsonParser
 import com.google.gson.JsonPrimitive
 import eu.mesure.ffi.AllowedProperty
+import eu.mesure.ffi.Collector as WireCollector
 import eu.mesure.ffi.CustomMode
 import eu.mesure.ffi.DeviceContext
 import eu.mesure.ffi.MesureCore
@@ -23,34 +24,112 @@ import eu.mesure.ffi.visitorModeFromName
 import eu.mesure.ffi.visitorModeName
 import java.io.File
 import java.time.OffsetDateTime
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.junit.runners.Parameterized
 
 /**
- * Runs every vector file of tests/vectors through the generated Kotlin bindings:
- * the same files, the same expectations as the Rust and Swift runners.
+ * Runs every vector file of tests/vectors through the generated Kotlin
+ * bindings, once per collector wire (piano, matomo, piwik_pro): the same
+ * files, the same expectations as the Rust and Swift runners.
  */
 @RunWith(Parameterized::class)
-class ConformanceTest(private val name: String, private val file: File) {
+class ConformanceTest(private val name: String, private val file: File, private val dialect: String) {
     companion object {
         @JvmStatic
         @Parameterized.Parameters(name = "{0}")
         fun vectors(): List<Array<Any>> {
             val files = Env.vectorsDir.listFiles { f -> f.name.endsWith(".json") }?.sortedBy { it.name }.orEmpty()
             check(files.size >= 26) { "vectors missing in ${Env.vectorsDir}" }
-            return files.map { arrayOf(it.nameWithoutExtension, it) }
+            return files.flatMap { f -> DIALECTS.map { d -> arrayOf<Any>("${f.nameWithoutExtension} ($d)", f, d) } }
         }
     }
 
+    @Test
+    fun vector() {
+        val v = JsonParser.parseString(file.readText()).asJsonObject
+        try {
+            VectorRun(v, dialect).run()
+        } catch (e: Throwable) {
+            throw AssertionError("${file.name} ($dialect): ${e.message}", e)
+        }
+    }
+}
+
+/** The dialects every vector runs under (tests/vectors/README.md, "Every vector under every dialect"). */
+val DIALECTS = listOf("piano", "matomo", "piwik_pro")
+
+private const val ENDPOINT = "https://collect.example.test"
+private const val PIWIK_PRO_APP = "0b7f6e5a-1c2d-4e3f-9a8b-7c6d5e4f3a2b"
+
+/** The collector each dialect sets, whatever the vector's config says (as the Rust runner's `collector`). */
+fun vectorCollector(dialect: String): WireCollector {
+    val dimensions = mapOf("app_version" to 1, "connection_type" to 2, "visitor_privacy_mode" to 3, "visitor_privacy_consent" to 4)
+    return when (dialect) {
+        "piano" -> WireCollector.Piano
+        "matomo" -> WireCollector.Matomo(appHost = "app.example", dimensions = dimensions)
+        "piwik_pro" -> WireCollector.PiwikPro(appId = PIWIK_PRO_APP, appHost = "app.example", dimensions = dimensions)
+        else -> error("unknown dialect $dialect")
+    }
+}
+
+/** Percent-decoding as PHP's `parse_str` does: `+` is a space, `%XX` a byte, the bytes UTF-8. */
+fun formDecode(s: String): String {
+    val bytes = s.toByteArray(Charsets.UTF_8)
+    val out = java.io.ByteArrayOutputStream(bytes.size)
+    fun hex(b: Byte): Int = Character.digit(b.toInt().toChar(), 16)
+    var i = 0
+    while (i < bytes.size) {
+        val b = bytes[i]
+        when {
+            b == '+'.code.toByte() -> out.write(' '.code)
+            b == '%'.code.toByte() && i + 2 < bytes.size && hex(bytes[i + 1]) >= 0 && hex(bytes[i + 2]) >= 0 -> {
+                out.write(hex(bytes[i + 1]) * 16 + hex(bytes[i + 2]))
+                i += 2
+            }
+            else -> out.write(b.toInt())
+        }
+        i++
+    }
+    return String(out.toByteArray(), Charsets.UTF_8)
+}
+
+/**
+ * A Matomo / Piwik PRO bulk request as the vectors state it: the URL's path
+ * and each entry's parameters, decoded (`{"path": ..., "entries": [{...}]}`).
+ */
+fun matomoRequest(url: String, body: JsonElement): JsonObject {
+    val entries = JsonArray()
+    val list = body.takeIf { it.isJsonObject }?.asJsonObject?.get("requests")?.takeIf { it.isJsonArray }?.asJsonArray
+    list?.forEach { e ->
+        val query = (if (e.isJsonPrimitive && e.asJsonPrimitive.isString) e.asString else "").trimStart('?')
+        entries.add(JsonObject().apply {
+            for (kv in query.split('&')) {
+                val eq = kv.indexOf('=')
+                if (eq >= 0) addProperty(formDecode(kv.substring(0, eq)), formDecode(kv.substring(eq + 1)))
+            }
+        })
+    }
+    return JsonObject().apply {
+        addProperty("path", url.removePrefix(ENDPOINT))
+        add("entries", entries)
+    }
+}
+
+/** One run of a vector under one dialect; throws, naming the step or the field, at the first difference. */
+class VectorRun(private val v: JsonObject, private val dialect: String) {
     private fun purposeMode(name: String) = purposeModeFromName(name) ?: error("purpose mode $name")
 
     private fun str(o: JsonObject, k: String): String? = o.get(k)?.takeUnless { it.isJsonNull }?.asString
 
-    private fun config(v: JsonObject, storage: String): MesureConfig {
-        var c = MesureConfig(collectEndpoint = "https://collect.example.test", siteId = 0, storageDir = storage, flushIntervalMs = 3_600_000L)
-        for ((k, x) in v.entrySet()) {
+    private fun config(json: JsonObject, storage: String): MesureConfig {
+        var c = MesureConfig(
+            collectEndpoint = ENDPOINT, siteId = 0, storageDir = storage, flushIntervalMs = 3_600_000L, collector = vectorCollector(dialect),
+        )
+        for ((k, x) in json.entrySet()) {
             c = when (k) {
                 "site_id" -> c.copy(siteId = x.asLong)
                 "default_mode" -> c.copy(defaultMode = visitorModeFromName(x.asString))
@@ -107,9 +186,7 @@ class ConformanceTest(private val name: String, private val file: File) {
 
     private fun match(expected: JsonElement, actual: JsonElement?, path: String) = matcher.match(expected, actual, path)
 
-    @Test
-    fun vector() {
-        val v = JsonParser.parseString(file.readText()).asJsonObject
+    fun run() {
         val storage = Env.tempDir()
         val cfg = config(v.getAsJsonObject("config"), storage)
         val clock = ManualClock(vectorMs(v["start"].asString))
@@ -189,19 +266,6 @@ class ConformanceTest(private val name: String, private val file: File) {
             sdk.close()
         }
 
-        val site = v.getAsJsonObject("config")["site_id"].asLong.toString()
-        val requests = JsonArray()
-        for ((url, body) in capture.requests) {
-            check(url.startsWith("https://collect.example.test/event?")) { url }
-            val query = url.substringAfter('?').split('&').associate { it.substringBefore('=') to it.substringAfter('=') }
-            check(query["s"] == site) { "site id in $url" }
-            requests.add(JsonObject().apply {
-                addProperty("idclient", query["idclient"])
-                add("events", body.asJsonObject["events"])
-            })
-        }
-        match(v["requests"], requests, "requests")
-
         val dropped = JsonArray()
         recorder.dropped().forEach { d ->
             dropped.add(JsonObject().apply {
@@ -211,7 +275,30 @@ class ConformanceTest(private val name: String, private val file: File) {
                 addProperty("reason", d.reason)
             })
         }
-        match(v["dropped"], dropped, "dropped")
+        val captured = synchronized(capture.requests) { capture.requests.toList() }
+        if (dialect == "piano") {
+            val site = v.getAsJsonObject("config")["site_id"].asLong.toString()
+            val requests = JsonArray()
+            for ((url, body) in captured) {
+                check(url.startsWith("$ENDPOINT/event?")) { url }
+                val query = url.substringAfter('?').split('&').associate { it.substringBefore('=') to it.substringAfter('=') }
+                check(query["s"] == site) { "site id in $url" }
+                requests.add(JsonObject().apply {
+                    addProperty("idclient", query["idclient"])
+                    add("events", body.asJsonObject["events"])
+                })
+            }
+            match(v["requests"], requests, "requests")
+            match(v["dropped"], dropped, "dropped")
+        } else {
+            val requests = JsonArray().apply { captured.forEach { (url, body) -> add(matomoRequest(url, body)) } }
+            val got = JsonObject().apply {
+                add("requests", requests)
+                add("dropped", dropped)
+            }
+            val expected = v.getAsJsonObject("wire")?.get(dialect) ?: error("no expected wire for $dialect")
+            match(expected, got, "wire.$dialect")
+        }
 
         val changes = JsonArray()
         synchronized(recorder.changes) { recorder.changes.toList() }.forEach { c ->
@@ -249,8 +336,13 @@ fun vectorValue(x: JsonElement): PropertyValue {
 
 /**
  * Compares actual JSON with a vector's expectation: exact keys and values,
- * except the placeholders `$uuid` (a v4 UUID not seen before in the run),
- * `$visitorN` (one v4 UUID per N, distinct across N) and `$sdk_version`.
+ * except the placeholders (as the Rust runner's matcher):
+ * - `$uuid`: a v4 UUID not seen before in the run;
+ * - `$visitorN`: a v4 UUID or Matomo's 16 lower-case hex digits, the same
+ *   for one N and distinct across N; a 16-hex id and a UUID are the same
+ *   visitor when the 16 digits begin the UUID's hex digits;
+ * - `$pvN`: 6 lower-case hex digits, bound as `$visitorN` is;
+ * - `$sdk_version`: the library's version, also inside a longer string.
  */
 class VectorMatcher {
     private val visitors = mutableMapOf<String, String>()
@@ -258,21 +350,16 @@ class VectorMatcher {
 
     fun match(expected: JsonElement, actual: JsonElement?, path: String) {
         val a = actual ?: JsonNull.INSTANCE
-        if (expected.isJsonPrimitive && expected.asJsonPrimitive.isString && expected.asString.startsWith("$")) {
+        if (expected.isJsonPrimitive && expected.asJsonPrimitive.isString) {
             val p = expected.asString
             val s = if (a.isJsonPrimitive && a.asJsonPrimitive.isString) a.asString else null
             when {
                 p == "\$uuid" -> check(isUuidV4(s) && eventIds.add(s!!)) { "$path: expected a fresh v4 UUID, got $a" }
-                p == "\$sdk_version" -> check(s == sdkVersion()) { "$path: sdk version $a" }
-                p.startsWith("\$visitor") -> {
-                    check(isUuidV4(s)) { "$path: expected a v4 UUID for $p, got $a" }
-                    val bound = visitors[p]
-                    if (bound == null) {
-                        check(s !in visitors.values) { "$path: $p reuses another visitor's id $s" }
-                        visitors[p] = s!!
-                    } else check(bound == s) { "$path: $p was $bound, now $s" }
-                }
-                else -> error("$path: unknown placeholder $p")
+                p.startsWith("\$visitor") || p.startsWith("\$pv") -> bind(p, s, a, path)
+                p.contains("\$sdk_version") ->
+                    check(s == p.replace("\$sdk_version", sdkVersion())) { "$path: expected $p with the sdk version, got $a" }
+                p.startsWith("$") -> error("$path: unknown placeholder $p")
+                else -> check(expected == a) { "$path: expected $expected, got $a" }
             }
             return
         }
@@ -293,9 +380,39 @@ class VectorMatcher {
             else -> check(expected == a) { "$path: expected $expected, got $a" }
         }
     }
+
+    /** `$visitorN` (a v4 UUID, or Matomo's 16-hex `_id`) or `$pvN` (6 hex): one id per placeholder, distinct across placeholders. */
+    private fun bind(p: String, s: String?, a: JsonElement, path: String) {
+        val ok = if (p.startsWith("\$pv")) isHex(s, 6) else isUuidV4(s) || isHex(s, 16)
+        check(ok) { "$path: expected a fresh id for $p, got $a" }
+        // Matomo's `_id` is the first 16 hex digits of the app-scoped id:
+        // the same visitor whichever form each place shows.
+        fun same(x: String, y: String) = x == y || (x.length != y.length && hex16(x) == hex16(y))
+        val bound = visitors[p]
+        when {
+            bound != null -> check(same(bound, s!!)) { "$path: $p was $bound, now $s" }
+            visitors.values.any { same(it, s!!) } -> error("$path: $p reuses another visitor's id $s")
+            else -> visitors[p] = s!!
+        }
+    }
 }
 
+/** The first 16 hex digits of an id (Matomo's `_id` of an app-scoped id). */
+fun hex16(s: String): String = s.filter { it in '0'..'9' || it in 'a'..'f' || it in 'A'..'F' }.take(16)
+
+/** `len` lower-case hex digits. */
+fun isHex(s: String?, len: Int): Boolean = s != null && s.length == len && s.all { it in '0'..'9' || it in 'a'..'f' }
+
 class MatcherTest {
+    private fun fails(what: String, block: () -> Unit) {
+        try {
+            block()
+        } catch (_: IllegalStateException) {
+            return
+        }
+        fail(what)
+    }
+
     @Test
     fun theMatcherCanFail() {
         val matcher = VectorMatcher()
@@ -310,11 +427,58 @@ class MatcherTest {
             JsonParser.parseString("[1,2]") to JsonParser.parseString("[1]"),
             JsonPrimitive(1) to JsonPrimitive(2),
         )) {
-            try {
-                match(e, a, "x")
-                fail("$e should not match $a")
-            } catch (_: IllegalStateException) {
-            }
+            fails("$e should not match $a") { match(e, a, "x") }
         }
+        match(JsonPrimitive("\$uuid"), JsonPrimitive(id), "x")
+        fails("event ids are unique") { match(JsonPrimitive("\$uuid"), JsonPrimitive(id), "x") }
+        // Matomo's 16-hex `_id` is the same visitor as the UUID it comes from, and no other.
+        match(JsonPrimitive("\$visitor1"), JsonPrimitive("7b7c5a522f0d4f7a"), "x")
+        fails("another visitor's 16 hex") { match(JsonPrimitive("\$visitor1"), JsonPrimitive("8b7c5a522f0d4f7a"), "x") }
+        fails("a new placeholder for a known visitor's 16 hex") { match(JsonPrimitive("\$visitor3"), JsonPrimitive("7b7c5a522f0d4f7a"), "x") }
+        fails("15 hex digits are no visitor") { match(JsonPrimitive("\$visitor4"), JsonPrimitive("7b7c5a522f0d4f7"), "x") }
+        match(JsonPrimitive("\$pv1"), JsonPrimitive("abc123"), "x")
+        match(JsonPrimitive("\$pv1"), JsonPrimitive("abc123"), "x")
+        fails("a page view id is bound") { match(JsonPrimitive("\$pv1"), JsonPrimitive("abc124"), "x") }
+        fails("distinct page views, distinct ids") { match(JsonPrimitive("\$pv2"), JsonPrimitive("abc123"), "x") }
+        fails("a page view id is 6 hex digits") { match(JsonPrimitive("\$pv3"), JsonPrimitive("ABC123"), "x") }
+        match(JsonPrimitive("Mesure/\$sdk_version"), JsonPrimitive("Mesure/${sdkVersion()}"), "x")
+        match(JsonPrimitive("\$sdk_version"), JsonPrimitive(sdkVersion()), "x")
+        fails("another version") { match(JsonPrimitive("Mesure/\$sdk_version"), JsonPrimitive("Mesure/0.0.0-x"), "x") }
+    }
+
+    @Test
+    fun formDecodingIsPhps() {
+        assertEquals("a b+c", formDecode("a+b%2Bc"))
+        assertEquals("é/ü", formDecode("%C3%A9%2F%c3%bc"))
+        assertEquals("100%", formDecode("100%"))
+        assertEquals("%zz", formDecode("%zz"))
+        val r = matomoRequest(
+            "https://collect.example.test/matomo.php",
+            JsonParser.parseString("""{"requests":["?idsite=42&action_name=a+b%26c&novalue&url=https%3A%2F%2Fapp.example%2Fx"]}"""),
+        )
+        assertEquals(
+            JsonParser.parseString("""{"path":"/matomo.php","entries":[{"idsite":"42","action_name":"a b&c","url":"https://app.example/x"}]}"""),
+            r,
+        )
+    }
+
+    /** A vector whose expected wire is wrong fails under that dialect only, naming the field. */
+    @Test
+    fun aTamperedWireFails() {
+        val file = File(Env.vectorsDir, "opt_in_sends_everything.json")
+        for (dialect in DIALECTS) VectorRun(JsonParser.parseString(file.readText()).asJsonObject, dialect).run()
+        val v = JsonParser.parseString(file.readText()).asJsonObject
+        val entry = v.getAsJsonObject("wire").getAsJsonObject("matomo").getAsJsonArray("requests")[0]
+            .asJsonObject.getAsJsonArray("entries")[0].asJsonObject
+        entry.addProperty("action_name", "tampered")
+        VectorRun(v, "piano").run()
+        VectorRun(v, "piwik_pro").run()
+        try {
+            VectorRun(v, "matomo").run()
+        } catch (e: IllegalStateException) {
+            assertTrue(e.message, e.message!!.contains("wire.matomo.requests[0].entries[0].action_name"))
+            return
+        }
+        fail("a tampered matomo wire passed")
     }
 }

@@ -1,7 +1,8 @@
 // Runs every conformance vector (tests/vectors/*.json, format in its
-// README) through the generated Swift bindings: a Swift HTTP client that
-// captures requests and answers 200, a Swift clock moved by the script, and
-// the listener recording drops and mode changes. The Rust runner
+// README) through the generated Swift bindings, once per collector wire
+// (piano, matomo, piwik_pro): a Swift HTTP client that captures requests
+// and answers 200, a Swift clock moved by the script, and the listener
+// recording drops and mode changes. The Rust runner
 // (core/tests/conformance.rs) is the reference; this one must agree with it.
 
 import Foundation
@@ -15,14 +16,16 @@ final class ConformanceTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(files.count, 26, "vectors missing from \(dir.path): \(files)")
         var failures: [String] = []
         for file in files {
-            do {
-                let vector = try JSON.parse(try Data(contentsOf: dir.appendingPathComponent(file)))
-                try VectorRunner(vector).run()
-            } catch {
-                failures.append("\(file): \(error)")
+            for dialect in dialects {
+                do {
+                    let vector = try JSON.parse(try Data(contentsOf: dir.appendingPathComponent(file)))
+                    try VectorRunner(vector, dialect: dialect).run()
+                } catch {
+                    failures.append("\(file) (\(dialect)): \(error)")
+                }
             }
         }
-        XCTAssert(failures.isEmpty, "\(failures.count) of \(files.count) vectors failed:\n" + failures.joined(separator: "\n"))
+        XCTAssert(failures.isEmpty, "\(failures.count) of \(files.count * dialects.count) vector runs failed:\n" + failures.joined(separator: "\n"))
     }
 
     /// A vector whose expectations are wrong must fail, and say where.
@@ -44,6 +47,43 @@ final class ConformanceTests: XCTestCase {
         }
     }
 
+    /// A wrong entry of a dialect's expected wire fails that dialect's run only, and says where.
+    func testATamperedWireFails() throws {
+        let dir = URL(fileURLWithPath: try environment("MESURE_VECTORS_DIR"), isDirectory: true)
+        let vector = try JSON.parse(try Data(contentsOf: dir.appendingPathComponent("opt_in_sends_everything.json")))
+        for dialect in dialects {
+            XCTAssertNoThrow(try VectorRunner(vector, dialect: dialect).run(), dialect)
+        }
+        guard case var .object(root) = vector, case var .object(wire) = root["wire"] ?? .null, case var .object(matomo) = wire["matomo"] ?? .null,
+              case var .array(requests) = matomo["requests"] ?? .null, case var .object(first) = requests.first ?? .null,
+              case var .array(entries) = first["entries"] ?? .null, case var .object(entry) = entries.first ?? .null
+        else { throw TestFailure("opt_in_sends_everything.json no longer expects a Matomo request with entries") }
+        entry["action_name"] = .string("tampered")
+        entries[0] = .object(entry)
+        first["entries"] = .array(entries)
+        requests[0] = .object(first)
+        matomo["requests"] = .array(requests)
+        wire["matomo"] = .object(matomo)
+        root["wire"] = .object(wire)
+        XCTAssertNoThrow(try VectorRunner(.object(root), dialect: "piano").run())
+        XCTAssertNoThrow(try VectorRunner(.object(root), dialect: "piwik_pro").run())
+        XCTAssertThrowsError(try VectorRunner(.object(root), dialect: "matomo").run()) { error in
+            XCTAssert("\(error)".contains("wire.matomo.requests[0].entries[0].action_name"), "\(error)")
+        }
+    }
+
+    func testFormDecodingIsPHPs() throws {
+        XCTAssertEqual(formDecode("a+b%2Bc"), "a b+c")
+        XCTAssertEqual(formDecode("%C3%A9%2F%c3%bc"), "é/ü")
+        XCTAssertEqual(formDecode("100%"), "100%")
+        XCTAssertEqual(formDecode("%zz"), "%zz")
+        let body = try JSON.parse(#"{"requests":["?idsite=42&action_name=a+b%26c&novalue&url=https%3A%2F%2Fapp.example%2Fx"]}"#)
+        XCTAssertEqual(
+            matomoRequest(url: "https://collect.example.test/matomo.php", body: body),
+            try JSON.parse(#"{"path":"/matomo.php","entries":[{"idsite":"42","action_name":"a b&c","url":"https://app.example/x"}]}"#)
+        )
+    }
+
     func testTheMatcherCanFail() throws {
         let id = "7b7c5a52-2f0d-4f7a-9a4e-0d1f3c2b1a00"
         var b = Placeholders()
@@ -54,6 +94,19 @@ final class ConformanceTests: XCTestCase {
         XCTAssertThrowsError(try match(.string("$uuid"), .string(id), &b, "x"), "event ids are unique")
         XCTAssertThrowsError(try match(.string("$uuid"), .string("not-a-uuid"), &b, "x"))
         XCTAssertThrowsError(try match(.string("$sdk_version"), .string("0.0.0-other"), &b, "x"))
+        XCTAssertNoThrow(try match(.string("$sdk_version"), .string(sdkVersion()), &b, "x"))
+        XCTAssertNoThrow(try match(.string("Mesure/$sdk_version"), .string("Mesure/\(sdkVersion())"), &b, "x"), "inside a longer string")
+        XCTAssertThrowsError(try match(.string("Mesure/$sdk_version"), .string("Mesure/0.0.0-other"), &b, "x"))
+        // Matomo's 16-hex `_id` is the same visitor as the UUID it comes from, and no other.
+        XCTAssertNoThrow(try match(.string("$visitor1"), .string("7b7c5a522f0d4f7a"), &b, "x"))
+        XCTAssertThrowsError(try match(.string("$visitor1"), .string("8b7c5a522f0d4f7a"), &b, "x"))
+        XCTAssertThrowsError(try match(.string("$visitor3"), .string("7b7c5a522f0d4f7a"), &b, "x"), "a known visitor under a new placeholder")
+        XCTAssertThrowsError(try match(.string("$visitor4"), .string("7b7c5a522f0d4f7"), &b, "x"), "15 hex digits are no visitor")
+        XCTAssertNoThrow(try match(.string("$pv1"), .string("abc123"), &b, "x"))
+        XCTAssertNoThrow(try match(.string("$pv1"), .string("abc123"), &b, "x"))
+        XCTAssertThrowsError(try match(.string("$pv1"), .string("abc124"), &b, "x"), "a page view id is bound")
+        XCTAssertThrowsError(try match(.string("$pv2"), .string("abc123"), &b, "x"), "distinct page views, distinct ids")
+        XCTAssertThrowsError(try match(.string("$pv3"), .string("ABC123"), &b, "x"), "6 lower-case hex digits")
         XCTAssertThrowsError(try match(try JSON.parse(#"{"a":1}"#), try JSON.parse(#"{"a":1,"b":2}"#), &b, "x"), "extra keys fail")
         XCTAssertThrowsError(try match(try JSON.parse("[1,2]"), try JSON.parse("[1]"), &b, "x"))
         XCTAssertNoThrow(try match(.double(12.5), .double(12.5), &b, "x"))
@@ -73,9 +126,13 @@ struct Placeholders {
 }
 
 /// Compares `actual` with `expected`, where expected strings may be
-/// placeholders: `$uuid` (a v4 UUID never seen before in this run),
-/// `$visitorN` (a v4 UUID, the same for the same N, different for different
-/// N), `$sdk_version`. Objects must have the same keys.
+/// placeholders (as the Rust runner's matcher): `$uuid` (a v4 UUID never
+/// seen before in this run), `$visitorN` (a v4 UUID or Matomo's 16
+/// lower-case hex digits, the same for the same N, different for different
+/// N; a 16-hex id and a UUID are the same visitor when the 16 digits begin
+/// the UUID's hex digits), `$pvN` (6 lower-case hex digits, bound the same
+/// way), `$sdk_version` (also inside a longer string). Objects must have
+/// the same keys.
 func match(_ expected: JSON, _ actual: JSON, _ b: inout Placeholders, _ path: String) throws {
     func fail(_ why: String) -> TestFailure { TestFailure("\(path): \(why)") }
     if case let .string(e) = expected, e == "$uuid" {
@@ -84,19 +141,26 @@ func match(_ expected: JSON, _ actual: JSON, _ b: inout Placeholders, _ path: St
         }
         return
     }
-    if case let .string(e) = expected, e.hasPrefix("$visitor") {
-        guard let a = actual.string, isUUIDv4(a) else { throw fail("expected a v4 UUID for \(e), got \(actual)") }
+    if case let .string(e) = expected, e.hasPrefix("$visitor") || e.hasPrefix("$pv") {
+        let pageView = e.hasPrefix("$pv")
+        guard let a = actual.string, pageView ? isHex(a, 6) : isUUIDv4(a) || isHex(a, 16) else {
+            throw fail("expected a fresh id for \(e), got \(actual)")
+        }
+        // Matomo's `_id` is the first 16 hex digits of the app-scoped id:
+        // the same visitor whichever form each place shows.
+        func same(_ x: String, _ y: String) -> Bool { x == y || (x.count != y.count && hex16(x) == hex16(y)) }
         if let bound = b.visitors[e] {
-            if bound != a { throw fail("\(e) was \(bound), now \(a)") }
-        } else if b.visitors.values.contains(a) {
+            if !same(bound, a) { throw fail("\(e) was \(bound), now \(a)") }
+        } else if b.visitors.values.contains(where: { same($0, a) }) {
             throw fail("\(e) reuses another visitor's id \(a)")
         } else {
             b.visitors[e] = a
         }
         return
     }
-    if case let .string(e) = expected, e == "$sdk_version" {
-        guard actual.string == sdkVersion() else { throw fail("sdk version \(actual), expected \(sdkVersion())") }
+    if case let .string(e) = expected, e.contains("$sdk_version"), case let .string(a) = actual {
+        let want = e.replacingOccurrences(of: "$sdk_version", with: sdkVersion())
+        guard a == want else { throw fail("expected \(e) with the sdk version \(sdkVersion()), got \(actual)") }
         return
     }
     switch (expected, actual) {
@@ -117,12 +181,87 @@ func match(_ expected: JSON, _ actual: JSON, _ b: inout Placeholders, _ path: St
     }
 }
 
+/// The first 16 hex digits of an id (Matomo's `_id` of an app-scoped id).
+func hex16(_ s: String) -> String {
+    String(s.filter(\.isHexDigit).prefix(16))
+}
+
+/// `count` lower-case hex digits.
+func isHex(_ s: String, _ count: Int) -> Bool {
+    s.count == count && s.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
+}
+
+// MARK: - The wires
+
+/// The dialects every vector runs under (tests/vectors/README.md, "Every vector under every dialect").
+let dialects = ["piano", "matomo", "piwik_pro"]
+
+private let piwikProApp = "0b7f6e5a-1c2d-4e3f-9a8b-7c6d5e4f3a2b"
+
+/// The collector each dialect sets, whatever the vector's config says (as the Rust runner's `collector`).
+/// (`MesureBindings.Collector`: the suite's `Collector` is the collector process.)
+func vectorCollector(_ dialect: String) throws -> MesureBindings.Collector {
+    let dimensions: [String: Int32] = ["app_version": 1, "connection_type": 2, "visitor_privacy_mode": 3, "visitor_privacy_consent": 4]
+    switch dialect {
+    case "piano": return .piano
+    case "matomo": return .matomo(appHost: "app.example", dimensions: dimensions)
+    case "piwik_pro": return .piwikPro(appId: piwikProApp, appHost: "app.example", dimensions: dimensions)
+    default: throw TestFailure("unknown dialect \(dialect)")
+    }
+}
+
+/// Percent-decoding as PHP's `parse_str` does: `+` is a space, `%XX` a byte, the bytes UTF-8.
+func formDecode(_ s: String) -> String {
+    let bytes = Array(s.utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count)
+    func hex(_ b: UInt8) -> UInt8? {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return b - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return b - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return b - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+    var i = 0
+    while i < bytes.count {
+        let b = bytes[i]
+        if b == UInt8(ascii: "+") {
+            out.append(UInt8(ascii: " "))
+        } else if b == UInt8(ascii: "%"), i + 2 < bytes.count, let hi = hex(bytes[i + 1]), let lo = hex(bytes[i + 2]) {
+            out.append(hi << 4 | lo)
+            i += 2
+        } else {
+            out.append(b)
+        }
+        i += 1
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// A Matomo / Piwik PRO bulk request as the vectors state it: the URL's path
+/// and each entry's parameters, decoded (`{"path": ..., "entries": [{...}]}`).
+func matomoRequest(url: String, body: JSON) -> JSON {
+    let path = url.hasPrefix(endpoint) ? String(url.dropFirst(endpoint.count)) : url
+    let entries: [JSON] = (body["requests"].array ?? []).map { e in
+        let query = (e.string ?? "").drop { $0 == "?" }
+        var params: [String: JSON] = [:]
+        for pair in query.split(separator: "&", omittingEmptySubsequences: false) {
+            guard let eq = pair.firstIndex(of: "=") else { continue }
+            params[formDecode(String(pair[..<eq]))] = .string(formDecode(String(pair[pair.index(after: eq)...])))
+        }
+        return .object(params)
+    }
+    return .object(["path": .string(path), "entries": .array(entries)])
+}
+
 // MARK: - The runner
 
 private let endpoint = "https://collect.example.test"
 
 final class VectorRunner {
     private let vector: JSON
+    private let dialect: String
     private let storage: TempDir
     private let clock: ManualClock
     private let recorder = Recorder()
@@ -133,12 +272,13 @@ final class VectorRunner {
     /// start: a track may then answer `waiting` (the core's start queue).
     private var started = true
 
-    init(_ vector: JSON) throws {
+    init(_ vector: JSON, dialect: String = "piano") throws {
         self.vector = vector
+        self.dialect = dialect
         storage = try TempDir()
         guard let start = vector["start"].string else { throw TestFailure("no start") }
         clock = ManualClock(try epochMs(start))
-        config = try makeConfig(vector["config"], storageDir: storage.path)
+        config = try makeConfig(vector["config"], storageDir: storage.path, collector: try vectorCollector(dialect))
     }
 
     private func build() throws -> MesureCore {
@@ -162,21 +302,27 @@ final class VectorRunner {
         }
         try sdk.shutdown()
 
-        let site = String(config.siteId)
-        let requests: [JSON] = try capture.requests.map { request in
-            guard request.url.hasPrefix("\(endpoint)/event?") else { throw TestFailure("request to \(request.url)") }
-            let query = queryItems(request.url)
-            guard query["s"] == site else { throw TestFailure("site id \(query["s"] ?? "none") in \(request.url), expected \(site)") }
-            let body = (try? JSON.parse(request.body)) ?? .null
-            return .object(["idclient": query["idclient"].map(JSON.string) ?? .null, "events": body["events"]])
-        }
-        try match(vector["requests"], .array(requests), &b, "requests")
-
         let dropped: [JSON] = recorder.diagnostics.compactMap {
             guard case let .dropped(mode, event, property, reason, _) = $0 else { return nil }
             return .object(["mode": .string(mode), "event": .string(event), "property": property.map(JSON.string) ?? .null, "reason": .string(reason)])
         }
-        try match(vector["dropped"], .array(dropped), &b, "dropped")
+        if dialect == "piano" {
+            let site = String(config.siteId)
+            let requests: [JSON] = try capture.requests.map { request in
+                guard request.url.hasPrefix("\(endpoint)/event?") else { throw TestFailure("request to \(request.url)") }
+                let query = queryItems(request.url)
+                guard query["s"] == site else { throw TestFailure("site id \(query["s"] ?? "none") in \(request.url), expected \(site)") }
+                let body = (try? JSON.parse(request.body)) ?? .null
+                return .object(["idclient": query["idclient"].map(JSON.string) ?? .null, "events": body["events"]])
+            }
+            try match(vector["requests"], .array(requests), &b, "requests")
+            try match(vector["dropped"], .array(dropped), &b, "dropped")
+        } else {
+            let requests: [JSON] = capture.requests.map { matomoRequest(url: $0.url, body: (try? JSON.parse($0.body)) ?? .null) }
+            let expected = vector["wire"][dialect]
+            if expected.isNull { throw TestFailure("no expected wire for \(dialect)") }
+            try match(expected, .object(["requests": .array(requests), "dropped": .array(dropped)]), &b, "wire.\(dialect)")
+        }
 
         let changes: [JSON] = recorder.changes.map {
             .object([
@@ -333,9 +479,9 @@ func propertyValue(_ v: JSON) throws -> PropertyValue {
 // MARK: - Configuration
 
 /// The vector's `config` (mesure_core::Config field names) as a MesureConfig,
-/// with the runner's endpoint, storage and one-hour flush interval. Unknown
-/// fields fail, as `Config::from_json` refuses them.
-func makeConfig(_ json: JSON, storageDir: String) throws -> MesureConfig {
+/// with the runner's endpoint, storage, one-hour flush interval and the
+/// dialect's collector. Unknown fields fail, as `Config::from_json` refuses them.
+func makeConfig(_ json: JSON, storageDir: String, collector: MesureBindings.Collector = .piano) throws -> MesureConfig {
     guard let c = json.object else { throw TestFailure("config is not an object") }
     // Set by the runner, whatever the vector says.
     let known: Set<String> = [
@@ -386,7 +532,8 @@ func makeConfig(_ json: JSON, storageDir: String) throws -> MesureConfig {
         requestTimeoutMs: try i64(c["request_timeout_ms"], "request_timeout_ms"),
         retryBaseMs: try i64(c["retry_base_ms"], "retry_base_ms"),
         retryMaxMs: try i64(c["retry_max_ms"], "retry_max_ms"),
-        context: try c["context"].map(deviceContext)
+        context: try c["context"].map(deviceContext),
+        collector: collector
     )
 }
 
