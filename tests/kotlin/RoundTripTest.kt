@@ -4,6 +4,7 @@ import com.google.gson.JsonObject
 import eu.mesure.HttpUrlConnectionClient
 import eu.mesure.Mesure
 import eu.mesure.ffi.DeviceContext
+import eu.mesure.ffi.Diagnostic
 import eu.mesure.ffi.MesureConfig
 import eu.mesure.ffi.VisitorMode
 import eu.mesure.ffi.sdkVersion
@@ -140,6 +141,27 @@ class RoundTripTest {
             assertEquals(1L, first.pending)
             assertEquals("not followed", listOf("/event"), Collector.received().map { it.asJsonObject["path"].asString })
             assertEquals(1L, mesure.flushBlocking().uploaded)
+        }
+    }
+
+    /**
+     * A 2xx answer's body reaches the core: the Matomo wire reads the counts
+     * in it and reports a collector that tracked fewer hits than it was sent.
+     */
+    @Test
+    fun a2xxBodyReachesTheCoreThroughHttpUrlConnection() {
+        Collector.script("""[{"status":200,"json":"{\"status\":\"success\",\"tracked\":0,\"invalid\":1,\"invalid_indices\":[0]}"}]""")
+        val diagnostics = Diagnostics()
+        val matomo = config().copy(collector = eu.mesure.ffi.Collector.Matomo(appHost = "app.example", dimensions = emptyMap()))
+        Mesure.start(matomo, options { httpClient(HttpUrlConnectionClient()); onDiagnostic(diagnostics) }).use { mesure ->
+            mesure.trackScreen("home")
+            val report = mesure.flushBlocking()
+            assertEquals("a 2xx answer acknowledges the batch: $report", 1L, report.uploaded)
+            assertEquals(listOf("/matomo.php"), Collector.received().map { it.asJsonObject["path"].asString })
+            val deadline = System.nanoTime() + 10_000_000_000L
+            fun miscounted() = diagnostics.snapshot().filterIsInstance<Diagnostic.CollectorMiscounted>()
+            while (miscounted().isEmpty() && System.nanoTime() < deadline) Thread.sleep(20)
+            assertEquals(listOf(Diagnostic.CollectorMiscounted(sent = 1L, tracked = 0L, invalid = 1L)), miscounted())
         }
     }
 

@@ -170,6 +170,34 @@ final class PlatformClientTests: XCTestCase {
         XCTAssertEqual(try mesure.flush().uploaded, 1)
     }
 
+    /// A 2xx answer's body reaches the SDK: the Matomo wire reads the counts
+    /// in it and reports a collector that tracked fewer hits than it was sent.
+    func testURLSessionPassesA2xxBodyOn() throws {
+        let collector = try Collector.fromEnvironment()
+        try collector.reset()
+        try collector.script([["status": 200, "json": #"{"status":"success","tracked":0,"invalid":1,"invalid_indices":[0]}"#]])
+        let recorder = Recorder()
+        let matomo = MesureConfig(
+            collectEndpoint: collector.url, siteId: 42, storageDir: storage.path, flushIntervalMs: 3_600_000,
+            collector: .matomo(appHost: "app.example", dimensions: [:])
+        )
+        let mesure = try MesureCore(config: matomo, listener: recorder, httpClient: URLSessionHttpClient())
+        defer { try? mesure.shutdown() }
+        _ = mesure.track(name: "page.display", properties: ["page": "home"])
+        let report = try mesure.flush()
+        XCTAssertEqual(report.uploaded, 1, "a 2xx answer acknowledges the batch: \(report)")
+        XCTAssertEqual(try collector.received().map { $0["path"].string }, ["/matomo.php"])
+
+        let deadline = Date().addingTimeInterval(10)
+        func miscounted() -> [Diagnostic] {
+            recorder.diagnostics.filter { if case .collectorMiscounted = $0 { return true }; return false }
+        }
+        while miscounted().isEmpty && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        XCTAssertEqual(miscounted(), [.collectorMiscounted(sent: 1, tracked: 0, invalid: 1)], "\(recorder.diagnostics)")
+    }
+
     /// A response body of 20 MB is answered on its status, and read no further than the bound.
     func testURLSessionBoundsTheResponseBody() throws {
         let collector = try Collector.fromEnvironment()

@@ -10,11 +10,16 @@ import MesureBindings
 /// Every request is answered exactly once: URLSession calls a data task's
 /// completion handler once, and each path below ends in one `deliver`.
 /// Redirects are refused (a 307 or 308 would resend the hits, possibly to
-/// another host): the 3xx is the answer, and the core keeps the batch. At
-/// most `maxResponseBytes` of a response body are read, then the task is
-/// cancelled: a portal's page or an endless body costs nothing.
+/// another host): the 3xx is the answer, and the core keeps the batch.
+/// Any status but a 2xx is answered as soon as its headers arrive. A 2xx
+/// answer is delivered with its body once the body is read: a collector's
+/// dialect may read in it what was counted (Matomo's
+/// `{"tracked":n,"invalid":m}`). At most `maxResponseBytes` of a response
+/// body are read, then the task is cancelled (a 2xx answer is delivered at
+/// that point with the bytes read): a portal's page or an endless body
+/// costs nothing.
 public final class URLSessionHttpClient: PlatformHttpClient, @unchecked Sendable {
-    /// The most of a response body read (and discarded).
+    /// The most of a response body read: a 2xx answer's goes to the SDK, any other is discarded.
     public static let maxResponseBytes = 64 * 1024
 
     private let session: URLSession
@@ -104,15 +109,22 @@ public final class URLSessionHttpClient: PlatformHttpClient, @unchecked Sendable
         return .response(status: status, retryAfter: header("Retry-After", in: http))
     }
 
-    static func deliver(_ outcome: Outcome, to completion: UploadCompletion) {
+    /// Answers the SDK; a 2xx response carries `body` (what was read of it).
+    static func deliver(_ outcome: Outcome, body: Data = Data(), to completion: UploadCompletion) {
         // false means the SDK stopped waiting (timeout, shutdown): the batch
         // is still queued and nothing is left to do.
         switch outcome {
+        case let .response(status, retryAfter) where isSuccess(status):
+            _ = completion.responseWithBody(status: status, retryAfter: retryAfter, body: body)
         case let .response(status, retryAfter):
             _ = completion.response(status: status, retryAfter: retryAfter)
         case let .failure(kind, message):
             _ = completion.failure(kind: kind, message: message)
         }
+    }
+
+    static func isSuccess(_ status: Int32) -> Bool {
+        (200..<300).contains(status)
     }
 
     /// Header names are case-insensitive; `allHeaderFields` keeps the server's spelling.
@@ -145,12 +157,17 @@ final class Deadline: @unchecked Sendable {
 }
 
 /// The answers owed, by task: the first outcome of each task is delivered,
-/// later ones ignored; response bytes are counted against the bound.
+/// later ones ignored. Any status but a 2xx is answered on its headers; a
+/// 2xx answer waits for its body (bounded), then goes with it.
 final class TaskAnswers: @unchecked Sendable {
     private struct Pending {
         let completion: UploadCompletion
         let deadline: Deadline
         var answered = false
+        /// A 2xx answer's status and Retry-After, while its body is read.
+        var success: (status: Int32, retryAfter: String?)?
+        /// The body read so far, up to the bound, until answered.
+        var body = Data()
         var bodyBytes = 0
     }
 
@@ -162,40 +179,69 @@ final class TaskAnswers: @unchecked Sendable {
         pending[task] = Pending(completion: completion, deadline: deadline)
     }
 
-    /// Answers with the response's status as soon as its headers arrive.
+    /// The response's headers arrived: answers at once unless it is a 2xx,
+    /// whose body is read first.
     func answer(_ task: Int, response: URLResponse) {
-        guard let completion = take(task) else { return }
-        URLSessionHttpClient.deliver(URLSessionHttpClient.outcome(response: response, error: nil), to: completion)
-    }
-
-    /// Counts body bytes; false once past the bound (the caller cancels).
-    func consume(_ task: Int, bytes: Int) -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        guard var p = pending[task] else { return false }
-        p.bodyBytes += bytes
+        let outcome = URLSessionHttpClient.outcome(response: response, error: nil)
+        lock.lock()
+        guard var p = pending[task], !p.answered else { lock.unlock(); return }
+        if case let .response(status, retryAfter) = outcome, URLSessionHttpClient.isSuccess(status) {
+            p.success = (status, retryAfter)
+        } else {
+            p.answered = true
+        }
         pending[task] = p
-        return p.bodyBytes <= URLSessionHttpClient.maxResponseBytes
+        lock.unlock()
+        if p.answered {
+            URLSessionHttpClient.deliver(outcome, to: p.completion)
+        }
     }
 
-    /// The task ended: answers if no response came (a failure), then forgets it.
+    /// Counts body bytes and keeps them while an answer is owed; false once
+    /// past the bound (the caller cancels), a 2xx answer then delivered
+    /// with the bytes within it.
+    func consume(_ task: Int, data: Data) -> Bool {
+        lock.lock()
+        guard var p = pending[task] else { lock.unlock(); return false }
+        let room = max(0, URLSessionHttpClient.maxResponseBytes - p.bodyBytes)
+        p.bodyBytes += data.count
+        if !p.answered {
+            p.body.append(data.prefix(room))
+        }
+        let within = p.bodyBytes <= URLSessionHttpClient.maxResponseBytes
+        var bounded: (outcome: URLSessionHttpClient.Outcome, body: Data)?
+        if !within, !p.answered, let success = p.success {
+            p.answered = true
+            bounded = (.response(status: success.status, retryAfter: success.retryAfter), p.body)
+            p.body = Data()
+        }
+        pending[task] = p
+        lock.unlock()
+        if let bounded {
+            URLSessionHttpClient.deliver(bounded.outcome, body: bounded.body, to: p.completion)
+        }
+        return within
+    }
+
+    /// The task ended: answers if nothing was answered yet, then forgets it.
+    /// A 2xx answer stands even if its body was cut short (our deadline, a
+    /// reset): the collector took the hits, and sending them again would
+    /// count them twice.
     func finish(_ task: Int, response: URLResponse?, error: Error?) {
         lock.lock()
         let p = pending.removeValue(forKey: task)
         lock.unlock()
         guard let p, !p.answered else { return }
-        URLSessionHttpClient.deliver(URLSessionHttpClient.outcome(response: response, error: error, deadlinePassed: p.deadline.passed), to: p.completion)
-    }
-
-    private func take(_ task: Int) -> UploadCompletion? {
-        lock.lock(); defer { lock.unlock() }
-        guard var p = pending[task], !p.answered else { return nil }
-        p.answered = true
-        pending[task] = p
-        return p.completion
+        if let success = p.success {
+            URLSessionHttpClient.deliver(.response(status: success.status, retryAfter: success.retryAfter), body: p.body, to: p.completion)
+        } else {
+            let outcome = URLSessionHttpClient.outcome(response: response, error: error, deadlinePassed: p.deadline.passed)
+            URLSessionHttpClient.deliver(outcome, body: p.body, to: p.completion)
+        }
     }
 }
 
-/// Refuses redirects, answers on the response's headers, bounds the body.
+/// Refuses redirects, answers on the response's headers (a 2xx once its body is read), bounds the body.
 private final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     private let tasks: TaskAnswers
 
@@ -216,7 +262,7 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecke
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        if !tasks.consume(dataTask.taskIdentifier, bytes: data.count) {
+        if !tasks.consume(dataTask.taskIdentifier, data: data) {
             dataTask.cancel()
         }
     }

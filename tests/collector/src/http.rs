@@ -67,6 +67,7 @@ impl Conn {
             Reply::RetryAfter(s, ra) => response(*s, Some(ra)),
             Reply::Redirect(s, to) => redirect(*s, to),
             Reply::Body(s, n) => with_body(*s, *n),
+            Reply::Json(s, body) => typed(*s, "application/json", body.as_bytes()),
             Reply::Stall(d) => {
                 thread::sleep(*d);
                 response(200, None)

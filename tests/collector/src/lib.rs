@@ -35,6 +35,9 @@ pub enum Reply {
     Redirect(u16, String),
     /// A status with a body of that many bytes (a portal's page, an endless stream).
     Body(u16, usize),
+    /// A status with that JSON body (a collector's counts, such as Matomo's
+    /// `{"tracked":n,"invalid":m}`, whatever was sent).
+    Json(u16, String),
     /// Waits, then answers 200 (the client has usually given up by then).
     Stall(Duration),
     /// Reads the headers only and closes the socket with the body unread: the
@@ -71,7 +74,7 @@ impl Received {
     }
     /// Whether the client was told the batch was accepted.
     pub fn acknowledged(&self) -> bool {
-        matches!(self.reply, Reply::Status(200..=299))
+        matches!(self.reply, Reply::Status(200..=299) | Reply::Json(200..=299, _))
     }
 }
 
@@ -169,6 +172,7 @@ impl Reply {
             Reply::RetryAfter(s, ra) => json!({"status": s, "retry_after": ra}),
             Reply::Redirect(s, to) => json!({"status": s, "location": to}),
             Reply::Body(s, n) => json!({"status": s, "body_bytes": n}),
+            Reply::Json(s, body) => json!({"status": s, "json": body}),
             Reply::Stall(d) => json!({"stall_ms": d.as_millis() as u64}),
             Reply::Reset => json!({"reset": true}),
             Reply::Garbage => json!({"garbage": true}),
@@ -192,6 +196,9 @@ impl Reply {
         if let Some(n) = v.get("body_bytes").and_then(|x| x.as_u64()) {
             return Some(Reply::Body(status, usize::try_from(n).ok()?));
         }
+        if let Some(body) = v.get("json").and_then(|x| x.as_str()) {
+            return Some(Reply::Json(status, body.to_owned()));
+        }
         Some(match v.get("retry_after").and_then(|x| x.as_str()) {
             Some(ra) => Reply::RetryAfter(status, ra.to_owned()),
             None => Reply::Status(status),
@@ -204,6 +211,7 @@ impl Reply {
 /// requests, `POST /_reset` forgets them and the script, `POST /_script`
 /// queues replies (a JSON array of `{"status": 503, "retry_after": "1"}`,
 /// `{"status": 307, "location": "http://..."}`, `{"status": 200, "body_bytes": 10000000}`,
+/// `{"status": 200, "json": "{\"tracked\":1,\"invalid\":1}"}`,
 /// `{"stall_ms": 1500}`, `{"reset": true}`, `{"garbage": true}`).
 impl Shared {
     fn control(&self, req: &Received) -> Vec<u8> {
@@ -310,5 +318,19 @@ mod tests {
         assert!(!got[0].acknowledged());
         assert!(got[1].acknowledged());
         assert_eq!(c.acknowledged_events().len(), 0);
+    }
+
+    #[test]
+    fn answers_a_scripted_json_body() {
+        let c = Collector::start().unwrap();
+        let reply = Reply::from_json(&serde_json::json!({"status": 200, "json": r#"{"tracked":1,"invalid":1}"#})).unwrap();
+        assert_eq!(reply, Reply::Json(200, r#"{"tracked":1,"invalid":1}"#.into()));
+        assert_eq!(Reply::from_json(&reply.to_json()), Some(reply.clone()));
+        c.script([reply]);
+        let r = post(&c.url(), r#"{"events":[]}"#);
+        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+        assert!(r.contains("Content-Type: application/json"), "{r}");
+        assert!(r.ends_with("\r\n\r\n{\"tracked\":1,\"invalid\":1}"), "{r}");
+        assert!(c.received()[0].acknowledged());
     }
 }

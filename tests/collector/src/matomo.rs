@@ -1193,7 +1193,7 @@ impl Handler for State {
         match answer {
             Answer::Generic(r) => {
                 req.status = match &r {
-                    Reply::Status(s) | Reply::RetryAfter(s, _) | Reply::Redirect(s, _) | Reply::Body(s, _) => Some(*s),
+                    Reply::Status(s) | Reply::RetryAfter(s, _) | Reply::Redirect(s, _) | Reply::Body(s, _) | Reply::Json(s, _) => Some(*s),
                     Reply::Stall(_) => Some(200),
                     Reply::Reset | Reply::Garbage => None,
                 };
