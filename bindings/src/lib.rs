@@ -220,6 +220,14 @@ impl MesureCore {
         self.sdk.compliance_report().to_markdown()
     }
 
+    /// The proof of every consent given or withdrawn on this device, as a
+    /// JSON document a controller can file: the consent-proof id, whether
+    /// the receipts' hash chain is intact (or where it breaks), and the
+    /// receipts. Waits for the calls made before it.
+    pub fn consent_proof(&self) -> Result<String, MesureError> {
+        Ok(self.sdk.consent_proof()?)
+    }
+
     /// The policy's hash (`sha256=<hex>`), the same for the same
     /// configuration and SDK version on every platform; every request
     /// carries it in the `Mesure-Policy` header.

@@ -28,6 +28,9 @@ pub struct LocalData {
     pub purposes: BTreeMap<String, PurposeChoice>,
     /// The hits queued for upload, oldest first.
     pub pending_hits: Vec<ExportedHit>,
+    /// The consent receipts, as stored (one JSON object per line, oldest
+    /// first, hash-chained: [`crate::Sdk::consent_proof`] checks them).
+    pub consent_receipts: Vec<String>,
 }
 
 /// One hit queued for upload, as the export shows it.
@@ -71,13 +74,14 @@ pub(crate) struct StoredData {
     pub mode_history: Vec<ModeRecord>,
     pub purposes: BTreeMap<String, PurposeChoice>,
     pub pending_hits: Vec<ExportedHit>,
+    pub consent_receipts: Vec<String>,
 }
 
 impl LocalData {
     /// The export made at `exported_at_ms` under the mode `current_mode`.
     pub(crate) fn new(stored: StoredData, exported_at_ms: EpochMillis, current_mode: ModeStatus) -> LocalData {
-        let StoredData { visitor, mode_history, purposes, pending_hits } = stored;
-        LocalData { exported_at_ms, current_mode, visitor, mode_history, purposes, pending_hits }
+        let StoredData { visitor, mode_history, purposes, pending_hits, consent_receipts } = stored;
+        LocalData { exported_at_ms, current_mode, visitor, mode_history, purposes, pending_hits, consent_receipts }
     }
 
     /// A self-describing JSON document.
@@ -117,6 +121,7 @@ impl LocalData {
                 "tracked_at": format_rfc3339(h.tracked_at_ms),
                 "event": serde_json::from_str::<Json>(&h.body).unwrap_or(Json::String(h.body.clone())),
             })).collect::<Vec<_>>(),
+            "consent_receipts": self.consent_receipts.iter().map(|l| serde_json::from_str::<Json>(l).unwrap_or(Json::String(l.clone()))).collect::<Vec<_>>(),
         });
         serde_json::to_string_pretty(&doc).unwrap_or_default()
     }

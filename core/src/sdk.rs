@@ -27,6 +27,7 @@ use crate::rules::RuleBook;
 use crate::shared::Role;
 use crate::state::Engine;
 use crate::stats::{Counters, Stats};
+use crate::store::receipts;
 use crate::track::{check_click, check_screen, TrackOutcome};
 use crate::upload::flush::FlushReport;
 
@@ -248,6 +249,31 @@ impl Sdk {
     /// What each mode lets leave the device, from the live configuration.
     pub fn compliance_report(&self) -> ComplianceReport {
         ComplianceReport::new(&self.inner.config, &self.inner.rules, self.inner.clock.now_ms())
+    }
+
+    /// The proof of every consent the visitor gave or withdrew on this
+    /// device, as a JSON document a controller can file: the consent-proof
+    /// id, whether the receipts' hash chain is intact (or where it breaks:
+    /// an edited, removed or reordered receipt), and the receipts, oldest
+    /// first. Waits for the calls made before it to be applied.
+    pub fn consent_proof(&self) -> Result<String, SdkError> {
+        let data = self.export_local_data()?;
+        let (chain, receipts) = match receipts::verify(&data.consent_receipts) {
+            Ok(r) => ("intact".to_owned(), r.into_iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect::<Vec<_>>()),
+            Err(e) => (
+                format!("broken: {e}"),
+                data.consent_receipts.iter().map(|l| serde_json::from_str(l).unwrap_or(serde_json::Value::String(l.clone()))).collect(),
+            ),
+        };
+        let doc = serde_json::json!({
+            "consent_id": receipts.first().and_then(|r| r.get("consent_id")).cloned(),
+            "generated_at": crate::clock::format_rfc3339(data.exported_at_ms),
+            "sdk": format!("mesure {}", crate::version::SDK_VERSION),
+            "policy_hash": self.policy_hash(),
+            "chain": chain,
+            "receipts": receipts,
+        });
+        Ok(serde_json::to_string_pretty(&doc).unwrap_or_default())
     }
 
     /// The policy's hash (`sha256=<hex>`): the same for the same

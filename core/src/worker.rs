@@ -11,7 +11,7 @@
 //! uploader can always delete what the collector acknowledged. An unreadable
 //! database is recreated and the visitor's state written again from memory.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
@@ -19,16 +19,18 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use crate::clock::queue_age_cutoff;
+use crate::clock::{queue_age_cutoff, uuid_v4, EpochMillis};
 use crate::diagnostics::{Diagnostic, TrimCause};
 use crate::error::StoreError;
 use crate::export::{ExportedHit, StoredData};
 use crate::hit::QueuedHit;
 use crate::messages::{DeleteAllOp, ModeOp, Op, UpMsg, VisitorAction};
+use crate::mode::ModeChangeReason;
 use crate::notifier::Notice;
 use crate::shared::Shared;
 use crate::stats::Counters;
 use crate::store::choice::Choice;
+use crate::store::receipts::{self, Receipt};
 use crate::store::{self, StoredState};
 use crate::visitor_id::VisitorId;
 
@@ -121,6 +123,18 @@ pub(crate) struct Writer {
     choice_due: Option<Choice>,
     /// A purge committed but its WAL could not be truncated yet.
     checkpoint_due: bool,
+    /// The consent receipts' chain ([`receipts`]).
+    receipts: ReceiptLog,
+}
+
+/// The writer's side of the consent receipts: the chain's last receipt
+/// (read once), and the answers not yet written (storage failing).
+#[derive(Default)]
+struct ReceiptLog {
+    /// `None` until the file was read.
+    last: Option<Option<Receipt>>,
+    /// (when, mode, every purpose's answer), oldest first.
+    unwritten: Vec<(EpochMillis, String, BTreeMap<String, String>)>,
 }
 
 impl Writer {
@@ -138,6 +152,7 @@ impl Writer {
             last_age_trim: None,
             last_deleted: 0,
             full_budget: None,
+            receipts: ReceiptLog::default(),
             choice_due: None,
             checkpoint_due: false,
         }
@@ -265,6 +280,11 @@ impl Writer {
             Op::DropDryRunHits => self.queue(Write::DropDryRunHits),
             Op::Mode(op) => {
                 let ModeOp { record, purposes, visitor, change } = *op;
+                if let Some(c) = change.as_ref().filter(|c| c.reason == ModeChangeReason::SetByApp) {
+                    let answers = purposes.iter().map(|(p, choice)| (p.clone(), choice.mode.wire_name().to_owned())).collect();
+                    self.receipts.unwritten.push((c.at_ms, c.current.wire_name().to_owned(), answers));
+                    self.write_receipts(notices);
+                }
                 let choice = Choice { record, purposes };
                 self.choice_due = Some(choice.clone());
                 self.queue(Write::Mode { choice, visitor });
@@ -279,6 +299,11 @@ impl Writer {
             }
             Op::DeleteAll(op) => {
                 let DeleteAllOp { keep, purposes, change, reply } = *op;
+                // The proofs of consent go with the data (right to erasure).
+                self.receipts = ReceiptLog { last: Some(None), unwritten: Vec::new() };
+                if let Err(e) = receipts::delete(&self.shared.storage_dir) {
+                    notices.push(Notice::Diagnostic(Diagnostic::StorageError { message: format!("the consent receipts could not be deleted: {e}") }));
+                }
                 let keep = Choice { record: keep, purposes };
                 self.choice_due = Some(keep.clone());
                 self.queue(Write::DeleteAll { keep });
@@ -304,6 +329,11 @@ impl Writer {
 
     /// Answers a control request; false to stop the thread.
     fn control(&mut self, c: Control) -> bool {
+        if matches!(c, Control::Flush(_)) && !self.receipts.unwritten.is_empty() {
+            let mut notices = Vec::new();
+            self.write_receipts(&mut notices);
+            self.deliver(notices);
+        }
         let status = || match &self.failing {
             Some(e) if !self.pending.is_empty() => Err(e.clone()),
             _ => Ok(()),
@@ -597,6 +627,37 @@ impl Writer {
         }
     }
 
+    /// Writes the receipts of the answers not yet written, each chained to
+    /// the one before; stops at the first failure (retried with the next
+    /// answer and at each flush).
+    fn write_receipts(&mut self, notices: &mut Vec<Notice>) {
+        let dir = self.shared.storage_dir.clone();
+        if self.receipts.last.is_none() {
+            match receipts::last(&dir) {
+                Ok(last) => self.receipts.last = Some(last),
+                Err(_) => return,
+            }
+        }
+        while !self.receipts.unwritten.is_empty() {
+            let (at_ms, mode, answers) = self.receipts.unwritten[0].clone();
+            let last = self.receipts.last.as_ref().and_then(Option::as_ref);
+            let random = self.shared.random.clone();
+            let receipt = Receipt::next(last, || uuid_v4(random.uuid_v4()).hyphenated().to_string(), at_ms, &mode, answers, &self.shared.policy_hash);
+            match receipts::append(&dir, &receipt) {
+                Ok(()) => {
+                    self.receipts.unwritten.remove(0);
+                    self.receipts.last = Some(Some(receipt));
+                }
+                Err(e) => {
+                    notices.push(Notice::Diagnostic(Diagnostic::StorageError {
+                        message: format!("a consent receipt could not be written (kept, retried): {e}"),
+                    }));
+                    return;
+                }
+            }
+        }
+    }
+
     fn export(&self) -> Result<StoredData, StoreError> {
         let conn = self.conn.as_ref().ok_or_else(|| self.failing.clone().unwrap_or_else(|| StoreError::Unavailable("no database".into())))?;
         let state = store::load_state(conn)?;
@@ -606,7 +667,14 @@ impl Writer {
             Write::Hit(h) => Some(ExportedHit::from(&**h)),
             _ => None,
         }));
-        Ok(StoredData { visitor: state.visitor, mode_history: store::mode_history(conn)?, purposes: state.purposes, pending_hits: pending })
+        let consent_receipts = receipts::read_lines(&self.shared.storage_dir)?;
+        Ok(StoredData {
+            visitor: state.visitor,
+            mode_history: store::mode_history(conn)?,
+            purposes: state.purposes,
+            pending_hits: pending,
+            consent_receipts,
+        })
     }
 }
 

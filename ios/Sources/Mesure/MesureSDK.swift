@@ -398,6 +398,13 @@ public final class MesureSDK: @unchecked Sendable {
         try await Task.detached { [core] in try core.exportLocalData() }.value
     }
 
+    /// The proof of every consent the visitor gave or withdrew on this
+    /// device (JSON a controller can file): the consent-proof id, whether the
+    /// receipts' hash chain is intact, and the receipts, oldest first.
+    public func consentProof() async throws -> String {
+        try await Task.detached { [core] in try core.consentProof() }.value
+    }
+
     /// Deletes the visitor id, the queued hits and the history of choices
     /// (right to erasure). A consent goes with the record that proves it:
     /// opt-in (or a custom mode) returns to the configured default mode and

@@ -162,6 +162,17 @@ public class Mesure private constructor(config: MesureConfig, private val option
     public fun exportLocalDataBlocking(): String = core.exportLocalData()
 
     /**
+     * The proof of every consent the visitor gave or withdrew on this device
+     * (JSON a controller can file): the consent-proof id, whether the
+     * receipts' hash chain is intact, and the receipts, oldest first.
+     */
+    public suspend fun consentProof(): String = withContext(Dispatchers.IO) { consentProofBlocking() }
+
+    /** [consentProof], blocking the calling thread. */
+    @Throws(MesureException::class)
+    public fun consentProofBlocking(): String = core.consentProof()
+
+    /**
      * Erases the visitor id, the queue and the history of choices (right to
      * erasure). A consent goes with the record that proves it: opt-in (or a
      * custom mode) returns to the configured default mode, every purpose's
