@@ -510,7 +510,11 @@ impl Inner {
     /// start queue in order, then lets calls through to the engine. A call
     /// made meanwhile joins the queue and is applied in its turn.
     pub(crate) fn run(&self, running: Running) {
-        let run_state = loop {
+        loop {
+            // Read before the lock (the clock may be the app's); nothing
+            // changes the engine's state between here and the lock but this
+            // thread.
+            let status = running.mode_status();
             let calls = {
                 let mut phase = self.phase();
                 let Phase::Starting(queue) = &mut *phase else {
@@ -532,10 +536,16 @@ impl Inner {
                         // close was applied; the stop takes it from here.
                         running.refuse_calls();
                     }
+                    if !closing {
+                        // Published before any call can reach the engine or
+                        // stop it: a stop that did not join this thread
+                        // still publishes Closed after Running.
+                        self.notices.state(SdkState::of(&status, RunState::Running));
+                    }
                     *phase = if closing { Phase::Closing } else { Phase::Running };
                     // From now on calls reach the engine without the queue.
                     let _ = self.running.set(running);
-                    break if closing { RunState::Closed } else { RunState::Running };
+                    break;
                 }
                 queue.take()
             };
@@ -549,11 +559,8 @@ impl Inner {
                 }
                 let _ = running.apply(call, Some(at));
             }
-        };
-        self.changed.notify_all();
-        if let (RunState::Running, Some(r)) = (&run_state, self.running.get()) {
-            self.notices.state(SdkState::of(&r.mode_status(), RunState::Running));
         }
+        self.changed.notify_all();
     }
 
     /// Called by the start thread when the start failed (the directory
