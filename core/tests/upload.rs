@@ -327,7 +327,9 @@ fn a_client_may_answer_from_another_thread() {
     let (env, sdk, client) = with_client(|req, c| {
         std::thread::spawn(move || {
             assert!(req.url.contains("/event?s=42&idclient="));
-            assert_eq!(req.headers, vec![("Content-Type".to_owned(), "application/json".to_owned()), ("User-Agent".to_owned(), "Mesure".to_owned())]);
+            let names: Vec<&str> = req.headers.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(names, ["Content-Type", "User-Agent", "Mesure-Policy"]);
+            assert_eq!(req.headers[..2], [("Content-Type".to_owned(), "application/json".to_owned()), ("User-Agent".to_owned(), "Mesure".to_owned())]);
             std::thread::sleep(Duration::from_millis(20));
             c.complete(HttpOutcome::Response { status: 200, retry_after: None, body: Vec::new() });
         });
