@@ -13,6 +13,7 @@ public typealias PropertyRule = MesureBindings.PropertyRule
 public typealias CustomMode = MesureBindings.CustomMode
 public typealias PurposeConfig = MesureBindings.PurposeConfig
 public typealias DeviceContext = MesureBindings.DeviceContext
+public typealias Collector = MesureBindings.Collector
 
 // Modes and consent. Both print as their wire names (`exempt`, `opt-in`).
 public typealias VisitorMode = MesureBindings.VisitorMode
