@@ -165,28 +165,6 @@ fn collector(dialect: &str) -> Json {
 
 const PIWIK_PRO_APP: &str = "0b7f6e5a-1c2d-4e3f-9a8b-7c6d5e4f3a2b";
 
-/// Percent-decoding as PHP's `parse_str` (`+` is a space).
-fn form_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                Some(b) => {
-                    out.push(b);
-                    i += 2;
-                }
-                None => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// A Matomo bulk request as the vectors state it: the path and each entry's parameters, decoded.
 fn matomo_request(url: &str, body: &Json) -> Json {
     let path = url.strip_prefix("https://collect.example.test").unwrap_or(url);
@@ -196,8 +174,11 @@ fn matomo_request(url: &str, body: &Json) -> Json {
             list.iter()
                 .map(|e| {
                     let q = e.as_str().unwrap_or_default().trim_start_matches('?');
-                    let map: Map<String, Json> =
-                        q.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (form_decode(k), Json::String(form_decode(v)))).collect();
+                    let map: Map<String, Json> = q
+                        .split('&')
+                        .filter_map(|kv| kv.split_once('='))
+                        .map(|(k, v)| (common::form_decode(k), Json::String(common::form_decode(v))))
+                        .collect();
                     Json::Object(map)
                 })
                 .collect()

@@ -588,51 +588,54 @@ fn event_name() -> impl Strategy<Value = String> {
     ]
 }
 
+/// The property names the adversary tags with (valid, invalid, identifying,
+/// reserved, SDK-owned, purpose-bound).
+const KEYS: [&str; 41] = [
+    "page",
+    "Page",
+    "page_chapter1",
+    "click",
+    "previous_page",
+    "device_model",
+    "connection_type",
+    "os",
+    "ab_variant",
+    "search_category",
+    "free_text",
+    "user_id",
+    "USER_ID",
+    "Email",
+    "idfa",
+    "geo_latitude",
+    "member_id",
+    "event_id",
+    "Event_Id",
+    "VISITOR_PRIVACY_MODE",
+    "visitor_privacy_consent",
+    "idclient",
+    "visitor_privacy_purposes",
+    "device_timestamp_utc",
+    "event_collection_version",
+    "m_x",
+    "bad-name",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "basket_value",
+    "long_text",
+    "list",
+    "article_id",
+    "theme",
+    "level",
+    "location",
+    "ip",
+    "reco_slot",
+    "ad_campaign",
+    "reco_segment",
+    "user_segment",
+    "page_load_time",
+];
+
 fn key() -> impl Strategy<Value = String> {
-    prop::sample::select(vec![
-        "page",
-        "Page",
-        "page_chapter1",
-        "click",
-        "previous_page",
-        "device_model",
-        "connection_type",
-        "os",
-        "ab_variant",
-        "search_category",
-        "free_text",
-        "user_id",
-        "USER_ID",
-        "Email",
-        "idfa",
-        "geo_latitude",
-        "member_id",
-        "event_id",
-        "Event_Id",
-        "VISITOR_PRIVACY_MODE",
-        "visitor_privacy_consent",
-        "idclient",
-        "visitor_privacy_purposes",
-        "device_timestamp_utc",
-        "event_collection_version",
-        "m_x",
-        "bad-name",
-        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-        "basket_value",
-        "long_text",
-        "list",
-        "article_id",
-        "theme",
-        "level",
-        "location",
-        "ip",
-        "reco_slot",
-        "ad_campaign",
-        "reco_segment",
-        "user_segment",
-        "page_load_time",
-    ])
-    .prop_map(str::to_owned)
+    prop::sample::select(KEYS.to_vec()).prop_map(str::to_owned)
 }
 
 fn value() -> impl Strategy<Value = V> {
@@ -731,7 +734,7 @@ impl HttpClient for Collector {
             let site = first.get("idsite").cloned().unwrap_or_default();
             let events = entries
                 .into_iter()
-                .map(|p| json!({"data": {"event_id": p.get(&format!("dimension{}", matomo::EVENT_ID_DIMENSION))}, "params": p}))
+                .map(|p| json!({"data": {"event_id": p.get(&format!("dimension{}", matomo::event_id_dimension()))}, "params": p}))
                 .collect();
             (who, site, events)
         } else {
@@ -1725,87 +1728,52 @@ mod matomo {
     use super::*;
 
     pub const HOST: &str = "app.example";
-    /// Every name a hit of the model can carry, each mapped to a custom
-    /// dimension, so that everything that leaves is compared.
-    pub const MAPPED: [&str; 44] = [
-        "page",
-        "page_chapter1",
+    /// The SDK's own names a hit carries besides [`KEYS`].
+    const SDK_NAMES: [&str; 12] = [
         "page_chapter2",
         "page_chapter3",
-        "click",
         "click_chapter1",
-        "previous_page",
-        "device_model",
-        "connection_type",
-        "os",
+        "click_chapter2",
         "os_version",
-        "ab_variant",
-        "search_category",
-        "free_text",
-        "user_id",
-        "event_id",
         "visitor_privacy_mode",
-        "visitor_privacy_consent",
-        "visitor_privacy_purposes",
-        "idclient",
-        "device_timestamp_utc",
-        "event_collection_version",
         "event_collection_platform",
-        "basket_value",
-        "long_text",
-        "list",
-        "article_id",
-        "theme",
-        "level",
-        "location",
-        "ip",
-        "reco_slot",
-        "ad_campaign",
-        "reco_segment",
-        "user_segment",
-        "page_load_time",
         "device_brand",
         "device_type",
         "device_screen_width",
         "device_screen_height",
         "app_version",
-        "page_duration",
-        "page_scroll_depth",
-        "click_chapter2",
     ];
-    pub const EVENT_ID_DIMENSION: usize = 16;
+
+    /// Every name a hit of the model can carry, each mapped to a custom
+    /// dimension, so that everything that leaves is compared: the valid
+    /// names of [`KEYS`] (lower-case, not `m_`-prefixed, at most 40), then
+    /// the SDK's own.
+    fn mapped() -> Vec<&'static str> {
+        let valid = |k: &&str| k.len() <= 40 && !k.starts_with("m_") && k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let mut names: Vec<&str> = KEYS.iter().copied().filter(valid).collect();
+        names.extend(SDK_NAMES.iter().filter(|k| !names.contains(k)).collect::<Vec<_>>());
+        names
+    }
+
+    pub fn event_id_dimension() -> usize {
+        mapped().iter().position(|k| *k == "event_id").map_or(0, |i| i + 1)
+    }
 
     pub fn dimensions() -> BTreeMap<String, u32> {
-        MAPPED.iter().enumerate().map(|(i, k)| ((*k).to_owned(), i as u32 + 1)).collect()
+        mapped().iter().enumerate().map(|(i, k)| ((*k).to_owned(), i as u32 + 1)).collect()
     }
 
     fn dimension(key: &str) -> Option<String> {
-        MAPPED.iter().position(|k| *k == key).map(|i| format!("dimension{}", i + 1))
+        mapped().iter().position(|k| *k == key).map(|i| format!("dimension{}", i + 1))
     }
 
-    /// PHP's parse_str: `+` is a space, `%XX` a byte.
     pub fn decode(entry: &str) -> BTreeMap<String, String> {
-        fn unescape(s: &str) -> String {
-            let b = s.as_bytes();
-            let mut out = Vec::with_capacity(b.len());
-            let mut i = 0;
-            while i < b.len() {
-                match b[i] {
-                    b'+' => out.push(b' '),
-                    b'%' if i + 2 < b.len() => match std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                        Some(x) => {
-                            out.push(x);
-                            i += 2;
-                        }
-                        None => out.push(b'%'),
-                    },
-                    x => out.push(x),
-                }
-                i += 1;
-            }
-            String::from_utf8_lossy(&out).into_owned()
-        }
-        entry.trim_start_matches('?').split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (unescape(k), unescape(v))).collect()
+        entry
+            .trim_start_matches('?')
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (common::form_decode(k), common::form_decode(v)))
+            .collect()
     }
 
     pub fn fixed_cid(fixed: &str) -> String {

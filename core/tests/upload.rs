@@ -329,7 +329,10 @@ fn a_client_may_answer_from_another_thread() {
             assert!(req.url.contains("/event?s=42&idclient="));
             let names: Vec<&str> = req.headers.iter().map(|(k, _)| k.as_str()).collect();
             assert_eq!(names, ["Content-Type", "User-Agent", "Mesure-Policy"]);
-            assert_eq!(req.headers[..2], [("Content-Type".to_owned(), "application/json".to_owned()), ("User-Agent".to_owned(), "Mesure".to_owned())]);
+            assert_eq!(
+                req.headers[..2],
+                [("Content-Type".to_owned(), "application/json".to_owned()), ("User-Agent".to_owned(), "Mesure".to_owned())]
+            );
             std::thread::sleep(Duration::from_millis(20));
             c.complete(HttpOutcome::Response { status: 200, retry_after: None, body: Vec::new() });
         });
