@@ -334,23 +334,26 @@ final class Inbox<T>: @unchecked Sendable {
 }
 
 /// Holds the core's start until opened: the core's clock (`Options.clock`),
-/// which the start thread reads first, waits in every call until the gate
-/// is open. A slow start on purpose, without a sleep. If never opened, lets
-/// go after `timeout` and says so (`timedOut`), so that a test that would
-/// otherwise hang fails instead (a call made on the test's thread that read
-/// the clock would be held too, and time out).
+/// which the start thread reads first, holds the SDK's threads in every
+/// reading until the gate is open. A slow start on purpose, without a
+/// sleep. The thread that built the gate, the test's, is never held: a call
+/// the test makes reads the clock to date itself, and must not wait for
+/// the start it is testing. If never opened, lets go after `timeout` and
+/// says so (`timedOut`), so that a test that would otherwise hang fails
+/// instead.
 final class StartGate: MesureClock, @unchecked Sendable {
     private let entered = DispatchSemaphore(value: 0)
     private let condition = NSCondition()
     private var isOpen = false
     private var didTimeOut = false
     private let timeout: TimeInterval
+    private let owner = pthread_self()
 
     init(timeout: TimeInterval = 10) { self.timeout = timeout }
 
     func nowMs() throws -> Int64 {
         condition.lock()
-        if !isOpen {
+        if !isOpen && pthread_equal(pthread_self(), owner) == 0 {
             entered.signal()
             let deadline = Date().addingTimeInterval(timeout)
             while !isOpen && condition.wait(until: deadline) {}
