@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::clock::EpochMillis;
 use crate::config::DeviceContext;
 use crate::hit::CheckedEvent;
 use crate::mode::{PurposeMode, VisitorMode};
@@ -28,7 +29,8 @@ pub(crate) enum Call {
 
 #[derive(Default)]
 pub(crate) struct StartQueue {
-    calls: VecDeque<Call>,
+    /// Each call with when it was made: it is applied as of then.
+    calls: VecDeque<(Call, EpochMillis)>,
     tracks: usize,
     dropped: u64,
     /// `close` was called during the start: later calls are refused.
@@ -37,11 +39,11 @@ pub(crate) struct StartQueue {
 
 impl StartQueue {
     /// Queues `call`; returns how many tracks it dropped (0 or 1).
-    pub fn push(&mut self, call: Call) -> u64 {
+    pub fn push(&mut self, call: Call, at: EpochMillis) -> u64 {
         let mut dropped = 0;
         if matches!(call, Call::Track(_)) {
             if self.tracks >= MAX_WAITING_TRACKS {
-                if let Some(oldest) = self.calls.iter().position(|c| matches!(c, Call::Track(_))) {
+                if let Some(oldest) = self.calls.iter().position(|(c, _)| matches!(c, Call::Track(_))) {
                     self.calls.remove(oldest);
                     dropped = 1;
                 }
@@ -50,7 +52,7 @@ impl StartQueue {
             }
         }
         self.dropped += dropped;
-        self.calls.push_back(call);
+        self.calls.push_back((call, at));
         dropped
     }
 
@@ -59,7 +61,7 @@ impl StartQueue {
     }
 
     /// Every waiting call, in order.
-    pub fn take(&mut self) -> VecDeque<Call> {
+    pub fn take(&mut self) -> VecDeque<(Call, EpochMillis)> {
         self.tracks = 0;
         std::mem::take(&mut self.calls)
     }
@@ -82,7 +84,7 @@ mod tests {
     fn names(q: &mut StartQueue) -> Vec<String> {
         q.take()
             .into_iter()
-            .map(|c| match c {
+            .map(|(c, _)| match c {
                 Call::Track(e) => e.properties.get("page").map(|v| format!("{v:?}")).unwrap_or_default(),
                 Call::SetMode(m) => m.wire_name().to_owned(),
                 _ => "other".into(),
@@ -93,13 +95,13 @@ mod tests {
     #[test]
     fn the_oldest_track_goes_first_and_a_change_never() {
         let mut q = StartQueue::default();
-        q.push(Call::SetMode(VisitorMode::OptOut));
+        q.push(Call::SetMode(VisitorMode::OptOut), 0);
         for n in 0..MAX_WAITING_TRACKS {
-            assert_eq!(q.push(track(n)), 0);
+            assert_eq!(q.push(track(n), 0), 0);
         }
-        q.push(Call::SetMode(VisitorMode::OptIn));
-        assert_eq!(q.push(track(MAX_WAITING_TRACKS)), 1);
-        assert_eq!(q.push(track(MAX_WAITING_TRACKS + 1)), 1);
+        q.push(Call::SetMode(VisitorMode::OptIn), 0);
+        assert_eq!(q.push(track(MAX_WAITING_TRACKS), 0), 1);
+        assert_eq!(q.push(track(MAX_WAITING_TRACKS + 1), 0), 1);
         assert_eq!(q.dropped(), 2);
         let order = names(&mut q);
         assert_eq!(order.len(), MAX_WAITING_TRACKS + 2);
@@ -108,6 +110,6 @@ mod tests {
         assert_eq!(order[MAX_WAITING_TRACKS - 1], "optin");
         assert!(order.last().is_some_and(|l| l.contains(&format!("s{}", MAX_WAITING_TRACKS + 1))));
         // Taken: the bound counts afresh.
-        assert_eq!(q.push(track(0)), 0);
+        assert_eq!(q.push(track(0), 0), 0);
     }
 }

@@ -13,7 +13,7 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
 use crate::calls::{Call, StartQueue};
-use crate::clock::Clock;
+use crate::clock::{Clock, EpochMillis};
 use crate::config::{Config, DeviceContext};
 use crate::diagnostics::{Diagnostic, RunState, SdkState};
 use crate::error::{ConfigError, ModeError, SdkError, TrackError};
@@ -120,13 +120,13 @@ impl Sdk {
             if r.engine.shared.is_closed() {
                 return Err(TrackError::ShutDown);
             }
-            return r.engine.track(checked.map_err(|refusal| inner.refused(refusal))?);
+            return r.engine.track(checked.map_err(|refusal| inner.refused(refusal))?, None);
         }
         // Checked on the caller's thread (config-free): a refusal is
         // answered now, before the start too.
         let checked = checked.map_err(|refusal| inner.refused(refusal))?;
         match inner.enter(Call::Track(checked)) {
-            Entered::Now(r, Call::Track(checked)) => r.engine.track(checked),
+            Entered::Now(r, Call::Track(checked)) => r.engine.track(checked, None),
             Entered::Now(..) | Entered::Queued => Ok(TrackOutcome::Waiting),
             Entered::Refused(Refused::Closed) => Err(TrackError::ShutDown),
             Entered::Refused(Refused::Failed) => Err(TrackError::NotStarted),
@@ -415,6 +415,9 @@ impl Inner {
     fn enter(&self, call: Call) -> Entered<'_> {
         let mut phase = self.phase();
         let mut strict_waited = false;
+        // When the call was made, read (outside the lock: the clock may be
+        // the app's) only for a call that joins the queue.
+        let mut at: Option<EpochMillis> = None;
         loop {
             match &mut *phase {
                 Phase::Starting(queue) if queue.closing => return Entered::Refused(Refused::Closed),
@@ -424,8 +427,13 @@ impl Inner {
                     phase = self.changed.wait_timeout(phase, START_TIMEOUT).map(|(g, _)| g).unwrap_or_else(|p| p.into_inner().0);
                     strict_waited = true;
                 }
+                Phase::Starting(_) if at.is_none() => {
+                    drop(phase);
+                    at = Some(self.clock.now_ms());
+                    phase = self.phase();
+                }
                 Phase::Starting(queue) => {
-                    let dropped = queue.push(call);
+                    let dropped = queue.push(call, at.unwrap_or_default());
                     drop(phase);
                     for _ in 0..dropped {
                         self.notices.backpressure();
@@ -447,10 +455,10 @@ impl Inner {
     /// A mode, consent, purpose or context change: applied now, or queued.
     fn change(&self, call: Call) -> Result<(), ModeError> {
         if let Some(r) = self.running.get() {
-            return if r.engine.shared.is_closed() { Err(ModeError::ShutDown) } else { r.apply(call) };
+            return if r.engine.shared.is_closed() { Err(ModeError::ShutDown) } else { r.apply(call, None) };
         }
         match self.enter(call) {
-            Entered::Now(r, call) => r.apply(call),
+            Entered::Now(r, call) => r.apply(call, None),
             Entered::Queued => Ok(()),
             Entered::Refused(Refused::Closed) => Err(ModeError::ShutDown),
             Entered::Refused(Refused::Failed) => Err(ModeError::NotStarted),
@@ -543,11 +551,13 @@ impl Inner {
             };
             // Errors of queued calls reached the listener from the engine
             // (back-pressure); a refused event was answered when it was made.
-            for call in calls {
+            // Each as of when it was made (a consent answered before the
+            // store opened is dated then, and lapses from then).
+            for (call, at) in calls {
                 if matches!(call, Call::Track(_)) {
                     running.wait_for_room();
                 }
-                let _ = running.apply(call);
+                let _ = running.apply(call, Some(at));
             }
         }
         self.changed.notify_all();
@@ -660,15 +670,16 @@ impl Running {
         }
     }
 
-    /// Applies a change (on the caller's thread, or queued on the storage thread).
-    fn apply(&self, call: Call) -> Result<(), ModeError> {
+    /// Applies a call on the caller's thread (`at`: `None`, now), or one
+    /// that waited in the start queue, as of when it was made.
+    fn apply(&self, call: Call, at: Option<EpochMillis>) -> Result<(), ModeError> {
         let engine = &*self.engine;
         match call {
-            Call::Track(checked) => engine.track(checked).map(drop).or(Ok(())),
-            Call::SetMode(mode) => engine.change_mode(|_| Some(mode)),
+            Call::Track(checked) => engine.track(checked, at).map(drop).or(Ok(())),
+            Call::SetMode(mode) => engine.change_mode(at, |_| Some(mode)),
             Call::SetOptedOut(opted_out) => {
                 let default = engine.shared.config.default_mode.clone();
-                engine.change_mode(|current| match (opted_out, current) {
+                engine.change_mode(at, |current| match (opted_out, current) {
                     (true, _) => Some(VisitorMode::OptOut),
                     (false, VisitorMode::OptOut) => Some(default),
                     (false, _) => None,
@@ -676,13 +687,13 @@ impl Running {
             }
             Call::SetConsent(granted) => {
                 let default = engine.shared.config.default_mode.clone();
-                engine.change_mode(|current| match (granted, current) {
+                engine.change_mode(at, |current| match (granted, current) {
                     (true, _) => Some(VisitorMode::OptIn),
                     (false, m) if m.requires_consent() => Some(default),
                     (false, other) => Some(other.clone()),
                 })
             }
-            Call::SetPurposes(answers) => engine.set_purposes(&answers),
+            Call::SetPurposes(answers) => engine.set_purposes(&answers, at),
             Call::SetContext(context) => {
                 engine.write().context = Arc::new(crate::hit::Context::new(context.properties()));
                 Ok(())

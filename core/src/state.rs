@@ -198,7 +198,9 @@ impl Engine {
     /// Audience measurement's answer decides the visitor mode
     /// ([`visitor_mode_for`]); the others decide which of their properties
     /// leave with consented hits. Unknown purposes are refused, whole.
-    pub fn set_purposes(&self, answers: &BTreeMap<String, PurposeMode>) -> Result<(), ModeError> {
+    /// `at`: when the call was made (a call that waited in the start
+    /// queue), `None`: now.
+    pub fn set_purposes(&self, answers: &BTreeMap<String, PurposeMode>, at: Option<EpochMillis>) -> Result<(), ModeError> {
         let names = self.rules.purposes().names();
         if let Some(unknown) = answers.keys().find(|p| !names.contains(p)) {
             return Err(ModeError::UnknownPurpose(unknown.clone()));
@@ -207,7 +209,7 @@ impl Engine {
         if st.closed {
             return Err(ModeError::ShutDown);
         }
-        let now = self.shared.clock.now_ms();
+        let now = at.unwrap_or_else(|| self.shared.clock.now_ms());
         self.expire_consent(&mut st, now);
         for (p, mode) in answers {
             st.purpose_answers.insert(p.clone(), PurposeChoice { mode: *mode, since_ms: now });
@@ -354,12 +356,14 @@ impl Engine {
     /// Applies the mode `choose` picks from the one in force (after a lapsed
     /// consent is expired), all under the state lock, so the choice and the
     /// change are one step; `None` changes nothing.
-    pub fn change_mode(&self, choose: impl FnOnce(&VisitorMode) -> Option<VisitorMode>) -> Result<(), ModeError> {
+    /// `at`: when the call was made (a call that waited in the start
+    /// queue), `None`: now.
+    pub fn change_mode(&self, at: Option<EpochMillis>, choose: impl FnOnce(&VisitorMode) -> Option<VisitorMode>) -> Result<(), ModeError> {
         let mut st = self.write();
         if st.closed {
             return Err(ModeError::ShutDown);
         }
-        let now = self.shared.clock.now_ms();
+        let now = at.unwrap_or_else(|| self.shared.clock.now_ms());
         self.expire_consent(&mut st, now);
         if let Some(mode) = choose(&st.mode) {
             self.apply_mode(&mut st, mode, now, ModeChangeReason::SetByApp);

@@ -3,6 +3,7 @@
 //! visitor id and handed to the storage thread. The lock sequence lives
 //! here, with the engine whose state it reads; `sdk.rs` only routes calls.
 
+use crate::clock::EpochMillis;
 use crate::diagnostics::{DropReason, Dropped};
 use crate::error::TrackError;
 use crate::hit::{check_event_named, events, CheckedEvent, ClickKind, EncodedHit, Event, Refusal, Value};
@@ -65,12 +66,15 @@ impl Engine {
     /// Filters a checked event under the mode in force now, binds the
     /// visitor id and hands the hit to the storage thread. Never touches
     /// disk or network.
-    pub fn track(&self, checked: CheckedEvent) -> Result<TrackOutcome, TrackError> {
+    ///
+    /// `at`: when the call was made, for a call that waited in the start
+    /// queue (`None`: now).
+    pub fn track(&self, checked: CheckedEvent, at: Option<EpochMillis>) -> Result<TrackOutcome, TrackError> {
         let engine = self;
         let shared = &*engine.shared;
         let CheckedEvent { mut name, mut properties, notes } = checked;
         loop {
-            let now = shared.clock.now_ms();
+            let now = at.unwrap_or_else(|| shared.clock.now_ms());
             let filter_on = shared.layers.track_filter;
             let (rules, epoch, context, purposes, consent_lapsed) = {
                 let st = engine.read();

@@ -265,3 +265,39 @@ fn a_shutdown_from_the_start_thread_stops_what_the_start_then_builds() {
     assert!(wait_until(Duration::from_secs(20), || Sdk::builder(env.config.clone()).clock(env.clock.clone()).build().is_ok()));
     assert_eq!(sdk.track_screen("late", vec![]), Err(TrackError::ShutDown));
 }
+
+/// A consent answered, or an event tracked, before the store opened is
+/// dated when it was made, not when the start applied it: a consent given
+/// before the start lapses six months after the answer (the Kotlin runner's
+/// `purposes_lapse` vector failed under load when the start applied the
+/// answer after the clock had moved).
+#[test]
+fn a_call_that_waited_for_the_start_is_dated_when_it_was_made() {
+    let env = Env::new();
+    let states = Arc::new(States::default());
+    let (sdk, gate, _guard) = held_start(&env, states.clone());
+    let t0 = env.clock.now_ms();
+    sdk.set_consent(true).unwrap();
+    assert_eq!(sdk.track_screen("home", vec![]), Ok(TrackOutcome::Waiting));
+    // The start is slow: the answer is applied seven months later.
+    env.clock.advance_ms(7 * 31 * 86_400_000);
+    gate.open();
+    sdk.wait_started().unwrap();
+    sdk.await_applied().unwrap();
+    let status = sdk.mode_status();
+    assert_eq!((status.mode, status.consent_renewal_needed), (VisitorMode::Exempt, true), "the consent given at t0 has lapsed");
+    let history = sdk.export_local_data().unwrap().mode_history;
+    assert_eq!(history.first().map(|r| (r.mode.clone(), r.since_ms)), Some((VisitorMode::OptIn, t0)), "{history:?}");
+    // A hit tracked before the start carries the time it was tracked (the
+    // one above went with the lapse: an exempt hit, in a second SDK).
+    let env2 = Env::new();
+    let (sdk2, gate2, _guard2) = held_start(&env2, Arc::new(States::default()));
+    let t1 = env2.clock.now_ms();
+    assert_eq!(sdk2.track_screen("early", vec![]), Ok(TrackOutcome::Waiting));
+    env2.clock.advance_ms(3_600_000);
+    gate2.open();
+    sdk2.wait_started().unwrap();
+    sdk2.await_applied().unwrap();
+    let queued = sdk2.export_local_data().unwrap().pending_hits;
+    assert_eq!(queued.iter().map(|h| h.tracked_at_ms).collect::<Vec<_>>(), [t1], "tracked when the app tracked it");
+}
