@@ -203,6 +203,15 @@ fn run(path: &PathBuf, dialect: &str) -> Result<(), String> {
     let builder = || Sdk::builder(config.clone()).clock(clock.clone()).listener(recorder.clone()).http_client(capture.clone());
     let build = || builder().build().map_err(|e| e.to_string());
     let mut sdk = build()?;
+    // The SDK's own hash of the configuration it was given: the same file,
+    // translated by another runner into its language's config types, must
+    // give the same (`tests/vectors/README.md`, "The policy hash").
+    let bless_mode = std::env::var_os("MESURE_BLESS_WIRE").is_some();
+    if bless_mode {
+        bless(path, "policy_hash", dialect, json!(sdk.policy_hash()))?;
+    } else {
+        check_policy_hash(&v, dialect, &sdk.policy_hash())?;
+    }
     // False after `{"restart": "no_wait"}` until a step that waits for the
     // start: a track may then be in the start queue (`Waiting`).
     let mut started = true;
@@ -293,8 +302,8 @@ fn run(path: &PathBuf, dialect: &str) -> Result<(), String> {
     if dialect != "piano" {
         let requests: Vec<Json> = capture.requests.lock().unwrap().iter().map(|(url, body)| matomo_request(url, body)).collect();
         let got = json!({"requests": requests, "dropped": dropped});
-        if std::env::var_os("MESURE_BLESS_WIRE").is_some() {
-            bless(path, dialect, &got)?;
+        if bless_mode {
+            bless(path, "wire", dialect, with_placeholders(&got))?;
         } else {
             let expected = v.get("wire").and_then(|w| w.get(dialect)).ok_or(format!("no expected wire for {dialect}"))?;
             matches(expected, &got, &mut b, &format!("wire.{dialect}"))?;
@@ -352,11 +361,23 @@ fn conformance_vectors() {
     assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), files.len(), failures.join("\n"));
 }
 
-/// Writes what the dialect sent into the vector's `wire.<dialect>`
-/// (`MESURE_BLESS_WIRE=1`), with the run's random ids as placeholders: the
+/// The vector's `policy_hash.<dialect>` must be the hash of the SDK started
+/// from its `config`: exactly, as every runner compares it.
+fn check_policy_hash(v: &Json, dialect: &str, got: &str) -> Result<(), String> {
+    match v.get("policy_hash").and_then(|p| p.get(dialect)).and_then(Json::as_str) {
+        Some(expected) if expected == got => Ok(()),
+        Some(expected) => Err(format!(
+            "policy_hash.{dialect}: the SDK started from this vector's config has the policy hash {got}, the vector expects {expected} \
+             (a config field translated differently, or the policy model changed: re-bless with MESURE_BLESS_WIRE=1)"
+        )),
+        None => Err(format!("policy_hash.{dialect}: missing (the SDK's is {got}; MESURE_BLESS_WIRE=1 writes it)")),
+    }
+}
+
+/// What a dialect sent, with the run's random ids as placeholders: the
 /// visitors' `_id` as `$visitorN`, screen views as `$pvN`, the version as
-/// `$sdk_version`. Review the diff before committing it.
-fn bless(path: &PathBuf, dialect: &str, got: &Json) -> Result<(), String> {
+/// `$sdk_version`.
+fn with_placeholders(got: &Json) -> Json {
     fn placeholders(v: &mut Json, key: Option<&str>, seen: &mut HashMap<String, String>) {
         match v {
             Json::Object(m) => m.iter_mut().for_each(|(k, x)| placeholders(x, Some(k), seen)),
@@ -380,18 +401,44 @@ fn bless(path: &PathBuf, dialect: &str, got: &Json) -> Result<(), String> {
     }
     let mut got = got.clone();
     placeholders(&mut got, None, &mut HashMap::new());
+    got
+}
+
+/// The blessed fields, written last in each vector, in this order.
+const BLESSED: [&str; 2] = ["policy_hash", "wire"];
+
+/// Writes `value` into the vector's `<field>.<dialect>` (`MESURE_BLESS_WIRE=1`;
+/// `field` is `policy_hash` or `wire`). The rest of the file keeps its text;
+/// the blessed fields are written last, `policy_hash` then `wire`. Review
+/// the diff before committing it.
+fn bless(path: &PathBuf, field: &str, dialect: &str, value: Json) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let doc: Json = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let mut wire = doc.get("wire").cloned().unwrap_or(json!({}));
-    wire[dialect] = got;
-    // The rest of the file keeps its text; "wire" is written last.
-    let head = match text.find("\n  \"wire\": {") {
+    let mut blessed = Map::new();
+    for f in BLESSED {
+        let mut x = doc.get(f).cloned().unwrap_or(json!({}));
+        if f == field {
+            x[dialect] = value.clone();
+        }
+        if x.as_object().is_some_and(|o| !o.is_empty()) {
+            blessed.insert(f.to_owned(), x);
+        }
+    }
+    let head = match BLESSED.iter().filter_map(|f| text.find(&format!("\n  \"{f}\": {{"))).min() {
         Some(i) => text[..i].trim_end().trim_end_matches(',').to_owned(),
         None => text.trim_end().trim_end_matches('}').trim_end().to_owned(),
     };
-    let wire = serde_json::to_string_pretty(&json!({ "wire": wire })).map_err(|e| e.to_string())?;
-    let wire = wire.trim_start_matches('{').trim_end_matches('}').trim_matches('\n');
-    std::fs::write(path, format!("{head},\n{wire}\n}}\n")).map_err(|e| e.to_string())
+    let tail = serde_json::to_string_pretty(&Json::Object(blessed.clone())).map_err(|e| e.to_string())?;
+    let tail = tail.trim_start_matches('{').trim_end_matches('}').trim_matches('\n');
+    let out = format!("{head},\n{tail}\n}}\n");
+    // Nothing but the blessed field may change: a vector whose blessed
+    // fields are not its last ones would lose what follows them.
+    let mut want = doc.clone();
+    want.as_object_mut().ok_or("a vector is an object")?.extend(blessed);
+    if serde_json::from_str::<Json>(&out).ok() != Some(want) {
+        return Err(format!("bless would change more than {field}.{dialect}: {} must be the file's last fields", BLESSED.join(" and ")));
+    }
+    std::fs::write(path, out).map_err(|e| e.to_string())
 }
 
 #[test]
@@ -415,4 +462,40 @@ fn the_matcher_can_fail() {
     assert!(matches(&json!("Mesure/$sdk_version"), &json!(format!("Mesure/{SDK_VERSION}")), &mut b, "x").is_ok());
     assert!(matches(&json!("Mesure/$sdk_version"), &json!("Mesure/0.0.0-x"), &mut b, "x").is_err());
     assert!(matches(&json!(1), &json!(2), &mut b, "x").is_err());
+}
+
+/// A runner that translates one field of the configuration differently
+/// starts an SDK with another policy, and the vector fails on its
+/// `policy_hash`, naming it, before any step.
+#[test]
+fn a_config_translated_differently_fails_on_the_policy_hash() {
+    if std::env::var_os("MESURE_BLESS_WIRE").is_some() {
+        return; // blessing would write the changed hash into the copy
+    }
+    let original: Json = serde_json::from_str(&std::fs::read_to_string(vectors_dir().join("policy_hash_every_rule.json")).unwrap()).unwrap();
+    type Change = fn(&mut Json);
+    let changes: [(&str, Change); 8] = [
+        ("an allowlist justification", |c| c["exempt_allowlist"][0]["justification"] = json!("another reason, for the audience per theme")),
+        ("a custom mode's justification", |c| {
+            c["custom_modes"][0]["allowed_properties"][0]["justification"] = json!("another reason, the audience of each section")
+        }),
+        ("a custom mode's events", |c| c["custom_modes"][0]["allowed_events"] = json!(["article.read"])),
+        ("a forbidden property's events", |c| c["forbidden_properties"][1]["events"] = json!("*")),
+        ("a forbidden event", |c| c["forbidden_events"] = json!([])),
+        ("a purpose's properties", |c| c["purposes"][0]["properties"] = json!(["ad_*"])),
+        ("the default mode", |c| c["default_mode"] = json!("exempt")),
+        ("the anonymous events", |c| c["anonymous_events"] = json!(["page.display", "click.action"])),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (what, change) in changes {
+        let mut v = original.clone();
+        change(&mut v["config"]);
+        let path = dir.path().join("changed.json");
+        std::fs::write(&path, v.to_string()).unwrap();
+        for dialect in DIALECTS {
+            let err = run(&path, dialect).expect_err(what);
+            assert!(err.starts_with(&format!("policy_hash.{dialect}: ")), "{what} ({dialect}): {err}");
+        }
+    }
+    run(&vectors_dir().join("policy_hash_every_rule.json"), "piano").expect("the vector itself passes");
 }

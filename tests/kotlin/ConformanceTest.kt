@@ -173,6 +173,20 @@ class VectorRun(private val v: JsonObject, private val dialect: String) {
         return c
     }
 
+    /**
+     * The vector's `policy_hash.<dialect>` must be the hash of the SDK started
+     * from the config as this runner translated it: exactly, as every runner
+     * compares it (a field translated differently is another policy).
+     */
+    private fun checkPolicyHash(got: String) {
+        val expected = v.getAsJsonObject("policy_hash")?.get(dialect)?.asString
+            ?: error("policy_hash.$dialect: missing (the SDK's is $got)")
+        check(got == expected) {
+            "policy_hash.$dialect: the SDK started from this vector's config, as the Kotlin runner translates it, " +
+                "has the policy hash $got, the vector expects $expected"
+        }
+    }
+
     private fun allowed(o: JsonObject) =
         AllowedProperty(property = o["property"].asString, events = str(o, "events") ?: "*", justification = o["justification"].asString)
 
@@ -194,6 +208,7 @@ class VectorRun(private val v: JsonObject, private val dialect: String) {
         val capture = CaptureClient()
         var sdk = MesureCore(cfg, recorder, capture, clock).apply { waitStarted() }
         try {
+            checkPolicyHash(sdk.policyHash())
             v.getAsJsonArray("steps").forEachIndexed { i, stepEl ->
                 val step = stepEl.asJsonObject
                 val at = "step $i $step"
@@ -460,6 +475,25 @@ class MatcherTest {
             JsonParser.parseString("""{"path":"/matomo.php","entries":[{"idsite":"42","action_name":"a b&c","url":"https://app.example/x"}]}"""),
             r,
         )
+    }
+
+    /** A config field translated differently is another policy: the vector fails on its policy hash, before any step. */
+    @Test
+    fun aConfigTranslatedDifferentlyFails() {
+        val file = File(Env.vectorsDir, "policy_hash_every_rule.json")
+        for (dialect in DIALECTS) {
+            VectorRun(JsonParser.parseString(file.readText()).asJsonObject, dialect).run()
+            val v = JsonParser.parseString(file.readText()).asJsonObject
+            v.getAsJsonObject("config").getAsJsonArray("exempt_allowlist")[0].asJsonObject
+                .addProperty("justification", "another reason, for the audience per theme")
+            try {
+                VectorRun(v, dialect).run()
+            } catch (e: IllegalStateException) {
+                assertTrue(e.message, e.message!!.startsWith("policy_hash.$dialect: "))
+                continue
+            }
+            fail("another justification passed under $dialect")
+        }
     }
 
     /** A vector whose expected wire is wrong fails under that dialect only, naming the field. */

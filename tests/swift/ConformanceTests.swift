@@ -72,6 +72,25 @@ final class ConformanceTests: XCTestCase {
         }
     }
 
+    /// A config field translated differently is another policy: the vector fails on its policy hash, before any step.
+    func testAConfigTranslatedDifferentlyFails() throws {
+        let dir = URL(fileURLWithPath: try environment("MESURE_VECTORS_DIR"), isDirectory: true)
+        let vector = try JSON.parse(try Data(contentsOf: dir.appendingPathComponent("policy_hash_every_rule.json")))
+        guard case var .object(root) = vector, case var .object(config) = root["config"] ?? .null,
+              case var .array(allowlist) = config["exempt_allowlist"] ?? .null, case var .object(allowed) = allowlist.first ?? .null
+        else { throw TestFailure("policy_hash_every_rule.json no longer has an exempt allowlist") }
+        allowed["justification"] = .string("another reason, for the audience per theme")
+        allowlist[0] = .object(allowed)
+        config["exempt_allowlist"] = .array(allowlist)
+        root["config"] = .object(config)
+        for dialect in dialects {
+            XCTAssertNoThrow(try VectorRunner(vector, dialect: dialect).run(), dialect)
+            XCTAssertThrowsError(try VectorRunner(.object(root), dialect: dialect).run(), dialect) { error in
+                XCTAssert("\(error)".hasPrefix("policy_hash.\(dialect): "), "\(error)")
+            }
+        }
+    }
+
     func testFormDecodingIsPHPs() throws {
         XCTAssertEqual(formDecode("a+b%2Bc"), "a b+c")
         XCTAssertEqual(formDecode("%C3%A9%2F%c3%bc"), "é/ü")
@@ -289,6 +308,12 @@ final class VectorRunner {
 
     func run() throws {
         var sdk = try build()
+        do {
+            try checkPolicyHash(sdk.policyHash())
+        } catch {
+            _ = try? sdk.shutdown()
+            throw error
+        }
         guard let steps = vector["steps"].array else { throw TestFailure("no steps") }
         for (i, step) in steps.enumerated() {
             let at = "step \(i) \(step)"
@@ -333,6 +358,21 @@ final class VectorRunner {
             ])
         }
         try match(vector["mode_changes"], .array(changes), &b, "mode_changes")
+    }
+
+    /// The vector's `policy_hash.<dialect>` must be the hash of the SDK
+    /// started from the config as this runner translated it: exactly, as
+    /// every runner compares it (a field translated differently is another policy).
+    private func checkPolicyHash(_ got: String) throws {
+        guard let expected = vector["policy_hash"][dialect].string else {
+            throw TestFailure("policy_hash.\(dialect): missing (the SDK's is \(got))")
+        }
+        guard got == expected else {
+            throw TestFailure(
+                "policy_hash.\(dialect): the SDK started from this vector's config, as the Swift runner translates it, "
+                    + "has the policy hash \(got), the vector expects \(expected)"
+            )
+        }
     }
 
     private func perform(_ step: JSON, on sdk: inout MesureCore, at: String) throws {
