@@ -360,7 +360,7 @@ impl Opening {
                 // after a crash), or the file is missing or unreadable:
                 // record the choice in both again.
                 let Choice { record, purposes } = choice;
-                let _ = shared.ops.send(Op::Mode(Box::new(ModeOp { record, purposes, visitor: VisitorAction::Keep, change: None })));
+                let _ = shared.ops.send(Op::Mode(Box::new(ModeOp { record, purposes, visitor: VisitorAction::Keep, change: None, prompt: None })));
             }
             if !dry_run && conn.is_some() {
                 // What a dry run queued never reaches a collector.

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::clock::EpochMillis;
 use crate::config::DeviceContext;
+use crate::consent::ConsentContext;
 use crate::hit::CheckedEvent;
 use crate::mode::{PurposeMode, VisitorMode};
 
@@ -20,11 +21,16 @@ pub const MAX_WAITING_TRACKS: usize = 10_000;
 /// A call, checked on the caller's thread, waiting for the engine.
 pub(crate) enum Call {
     Track(CheckedEvent),
-    SetMode(VisitorMode),
+    /// The prompt the answer was given in, if the app says.
+    SetMode(VisitorMode, Option<Box<ConsentContext>>),
     SetOptedOut(bool),
-    SetConsent(bool),
-    SetPurposes(BTreeMap<String, PurposeMode>),
+    SetConsent(bool, Option<Box<ConsentContext>>),
+    SetPurposes(BTreeMap<String, PurposeMode>, Option<Box<ConsentContext>>),
     SetContext(Box<DeviceContext>),
+    /// A consent prompt was shown (the consent statistics count it).
+    PromptShown(Box<ConsentContext>),
+    /// The visitor's own switch of the consent statistics.
+    SetConsentStatistics(bool),
 }
 
 #[derive(Default)]
@@ -86,7 +92,7 @@ mod tests {
             .into_iter()
             .map(|(c, _)| match c {
                 Call::Track(e) => e.properties.get("page").map(|v| format!("{v:?}")).unwrap_or_default(),
-                Call::SetMode(m) => m.wire_name().to_owned(),
+                Call::SetMode(m, _) => m.wire_name().to_owned(),
                 _ => "other".into(),
             })
             .collect()
@@ -95,11 +101,11 @@ mod tests {
     #[test]
     fn the_oldest_track_goes_first_and_a_change_never() {
         let mut q = StartQueue::default();
-        q.push(Call::SetMode(VisitorMode::OptOut), 0);
+        q.push(Call::SetMode(VisitorMode::OptOut, None), 0);
         for n in 0..MAX_WAITING_TRACKS {
             assert_eq!(q.push(track(n), 0), 0);
         }
-        q.push(Call::SetMode(VisitorMode::OptIn), 0);
+        q.push(Call::SetMode(VisitorMode::OptIn, None), 0);
         assert_eq!(q.push(track(MAX_WAITING_TRACKS), 0), 1);
         assert_eq!(q.push(track(MAX_WAITING_TRACKS + 1), 0), 1);
         assert_eq!(q.dropped(), 2);

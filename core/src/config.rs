@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Deserializer};
 
 use crate::collector::Collector;
+use crate::consent::ConsentSettings;
 use crate::error::{ConfigError, ConfigErrorKind as K};
 use crate::hit::{property_name_problem, Value};
 use crate::identifying::identifying_reason;
@@ -286,6 +287,9 @@ pub struct Config {
     /// answers with its own outcome (a refused event, an unknown mode) on
     /// the caller's thread; the wrappers then throw what the core returns.
     pub strict: bool,
+    /// Consent proof and consent statistics: where they are sent, and
+    /// whether the statistics count.
+    pub consent: ConsentSettings,
 }
 
 impl Default for Config {
@@ -314,6 +318,7 @@ impl Default for Config {
             context: DeviceContext::default(),
             dry_run: false,
             strict: false,
+            consent: ConsentSettings::default(),
         }
     }
 }
@@ -440,9 +445,19 @@ impl Config {
         parse_endpoint(&self.collect_endpoint).unwrap_or_else(|_| self.collect_endpoint.trim_end_matches('/').to_owned())
     }
 
+    /// The consent endpoint, normalised as [`Config::endpoint_base`] is;
+    /// `None` when none is configured (or it does not parse: refused by
+    /// [`Config::validate`]).
+    pub fn consent_endpoint(&self) -> Option<String> {
+        self.consent.endpoint.as_deref().and_then(|u| parse_endpoint_for("consent.endpoint", u).ok())
+    }
+
     /// Checks every field; the error names the first one at fault.
     pub fn validate(&self) -> Result<(), ConfigError> {
         parse_endpoint(&self.collect_endpoint)?;
+        if let Some(url) = &self.consent.endpoint {
+            parse_endpoint_for("consent.endpoint", url)?;
+        }
         self.collector.validate()?;
         if self.site_id == 0 && self.collector.uses_site_id() {
             return Err(ConfigError::new("site_id", K::OutOfRange, "must be a positive integer"));
@@ -544,7 +559,11 @@ impl Config {
 /// Scheme and host are case-insensitive; the result is lower-cased, without
 /// a trailing slash, and is what requests are sent to.
 fn parse_endpoint(url: &str) -> Result<String, ConfigError> {
-    let f = "collect_endpoint";
+    parse_endpoint_for("collect_endpoint", url)
+}
+
+/// [`parse_endpoint`] for the field `f`.
+pub(crate) fn parse_endpoint_for(f: &str, url: &str) -> Result<String, ConfigError> {
     let bad = |p: &str| Err(ConfigError::new(f, K::Invalid, format!("{url:?}: {p}")));
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return bad("contains white space or control characters");

@@ -291,6 +291,19 @@ pub enum Diagnostic {
         /// The hits' `event_id`s.
         event_ids: Vec<String>,
     },
+    /// A request of consent receipts or of consent statistics went to the
+    /// consent endpoint (or was held back by its send-time check: `held`
+    /// says why, and it is never sent).
+    ConsentSent {
+        /// `receipts` or `statistics`.
+        kind: String,
+        /// Receipts, or rows of counts, in the request.
+        count: u64,
+        /// The endpoint's HTTP status; `None` when none came or when held.
+        status: Option<u16>,
+        /// Why the send-time check held it back.
+        held: Option<String>,
+    },
     /// One upload request left the device (or, in dry-run mode, would have):
     /// the visitor id it carried and, hit by hit, the event and the property
     /// keys, never the values. Reported only when a listener is set.
@@ -438,6 +451,11 @@ impl Diagnostic {
             Diagnostic::HeldAtEgress { reason, event_ids } => {
                 format!("the egress gate held back {} hit(s) at send time ({})", event_ids.len(), reason.code())
             }
+            Diagnostic::ConsentSent { kind, count, status, held } => match (held, status) {
+                (Some(why), _) => format!("consent {kind}: {count} held back by the send-time check ({why}), never sent"),
+                (None, Some(s)) => format!("consent {kind}: {count} sent to the consent endpoint (HTTP {s})"),
+                (None, None) => format!("consent {kind}: {count} sent to the consent endpoint (no answer)"),
+            },
             Diagnostic::Sent { idclient, hits, status, dry_run } => {
                 let how = match (dry_run, status) {
                     (true, _) => "dry run, nothing left the device".to_owned(),

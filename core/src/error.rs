@@ -125,6 +125,9 @@ pub enum ModeError {
     /// The SDK did not start (its published state says why).
     #[error("the SDK did not start")]
     NotStarted,
+    /// A consent prompt named with anything but a prompt's name.
+    #[error("invalid consent prompt: {0}")]
+    InvalidPrompt(ConfigError),
 }
 
 /// A storage failure, classified by what the SDK does about it.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value as Json};
 
 use crate::clock::{format_rfc3339, EpochMillis};
+use crate::consent::stats::{ConsentStats, StatRow};
 use crate::hit::QueuedHit;
 use crate::mode::{ModeRecord, ModeStatus};
 use crate::purpose::PurposeChoice;
@@ -31,6 +32,10 @@ pub struct LocalData {
     /// The consent receipts, as stored (one JSON object per line, oldest
     /// first, hash-chained: [`crate::Sdk::consent_proof`] checks them).
     pub consent_receipts: Vec<String>,
+    /// The consent statistics counted and not sent yet (no id of any kind).
+    pub consent_statistics: Vec<StatRow>,
+    /// Whether the consent statistics are switched off on this device.
+    pub consent_statistics_off: bool,
 }
 
 /// One hit queued for upload, as the export shows it.
@@ -75,13 +80,24 @@ pub(crate) struct StoredData {
     pub purposes: BTreeMap<String, PurposeChoice>,
     pub pending_hits: Vec<ExportedHit>,
     pub consent_receipts: Vec<String>,
+    pub consent_statistics: ConsentStats,
 }
 
 impl LocalData {
     /// The export made at `exported_at_ms` under the mode `current_mode`.
     pub(crate) fn new(stored: StoredData, exported_at_ms: EpochMillis, current_mode: ModeStatus) -> LocalData {
-        let StoredData { visitor, mode_history, purposes, pending_hits, consent_receipts } = stored;
-        LocalData { exported_at_ms, current_mode, visitor, mode_history, purposes, pending_hits, consent_receipts }
+        let StoredData { visitor, mode_history, purposes, pending_hits, consent_receipts, consent_statistics } = stored;
+        LocalData {
+            exported_at_ms,
+            current_mode,
+            visitor,
+            mode_history,
+            purposes,
+            pending_hits,
+            consent_receipts,
+            consent_statistics: consent_statistics.rows,
+            consent_statistics_off: consent_statistics.off,
+        }
     }
 
     /// A self-describing JSON document.
@@ -122,6 +138,10 @@ impl LocalData {
                 "event": serde_json::from_str::<Json>(&h.body).unwrap_or(Json::String(h.body.clone())),
             })).collect::<Vec<_>>(),
             "consent_receipts": self.consent_receipts.iter().map(|l| serde_json::from_str::<Json>(l).unwrap_or(Json::String(l.clone()))).collect::<Vec<_>>(),
+            "consent_statistics": {
+                "off": self.consent_statistics_off,
+                "unsent": self.consent_statistics,
+            },
         });
         serde_json::to_string_pretty(&doc).unwrap_or_default()
     }

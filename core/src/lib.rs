@@ -26,6 +26,7 @@ mod calls;
 mod clock;
 mod collector;
 mod config;
+mod consent;
 mod diagnostics;
 mod error;
 mod export;
@@ -61,6 +62,8 @@ pub use config::{
     DEFAULT_CONSENT_LIFETIME_MONTHS, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_QUEUE_MAX_AGE_DAYS, DEFAULT_QUEUE_MAX_HITS, DEFAULT_REQUEST_TIMEOUT_MS,
     DEFAULT_RETRY_BASE_MS, DEFAULT_RETRY_MAX_MS, MAX_CONSENT_LIFETIME_MONTHS, MAX_PURPOSES, MAX_PURPOSE_PATTERNS,
 };
+pub use consent::stats::StatRow;
+pub use consent::{ConsentContext, ConsentSettings, MAX_PROMPT_FIELD_CHARS};
 pub use diagnostics::{short_id, Diagnostic, DropReason, Dropped, EgressReason, Listener, RunState, SdkState, SentHit, TrimCause};
 pub use error::{ConfigError, ConfigErrorKind, ModeError, SdkError, StoreError, TrackError};
 pub use export::{ExportedHit, LocalData};
@@ -71,7 +74,8 @@ pub use purpose::Overlap;
 pub use purpose::PurposeChoice;
 pub use purpose::{PurposeMode, AUDIENCE_MEASUREMENT};
 pub use report::{
-    CollectorReport, ComplianceReport, Guarantee, ModeReport, PurposeReport, GUARANTEES, MATOMO_SETTINGS, PIWIK_PRO_SETTINGS, POLICY_HEADER,
+    CollectorReport, ComplianceReport, ConsentReport, Guarantee, ModeReport, PurposeReport, GUARANTEES, MATOMO_SETTINGS, PIWIK_PRO_SETTINGS,
+    POLICY_HEADER,
 };
 pub use rules::{PropertyEntry, EXEMPT_EVENTS, EXEMPT_PROPERTIES, MINIMAL_PROPERTIES};
 pub use sdk::Sdk;

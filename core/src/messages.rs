@@ -5,6 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::mpsc::SyncSender;
 
+use crate::clock::EpochMillis;
+use crate::consent::stats::StatRow;
+use crate::consent::ConsentContext;
 use crate::diagnostics::Dropped;
 use crate::error::StoreError;
 use crate::export::StoredData;
@@ -85,6 +88,13 @@ pub(crate) enum Op {
     Shutdown(SyncSender<Result<(), StoreError>>),
     /// A real run starts: the rows a dry run left are deleted.
     DropDryRunHits,
+    /// A consent prompt was shown at this time (the consent statistics).
+    PromptShown(Box<ConsentContext>, EpochMillis),
+    /// The visitor switched the consent statistics on or off.
+    ConsentStatistics(bool),
+    /// The consent endpoint acknowledged these counts: taken off, then
+    /// the sender is answered.
+    ConsentStatisticsSent(Vec<StatRow>, SyncSender<()>),
 }
 
 pub(crate) struct ModeOp {
@@ -95,6 +105,8 @@ pub(crate) struct ModeOp {
     pub visitor: VisitorAction,
     /// Reported once committed; `None` when only the record is written again.
     pub change: Option<ModeChange>,
+    /// The consent prompt the visitor answered in, if the app named it.
+    pub prompt: Option<Box<ConsentContext>>,
 }
 
 pub(crate) struct DeleteAllOp {

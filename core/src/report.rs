@@ -82,6 +82,9 @@ pub struct ComplianceReport {
     pub server_side_duties: Vec<String>,
     /// The collector's wire, and the settings it needs on its side.
     pub collector: CollectorReport,
+    /// Where consent receipts and consent statistics go, and whether the
+    /// statistics count.
+    pub consent: ConsentReport,
     /// The policy's hash: SHA-256 of this report without its date, as
     /// `sha256=<64 hex>`. Every request carries it (`Mesure-Policy`), so a
     /// received hit names the exact rules that let it out; the same
@@ -91,6 +94,41 @@ pub struct ComplianceReport {
 
 /// The header every request carries, naming the policy that filtered it.
 pub const POLICY_HEADER: &str = "Mesure-Policy";
+
+/// Consent proof and consent statistics in the compliance report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsentReport {
+    /// The consent endpoint; `None`: receipts and statistics stay on the
+    /// device.
+    pub endpoint: Option<String>,
+    /// Where the receipts are, as a sentence.
+    pub receipts: String,
+    /// Whether, and how, the consent statistics count, as a sentence.
+    pub statistics: String,
+    /// A "refuse all" switches the statistics off on the device.
+    pub refuse_all_stops_statistics: bool,
+}
+
+impl ConsentReport {
+    fn new(config: &Config) -> ConsentReport {
+        let endpoint = config.consent_endpoint();
+        let receipts = match &endpoint {
+            Some(url) => format!("every answer of the visitor is a hash-chained receipt on the device, also sent to {url} (no visitor id, no measurement property)"),
+            None => "every answer of the visitor is a hash-chained receipt kept on the device only (no consent endpoint): `export_local_data` and `consent_proof` give them".to_owned(),
+        };
+        let c = &config.consent;
+        let statistics = match (c.statistics, &endpoint) {
+            (false, _) => "off: nothing is counted".to_owned(),
+            (true, where_) => format!(
+                "on: prompts shown, accepted all, refused all and customised, per prompt version and day, with no id of any kind, {}; \
+                 the visitor can switch them off (`set_consent_statistics(false)`){}",
+                if where_.is_some() { "sent in requests of their own" } else { "kept on the device (no consent endpoint)" },
+                if c.refuse_all_stops_statistics { ", and a \"refuse all\" switches them off" } else { "" },
+            ),
+        };
+        ConsentReport { endpoint, receipts, statistics, refuse_all_stops_statistics: c.refuse_all_stops_statistics }
+    }
+}
 
 /// The collector's wire in the compliance report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -236,7 +274,7 @@ const fn g(guarantee: &'static str, adversary: &'static str, proof: &'static str
 /// hit when it is tracked, and the egress gate that re-checks it when it is
 /// sent. The stateful model (`privacy_model.rs`) checks every step with both
 /// layers, and with each alone.
-pub const GUARANTEES: [Guarantee; 23] = [
+pub const GUARANTEES: [Guarantee; 25] = [
     g(
         "In exempt mode only the strictly necessary events and properties leave the device, whatever the app tags: other names are held back, and identifying values in allowed properties (e-mail addresses, phone numbers, IP addresses, UUIDs, long numbers, IBANs, coordinates, credentials and tokens) are masked, or held back when they are numbers.",
         "app bug, hostile integrator",
@@ -352,10 +390,20 @@ pub const GUARANTEES: [Guarantee; 23] = [
         "app bug",
         "the conformance vectors (dropped lists); gate.rs; privacy_model.rs",
     ),
+    g(
+        "Every answer of the visitor (never a lapse) writes a consent receipt, hash-chained to the one before, so that an edited, removed or reordered receipt is found; a receipt carries a consent-proof id of its own, never the visitor id, never rides on a measurement hit, survives a corrupt hit queue, and is erased by delete_local_data.",
+        "a controller asked to prove consent, storage faults, tampering with the file",
+        "receipts.rs; store/receipts.rs tests",
+    ),
+    g(
+        "What leaves for the consent endpoint carries no app-scoped id and no measurement property, passes a send-time check of its keys, and never leaves in a dry run; the consent statistics carry no id of any kind (counts per day and prompt version), leave in requests of their own, are never counted twice, and stop once the visitor switches them off (or refuses all, when the controller links them).",
+        "app bug, a consent endpoint linking counts to people, network",
+        "consent.rs; consent/outbox.rs tests; privacy_model.rs (consent steps)",
+    ),
 ];
 
 /// Server-side conditions of the exemption that no SDK can enforce.
-pub const SERVER_SIDE_DUTIES: [&str; 7] = [
+pub const SERVER_SIDE_DUTIES: [&str; 8] = [
     "Truncate the IP address (at least the last octet) before any processing (seed 000; seed 001 §4.3; seed 004).",
     "Keep audience data at most 25 months (CNIL 2020-092, art. 5; seed 000: erasure after 25 rolling months).",
     "Geolocate no finer than the city (seed 000; seed 001 §4.3).",
@@ -363,6 +411,7 @@ pub const SERVER_SIDE_DUTIES: [&str; 7] = [
     "No cross-referencing with other processing, no import of external data, no transfer to third parties (CNIL 2020-091 §51; seed 001 §4.4).",
     "Export only aggregated, anonymous data collected without consent (seed 001 §4.5; seed 004).",
     "Tell users in the privacy policy about the exempt tracker and offer the opt-out (seed 000; CNIL 2020-092, art. 5).",
+    "At the consent endpoint: keep the receipts as long as the consent plus 13 months, as the proof of consent (GDPR art. 7.1); never log an IP address or any request metadata with the consent statistics, and never join them to receipts or audience data.",
 ];
 
 impl ComplianceReport {
@@ -419,6 +468,7 @@ impl ComplianceReport {
             guarantees: GUARANTEES.to_vec(),
             server_side_duties: SERVER_SIDE_DUTIES.iter().map(|s| (*s).to_owned()).collect(),
             collector: CollectorReport::new(config),
+            consent: ConsentReport::new(config),
             policy_hash: String::new(),
         };
         report.policy_hash = report.hash();
@@ -459,6 +509,8 @@ impl ComplianceReport {
         );
         let _ = writeln!(s, "- Consent (opt-in) kept {} calendar months, then asked again", self.consent_lifetime_months);
         let _ = writeln!(s, "- Queue: at most {} hits, {} days; oldest dropped first", self.queue_max_hits, self.queue_max_age_days);
+        let _ = writeln!(s, "- Consent receipts: {}", self.consent.receipts);
+        let _ = writeln!(s, "- Consent statistics: {}", self.consent.statistics);
         if !self.forbidden_events.is_empty() {
             let _ = writeln!(s, "- Events never sent, in any mode: {}", self.forbidden_events.join(", "));
         }

@@ -15,6 +15,8 @@ use std::time::Duration;
 use crate::calls::{Call, StartQueue};
 use crate::clock::{Clock, EpochMillis};
 use crate::config::{Config, DeviceContext};
+use crate::consent::receipts;
+use crate::consent::ConsentContext;
 use crate::diagnostics::{Diagnostic, RunState, SdkState};
 use crate::error::{ConfigError, ModeError, SdkError, TrackError};
 use crate::export::LocalData;
@@ -27,7 +29,6 @@ use crate::rules::RuleBook;
 use crate::shared::Role;
 use crate::state::Engine;
 use crate::stats::{Counters, Stats};
-use crate::store::receipts;
 use crate::track::{check_click, check_screen, TrackOutcome};
 use crate::upload::flush::FlushReport;
 
@@ -156,10 +157,19 @@ impl Sdk {
     /// `flush` waits for it. An unknown mode is refused at once, also
     /// before the start.
     pub fn set_mode(&self, mode: VisitorMode) -> Result<(), ModeError> {
+        self.set_mode_from_prompt(mode, None)
+    }
+
+    /// [`Sdk::set_mode`], answered in the consent prompt `prompt` (its id,
+    /// version and locale go into the consent receipt, its id and version
+    /// into the consent statistics). A prompt named with anything but a
+    /// prompt's name (an e-mail address, a phone number) is refused.
+    pub fn set_mode_from_prompt(&self, mode: VisitorMode, prompt: Option<ConsentContext>) -> Result<(), ModeError> {
         if !self.inner.rules.knows(&mode) {
             return Err(ModeError::UnknownMode(mode.wire_name().to_owned()));
         }
-        self.inner.change(Call::SetMode(mode))
+        let prompt = checked_prompt(prompt)?;
+        self.inner.change(Call::SetMode(mode, prompt))
     }
 
     /// For an opt-out switch in settings. On: opt-out. Off: from opt-out,
@@ -176,7 +186,14 @@ impl Sdk {
     /// any other mode is recorded again as the answer (an opt-out stays in
     /// force), which settles a pending renewal.
     pub fn set_consent(&self, granted: bool) -> Result<(), ModeError> {
-        self.inner.change(Call::SetConsent(granted))
+        self.set_consent_from_prompt(granted, None)
+    }
+
+    /// [`Sdk::set_consent`], answered in the consent prompt `prompt` (see
+    /// [`Sdk::set_mode_from_prompt`]).
+    pub fn set_consent_from_prompt(&self, granted: bool, prompt: Option<ConsentContext>) -> Result<(), ModeError> {
+        let prompt = checked_prompt(prompt)?;
+        self.inner.change(Call::SetConsent(granted, prompt))
     }
 
     /// The answer for one purpose (see [`Sdk::set_purposes`]).
@@ -193,10 +210,32 @@ impl Sdk {
     /// opt-in. Persisted; each opt-in lapses like consent does. A purpose
     /// the configuration does not list is refused at once.
     pub fn set_purposes(&self, answers: &BTreeMap<String, PurposeMode>) -> Result<(), ModeError> {
+        self.set_purposes_from_prompt(answers, None)
+    }
+
+    /// [`Sdk::set_purposes`], answered in the consent prompt `prompt` (see
+    /// [`Sdk::set_mode_from_prompt`]).
+    pub fn set_purposes_from_prompt(&self, answers: &BTreeMap<String, PurposeMode>, prompt: Option<ConsentContext>) -> Result<(), ModeError> {
         if let Some(unknown) = answers.keys().find(|p| !self.inner.rules.purposes().names().contains(*p)) {
             return Err(ModeError::UnknownPurpose(unknown.clone()));
         }
-        self.inner.change(Call::SetPurposes(answers.clone()))
+        let prompt = checked_prompt(prompt)?;
+        self.inner.change(Call::SetPurposes(answers.clone(), prompt))
+    }
+
+    /// The consent prompt `prompt` was shown: counted by the anonymous
+    /// consent statistics (per prompt version and day, no id of any kind),
+    /// unless they are off.
+    pub fn consent_prompt_shown(&self, prompt: ConsentContext) -> Result<(), ModeError> {
+        prompt.validate("prompt").map_err(ModeError::InvalidPrompt)?;
+        self.inner.change(Call::PromptShown(Box::new(prompt)))
+    }
+
+    /// The visitor's own switch of the consent statistics: off deletes the
+    /// counts not sent and counts nothing more on this device (kept across
+    /// restarts); on counts again, unless the configuration has them off.
+    pub fn set_consent_statistics(&self, enabled: bool) -> Result<(), ModeError> {
+        self.inner.change(Call::SetConsentStatistics(enabled))
     }
 
     /// Every configured purpose's mode, audience measurement included (waits for the start).
@@ -676,24 +715,35 @@ impl Running {
         let engine = &*self.engine;
         match call {
             Call::Track(checked) => engine.track(checked, at).map(drop).or(Ok(())),
-            Call::SetMode(mode) => engine.change_mode(at, |_| Some(mode)),
+            Call::SetMode(mode, prompt) => engine.change_mode(at, prompt, |_| Some(mode)),
             Call::SetOptedOut(opted_out) => {
                 let default = engine.shared.config.default_mode.clone();
-                engine.change_mode(at, |current| match (opted_out, current) {
+                engine.change_mode(at, None, |current| match (opted_out, current) {
                     (true, _) => Some(VisitorMode::OptOut),
                     (false, VisitorMode::OptOut) => Some(default),
                     (false, _) => None,
                 })
             }
-            Call::SetConsent(granted) => {
+            Call::SetConsent(granted, prompt) => {
                 let default = engine.shared.config.default_mode.clone();
-                engine.change_mode(at, |current| match (granted, current) {
+                engine.change_mode(at, prompt, |current| match (granted, current) {
                     (true, _) => Some(VisitorMode::OptIn),
                     (false, m) if m.requires_consent() => Some(default),
                     (false, other) => Some(other.clone()),
                 })
             }
-            Call::SetPurposes(answers) => engine.set_purposes(&answers, at),
+            Call::SetPurposes(answers, prompt) => engine.set_purposes(&answers, at, prompt),
+            Call::PromptShown(prompt) => {
+                let at = at.unwrap_or_else(|| engine.shared.clock.now_ms());
+                let _ = engine.shared.ops.send(Op::PromptShown(prompt, at));
+                engine.shared.wake_writer();
+                Ok(())
+            }
+            Call::SetConsentStatistics(enabled) => {
+                let _ = engine.shared.ops.send(Op::ConsentStatistics(enabled));
+                engine.shared.wake_writer();
+                Ok(())
+            }
             Call::SetContext(context) => {
                 engine.write().context = Arc::new(crate::hit::Context::new(context.properties()));
                 Ok(())
@@ -809,5 +859,16 @@ impl Running {
             Ok(Err(e)) => Err(SdkError::Storage(e)),
             Err(_) => Err(SdkError::ShutDown),
         }
+    }
+}
+
+/// A prompt's names, checked on the caller's thread.
+fn checked_prompt(prompt: Option<ConsentContext>) -> Result<Option<Box<ConsentContext>>, ModeError> {
+    match prompt {
+        Some(p) => {
+            p.validate("prompt").map_err(ModeError::InvalidPrompt)?;
+            Ok(Some(Box::new(p)))
+        }
+        None => Ok(None),
     }
 }

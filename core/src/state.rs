@@ -16,6 +16,7 @@ use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::clock::EpochMillis;
+use crate::consent::ConsentContext;
 use crate::diagnostics::Dropped;
 use crate::error::{ModeError, SdkError, StoreError, TrackError};
 use crate::gate::EgressView;
@@ -172,7 +173,8 @@ impl Engine {
     /// Records a mode change in memory and hands its persistence to the
     /// writer. A mode the app sets answers every purpose (`set_mode(optin)`
     /// is a consent to each purpose configured now, not to those added later).
-    pub fn apply_mode(&self, st: &mut State, mode: VisitorMode, at: EpochMillis, reason: ModeChangeReason) {
+    /// `prompt`: the consent prompt the app says the answer was given in.
+    pub fn apply_mode(&self, st: &mut State, mode: VisitorMode, at: EpochMillis, reason: ModeChangeReason, prompt: Option<Box<ConsentContext>>) {
         if reason == ModeChangeReason::SetByApp {
             for p in self.rules.purposes().names() {
                 // A mode answers the purposes it stands for; no-storage
@@ -184,14 +186,21 @@ impl Engine {
         }
         let record = ModeRecord { mode: mode.clone(), since_ms: at, reason };
         let (change, visitor) = self.enter(st, mode, Some(record.clone()), at, reason);
-        self.persist(st, Some(record), visitor, Some(change));
+        self.persist(st, Some(record), visitor, Some(change), prompt);
     }
 
     /// Hands the choice (mode record and purpose answers) to the writer.
-    fn persist(&self, st: &State, record: Option<ModeRecord>, visitor: VisitorAction, change: Option<ModeChange>) {
+    fn persist(
+        &self,
+        st: &State,
+        record: Option<ModeRecord>,
+        visitor: VisitorAction,
+        change: Option<ModeChange>,
+        prompt: Option<Box<ConsentContext>>,
+    ) {
         let purposes = st.purpose_answers.clone();
         // Mode operations bypass the in-flight bound: they must never be lost.
-        let _ = self.shared.ops.send(Op::Mode(Box::new(ModeOp { record, purposes, visitor, change })));
+        let _ = self.shared.ops.send(Op::Mode(Box::new(ModeOp { record, purposes, visitor, change, prompt })));
     }
 
     /// The answers of a consent-management platform, purpose by purpose.
@@ -200,7 +209,12 @@ impl Engine {
     /// leave with consented hits. Unknown purposes are refused, whole.
     /// `at`: when the call was made (a call that waited in the start
     /// queue), `None`: now.
-    pub fn set_purposes(&self, answers: &BTreeMap<String, PurposeMode>, at: Option<EpochMillis>) -> Result<(), ModeError> {
+    pub fn set_purposes(
+        &self,
+        answers: &BTreeMap<String, PurposeMode>,
+        at: Option<EpochMillis>,
+        prompt: Option<Box<ConsentContext>>,
+    ) -> Result<(), ModeError> {
         let names = self.rules.purposes().names();
         if let Some(unknown) = answers.keys().find(|p| !names.contains(p)) {
             return Err(ModeError::UnknownPurpose(unknown.clone()));
@@ -219,7 +233,7 @@ impl Engine {
                 let mode = visitor_mode_for(*am, &st.mode, &self.shared.config.default_mode);
                 let record = ModeRecord { mode: mode.clone(), since_ms: now, reason: ModeChangeReason::SetByApp };
                 let (change, visitor) = self.enter(&mut st, mode, Some(record.clone()), now, ModeChangeReason::SetByApp);
-                self.persist(&st, Some(record), visitor, Some(change));
+                self.persist(&st, Some(record), visitor, Some(change), prompt);
             }
             None => {
                 st.renewal_needed = false;
@@ -230,7 +244,7 @@ impl Engine {
                 let previous = st.mode.clone();
                 let change = self.changed(&mut st, previous, now, ModeChangeReason::SetByApp);
                 let record = st.record.clone();
-                self.persist(&st, record, VisitorAction::Keep, Some(change));
+                self.persist(&st, record, VisitorAction::Keep, Some(change), prompt);
             }
         }
         drop(st);
@@ -320,7 +334,7 @@ impl Engine {
         }
         match self.consent_lapsed_at(st, now) {
             Some(at) => {
-                self.apply_mode(st, self.shared.config.default_mode.clone(), at, ModeChangeReason::ConsentExpired);
+                self.apply_mode(st, self.shared.config.default_mode.clone(), at, ModeChangeReason::ConsentExpired, None);
                 true
             }
             None if !purposes.is_empty() => {
@@ -333,7 +347,7 @@ impl Engine {
                 let previous = st.mode.clone();
                 let change = self.changed(st, previous, at, ModeChangeReason::ConsentExpired);
                 let record = st.record.clone();
-                self.persist(st, record, VisitorAction::Keep, Some(change));
+                self.persist(st, record, VisitorAction::Keep, Some(change), None);
                 true
             }
             None => false,
@@ -358,7 +372,12 @@ impl Engine {
     /// change are one step; `None` changes nothing.
     /// `at`: when the call was made (a call that waited in the start
     /// queue), `None`: now.
-    pub fn change_mode(&self, at: Option<EpochMillis>, choose: impl FnOnce(&VisitorMode) -> Option<VisitorMode>) -> Result<(), ModeError> {
+    pub fn change_mode(
+        &self,
+        at: Option<EpochMillis>,
+        prompt: Option<Box<ConsentContext>>,
+        choose: impl FnOnce(&VisitorMode) -> Option<VisitorMode>,
+    ) -> Result<(), ModeError> {
         let mut st = self.write();
         if st.closed {
             return Err(ModeError::ShutDown);
@@ -366,7 +385,7 @@ impl Engine {
         let now = at.unwrap_or_else(|| self.shared.clock.now_ms());
         self.expire_consent(&mut st, now);
         if let Some(mode) = choose(&st.mode) {
-            self.apply_mode(&mut st, mode, now, ModeChangeReason::SetByApp);
+            self.apply_mode(&mut st, mode, now, ModeChangeReason::SetByApp, prompt);
         }
         drop(st);
         self.shared.wake_writer();

@@ -20,6 +20,10 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use crate::clock::{queue_age_cutoff, uuid_v4, EpochMillis};
+use crate::consent::outbox;
+use crate::consent::receipts::{self, Receipt};
+use crate::consent::stats::{ConsentStats, StatEvent};
+use crate::consent::{self, Answer, ConsentContext};
 use crate::diagnostics::{Diagnostic, TrimCause};
 use crate::error::StoreError;
 use crate::export::{ExportedHit, StoredData};
@@ -30,7 +34,6 @@ use crate::notifier::Notice;
 use crate::shared::Shared;
 use crate::stats::Counters;
 use crate::store::choice::Choice;
-use crate::store::receipts::{self, Receipt};
 use crate::store::{self, StoredState};
 use crate::visitor_id::VisitorId;
 
@@ -125,6 +128,8 @@ pub(crate) struct Writer {
     checkpoint_due: bool,
     /// The consent receipts' chain ([`receipts`]).
     receipts: ReceiptLog,
+    /// The consent statistics, read at first use.
+    consent_stats: Option<ConsentStats>,
 }
 
 /// The writer's side of the consent receipts: the chain's last receipt
@@ -133,9 +138,13 @@ pub(crate) struct Writer {
 struct ReceiptLog {
     /// `None` until the file was read.
     last: Option<Option<Receipt>>,
-    /// (when, mode, every purpose's answer), oldest first.
-    unwritten: Vec<(EpochMillis, String, BTreeMap<String, String>)>,
+    /// The answers not written yet, oldest first.
+    unwritten: Vec<Answered>,
 }
+
+/// An answer of the visitor, as its receipt records it: when, the mode it
+/// put in force, every purpose's answer, the prompt.
+type Answered = (EpochMillis, String, BTreeMap<String, String>, Option<ConsentContext>);
 
 impl Writer {
     pub fn new(shared: Arc<Shared>, rx: Receiver<Op>, conn: Option<Connection>, mirror: StoredState) -> Writer {
@@ -153,6 +162,7 @@ impl Writer {
             last_deleted: 0,
             full_budget: None,
             receipts: ReceiptLog::default(),
+            consent_stats: None,
             choice_due: None,
             checkpoint_due: false,
         }
@@ -279,11 +289,19 @@ impl Writer {
             Op::Visitor(action) => self.queue(Write::Visitor(action)),
             Op::DropDryRunHits => self.queue(Write::DropDryRunHits),
             Op::Mode(op) => {
-                let ModeOp { record, purposes, visitor, change } = *op;
+                let ModeOp { record, purposes, visitor, change, prompt } = *op;
                 if let Some(c) = change.as_ref().filter(|c| c.reason == ModeChangeReason::SetByApp) {
                     let answers = purposes.iter().map(|(p, choice)| (p.clone(), choice.mode.wire_name().to_owned())).collect();
-                    self.receipts.unwritten.push((c.at_ms, c.current.wire_name().to_owned(), answers));
+                    self.receipts.unwritten.push((c.at_ms, c.current.wire_name().to_owned(), answers, prompt.as_deref().cloned()));
                     self.write_receipts(notices);
+                    let answer = Answer::of(&c.current, purposes.values().map(|p| p.mode));
+                    let refusal_stops = answer == Answer::RefusedAll && self.shared.config.consent.refuse_all_stops_statistics;
+                    if let Some(prompt) = prompt.as_deref() {
+                        self.count_consent(notices, |s| s.count(c.at_ms, prompt, StatEvent::Answered(answer)));
+                    }
+                    if refusal_stops {
+                        self.count_consent(notices, ConsentStats::switch_off);
+                    }
                 }
                 let choice = Choice { record, purposes };
                 self.choice_due = Some(choice.clone());
@@ -291,6 +309,12 @@ impl Writer {
                 if let Some(change) = change {
                     notices.push(Notice::Mode(change));
                 }
+            }
+            Op::PromptShown(prompt, at_ms) => self.count_consent(notices, |s| s.count(at_ms, &prompt, StatEvent::Shown)),
+            Op::ConsentStatistics(on) => self.count_consent(notices, |s| if on { s.off = false } else { s.switch_off() }),
+            Op::ConsentStatisticsSent(rows, done) => {
+                self.count_consent(notices, |s| s.subtract(&rows));
+                let _ = done.send(());
             }
             Op::SpaceFreed(n) => {
                 if let Some(b) = &mut self.full_budget {
@@ -301,9 +325,12 @@ impl Writer {
                 let DeleteAllOp { keep, purposes, change, reply } = *op;
                 // The proofs of consent go with the data (right to erasure).
                 self.receipts = ReceiptLog { last: Some(None), unwritten: Vec::new() };
-                if let Err(e) = receipts::delete(&self.shared.storage_dir) {
+                let dir = &self.shared.storage_dir;
+                if let Err(e) = receipts::delete(dir).and_then(|_| outbox::delete_marker(dir)) {
                     notices.push(Notice::Diagnostic(Diagnostic::StorageError { message: format!("the consent receipts could not be deleted: {e}") }));
                 }
+                // The counts go; a switch-off stays in force (a refusal kept).
+                self.count_consent(notices, |s| s.rows.clear());
                 let keep = Choice { record: keep, purposes };
                 self.choice_due = Some(keep.clone());
                 self.queue(Write::DeleteAll { keep });
@@ -639,10 +666,11 @@ impl Writer {
             }
         }
         while !self.receipts.unwritten.is_empty() {
-            let (at_ms, mode, answers) = self.receipts.unwritten[0].clone();
+            let (at_ms, mode, answers, prompt) = self.receipts.unwritten[0].clone();
             let last = self.receipts.last.as_ref().and_then(Option::as_ref);
             let random = self.shared.random.clone();
-            let receipt = Receipt::next(last, || uuid_v4(random.uuid_v4()).hyphenated().to_string(), at_ms, &mode, answers, &self.shared.policy_hash);
+            let new_id = || uuid_v4(random.uuid_v4()).hyphenated().to_string();
+            let receipt = Receipt::next(last, new_id, at_ms, &mode, answers, prompt, &self.shared.policy_hash);
             match receipts::append(&dir, &receipt) {
                 Ok(()) => {
                     self.receipts.unwritten.remove(0);
@@ -658,6 +686,34 @@ impl Writer {
         }
     }
 
+    /// Changes the consent statistics (read at first use; a damaged file
+    /// starts afresh, and says so) and writes them whole. Counting is off
+    /// when the configuration says so.
+    fn count_consent(&mut self, notices: &mut Vec<Notice>, change: impl FnOnce(&mut ConsentStats)) {
+        let dir = self.shared.storage_dir.clone();
+        let stats = match self.consent_stats.take() {
+            Some(s) => s,
+            None => ConsentStats::load(&dir).unwrap_or_else(|e| {
+                notices.push(Notice::Diagnostic(Diagnostic::StorageError {
+                    message: format!("the consent statistics were unreadable and start afresh: {e}"),
+                }));
+                ConsentStats::default()
+            }),
+        };
+        let mut changed = stats.clone();
+        change(&mut changed);
+        if !self.shared.config.consent.statistics {
+            changed.rows.clear();
+        }
+        if changed != stats {
+            let saved = if changed == ConsentStats::default() { consent::stats::delete(&dir) } else { changed.save(&dir) };
+            if let Err(e) = saved {
+                notices.push(Notice::Diagnostic(Diagnostic::StorageError { message: format!("the consent statistics could not be written: {e}") }));
+            }
+        }
+        self.consent_stats = Some(changed);
+    }
+
     fn export(&self) -> Result<StoredData, StoreError> {
         let conn = self.conn.as_ref().ok_or_else(|| self.failing.clone().unwrap_or_else(|| StoreError::Unavailable("no database".into())))?;
         let state = store::load_state(conn)?;
@@ -668,7 +724,12 @@ impl Writer {
             _ => None,
         }));
         let consent_receipts = receipts::read_lines(&self.shared.storage_dir)?;
+        let consent_statistics = match &self.consent_stats {
+            Some(s) => s.clone(),
+            None => ConsentStats::load(&self.shared.storage_dir).unwrap_or_default(),
+        };
         Ok(StoredData {
+            consent_statistics,
             visitor: state.visitor,
             mode_history: store::mode_history(conn)?,
             purposes: state.purposes,

@@ -390,6 +390,8 @@ fn config(dir: &std::path::Path, send_hits_in_opt_out: bool, integrator: &Integr
     });
     c.forbidden_properties.push(PropertyRule { property: "free_text".into(), events: "*".into() });
     c.forbidden_events.push("debug.*".into());
+    // Receipts and consent statistics leave too (the HTTP client is the model's).
+    c.consent.endpoint = Some("https://consent.example.test/consent".into());
     if let Some(extra) = integrator.extra_allowance {
         c.exempt_allowlist.push(AllowedProperty {
             property: extra.into(),
@@ -575,6 +577,12 @@ enum Step {
     /// Another site starts on this directory.
     OtherSite,
     CorruptDatabase,
+    /// The consent prompt was shown (the consent statistics count it).
+    PromptShown,
+    /// The visitor answered the prompt (`set_consent` with the prompt).
+    AnswerInPrompt(bool),
+    /// The visitor's own switch of the consent statistics.
+    ConsentStatistics(bool),
 }
 
 fn event_name() -> impl Strategy<Value = String> {
@@ -690,6 +698,9 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::SecondInstance),
         1 => Just(Step::OtherSite),
         1 => Just(Step::CorruptDatabase),
+        1 => Just(Step::PromptShown),
+        1 => any::<bool>().prop_map(Step::AnswerInPrompt),
+        1 => any::<bool>().prop_map(Step::ConsentStatistics),
     ]
 }
 
@@ -714,16 +725,40 @@ enum Held {
     FlushDone,
 }
 
+/// One request to the consent endpoint: its body, its answer.
+#[derive(Debug, Clone)]
+struct ConsentRequest {
+    body: String,
+    status: u16,
+}
+
 /// Records every request; answers from a script, or holds one request.
 struct Collector {
     clock: Arc<StepClock>,
     log: Mutex<Vec<Request>>,
+    consent: Mutex<Vec<ConsentRequest>>,
     script: Mutex<Vec<u16>>,
     hold: Mutex<Option<Sender<Held>>>,
 }
 
 impl HttpClient for Collector {
     fn send(&self, request: HttpRequest, completion: Completion) {
+        if request.url.ends_with("/consent") {
+            let status = {
+                let mut script = self.script.lock().unwrap();
+                if script.is_empty() {
+                    200
+                } else {
+                    script.remove(0)
+                }
+            };
+            let body = String::from_utf8_lossy(&request.body).into_owned();
+            self.consent.lock().unwrap().push(ConsentRequest { body, status });
+            if status != 0 {
+                completion.complete(HttpOutcome::Response { status, retry_after: None, body: Vec::new() });
+            }
+            return;
+        }
         let body: Json = serde_json::from_slice(&request.body).unwrap_or(Json::Null);
         let query = |k: &str| request.url.split(&format!("{k}=")).nth(1).unwrap_or("").split('&').next().unwrap_or("").to_owned();
         let (idclient, site, events) = if request.url.ends_with("/matomo.php") {
@@ -846,6 +881,10 @@ struct Model {
     lost: HashSet<String>,
     /// What the current step erased, if anything.
     erasure: Option<Erasure>,
+    /// The visitor switched the consent statistics off.
+    statistics_off: bool,
+    /// Counts the consent statistics took while on (shown, answered).
+    counted: u64,
 }
 
 impl Model {
@@ -869,6 +908,8 @@ impl Model {
             purged: HashMap::new(),
             lost: HashSet::new(),
             erasure: None,
+            statistics_off: false,
+            counted: 0,
         }
     }
 
@@ -1110,6 +1151,8 @@ struct Run {
     start: i64,
     /// The wire log entries already checked.
     checked: usize,
+    /// The consent requests already checked.
+    consent_checked: usize,
     /// identity <-> idclient.
     ids: HashMap<u64, String>,
     owners: HashMap<String, u64>,
@@ -1140,7 +1183,13 @@ impl Run {
         let config = config(dir.path(), send_hits_in_opt_out, &integrator, wire);
         let start = common::t0();
         let clock = Arc::new(StepClock(start.into()));
-        let collector = Arc::new(Collector { clock: clock.clone(), log: Mutex::default(), script: Mutex::default(), hold: Mutex::default() });
+        let collector = Arc::new(Collector {
+            clock: clock.clone(),
+            log: Mutex::default(),
+            consent: Mutex::default(),
+            script: Mutex::default(),
+            hold: Mutex::default(),
+        });
         let gate = Arc::new(GateWatch::default());
         let built = Self::build(&config, layers, &clock, &collector, &gate);
         if let Some((field, kind)) = integrator.refusal() {
@@ -1162,6 +1211,7 @@ impl Run {
             model: Model::new(send_hits_in_opt_out, integrator, start),
             start,
             checked: 0,
+            consent_checked: 0,
             ids: HashMap::new(),
             owners: HashMap::new(),
             latest_after: HashMap::new(),
@@ -1342,6 +1392,29 @@ impl Run {
                 self.restart(|_| {})?;
                 self.after_restart();
             }
+            Step::PromptShown => {
+                self.sdk.consent_prompt_shown(prompt()).map_err(fail)?;
+                if !self.model.statistics_off {
+                    self.model.counted += 1;
+                }
+            }
+            Step::AnswerInPrompt(granted) => {
+                self.model.lapse();
+                self.sdk.set_consent_from_prompt(*granted, Some(prompt())).map_err(fail)?;
+                let to = match (*granted, self.model.mode) {
+                    (true, _) => M::OptIn,
+                    (false, m) if m.consent_mode() => self.model.integrator.default,
+                    (false, m) => m,
+                };
+                self.model.set_mode(to);
+                if !self.model.statistics_off {
+                    self.model.counted += 1;
+                }
+            }
+            Step::ConsentStatistics(on) => {
+                self.sdk.set_consent_statistics(*on).map_err(fail)?;
+                self.model.statistics_off = !*on;
+            }
             Step::CorruptDatabase => {
                 self.restart(|dir| {
                     std::fs::write(dir.join("mesure.sqlite3"), vec![0xA5; 8192]).expect("garbage");
@@ -1382,7 +1455,56 @@ impl Run {
         );
         let purposes: BTreeMap<String, PurposeMode> = self.model.purposes().into_iter().map(|(p, m)| (p.to_owned(), m)).collect();
         ensure!(status.purposes == purposes, "after {step:?}: purposes {:?}, the model {purposes:?}", status.purposes);
+        self.check_consent(step)?;
         self.check_wire()
+    }
+
+    /// The requests to the consent endpoint since the last check: none in a
+    /// dry run; no app-scoped id in any of them; receipts and counts never
+    /// together, and only their own keys; no count once the visitor
+    /// switched the statistics off; never more counted than was counted.
+    fn check_consent(&mut self, step: &Step) -> Check {
+        let log = self.collector.consent.lock().unwrap().clone();
+        let ids = if log.len() > self.consent_checked { self.ids_seen()? } else { BTreeSet::new() };
+        for r in log.iter().skip(self.consent_checked) {
+            ensure!(!self.model.dry, "a consent request in a dry run: {}", r.body);
+            for id in &ids {
+                ensure!(!r.body.contains(id.as_str()), "app-scoped id {id} in a consent request: {}", r.body);
+            }
+            let body: Json = serde_json::from_str(&r.body).map_err(fail)?;
+            let keys = |v: &Json| v.as_object().map(|o| o.keys().cloned().collect::<BTreeSet<_>>()).unwrap_or_default();
+            match body["type"].as_str() {
+                Some("consent_receipts") => {
+                    ensure!(keys(&body) == BTreeSet::from(["type".to_owned(), "receipts".to_owned()]), "a receipts request holds {body}");
+                    for receipt in body["receipts"].as_array().into_iter().flatten() {
+                        let allowed = ["n", "consent_id", "at", "at_ms", "mode", "purposes", "prompt", "sdk", "policy", "prev", "hash"];
+                        ensure!(keys(receipt).iter().all(|k| allowed.contains(&k.as_str())), "a receipt holds {receipt}");
+                        ensure!(receipt["policy"] == self.sdk.policy_hash().as_str(), "a receipt of another policy: {receipt}");
+                    }
+                }
+                Some("consent_statistics") => {
+                    ensure!(!self.model.statistics_off, "consent statistics sent after their opt-out (after {step:?}): {}", r.body);
+                    ensure!(keys(&body) == BTreeSet::from(["type".to_owned(), "counts".to_owned()]), "a statistics request holds {body}");
+                    let row_keys: BTreeSet<String> =
+                        ["day", "prompt_id", "prompt_version", "shown", "accepted_all", "refused_all", "customised"].map(str::to_owned).into();
+                    for row in body["counts"].as_array().into_iter().flatten() {
+                        ensure!(keys(row) == row_keys, "a count holds {row}");
+                    }
+                }
+                _ => return Err(fail(format!("an unknown consent request: {}", r.body))),
+            }
+        }
+        self.consent_checked = log.len();
+        let acknowledged: u64 = log
+            .iter()
+            .filter(|r| (200..300).contains(&r.status))
+            .filter_map(|r| serde_json::from_str::<Json>(&r.body).ok())
+            .filter(|b| b["type"] == "consent_statistics")
+            .flat_map(|b| b["counts"].as_array().cloned().unwrap_or_default())
+            .map(|row| ["shown", "accepted_all", "refused_all", "customised"].iter().map(|k| row[*k].as_u64().unwrap_or(0)).sum::<u64>())
+            .sum();
+        ensure!(acknowledged <= self.model.counted, "the consent endpoint acknowledged {acknowledged} counts of {} counted", self.model.counted);
+        Ok(())
     }
 
     fn after_restart(&mut self) {
@@ -1876,4 +1998,9 @@ mod matomo {
         }
         out
     }
+}
+
+/// The consent prompt the model's visitor answers.
+fn prompt() -> ConsentContext {
+    ConsentContext::new("main_banner", "2026-12").with_locale("fr-FR")
 }

@@ -124,6 +124,13 @@ pub fn identity(conn: &Connection, visitor_id: &str) -> Result<Option<StoredIden
     Ok(st.query_row([visitor_id], |r| Ok(StoredIdentity { site: r.get(0)?, created_at_ms: r.get(1)?, expires_at_ms: r.get(2)? })).optional()?)
 }
 
+/// Every app-scoped id the store holds (current, and those hits still carry).
+pub fn visitor_ids(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut st = conn.prepare_cached("SELECT visitor_id FROM identity UNION SELECT visitor_id FROM visitor")?;
+    let ids = st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    Ok(ids)
+}
+
 /// Deletes the identity of `visitor_id` once no hit carries it and it is
 /// not the current id.
 pub fn drop_unused_identity(conn: &Connection, visitor_id: &str) -> Result<(), StoreError> {

@@ -13,7 +13,7 @@
 pub(crate) mod choice;
 mod db;
 pub(crate) mod lock;
-pub(crate) mod receipts;
+
 pub mod schema;
 
 use std::path::{Path, PathBuf};

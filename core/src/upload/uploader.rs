@@ -23,10 +23,12 @@ use rusqlite::Connection;
 use crate::upload::flush::FlushReport;
 use crate::upload::http::{Completion, FailureKind, HttpOutcome, HttpRequest};
 use crate::upload::policy::{classify, retry_delay_ms, Verdict};
-use crate::upload::wire::Batch;
+use crate::upload::wire::{Batch, USER_AGENT};
 use std::collections::BTreeMap;
 
 use crate::clock::{dated_in_the_past, queue_age_cutoff, EpochMillis};
+use crate::consent::outbox;
+use crate::consent::stats::ConsentStats;
 use crate::diagnostics::{Diagnostic, EgressReason, SentHit, TrimCause};
 use crate::error::StoreError;
 use crate::gate::Gate;
@@ -138,6 +140,9 @@ impl Uploader {
                         break;
                     }
                 }
+            }
+            if report.deferred.is_none() && report.storage_error.is_none() && (!self.shared.is_closed() || forced) {
+                self.send_consent(&mut report);
             }
         }
         if forced {
@@ -262,13 +267,7 @@ impl Uploader {
                     self.shared.diagnostic(Diagnostic::HitsRejected { status, count: deleted });
                 }
                 Verdict::Retry { retry_after_ms, cause } => {
-                    self.failures = self.failures.saturating_add(1);
-                    let delay = retry_delay_ms(self.failures, config.retry_base_ms, config.retry_max_ms, retry_after_ms, self.shared.random.unit());
-                    let tick = self.shared.clock.monotonic_ms();
-                    self.next_attempt_ms = tick.saturating_add(delay);
-                    if let Some(ra) = retry_after_ms {
-                        self.retry_after_until_ms = tick.saturating_add(ra);
-                    }
+                    let delay = self.back_off(retry_after_ms);
                     Counters::add(&self.shared.counters.upload_failures, 1);
                     let pending_in_group: u64 = n + stack.iter().map(|b| b.len() as u64).sum::<u64>();
                     self.shared.diagnostic(Diagnostic::UploadDeferred { hits: pending_in_group, cause: cause.clone(), retry_in_ms: delay });
@@ -444,6 +443,122 @@ impl Uploader {
         request
     }
 
+    /// Counts a failed attempt and sets the delay before the next one (the
+    /// collector's `Retry-After` when it gave one); returns the delay.
+    fn back_off(&mut self, retry_after_ms: Option<u64>) -> u64 {
+        let config = &self.shared.config;
+        self.failures = self.failures.saturating_add(1);
+        let delay = retry_delay_ms(self.failures, config.retry_base_ms, config.retry_max_ms, retry_after_ms, self.shared.random.unit());
+        let tick = self.shared.clock.monotonic_ms();
+        self.next_attempt_ms = tick.saturating_add(delay);
+        if let Some(ra) = retry_after_ms {
+            self.retry_after_until_ms = tick.saturating_add(ra);
+        }
+        delay
+    }
+
+    /// Sends what the consent endpoint has not acknowledged: the receipts,
+    /// oldest first, then the consent statistics, each kind in requests of
+    /// its own. Nothing without an endpoint or in a dry run. Each request
+    /// passes [`outbox::check`] first; a failure backs off like a batch of
+    /// hits (the same policy), and the rest waits for the next attempt.
+    fn send_consent(&mut self, report: &mut FlushReport) {
+        let shared = self.shared.clone();
+        let Some(endpoint) = shared.config.consent_endpoint() else { return };
+        if shared.config.dry_run {
+            return;
+        }
+        let dir = &shared.storage_dir;
+        let storage_error = |e: StoreError| Diagnostic::StorageError { message: format!("the consent receipts could not be read: {e}") };
+        loop {
+            let receipts = match outbox::unsent_receipts(dir) {
+                Ok(r) => r,
+                Err(e) => return shared.diagnostic(storage_error(e)),
+            };
+            let Some(last) = receipts.last().cloned() else { break };
+            match self.send_consent_request(&endpoint, ConsentKind::Receipts, outbox::receipts_body(&receipts), receipts.len() as u64, report) {
+                Some(_) => {
+                    if let Err(e) = outbox::mark_sent(dir, &last) {
+                        return shared.diagnostic(storage_error(e));
+                    }
+                }
+                None => return,
+            }
+        }
+        if !shared.config.consent.statistics {
+            return;
+        }
+        let stats = match ConsentStats::load(dir) {
+            Ok(s) if !s.off => s.pending(),
+            _ => return,
+        };
+        if stats.is_empty() {
+            return;
+        }
+        let n = stats.len() as u64;
+        if self.send_consent_request(&endpoint, ConsentKind::Statistics, outbox::statistics_body(&stats), n, report).is_some() {
+            // Taken off the counts by the storage thread before the next
+            // attempt reads them again (never counted twice).
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            if shared.ops_send(Op::ConsentStatisticsSent(stats, tx)).is_ok() {
+                let _ = rx.recv();
+            }
+        }
+    }
+
+    /// One consent request: checked, sent, classified. `Some(status)` when
+    /// it is done with (acknowledged, refused for good, or held back by the
+    /// check: never sent again); `None` when it is to be retried.
+    fn send_consent_request(
+        &mut self,
+        endpoint: &str,
+        kind: ConsentKind,
+        body: Vec<u8>,
+        count: u64,
+        report: &mut FlushReport,
+    ) -> Option<Option<u16>> {
+        let shared = self.shared.clone();
+        let visitor_ids = self.connection().and_then(store::visitor_ids).unwrap_or_default();
+        if let Err(why) = outbox::check(&body, &visitor_ids) {
+            shared.diagnostic(Diagnostic::ConsentSent { kind: kind.name().into(), count, status: None, held: Some(why) });
+            return Some(None);
+        }
+        let request = HttpRequest {
+            url: endpoint.to_owned(),
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("User-Agent".into(), USER_AGENT.into()),
+                (POLICY_HEADER.into(), shared.policy_hash.clone()),
+            ],
+            body,
+            timeout_ms: shared.config.request_timeout_ms,
+        };
+        let (completion, answer) = Completion::pair();
+        let client = shared.http.clone();
+        let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || client.send(request, completion))) {
+            Ok(()) => self.wait(answer),
+            Err(_) => HttpOutcome::Failed { kind: FailureKind::Other, message: "the HTTP client panicked".into() },
+        };
+        let status = match &outcome {
+            HttpOutcome::Response { status, .. } => Some(*status),
+            HttpOutcome::Failed { .. } => None,
+        };
+        match classify(&outcome, shared.clock.now_ms()) {
+            Verdict::Delivered | Verdict::Rejected { .. } => {
+                shared.diagnostic(Diagnostic::ConsentSent { kind: kind.name().into(), count, status, held: None });
+                Some(status)
+            }
+            Verdict::Retry { retry_after_ms, cause } => {
+                let delay = self.back_off(retry_after_ms);
+                Counters::add(&shared.counters.upload_failures, 1);
+                shared.diagnostic(Diagnostic::UploadDeferred { hits: 0, cause: format!("consent {}: {cause}", kind.name()), retry_in_ms: delay });
+                report.deferred = Some(cause);
+                report.retry_in_ms = Some(delay);
+                None
+            }
+        }
+    }
+
     /// Waits for the client's answer, at most the request timeout plus a
     /// grace period, checking for shutdown.
     fn wait(&self, answer: std::sync::mpsc::Receiver<HttpOutcome>) -> HttpOutcome {
@@ -463,6 +578,22 @@ impl Uploader {
                     }
                 }
             }
+        }
+    }
+}
+
+/// What a consent request carries.
+#[derive(Clone, Copy)]
+enum ConsentKind {
+    Receipts,
+    Statistics,
+}
+
+impl ConsentKind {
+    fn name(self) -> &'static str {
+        match self {
+            ConsentKind::Receipts => "receipts",
+            ConsentKind::Statistics => "statistics",
         }
     }
 }

@@ -16,9 +16,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{private_file_options, StoreError};
 use crate::clock::{format_rfc3339, EpochMillis};
+use crate::consent::ConsentContext;
 use crate::sha256;
+use crate::store::{private_file_options, StoreError};
 
 /// Name of the receipts file inside the storage directory.
 pub const RECEIPTS_FILE_NAME: &str = "mesure.receipts";
@@ -41,6 +42,10 @@ pub struct Receipt {
     pub mode: String,
     /// Every purpose's answer after it (`opt-in`, `essential`, ...).
     pub purposes: BTreeMap<String, String>,
+    /// The consent prompt answered, as the app named it (absent when the
+    /// app passed none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<ConsentContext>,
     /// The SDK version and the policy hash in force.
     pub sdk: String,
     pub policy: String,
@@ -58,6 +63,7 @@ impl Receipt {
         at_ms: EpochMillis,
         mode: &str,
         purposes: BTreeMap<String, String>,
+        prompt: Option<ConsentContext>,
         policy: &str,
     ) -> Receipt {
         let mut r = Receipt {
@@ -67,6 +73,7 @@ impl Receipt {
             at_ms,
             mode: mode.to_owned(),
             purposes,
+            prompt,
             sdk: crate::version::SDK_VERSION.to_owned(),
             policy: policy.to_owned(),
             prev: last.map_or_else(|| GENESIS.to_owned(), |l| l.hash.clone()),
@@ -178,6 +185,7 @@ mod tests {
                 1_800_000_000_000 + i as i64,
                 "optin",
                 purposes,
+                None,
                 "sha256=ab",
             );
             out.push(r);
@@ -244,9 +252,9 @@ mod tests {
     fn the_file_appends_and_reads_back() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(last(dir.path()).unwrap(), None);
-        let a = Receipt::next(None, || "id".into(), 1, "optin", BTreeMap::new(), "p");
+        let a = Receipt::next(None, || "id".into(), 1, "optin", BTreeMap::new(), Some(ConsentContext::new("banner", "3").with_locale("fr")), "p");
         append(dir.path(), &a).unwrap();
-        let b = Receipt::next(last(dir.path()).unwrap().as_ref(), || unreachable!(), 2, "exempt", BTreeMap::new(), "p");
+        let b = Receipt::next(last(dir.path()).unwrap().as_ref(), || unreachable!(), 2, "exempt", BTreeMap::new(), None, "p");
         append(dir.path(), &b).unwrap();
         assert_eq!(verify(&read_lines(dir.path()).unwrap()).unwrap(), [a, b]);
         assert!(delete(dir.path()).unwrap());
