@@ -113,6 +113,7 @@ impl From<core::ModeError> for MesureError {
             core::ModeError::UnknownPurpose(name) => MesureError::UnknownPurpose { name },
             core::ModeError::ShutDown => MesureError::ShutDown,
             core::ModeError::NotStarted => MesureError::NotStarted,
+            core::ModeError::InvalidPrompt(c) => c.into(),
             other => MesureError::Internal { detail: other.to_string() },
         }
     }

@@ -123,9 +123,11 @@ impl MesureCore {
     }
 
     /// Sets the visitor mode. Leaving for opt-out, no-consent or no-storage
-    /// deletes the visitor id and its queued hits.
-    pub fn set_mode(&self, mode: VisitorMode) -> Result<(), MesureError> {
-        Ok(self.sdk.set_mode(mode.into())?)
+    /// deletes the visitor id and its queued hits. `prompt`: the consent
+    /// prompt it was answered in (into the consent receipt and statistics).
+    #[uniffi::method(default(prompt = None))]
+    pub fn set_mode(&self, mode: VisitorMode, prompt: Option<ConsentContext>) -> Result<(), MesureError> {
+        Ok(self.sdk.set_mode_from_prompt(mode.into(), prompt.map(Into::into))?)
     }
 
     /// For an opt-out switch: on opts out; off returns from opt-out to the
@@ -138,8 +140,9 @@ impl MesureCore {
     /// The answer to a consent prompt: granted opts in; declined withdraws an
     /// opt-in (back to the default), leaves an opt-out in force, and settles
     /// a pending renewal.
-    pub fn set_consent(&self, granted: bool) -> Result<(), MesureError> {
-        Ok(self.sdk.set_consent(granted)?)
+    #[uniffi::method(default(prompt = None))]
+    pub fn set_consent(&self, granted: bool, prompt: Option<ConsentContext>) -> Result<(), MesureError> {
+        Ok(self.sdk.set_consent_from_prompt(granted, prompt.map(Into::into))?)
     }
 
     /// The answer for one purpose (see `set_purposes`).
@@ -150,9 +153,22 @@ impl MesureCore {
     /// A consent-management platform's answers, purpose by purpose; purposes
     /// not named keep their answer. Audience measurement's answer decides
     /// the visitor mode; a purpose never answered never reads as opt-in.
-    pub fn set_purposes(&self, answers: HashMap<String, PurposeMode>) -> Result<(), MesureError> {
+    #[uniffi::method(default(prompt = None))]
+    pub fn set_purposes(&self, answers: HashMap<String, PurposeMode>, prompt: Option<ConsentContext>) -> Result<(), MesureError> {
         let answers = answers.into_iter().map(|(p, m)| (p, m.into())).collect();
-        Ok(self.sdk.set_purposes(&answers)?)
+        Ok(self.sdk.set_purposes_from_prompt(&answers, prompt.map(Into::into))?)
+    }
+
+    /// The consent prompt was shown: counted by the anonymous consent
+    /// statistics (per prompt version and day, no id of any kind).
+    pub fn consent_prompt_shown(&self, prompt: ConsentContext) -> Result<(), MesureError> {
+        Ok(self.sdk.consent_prompt_shown(prompt.into())?)
+    }
+
+    /// The visitor's own switch of the consent statistics: off deletes the
+    /// counts not sent and counts nothing more on this device.
+    pub fn set_consent_statistics(&self, enabled: bool) -> Result<(), MesureError> {
+        Ok(self.sdk.set_consent_statistics(enabled)?)
     }
 
     /// Every configured purpose's mode, audience measurement included.

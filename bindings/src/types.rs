@@ -523,6 +523,44 @@ pub struct MesureConfig {
     /// The collector's wire; Piano when empty.
     #[uniffi(default)]
     pub collector: Option<Collector>,
+    /// Consent proof and consent statistics; the defaults when empty (no
+    /// consent endpoint, statistics counted on the device).
+    #[uniffi(default)]
+    pub consent: Option<ConsentSettings>,
+}
+
+/// The controller's consent settings.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ConsentSettings {
+    /// Where consent receipts and consent statistics are sent (`https://`;
+    /// `http://` only to loopback). Empty: they stay on the device.
+    #[uniffi(default)]
+    pub endpoint: Option<String>,
+    /// Count the consent prompt's answers anonymously (on by default).
+    #[uniffi(default = true)]
+    pub statistics: bool,
+    /// A "refuse all" also switches the consent statistics off on the device.
+    #[uniffi(default = false)]
+    pub refuse_all_stops_statistics: bool,
+}
+
+/// The consent prompt a visitor answered, as the app names it (letters,
+/// digits and `. _ : / -`; never data about a person).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ConsentContext {
+    /// The prompt's identifier (`main_banner`).
+    pub prompt_id: String,
+    /// The prompt's version (`2026-11`).
+    pub prompt_version: String,
+    /// The locale it was shown in (`fr-FR`).
+    #[uniffi(default)]
+    pub locale: Option<String>,
+}
+
+impl From<ConsentContext> for core::ConsentContext {
+    fn from(c: ConsentContext) -> Self {
+        core::ConsentContext { prompt_id: c.prompt_id, prompt_version: c.prompt_version, locale: c.locale }
+    }
 }
 
 impl TryFrom<MesureConfig> for core::Config {
@@ -570,6 +608,13 @@ impl TryFrom<MesureConfig> for core::Config {
         }
         if let Some(collector) = c.collector {
             out.collector = collector.into_core()?;
+        }
+        if let Some(consent) = c.consent {
+            out.consent = core::ConsentSettings {
+                endpoint: consent.endpoint,
+                statistics: consent.statistics,
+                refuse_all_stops_statistics: consent.refuse_all_stops_statistics,
+            };
         }
         out.dry_run = c.dry_run;
         out.strict = c.strict;
@@ -814,6 +859,18 @@ pub enum Diagnostic {
         /// The hits' event ids.
         event_ids: Vec<String>,
     },
+    /// Consent receipts or consent statistics went to the consent endpoint
+    /// (or were held back by its send-time check: `held` says why).
+    ConsentSent {
+        /// `receipts` or `statistics`.
+        kind: String,
+        /// Receipts, or rows of counts, in the request.
+        count: i64,
+        /// The endpoint's HTTP status; none when none came or when held.
+        status: Option<i32>,
+        /// Why the send-time check held it back.
+        held: Option<String>,
+    },
     /// One upload request left the device (or, in a dry run, would have).
     Sent {
         /// The visitor id it carried (`idclient`).
@@ -863,6 +920,9 @@ impl From<&core::Diagnostic> for Diagnostic {
                 status: status.map(i32::from),
                 dry_run: *dry_run,
             },
+            core::Diagnostic::ConsentSent { kind, count: n, status, held } => {
+                Diagnostic::ConsentSent { kind: kind.clone(), count: count(*n), status: status.map(i32::from), held: held.clone() }
+            }
             other => Diagnostic::Other { description: format!("{other:?}") },
         }
     }

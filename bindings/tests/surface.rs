@@ -32,6 +32,7 @@ fn config(dir: &tempfile::TempDir) -> MesureConfig {
         strict: false,
         legacy_storage_dir: None,
         collector: None,
+        consent: None,
     }
 }
 
