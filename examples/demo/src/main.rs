@@ -4,6 +4,12 @@
 //! reported as sent (`Diagnostic::Sent`), what it held back or refused, and
 //! why; then the same session as a dry run, which sends nothing.
 //!
+//! The visitor answers a consent prompt the app names (`main_banner`,
+//! version `2026-12`): each answer is a hash-chained consent receipt, sent
+//! with the anonymous consent statistics to a second loopback server, the
+//! consent endpoint. Every request carries the policy hash
+//! (`Mesure-Policy`).
+//!
 //! `--collector matomo` or `--collector piwik-pro` runs the same session on
 //! the Matomo or Piwik PRO wire, against the loopback Matomo of
 //! `tests/collector` (which refuses anything no hit of Mesure may carry).
@@ -75,6 +81,7 @@ fn print_received(collector: &PianoCollector, seen: &mut usize) {
             r.query.get("idclient").map(String::as_str).unwrap_or(""),
             if r.acknowledged() { "acknowledged" } else { "refused" }
         );
+        println!("    {POLICY_HEADER}: {}", r.headers.get(&POLICY_HEADER.to_ascii_lowercase()).map(String::as_str).unwrap_or("(none)"));
         for e in r.events() {
             println!("    {}", e["name"].as_str().unwrap_or("?"));
             if let Some(data) = e["data"].as_object() {
@@ -97,6 +104,7 @@ fn print_matomo(collector: &MatomoCollector, seen: &mut usize) {
     for r in new {
         let state = if r.acknowledged() { "acknowledged" } else { "refused" };
         println!("  Collector received POST {} with {} entries ({state}, HTTP {})", r.path, r.entries.len(), r.status.unwrap_or(0));
+        println!("    {POLICY_HEADER}: {}", r.headers.get(&POLICY_HEADER.to_ascii_lowercase()).map(String::as_str).unwrap_or("(none)"));
         for e in &r.entries {
             println!("    {:?}{}", e.action, if e.recorded { "" } else { " (not recorded)" });
             for (k, v) in &e.params {
@@ -167,6 +175,46 @@ fn chosen() -> Result<(Loopback, Collector), String> {
     })
 }
 
+/// What the consent endpoint received since the last call: the first
+/// receipt in full, then one line per request.
+fn print_consent(endpoint: &PianoCollector, seen: &mut usize, shown_receipt: &mut bool) {
+    let all = endpoint.received();
+    for r in &all[*seen..] {
+        let body = r.json();
+        match body["type"].as_str() {
+            Some("consent_receipts") => {
+                let receipts = body["receipts"].as_array().cloned().unwrap_or_default();
+                let numbers: Vec<String> = receipts.iter().map(|x| format!("#{} {}", x["n"], x["mode"].as_str().unwrap_or("?"))).collect();
+                println!("  Consent endpoint received {} receipt(s): {}", receipts.len(), numbers.join(", "));
+                if let (false, Some(first)) = (*shown_receipt, receipts.first()) {
+                    *shown_receipt = true;
+                    let pretty = serde_json::to_string_pretty(first).unwrap_or_default();
+                    for line in pretty.lines() {
+                        println!("    {line}");
+                    }
+                }
+            }
+            Some("consent_statistics") => {
+                println!("  Consent endpoint received the consent statistics (no id of any kind):");
+                for row in body["counts"].as_array().into_iter().flatten() {
+                    println!(
+                        "    {} {} v{}: shown {}, accepted all {}, refused all {}, customised {}",
+                        row["day"].as_str().unwrap_or("?"),
+                        row["prompt_id"].as_str().unwrap_or("?"),
+                        row["prompt_version"].as_str().unwrap_or("?"),
+                        row["shown"],
+                        row["accepted_all"],
+                        row["refused_all"],
+                        row["customised"]
+                    );
+                }
+            }
+            _ => println!("  Consent endpoint received: {}", r.body),
+        }
+    }
+    *seen = all.len();
+}
+
 fn compact(v: &Json) -> String {
     match v {
         Json::String(s) => format!("{s:?}"),
@@ -215,8 +263,10 @@ fn print_reports(listener: &HeldBack) {
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (collector, wire) = chosen()?;
     let storage = tempfile::tempdir()?;
+    let consent_endpoint = PianoCollector::start()?;
     let mut config = Config::new(collector.url(), 615_000, storage.path());
     config.collector = wire.clone();
+    config.consent.endpoint = Some(format!("{}/consent", consent_endpoint.url()));
     config.context = DeviceContext {
         os: Some("android".into()),
         os_version: Some("15".into()),
@@ -234,10 +284,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("Mesure {SDK_VERSION} demo");
     println!("Collector: {} (real HTTP on loopback), {} wire", collector.url(), wire.name());
-    println!("Storage:   {}\n", storage.path().join("mesure.sqlite3").display());
+    println!("Consent:   {}/consent (receipts and consent statistics)", consent_endpoint.url());
+    println!("Storage:   {}", storage.path().join("mesure.sqlite3").display());
+    println!("Policy:    {} (on every request, in the {POLICY_HEADER} header)\n", sdk.policy_hash());
     show_tagging();
 
-    let mut seen = 0;
+    let prompt = ConsentContext::new("main_banner", "2026-12").with_locale("fr-FR");
+    let (mut seen, mut consent_seen, mut shown_receipt) = (0, 0, false);
     let steps = [
         (None, "exempt: the default, no consent asked (CNIL exemption)"),
         (Some(VisitorMode::OptIn), "opt-in: the visitor consented"),
@@ -245,7 +298,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     ];
     for (mode, title) in steps {
         if let Some(m) = mode {
-            sdk.set_mode(m)?;
+            // The app showed its consent banner; the visitor answered in it.
+            sdk.consent_prompt_shown(prompt.clone())?;
+            sdk.set_mode_from_prompt(m, Some(prompt.clone()))?;
         }
         println!("\n== Mode {title} ==");
         session(&sdk)?;
@@ -253,7 +308,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         collector.print(&mut seen);
         print_reports(&listener);
         println!("  Queue after flush: {} uploaded, {} pending", report.uploaded, report.pending);
+        print_consent(&consent_endpoint, &mut consent_seen, &mut shown_receipt);
     }
+    let proof: Json = serde_json::from_str(&sdk.consent_proof()?)?;
+    println!("\nConsent proof on the device: chain {}, {} receipt(s)", proof["chain"], proof["receipts"].as_array().map_or(0, Vec::len));
 
     let stored = sdk.export_local_data()?;
     println!(
