@@ -33,9 +33,13 @@ fun main() {
         println("flush: ${mesure.flushBlocking()}")
         println("mode: ${mesure.state.value.mode}")
 
-        mesure.setMode(VisitorMode.OptIn)
+        // The consent prompt, as the app names it: counted when shown, named in the receipt of the answer.
+        val banner = ConsentContext(promptId = "main_banner", promptVersion = "2026-12", locale = "fr-FR")
+        mesure.consentPromptShown(banner)
+        mesure.setMode(VisitorMode.OptIn, banner)
         mesure.track("purchase", mapOf("amount" to 30, "currency" to "EUR"))
         println("flush: ${mesure.flushBlocking()}")
+        println("consent proof: ${mesure.consentProofBlocking()}")
 
         mesure.setOptedOut(true)
         mesure.trackScreen("home")

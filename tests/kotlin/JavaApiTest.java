@@ -12,9 +12,12 @@ import eu.mesure.ffi.MesureException;
 import eu.mesure.MesureOptions;
 import eu.mesure.MesureState;
 import eu.mesure.ffi.ClickKind;
+import eu.mesure.ffi.ConsentContext;
+import eu.mesure.ffi.ConsentSettings;
 import eu.mesure.ffi.Diagnostic;
 import eu.mesure.ffi.FlushReport;
 import eu.mesure.ffi.MesureConfig;
+import eu.mesure.ffi.PurposeMode;
 import eu.mesure.ffi.VisitorMode;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -73,6 +76,30 @@ public class JavaApiTest {
         } catch (MesureException.InvalidConfig e) {
             assertEquals("site_id", e.getField());
             assertEquals("invalid configuration: site_id: must be a positive integer", e.toString());
+        }
+    }
+
+    /** The consent prompt from Java: the setters with and without it (overloads), and the builder's consent settings. */
+    @Test
+    public void theConsentPromptFromJava() throws MesureException {
+        MesureConfig config = new MesureConfigBuilder(Env.INSTANCE.getCollectorUrl(), 615000L, Env.INSTANCE.tempDir())
+            .flushIntervalMs(3_600_000L)
+            .consent(new ConsentSettings(null, true, false))
+            .build();
+        try (Mesure m = Mesure.start(config)) {
+            ConsentContext banner = new ConsentContext("main_banner", "2026-12", "fr-FR");
+            m.consentPromptShown(banner);
+            m.setConsent(true, banner);
+            m.setConsent(false);
+            m.setMode(VisitorMode.OptOut.INSTANCE, banner);
+            m.setMode(VisitorMode.Exempt.INSTANCE);
+            m.setPurposes(Collections.singletonMap("audience_measurement", PurposeMode.OPT_IN), banner);
+            m.setPurposes(Collections.singletonMap("audience_measurement", PurposeMode.ESSENTIAL));
+            m.setConsentStatistics(false);
+            String proof = m.consentProofBlocking();
+            assertTrue(proof, proof.contains("\"chain\": \"intact\""));
+            assertEquals(proof, 3, proof.split("\"prompt_id\": \"main_banner\"", -1).length - 1);
+            assertEquals(VisitorMode.Exempt.INSTANCE, m.getState().getValue().getMode());
         }
     }
 }

@@ -22,7 +22,7 @@ const KOTLIN_COMPILER: &str = "kotlin-compiler@2.4.20";
 const DEBIAN_JARS: [&str; 4] = ["jna", "junit4", "hamcrest", "gson"];
 /// Compiled as an app's code: it may import nothing from the generated package.
 const APP_TESTS: &str = "tests/kotlin/app";
-const TEST_CLASSES: [&str; 14] = [
+const TEST_CLASSES: [&str; 15] = [
     "eu.mesure.tests.ConformanceTest",
     "eu.mesure.tests.MatcherTest",
     "eu.mesure.tests.RoundTripTest",
@@ -35,6 +35,7 @@ const TEST_CLASSES: [&str; 14] = [
     "eu.mesure.tests.StrictTest",
     "eu.mesure.tests.SitesTest",
     "eu.mesure.tests.DiagnosticsTest",
+    "eu.mesure.tests.ConsentPromptTest",
     "eu.mesure.tests.JavaApiTest",
     "eu.mesure.tests.app.AppImportsTest",
 ];

@@ -47,6 +47,7 @@ class AppImportsTest {
             customModes = listOf(CustomMode("articles", listOf("article.read"), emptyList())),
             purposes = listOf(PurposeConfig("advertising", listOf("ad_*"))),
             flushIntervalMs = 3_600_000,
+            consent = ConsentSettings(statistics = true),
         )
         val options = MesureOptions.builder()
             .httpClient(http)
@@ -62,7 +63,9 @@ class AppImportsTest {
             assertEquals(2L, sent.uploaded)
             assertEquals(1, http.requests.get())
 
-            mesure.setPurposes(mapOf("audience_measurement" to PurposeMode.OPT_IN, "advertising" to PurposeMode.OPT_OUT))
+            val banner = ConsentContext(promptId = "main_banner", promptVersion = "2026-12", locale = "fr-FR")
+            mesure.consentPromptShown(banner)
+            mesure.setPurposes(mapOf("audience_measurement" to PurposeMode.OPT_IN, "advertising" to PurposeMode.OPT_OUT), banner)
             mesure.awaitApplied()
             assertEquals(VisitorMode.OptIn, state.value.mode)
             mesure.track("purchase", mapOf("amount" to 30, "ad_campaign" to "spring"))

@@ -22,10 +22,12 @@ public typealias CustomMode = eu.mesure.ffi.CustomMode
 public typealias PurposeConfig = eu.mesure.ffi.PurposeConfig
 public typealias DeviceContext = eu.mesure.ffi.DeviceContext
 public typealias Collector = eu.mesure.ffi.Collector
+public typealias ConsentSettings = eu.mesure.ffi.ConsentSettings
 
 // The calls' arguments and answers.
 public typealias VisitorMode = eu.mesure.ffi.VisitorMode
 public typealias PurposeMode = eu.mesure.ffi.PurposeMode
+public typealias ConsentContext = eu.mesure.ffi.ConsentContext
 public typealias ClickKind = eu.mesure.ffi.ClickKind
 public typealias PropertyValue = eu.mesure.ffi.PropertyValue
 public typealias FlushReport = eu.mesure.ffi.FlushReport

@@ -1,6 +1,7 @@
 package eu.mesure
 
 import eu.mesure.ffi.ClickKind
+import eu.mesure.ffi.ConsentContext
 import eu.mesure.ffi.DeviceContext
 import eu.mesure.ffi.Diagnostic
 import eu.mesure.ffi.FlushReport
@@ -103,8 +104,13 @@ public class Mesure private constructor(config: MesureConfig, private val option
         outcome("trackClick", core.trackClick(kind, name, values))
     }
 
-    /** Sets the visitor mode. Leaving for opt-out, no-consent or no-storage deletes the visitor id and its queued hits. */
-    public fun setMode(mode: VisitorMode): Unit = change("setMode") { core.setMode(mode) }
+    /**
+     * Sets the visitor mode. Leaving for opt-out, no-consent or no-storage
+     * deletes the visitor id and its queued hits. [prompt]: the consent
+     * prompt the visitor answered, as for [setConsent].
+     */
+    @JvmOverloads
+    public fun setMode(mode: VisitorMode, prompt: ConsentContext? = null): Unit = change("setMode") { core.setMode(mode, prompt) }
 
     /**
      * For a settings switch "Audience measurement": on opts out (the id and
@@ -120,8 +126,19 @@ public class Mesure private constructor(config: MesureConfig, private val option
      * [MesureState.consentRenewalNeeded]): granting opts in; declining
      * withdraws a consent given and otherwise records the answer in the
      * current mode (an opt-out stays in force). Returns at once.
+     *
+     * [prompt]: the prompt it was answered in, as the app names it
+     * (`ConsentContext("main_banner", "2026-12", "fr-FR")`): its id,
+     * version and locale go into the consent receipt ([consentProof]), its
+     * id and version into the anonymous consent statistics. A prompt named
+     * with anything but letters, digits and `. _ : / -` (an e-mail address,
+     * a phone number) is refused, and nothing is recorded:
+     * [MesureException.InvalidConfig] naming `prompt.prompt_id`,
+     * `prompt.prompt_version` or `prompt.locale`, to the error listener
+     * (strict mode: thrown).
      */
-    public fun setConsent(granted: Boolean): Unit = change("setConsent") { core.setConsent(granted) }
+    @JvmOverloads
+    public fun setConsent(granted: Boolean, prompt: ConsentContext? = null): Unit = change("setConsent") { core.setConsent(granted, prompt) }
 
     /** The answer for one purpose (see [setPurposes]). */
     public fun setPurpose(purpose: String, mode: PurposeMode): Unit = change("setPurpose") { core.setPurpose(purpose, mode) }
@@ -131,9 +148,29 @@ public class Mesure private constructor(config: MesureConfig, private val option
      * not named keep theirs). Audience measurement's answer decides the
      * visitor mode; a purpose never answered never reads as opt-in. A
      * purpose the configuration does not list is an error
-     * ([MesureException.UnknownPurpose], to the error listener).
+     * ([MesureException.UnknownPurpose], to the error listener). [prompt]:
+     * the consent prompt the answers were given in, as for [setConsent].
      */
-    public fun setPurposes(answers: Map<String, PurposeMode>): Unit = change("setPurposes") { core.setPurposes(HashMap(answers)) }
+    @JvmOverloads
+    public fun setPurposes(answers: Map<String, PurposeMode>, prompt: ConsentContext? = null): Unit =
+        change("setPurposes") { core.setPurposes(HashMap(answers), prompt) }
+
+    /**
+     * The consent prompt [prompt] was shown to the visitor: counted by the
+     * anonymous consent statistics (per prompt version and day, no id of
+     * any kind), unless they are off. A badly named prompt is refused as in
+     * [setConsent]. Returns at once.
+     */
+    public fun consentPromptShown(prompt: ConsentContext): Unit = change("consentPromptShown") { core.consentPromptShown(prompt) }
+
+    /**
+     * The visitor's own switch of the consent statistics (for a settings
+     * screen): off deletes the counts not sent and counts nothing more on
+     * this device, across restarts; on counts again, unless the
+     * configuration has them off ([ConsentSettings.statistics]). Consent
+     * receipts are not affected. Returns at once.
+     */
+    public fun setConsentStatistics(enabled: Boolean): Unit = change("setConsentStatistics") { core.setConsentStatistics(enabled) }
 
     /** Replaces the device context attached to later hits (connection type changed...). */
     public fun setContext(context: DeviceContext): Unit = change("setContext") { core.setContext(context) }

@@ -43,6 +43,8 @@ public class MesureConfigBuilder(collectEndpoint: String, siteId: Long, storageD
     public fun legacyStorageDir(dir: String?): MesureConfigBuilder = apply { config = config.copy(legacyStorageDir = dir) }
     /** The collector's wire: Piano when not set; `Collector.Matomo(...)` or `Collector.PiwikPro(...)`. */
     public fun collector(collector: Collector?): MesureConfigBuilder = apply { config = config.copy(collector = collector) }
+    /** The consent endpoint and the consent statistics' settings: `ConsentSettings(endpoint = "https://consent.example.com/v1")`; the defaults when not set. */
+    public fun consent(settings: ConsentSettings?): MesureConfigBuilder = apply { config = config.copy(consent = settings) }
 
     public fun build(): MesureConfig = config
 }

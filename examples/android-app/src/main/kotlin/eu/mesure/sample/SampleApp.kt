@@ -2,6 +2,7 @@ package eu.mesure.sample
 
 import android.app.Application
 import android.util.Log
+import eu.mesure.ConsentSettings
 import eu.mesure.Mesure
 import eu.mesure.MesureOptions
 import eu.mesure.android.MesureAndroid
@@ -17,6 +18,8 @@ class SampleApp : Application() {
         val config = MesureAndroid.config(this, "https://collect.example.com", siteId = 615_000)
             // A debug build sends nothing: hits are built, filtered and logged only.
             .dryRun(BuildConfig.DEBUG)
+            // Where the consent receipts and the anonymous consent statistics go (none: they stay on the device).
+            .consent(ConsentSettings(endpoint = "https://consent.example.com/v1"))
             .build()
         val options = MesureOptions.builder()
             .debugLog(BuildConfig.DEBUG)

@@ -12,6 +12,7 @@ import androidx.compose.material3.Switch
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
@@ -33,6 +34,14 @@ class SettingsActivity : ComponentActivity() {
         }
     }
 }
+
+/**
+ * The consent prompt below, as the consent receipts and the consent
+ * statistics name it: bump the version whenever its wording or its choices
+ * change, so that each answer points at the text the visitor read. The
+ * locale is the language of that text (English here), not the device's.
+ */
+val measurementPrompt = ConsentContext(promptId = "measurement_dialog", promptVersion = "2026-12", locale = "en")
 
 /**
  * The opt-out switch and the consent prompt. The screen only reads
@@ -67,12 +76,15 @@ fun MeasurementSettings(mesure: Mesure) {
         }
     }
     if (asking) {
+        // Counted once each time the dialog appears (anonymous consent statistics).
+        LaunchedEffect(Unit) { mesure.consentPromptShown(measurementPrompt) }
         AlertDialog(
             onDismissRequest = { asking = false },
             title = { Text("Audience measurement") },
             text = { Text("May we measure how you use the app, with an identifier kept 13 months at most? You can change your mind at any time in the settings.") },
-            confirmButton = { TextButton(onClick = { mesure.setConsent(true); asking = false }) { Text("Accept") } },
-            dismissButton = { TextButton(onClick = { mesure.setConsent(false); asking = false }) { Text("Decline") } },
+            // The answer, and the prompt it was given in (into the consent receipt).
+            confirmButton = { TextButton(onClick = { mesure.setConsent(true, measurementPrompt); asking = false }) { Text("Accept") } },
+            dismissButton = { TextButton(onClick = { mesure.setConsent(false, measurementPrompt); asking = false }) { Text("Decline") } },
         )
     }
 }
