@@ -486,11 +486,12 @@ pub struct MesureConfig {
     /// Queue bound by age, in days (30 by default).
     #[uniffi(default)]
     pub queue_max_age_days: Option<i32>,
-    /// Hits per upload request, at most (200 by default, 1 to 500); also the
+    /// Hits per upload request, at most (50 by default, 1 to 500); also the
     /// number of new hits that wakes the uploader before its interval.
     #[uniffi(default)]
     pub batch_size: Option<i32>,
-    /// Interval between upload attempts while hits are pending (30 s by default).
+    /// Interval between upload attempts while hits are pending (2 min by
+    /// default): the longest a hit waits before its first attempt.
     #[uniffi(default)]
     pub flush_interval_ms: Option<i64>,
     /// Longest wait for one upload request (15 s by default).

@@ -24,12 +24,17 @@ pub const DEFAULT_QUEUE_MAX_HITS: u32 = 10_000;
 pub const DEFAULT_QUEUE_MAX_AGE_DAYS: u32 = 30;
 /// Hits per request by default (at most; a request also stops at
 /// `MAX_REQUEST_BYTES`), and the number of new hits that wakes the uploader
-/// before its interval. 200 typical hits make a body of about 100 KB: one
-/// request, one radio wake-up, for what a backlog of 50-hit requests sent
-/// in four (BENCHMARKS.md, upload and battery).
-pub const DEFAULT_BATCH_SIZE: u32 = 200;
-/// Upload attempt interval when hits are pending.
-pub const DEFAULT_FLUSH_INTERVAL_MS: u64 = 30_000;
+/// before its interval: a burst leaves once 50 hits are queued, in a body of
+/// about 25 KB, without waiting for the timer. A backlog leaves in requests
+/// sent back to back, within one radio wake-up (BENCHMARKS.md, upload and
+/// battery).
+pub const DEFAULT_BATCH_SIZE: u32 = 50;
+/// Upload attempt interval when hits are pending: the longest a hit waits
+/// before its first attempt (a full batch and the app going to the
+/// background send sooner). Two minutes: at one event every 5 s
+/// that is 30 radio wake-ups per hour at most, against 120 at 30 s
+/// (BENCHMARKS.md, "Requests and radio wake-ups").
+pub const DEFAULT_FLUSH_INTERVAL_MS: u64 = 120_000;
 /// Longest wait for one upload request, the platform's HTTP client included.
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 15_000;
 /// First retry delay after a failed upload; doubles per failure (with jitter).

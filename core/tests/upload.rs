@@ -342,3 +342,23 @@ fn a_client_may_answer_from_another_thread() {
     assert_eq!(*client.calls.lock().unwrap(), 1);
     assert!(env.queued().is_empty());
 }
+
+/// The defaults send a burst without waiting for the timer: the 50th new
+/// hit wakes the uploader (issue 20: fewer radio wake-ups with a 2-minute
+/// interval, and no burst held for it). The interval here is an hour, so
+/// only the full batch can have sent them.
+#[test]
+fn a_full_default_batch_leaves_before_the_interval() {
+    assert_eq!((DEFAULT_BATCH_SIZE, DEFAULT_FLUSH_INTERVAL_MS), (50, 120_000));
+    let mut env = Env::new();
+    env.config.batch_size = DEFAULT_BATCH_SIZE;
+    let sdk = env.sdk();
+    for i in 0..DEFAULT_BATCH_SIZE {
+        sdk.track(Event::screen(format!("p{i}"))).unwrap();
+    }
+    assert!(env.collector.wait_for_requests(1, Duration::from_secs(30)), "the full batch was not sent before the interval");
+    let received = env.collector.received();
+    let pages: Vec<String> = received[0].json()["events"].as_array().unwrap().iter().map(|e| e["data"]["page"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(pages, (0..DEFAULT_BATCH_SIZE).map(|i| format!("p{i}")).collect::<Vec<_>>());
+    assert!(wait_until(Duration::from_secs(10), || sdk.stats().uploaded == u64::from(DEFAULT_BATCH_SIZE)));
+}

@@ -3,7 +3,8 @@
 //! collector acknowledged them.
 //!
 //! It wakes on its own every `flush_interval_ms` while hits are pending, when
-//! the writer has queued a full batch, and on `flush()`. After a failure it
+//! the storage thread has queued `batch_size` new hits (a full batch), and
+//! on `flush()` (the wrappers' background flush). After a failure it
 //! waits the backoff delay before the next attempt, on the monotonic clock:
 //! a wall clock set back cannot stall it, one set forward cannot skip a
 //! `Retry-After`.
