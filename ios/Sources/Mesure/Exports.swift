@@ -14,10 +14,12 @@ public typealias CustomMode = MesureBindings.CustomMode
 public typealias PurposeConfig = MesureBindings.PurposeConfig
 public typealias DeviceContext = MesureBindings.DeviceContext
 public typealias Collector = MesureBindings.Collector
+public typealias ConsentSettings = MesureBindings.ConsentSettings
 
 // Modes and consent. Both print as their wire names (`exempt`, `opt-in`).
 public typealias VisitorMode = MesureBindings.VisitorMode
 public typealias PurposeMode = MesureBindings.PurposeMode
+public typealias ConsentContext = MesureBindings.ConsentContext
 public typealias ModeChange = MesureBindings.ModeChange
 public typealias ModeChangeReason = MesureBindings.ModeChangeReason
 public typealias RunState = MesureBindings.RunState

@@ -252,21 +252,49 @@ public final class MesureSDK: @unchecked Sendable {
     /// The answer to a consent prompt (including the one due when
     /// `state.consentRenewalNeeded`). Granted opts in; declined withdraws an
     /// opt-in, leaves an opt-out in force and settles a pending renewal.
-    public func setConsent(_ granted: Bool) {
-        set("setConsent") { try $0.setConsent(granted) }
+    ///
+    /// `prompt`: the prompt it was answered in, as the app names it
+    /// (`ConsentContext(promptId: "main_banner", promptVersion: "2026-12", locale: "fr-FR")`):
+    /// its id, version and locale go into the consent receipt
+    /// (`consentProof()`), its id and version into the anonymous consent
+    /// statistics. A prompt named with anything but letters, digits and
+    /// `. _ : / -` (an e-mail address, a phone number) is refused and
+    /// nothing is recorded: `InvalidConfig` naming `prompt.prompt_id`,
+    /// `prompt.prompt_version` or `prompt.locale` reaches `onError`.
+    public func setConsent(_ granted: Bool, prompt: ConsentContext? = nil) {
+        set("setConsent") { try $0.setConsent(granted, prompt: prompt) }
     }
 
     /// Any mode: `.optIn` once the visitor consented, a custom mode...
-    /// An unknown one reaches `onError` as `UnknownMode`.
-    public func setMode(_ mode: VisitorMode) {
-        set("setMode") { try $0.setMode(mode) }
+    /// An unknown one reaches `onError` as `UnknownMode`. `prompt`: the
+    /// consent prompt the visitor answered, as for `setConsent`.
+    public func setMode(_ mode: VisitorMode, prompt: ConsentContext? = nil) {
+        set("setMode") { try $0.setMode(mode, prompt: prompt) }
     }
 
     /// A consent-management platform's answers, purpose by purpose (purposes
     /// not named keep theirs). Audience measurement's answer decides the
     /// visitor mode. An unlisted purpose reaches `onError` as `UnknownPurpose`.
-    public func setPurposes(_ answers: [String: PurposeMode]) {
-        set("setPurposes") { try $0.setPurposes(answers) }
+    /// `prompt`: the consent prompt the answers were given in, as for `setConsent`.
+    public func setPurposes(_ answers: [String: PurposeMode], prompt: ConsentContext? = nil) {
+        set("setPurposes") { try $0.setPurposes(answers, prompt: prompt) }
+    }
+
+    /// The consent prompt `prompt` was shown to the visitor: counted by the
+    /// anonymous consent statistics (per prompt version and day, no id of
+    /// any kind), unless they are off. A badly named prompt is refused as in
+    /// `setConsent`.
+    public func consentPromptShown(_ prompt: ConsentContext) {
+        set("consentPromptShown") { try $0.consentPromptShown(prompt) }
+    }
+
+    /// The visitor's own switch of the consent statistics (for a settings
+    /// screen): off deletes the counts not sent and counts nothing more on
+    /// this device, across restarts; on counts again, unless the
+    /// configuration has them off (`ConsentSettings.statistics`). Consent
+    /// receipts are not affected.
+    public func setConsentStatistics(_ enabled: Bool) {
+        set("setConsentStatistics") { try $0.setConsentStatistics(enabled) }
     }
 
     /// The answer for one purpose.
@@ -355,11 +383,20 @@ public final class MesureSDK: @unchecked Sendable {
 
         public func setOptedOut(_ optedOut: Bool) throws { try core.setOptedOut(optedOut: optedOut) }
 
-        public func setConsent(_ granted: Bool) throws { try core.setConsent(granted: granted) }
+        /// Throws `InvalidConfig` for a badly named `prompt` (see `MesureSDK.setConsent`).
+        public func setConsent(_ granted: Bool, prompt: ConsentContext? = nil) throws {
+            try core.setConsent(granted: granted, prompt: prompt)
+        }
 
-        public func setMode(_ mode: VisitorMode) throws { try core.setMode(mode: mode) }
+        public func setMode(_ mode: VisitorMode, prompt: ConsentContext? = nil) throws { try core.setMode(mode: mode, prompt: prompt) }
 
-        public func setPurposes(_ answers: [String: PurposeMode]) throws { try core.setPurposes(answers: answers) }
+        public func setPurposes(_ answers: [String: PurposeMode], prompt: ConsentContext? = nil) throws {
+            try core.setPurposes(answers: answers, prompt: prompt)
+        }
+
+        public func consentPromptShown(_ prompt: ConsentContext) throws { try core.consentPromptShown(prompt: prompt) }
+
+        public func setConsentStatistics(_ enabled: Bool) throws { try core.setConsentStatistics(enabled: enabled) }
 
         public func setPurpose(_ purpose: String, _ mode: PurposeMode) throws { try core.setPurpose(purpose: purpose, mode: mode) }
 
@@ -498,6 +535,7 @@ extension MesureConfig {
                      sendHitsInOptOut: sendHitsInOptOut, consentLifetimeMonths: consentLifetimeMonths, queueMaxHits: queueMaxHits,
                      queueMaxAgeDays: queueMaxAgeDays, batchSize: batchSize, flushIntervalMs: flushIntervalMs,
                      requestTimeoutMs: requestTimeoutMs, retryBaseMs: retryBaseMs, retryMaxMs: retryMaxMs, context: context,
-                     dryRun: dryRun, strict: strict, legacyStorageDir: legacyStorageDir, collector: collector)
+                     dryRun: dryRun, strict: strict, legacyStorageDir: legacyStorageDir, collector: collector,
+                     consent: consent)
     }
 }

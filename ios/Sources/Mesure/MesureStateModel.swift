@@ -84,9 +84,9 @@ final class ModelDriver {
         logic.finished(number, error: sdk.set("setOptedOut") { try $0.setOptedOut(optedOut) })
     }
 
-    func setConsent(_ granted: Bool) {
+    func setConsent(_ granted: Bool, prompt: ConsentContext? = nil) {
         let number = logic.request()
-        logic.finished(number, error: sdk.set("setConsent") { try $0.setConsent(granted) })
+        logic.finished(number, error: sdk.set("setConsent") { try $0.setConsent(granted, prompt: prompt) })
     }
 }
 
@@ -137,7 +137,8 @@ public final class MesureStateModel: ObservableObject {
 
     public func setOptedOut(_ optedOut: Bool) { driver.setOptedOut(optedOut) }
 
-    /// The answer to a consent prompt; see `MesureSDK.setConsent`.
-    public func setConsent(_ granted: Bool) { driver.setConsent(granted) }
+    /// The answer to a consent prompt, and the prompt it was given in; see
+    /// `MesureSDK.setConsent`. A badly named prompt fails (`lastError`).
+    public func setConsent(_ granted: Bool, prompt: ConsentContext? = nil) { driver.setConsent(granted, prompt: prompt) }
 }
 #endif
