@@ -18,16 +18,37 @@ fn vectors_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors")
 }
 
-/// Records every request and acknowledges it.
+/// The consent endpoint a vector's `"consent": {"endpoint":
+/// "$consent_endpoint"}` stands for: the same URL in every runner (the
+/// policy hash covers it).
+const CONSENT_ENDPOINT: &str = "https://collect.example.test/consent";
+
+/// One request to the consent endpoint: its `Mesure-Policy` header, its
+/// body as sent and as JSON.
+struct ConsentRequest {
+    policy: Option<String>,
+    text: String,
+    body: Json,
+}
+
+/// Records every request and acknowledges it: the collection requests in
+/// `requests`, those to the consent endpoint apart, in `consent`.
 #[derive(Default)]
 struct Capture {
     requests: Mutex<Vec<(String, Json)>>,
+    consent: Mutex<Vec<ConsentRequest>>,
 }
 
 impl HttpClient for Capture {
     fn send(&self, request: HttpRequest, completion: Completion) {
         let body = serde_json::from_slice(&request.body).unwrap_or(Json::Null);
-        self.requests.lock().unwrap().push((request.url, body));
+        if request.url == CONSENT_ENDPOINT {
+            let policy = request.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("Mesure-Policy")).map(|(_, v)| v.clone());
+            let text = String::from_utf8_lossy(&request.body).into_owned();
+            self.consent.lock().unwrap().push(ConsentRequest { policy, text, body });
+        } else {
+            self.requests.lock().unwrap().push((request.url, body));
+        }
         completion.complete(HttpOutcome::Response { status: 200, retry_after: None, body: Vec::new() });
     }
 }
@@ -70,6 +91,18 @@ fn track_error_code(e: &TrackError) -> &'static str {
 struct Bindings {
     visitors: HashMap<String, String>,
     event_ids: HashSet<String>,
+    /// `$hashN`: one `sha256=<64 hex>` per N.
+    hashes: HashMap<String, String>,
+    /// `$consent_id`: the consent-proof id, once seen.
+    consent_id: Option<String>,
+    /// `$policy`: the SDK's policy hash in this run.
+    policy: String,
+}
+
+/// The same id, whichever form each place shows: Matomo's `_id` is the
+/// first 16 hex digits of the app-scoped UUID.
+fn same_id(x: &str, y: &str) -> bool {
+    x == y || (x.len() != y.len() && hex16(x) == hex16(y))
 }
 
 /// The first 16 hex digits of an id (Matomo's `_id` of an app-scoped id).
@@ -87,7 +120,10 @@ fn is_uuid_v4(s: &str) -> bool {
 
 /// Compares `actual` with `expected`, where expected strings may be placeholders:
 /// `$uuid` (a v4 UUID never seen before in this run), `$visitorN` (a v4 UUID,
-/// the same for the same N, different for different N), `$sdk_version`.
+/// the same for the same N, different for different N), `$sdk_version`,
+/// and in consent requests `$consent_id` (one v4 UUID throughout the run,
+/// never a visitor's id), `$hashN` (`sha256=<64 hex>`, bound as `$visitorN`)
+/// and `$policy` (the SDK's policy hash).
 fn matches(expected: &Json, actual: &Json, b: &mut Bindings, path: &str) -> Result<(), String> {
     let fail = |why: String| Err(format!("{path}: {why}"));
     match (expected, actual) {
@@ -95,6 +131,40 @@ fn matches(expected: &Json, actual: &Json, b: &mut Bindings, path: &str) -> Resu
             Some(a) if is_uuid_v4(a) && b.event_ids.insert(a.to_owned()) => Ok(()),
             _ => fail(format!("expected a fresh v4 UUID, got {actual}")),
         },
+        (Json::String(e), _) if e == "$consent_id" => {
+            let Some(a) = actual.as_str().filter(|a| is_uuid_v4(a)) else {
+                return fail(format!("expected the consent-proof id, a v4 UUID, got {actual}"));
+            };
+            if let Some((v, _)) = b.visitors.iter().find(|(k, v)| k.starts_with("$visitor") && same_id(v, a)) {
+                return fail(format!("the consent-proof id {a} is {v}'s id"));
+            }
+            match &b.consent_id {
+                Some(bound) if bound == a => Ok(()),
+                Some(bound) => fail(format!("$consent_id was {bound}, now {a}")),
+                None => {
+                    b.consent_id = Some(a.to_owned());
+                    Ok(())
+                }
+            }
+        }
+        (Json::String(e), _) if e == "$policy" => match actual.as_str() {
+            Some(a) if a == b.policy => Ok(()),
+            _ => fail(format!("expected the SDK's policy hash {}, got {actual}", b.policy)),
+        },
+        (Json::String(e), _) if e.starts_with("$hash") => {
+            let Some(a) = actual.as_str().filter(|a| a.strip_prefix("sha256=").is_some_and(|h| is_hex(h, 64))) else {
+                return fail(format!("expected sha256=<64 hex> for {e}, got {actual}"));
+            };
+            match b.hashes.get(e) {
+                Some(bound) if bound == a => Ok(()),
+                Some(bound) => fail(format!("{e} was {bound}, now {a}")),
+                None if b.hashes.values().any(|h| h == a) => fail(format!("{e} is another placeholder's hash {a}")),
+                None => {
+                    b.hashes.insert(e.clone(), a.to_owned());
+                    Ok(())
+                }
+            }
+        }
         (Json::String(e), _) if e.starts_with("$visitor") || e.starts_with("$pv") => {
             // A visitor: a v4 UUID (Piano), Matomo's 16-hex `_id`; a screen view: 6 hex.
             let ok = |a: &&str| match e.starts_with("$pv") {
@@ -106,11 +176,12 @@ fn matches(expected: &Json, actual: &Json, b: &mut Bindings, path: &str) -> Resu
             };
             // Matomo's `_id` is the first 16 hex digits of the app-scoped
             // id: the same visitor whichever form each place shows.
-            let same = |x: &str, y: &str| x == y || (x.len() != y.len() && hex16(x) == hex16(y));
+            let same = same_id;
             match b.visitors.get(e) {
                 Some(bound) if same(bound, a) => Ok(()),
                 Some(bound) => fail(format!("{e} was {bound}, now {a}")),
                 None if b.visitors.values().any(|v| same(v, a)) => fail(format!("{e} reuses another visitor's id {a}")),
+                None if b.consent_id.as_deref().is_some_and(|c| same(c, a)) => fail(format!("{e} is the consent-proof id {a}")),
                 None => {
                     b.visitors.insert(e.clone(), a.to_owned());
                     Ok(())
@@ -195,6 +266,11 @@ fn run(path: &PathBuf, dialect: &str) -> Result<(), String> {
     cfg.insert("collect_endpoint".into(), json!("https://collect.example.test"));
     cfg.insert("storage_dir".into(), json!(dir.path()));
     cfg.insert("flush_interval_ms".into(), json!(3_600_000));
+    if let Some(consent) = cfg.get_mut("consent").and_then(Json::as_object_mut) {
+        if consent.get("endpoint").and_then(Json::as_str) == Some("$consent_endpoint") {
+            consent.insert("endpoint".into(), json!(CONSENT_ENDPOINT));
+        }
+    }
     let config = Config::from_json(&Json::Object(cfg).to_string()).map_err(|e| e.to_string())?;
     let site = config.site_id.to_string();
     let clock = Arc::new(ManualClock::new(ms(v["start"].as_str().ok_or("start")?)));
@@ -215,11 +291,12 @@ fn run(path: &PathBuf, dialect: &str) -> Result<(), String> {
     // False after `{"restart": "no_wait"}` until a step that waits for the
     // start: a track may then be in the start queue (`Waiting`).
     let mut started = true;
-    let mut b = Bindings::default();
+    let mut b = Bindings { policy: sdk.policy_hash(), ..Bindings::default() };
 
     for (i, step) in v["steps"].as_array().ok_or("steps")?.iter().enumerate() {
         let at = format!("step {i} {step}");
         let expected_error = step.get("error").and_then(Json::as_str);
+        let prompt = step.get("prompt").map(|p| prompt_of(p, &at)).transpose()?;
         if let Some(t) = step.get("track") {
             let mut event = Event::new(t["name"].as_str().ok_or("name")?);
             if let Some(props) = t.get("properties").and_then(Json::as_object) {
@@ -234,14 +311,18 @@ fn run(path: &PathBuf, dialect: &str) -> Result<(), String> {
                 (got, _, _) => return Err(format!("{at}: got {got:?}")),
             }
         } else if let Some(m) = step.get("set_mode").and_then(Json::as_str) {
-            match (sdk.set_mode(VisitorMode::parse(m)), expected_error) {
+            match (sdk.set_mode_from_prompt(VisitorMode::parse(m), prompt), expected_error) {
                 (Ok(()), None) => {}
                 (Err(ModeError::UnknownMode(_)), Some("unknown_mode")) => {}
                 (Err(ModeError::ShutDown), Some("shut_down")) => {}
                 (got, _) => return Err(format!("{at}: got {got:?}")),
             }
         } else if let Some(granted) = step.get("set_consent").and_then(Json::as_bool) {
-            sdk.set_consent(granted).map_err(|e| format!("{at}: {e}"))?;
+            sdk.set_consent_from_prompt(granted, prompt).map_err(|e| format!("{at}: {e}"))?;
+        } else if let Some(p) = step.get("consent_prompt_shown") {
+            sdk.consent_prompt_shown(prompt_of(p, &at)?).map_err(|e| format!("{at}: {e}"))?;
+        } else if let Some(on) = step.get("set_consent_statistics").and_then(Json::as_bool) {
+            sdk.set_consent_statistics(on).map_err(|e| format!("{at}: {e}"))?;
         } else if let Some(on) = step.get("set_opted_out").and_then(Json::as_bool) {
             sdk.set_opted_out(on).map_err(|e| format!("{at}: {e}"))?;
         } else if let Some(answers) = step.get("set_purposes").and_then(Json::as_object) {
@@ -249,7 +330,7 @@ fn run(path: &PathBuf, dialect: &str) -> Result<(), String> {
                 .iter()
                 .map(|(p, m)| Ok((p.clone(), PurposeMode::parse(m.as_str().unwrap_or("")).ok_or(format!("{at}: mode {m}"))?)))
                 .collect::<Result<BTreeMap<_, _>, String>>()?;
-            sdk.set_purposes(&answers).map_err(|e| format!("{at}: {e}"))?;
+            sdk.set_purposes_from_prompt(&answers, prompt).map_err(|e| format!("{at}: {e}"))?;
         } else if let Some(one) = step.get("set_purpose") {
             let mode = PurposeMode::parse(one["mode"].as_str().unwrap_or("")).ok_or(format!("{at}: mode"))?;
             sdk.set_purpose(one["purpose"].as_str().unwrap_or(""), mode).map_err(|e| format!("{at}: {e}"))?;
@@ -328,6 +409,8 @@ fn run(path: &PathBuf, dialect: &str) -> Result<(), String> {
         matches(&v["dropped"], &Json::Array(dropped), &mut b, "dropped")?;
     }
 
+    check_consent_requests(&v, &capture, &mut b)?;
+
     let changes: Vec<Json> = recorder
         .changes()
         .into_iter()
@@ -359,6 +442,39 @@ fn conformance_vectors() {
         .filter_map(|(f, d)| run(f, d).err().map(|e| format!("{} ({d}): {e}", f.file_name().unwrap().to_string_lossy())))
         .collect();
     assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+}
+
+/// A step's prompt, `{"prompt_id": "...", "prompt_version": "...", "locale": "..."}` (locale optional).
+fn prompt_of(p: &Json, at: &str) -> Result<ConsentContext, String> {
+    let field = |k: &str| p.get(k).and_then(Json::as_str).map(str::to_owned);
+    let prompt = ConsentContext::new(field("prompt_id").ok_or(format!("{at}: prompt_id"))?, field("prompt_version").ok_or(format!("{at}: prompt_version"))?);
+    Ok(match field("locale") {
+        Some(locale) => prompt.with_locale(locale),
+        None => prompt,
+    })
+}
+
+/// What reached the consent endpoint, in order, against the vector's
+/// `consent_requests` (none when the vector has none): each request's
+/// `Mesure-Policy` header (`$policy`) and body. Whatever the vector says, a
+/// statistics request holds neither the consent-proof id nor any visitor's
+/// id, and no request holds a visitor's id.
+fn check_consent_requests(v: &Json, capture: &Capture, b: &mut Bindings) -> Result<(), String> {
+    let consent = capture.consent.lock().unwrap();
+    let got: Vec<Json> = consent.iter().map(|r| json!({"policy": r.policy, "body": r.body})).collect();
+    let expected = v.get("consent_requests").cloned().unwrap_or(json!([]));
+    matches(&expected, &Json::Array(got), b, "consent_requests")?;
+    let visitors: Vec<&String> = b.visitors.iter().filter(|(k, _)| k.starts_with("$visitor")).map(|(_, id)| id).collect();
+    for (i, r) in consent.iter().enumerate() {
+        if let Some(id) = visitors.iter().find(|id| r.text.contains(id.as_str()) || r.text.replace('-', "").contains(&hex16(id))) {
+            return Err(format!("consent_requests[{i}]: holds the visitor id {id}"));
+        }
+        let statistics = r.body["type"] == "consent_statistics";
+        if let Some(c) = b.consent_id.as_deref().filter(|c| statistics && r.text.contains(c)) {
+            return Err(format!("consent_requests[{i}]: the consent statistics hold the consent-proof id {c}"));
+        }
+    }
+    Ok(())
 }
 
 /// The vector's `policy_hash.<dialect>` must be the hash of the SDK started

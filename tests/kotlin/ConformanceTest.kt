@@ -8,21 +8,27 @@ import com.google.gson.JsonParser
 import com.google.gson.JsonPrimitive
 import eu.mesure.ffi.AllowedProperty
 import eu.mesure.ffi.Collector as WireCollector
+import eu.mesure.ffi.ConsentContext
+import eu.mesure.ffi.ConsentSettings
 import eu.mesure.ffi.CustomMode
 import eu.mesure.ffi.DeviceContext
+import eu.mesure.ffi.HttpRequest
 import eu.mesure.ffi.MesureCore
 import eu.mesure.ffi.MesureConfig
 import eu.mesure.ffi.MesureException
+import eu.mesure.ffi.PlatformHttpClient
 import eu.mesure.ffi.PropertyRule
 import eu.mesure.ffi.PropertyValue
 import eu.mesure.ffi.PurposeConfig
 import eu.mesure.ffi.purposeModeFromName
 import eu.mesure.ffi.purposeModeName
 import eu.mesure.ffi.TrackOutcome
+import eu.mesure.ffi.UploadCompletion
 import eu.mesure.ffi.sdkVersion
 import eu.mesure.ffi.visitorModeFromName
 import eu.mesure.ffi.visitorModeName
 import java.io.File
+import java.util.Collections
 import java.time.OffsetDateTime
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
@@ -64,6 +70,78 @@ val DIALECTS = listOf("piano", "matomo", "piwik_pro")
 
 private const val ENDPOINT = "https://collect.example.test"
 private const val PIWIK_PRO_APP = "0b7f6e5a-1c2d-4e3f-9a8b-7c6d5e4f3a2b"
+
+/**
+ * The consent endpoint a vector's `"consent": {"endpoint": "$consent_endpoint"}`
+ * stands for: the same URL in every runner (the policy hash covers it).
+ */
+const val CONSENT_ENDPOINT = "https://collect.example.test/consent"
+
+/** One request to the consent endpoint: its `Mesure-Policy` header, its body as sent and as JSON. */
+class ConsentRequest(val policy: String?, val text: String, val body: JsonElement)
+
+/**
+ * Records every request and acknowledges it (200): the collection requests
+ * in [requests], those to [CONSENT_ENDPOINT] apart, in [consent] (as the
+ * Rust runner's `Capture`).
+ */
+class VectorClient : PlatformHttpClient {
+    val requests: MutableList<Pair<String, JsonElement>> = Collections.synchronizedList(mutableListOf())
+    val consent: MutableList<ConsentRequest> = Collections.synchronizedList(mutableListOf())
+
+    override fun send(request: HttpRequest, completion: UploadCompletion) {
+        val text = String(request.body, Charsets.UTF_8)
+        val body = runCatching { JsonParser.parseString(text) }.getOrDefault(JsonNull.INSTANCE)
+        if (request.url == CONSENT_ENDPOINT) {
+            val policy = request.headers.firstOrNull { it.name.equals("Mesure-Policy", ignoreCase = true) }?.value
+            consent += ConsentRequest(policy, text, body)
+        } else {
+            requests += request.url to body
+        }
+        completion.response(200, null)
+    }
+}
+
+/** A vector's prompt, `{"prompt_id": "...", "prompt_version": "...", "locale": "..."}` (locale optional). */
+fun vectorPrompt(p: JsonElement, at: String): ConsentContext {
+    val o = p.asJsonObject
+    fun field(k: String): String? = o.get(k)?.takeUnless { it.isJsonNull }?.asString
+    return ConsentContext(
+        promptId = field("prompt_id") ?: error("$at: prompt_id"),
+        promptVersion = field("prompt_version") ?: error("$at: prompt_version"),
+        locale = field("locale"),
+    )
+}
+
+/**
+ * What reached the consent endpoint, in order, against the vector's
+ * `consent_requests` ([expected]; none when null): each request's
+ * `Mesure-Policy` header (`$policy`) and body. Whatever the vector says, no
+ * request holds a bound visitor's id (either form), and a statistics
+ * request does not hold the consent-proof id (as the Rust runner's
+ * `check_consent_requests`).
+ */
+fun checkConsentRequests(expected: JsonElement?, consent: List<ConsentRequest>, matcher: VectorMatcher) {
+    val got = JsonArray().apply {
+        consent.forEach { r ->
+            add(JsonObject().apply {
+                add("policy", r.policy?.let { JsonPrimitive(it) } ?: JsonNull.INSTANCE)
+                add("body", r.body)
+            })
+        }
+    }
+    matcher.match(expected?.takeUnless { it.isJsonNull } ?: JsonArray(), got, "consent_requests")
+    val visitors = matcher.visitorIds()
+    consent.forEachIndexed { i, r ->
+        visitors.firstOrNull { r.text.contains(it) || r.text.replace("-", "").contains(hex16(it)) }?.let {
+            error("consent_requests[$i]: holds the visitor id $it")
+        }
+        val statistics = r.body.isJsonObject && r.body.asJsonObject["type"] == JsonPrimitive("consent_statistics")
+        matcher.consentId?.takeIf { statistics && r.text.contains(it) }?.let {
+            error("consent_requests[$i]: the consent statistics hold the consent-proof id $it")
+        }
+    }
+}
 
 /** The collector each dialect sets, whatever the vector's config says (as the Rust runner's `collector`). */
 fun vectorCollector(dialect: String): WireCollector {
@@ -157,6 +235,7 @@ class VectorRun(private val v: JsonObject, private val dialect: String) {
                         allowedProperties = o.getAsJsonArray("allowed_properties")?.map { p -> allowed(p.asJsonObject) }.orEmpty(),
                     )
                 })
+                "consent" -> c.copy(consent = consentSettings(x.asJsonObject))
                 "context" -> c.copy(context = x.asJsonObject.let { o ->
                     DeviceContext(
                         os = str(o, "os"), osVersion = str(o, "os_version"), deviceBrand = str(o, "device_brand"),
@@ -187,6 +266,20 @@ class VectorRun(private val v: JsonObject, private val dialect: String) {
         }
     }
 
+    /** `"endpoint": "$consent_endpoint"` stands for [CONSENT_ENDPOINT]; the other fields as the vector gives them. */
+    private fun consentSettings(o: JsonObject): ConsentSettings {
+        var s = ConsentSettings()
+        for ((k, x) in o.entrySet()) {
+            s = when (k) {
+                "endpoint" -> s.copy(endpoint = str(o, k)?.let { if (it == "\$consent_endpoint") CONSENT_ENDPOINT else it })
+                "statistics" -> s.copy(statistics = x.asBoolean)
+                "refuse_all_stops_statistics" -> s.copy(refuseAllStopsStatistics = x.asBoolean)
+                else -> error("config field 'consent.$k' is not mapped by the Kotlin runner")
+            }
+        }
+        return s
+    }
+
     private fun allowed(o: JsonObject) =
         AllowedProperty(property = o["property"].asString, events = str(o, "events") ?: "*", justification = o["justification"].asString)
 
@@ -205,14 +298,18 @@ class VectorRun(private val v: JsonObject, private val dialect: String) {
         val cfg = config(v.getAsJsonObject("config"), storage)
         val clock = ManualClock(vectorMs(v["start"].asString))
         val recorder = Recorder()
-        val capture = CaptureClient()
+        val capture = VectorClient()
         var sdk = MesureCore(cfg, recorder, capture, clock).apply { waitStarted() }
         try {
             checkPolicyHash(sdk.policyHash())
+            // `$policy`: the SDK's own hash in this run (the same after a restart).
+            matcher.policy = sdk.policyHash()
             v.getAsJsonArray("steps").forEachIndexed { i, stepEl ->
                 val step = stepEl.asJsonObject
                 val at = "step $i $step"
                 val expectedError = str(step, "error")
+                // The consent prompt the answer was given in (beside set_mode, set_consent, set_purposes).
+                val prompt = step.get("prompt")?.let { vectorPrompt(it, at) }
                 when {
                     step.has("track") -> {
                         val t = step.getAsJsonObject("track")
@@ -227,14 +324,17 @@ class VectorRun(private val v: JsonObject, private val dialect: String) {
                         }
                     }
                     step.has("set_mode") -> try {
-                        sdk.setMode(visitorModeFromName(step["set_mode"].asString))
+                        sdk.setMode(visitorModeFromName(step["set_mode"].asString), prompt)
                         check(expectedError == null) { "$at: no error" }
                     } catch (e: MesureException) {
                         check(expectedError == code(e)) { "$at: threw $e" }
                     }
-                    step.has("set_consent") -> sdk.setConsent(step["set_consent"].asBoolean)
+                    step.has("set_consent") -> sdk.setConsent(step["set_consent"].asBoolean, prompt)
+                    step.has("consent_prompt_shown") -> sdk.consentPromptShown(vectorPrompt(step["consent_prompt_shown"], at))
+                    step.has("set_consent_statistics") -> sdk.setConsentStatistics(step["set_consent_statistics"].asBoolean)
                     step.has("set_purposes") -> sdk.setPurposes(
                         step.getAsJsonObject("set_purposes").entrySet().associate { (p, m) -> p to purposeMode(m.asString) },
+                        prompt,
                     )
                     step.has("set_purpose") -> step.getAsJsonObject("set_purpose").let { o ->
                         sdk.setPurpose(o["purpose"].asString, purposeMode(o["mode"].asString))
@@ -315,6 +415,8 @@ class VectorRun(private val v: JsonObject, private val dialect: String) {
             match(expected, got, "wire.$dialect")
         }
 
+        checkConsentRequests(v["consent_requests"], synchronized(capture.consent) { capture.consent.toList() }, matcher)
+
         val changes = JsonArray()
         synchronized(recorder.changes) { recorder.changes.toList() }.forEach { c ->
             changes.add(JsonObject().apply {
@@ -357,11 +459,26 @@ fun vectorValue(x: JsonElement): PropertyValue {
  *   for one N and distinct across N; a 16-hex id and a UUID are the same
  *   visitor when the 16 digits begin the UUID's hex digits;
  * - `$pvN`: 6 lower-case hex digits, bound as `$visitorN` is;
- * - `$sdk_version`: the library's version, also inside a longer string.
+ * - `$sdk_version`: the library's version, also inside a longer string;
+ * - in consent requests: `$consent_id` (one v4 UUID throughout the run,
+ *   never a visitor's id), `$hashN` (`sha256=<64 hex>`, bound as
+ *   `$visitorN` is) and `$policy` (the SDK's policy hash, [policy]).
  */
 class VectorMatcher {
     private val visitors = mutableMapOf<String, String>()
     private val eventIds = mutableSetOf<String>()
+    /** `$hashN`: one `sha256=<64 hex>` per N. */
+    private val hashes = mutableMapOf<String, String>()
+
+    /** `$consent_id`: the consent-proof id, once seen. */
+    var consentId: String? = null
+        private set
+
+    /** `$policy`: the SDK's policy hash in this run. */
+    var policy: String? = null
+
+    /** The ids bound to `$visitorN` so far (not the `$pvN`). */
+    fun visitorIds(): List<String> = visitors.filterKeys { it.startsWith("\$visitor") }.values.toList()
 
     fun match(expected: JsonElement, actual: JsonElement?, path: String) {
         val a = actual ?: JsonNull.INSTANCE
@@ -370,6 +487,9 @@ class VectorMatcher {
             val s = if (a.isJsonPrimitive && a.asJsonPrimitive.isString) a.asString else null
             when {
                 p == "\$uuid" -> check(isUuidV4(s) && eventIds.add(s!!)) { "$path: expected a fresh v4 UUID, got $a" }
+                p == "\$consent_id" -> bindConsentId(s, a, path)
+                p == "\$policy" -> check(s != null && s == policy) { "$path: expected the SDK's policy hash $policy, got $a" }
+                p.startsWith("\$hash") -> bindHash(p, s, a, path)
                 p.startsWith("\$visitor") || p.startsWith("\$pv") -> bind(p, s, a, path)
                 p.contains("\$sdk_version") ->
                     check(s == p.replace("\$sdk_version", sdkVersion())) { "$path: expected $p with the sdk version, got $a" }
@@ -402,15 +522,42 @@ class VectorMatcher {
         check(ok) { "$path: expected a fresh id for $p, got $a" }
         // Matomo's `_id` is the first 16 hex digits of the app-scoped id:
         // the same visitor whichever form each place shows.
-        fun same(x: String, y: String) = x == y || (x.length != y.length && hex16(x) == hex16(y))
         val bound = visitors[p]
         when {
-            bound != null -> check(same(bound, s!!)) { "$path: $p was $bound, now $s" }
-            visitors.values.any { same(it, s!!) } -> error("$path: $p reuses another visitor's id $s")
+            bound != null -> check(sameId(bound, s!!)) { "$path: $p was $bound, now $s" }
+            visitors.values.any { sameId(it, s!!) } -> error("$path: $p reuses another visitor's id $s")
+            consentId?.let { sameId(it, s!!) } == true -> error("$path: $p is the consent-proof id $s")
             else -> visitors[p] = s!!
         }
     }
+
+    /** `$consent_id`: a v4 UUID, one for the whole run, never a bound visitor's id (either form). */
+    private fun bindConsentId(s: String?, a: JsonElement, path: String) {
+        check(isUuidV4(s)) { "$path: expected the consent-proof id, a v4 UUID, got $a" }
+        visitors.entries.firstOrNull { (k, v) -> k.startsWith("\$visitor") && sameId(v, s!!) }?.let { (k, _) ->
+            error("$path: the consent-proof id $s is $k's id")
+        }
+        val bound = consentId
+        when {
+            bound == null -> consentId = s
+            else -> check(bound == s) { "$path: \$consent_id was $bound, now $s" }
+        }
+    }
+
+    /** `$hashN`: `sha256=<64 hex>`, the same for one N, distinct across N. */
+    private fun bindHash(p: String, s: String?, a: JsonElement, path: String) {
+        check(s != null && s.startsWith("sha256=") && isHex(s.removePrefix("sha256="), 64)) { "$path: expected sha256=<64 hex> for $p, got $a" }
+        val bound = hashes[p]
+        when {
+            bound != null -> check(bound == s) { "$path: $p was $bound, now $s" }
+            hashes.values.any { it == s } -> error("$path: $p is another placeholder's hash $s")
+            else -> hashes[p] = s
+        }
+    }
 }
+
+/** The same id, whichever form each place shows: Matomo's `_id` is the first 16 hex digits of the app-scoped UUID. */
+fun sameId(x: String, y: String): Boolean = x == y || (x.length != y.length && hex16(x) == hex16(y))
 
 /** The first 16 hex digits of an id (Matomo's `_id` of an app-scoped id). */
 fun hex16(s: String): String = s.filter { it in '0'..'9' || it in 'a'..'f' || it in 'A'..'F' }.take(16)
@@ -459,6 +606,75 @@ class MatcherTest {
         match(JsonPrimitive("Mesure/\$sdk_version"), JsonPrimitive("Mesure/${sdkVersion()}"), "x")
         match(JsonPrimitive("\$sdk_version"), JsonPrimitive(sdkVersion()), "x")
         fails("another version") { match(JsonPrimitive("Mesure/\$sdk_version"), JsonPrimitive("Mesure/0.0.0-x"), "x") }
+    }
+
+    @Test
+    fun theConsentPlaceholdersCanFail() {
+        val matcher = VectorMatcher().apply { policy = "sha256=" + "ab".repeat(32) }
+        val match = matcher::match
+        val h1 = "sha256=" + "0123456789abcdef".repeat(4)
+        val h2 = "sha256=" + "fedcba9876543210".repeat(4)
+        // $policy: exactly the SDK's hash.
+        match(JsonPrimitive("\$policy"), JsonPrimitive("sha256=" + "ab".repeat(32)), "x")
+        fails("another policy") { match(JsonPrimitive("\$policy"), JsonPrimitive("sha256=" + "ac".repeat(32)), "x") }
+        fails("no policy header") { match(JsonPrimitive("\$policy"), JsonNull.INSTANCE, "x") }
+        fails("no policy known") { VectorMatcher().match(JsonPrimitive("\$policy"), JsonPrimitive(h1), "x") }
+        // $hashN: sha256=<64 lower hex>, one per N, distinct across N.
+        match(JsonPrimitive("\$hash1"), JsonPrimitive(h1), "x")
+        match(JsonPrimitive("\$hash1"), JsonPrimitive(h1), "x")
+        fails("a hash is bound") { match(JsonPrimitive("\$hash1"), JsonPrimitive(h2), "x") }
+        fails("distinct hashes, distinct values") { match(JsonPrimitive("\$hash2"), JsonPrimitive(h1), "x") }
+        fails("64 lower-case hex digits") { match(JsonPrimitive("\$hash3"), JsonPrimitive("sha256=" + h2.removePrefix("sha256=").uppercase()), "x") }
+        fails("63 hex digits") { match(JsonPrimitive("\$hash3"), JsonPrimitive(h2.dropLast(1)), "x") }
+        fails("the prefix") { match(JsonPrimitive("\$hash3"), JsonPrimitive(h2.removePrefix("sha256=")), "x") }
+        match(JsonPrimitive("\$hash2"), JsonPrimitive(h2), "x")
+        // $consent_id: one v4 UUID for the run, never a visitor's id.
+        val visitor = "7b7c5a52-2f0d-4f7a-9a4e-0d1f3c2b1a00"
+        val consent = "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"
+        match(JsonPrimitive("\$visitor1"), JsonPrimitive(visitor), "x")
+        fails("a visitor's id is no consent id") { match(JsonPrimitive("\$consent_id"), JsonPrimitive(visitor), "x") }
+        fails("a consent id is a v4 UUID") { match(JsonPrimitive("\$consent_id"), JsonPrimitive("1f2e3d4c-5b6a-1978-8a9b-0c1d2e3f4a5b"), "x") }
+        match(JsonPrimitive("\$consent_id"), JsonPrimitive(consent), "x")
+        match(JsonPrimitive("\$consent_id"), JsonPrimitive(consent), "x")
+        assertEquals(consent, matcher.consentId)
+        fails("one consent id per run") { match(JsonPrimitive("\$consent_id"), JsonPrimitive("2f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"), "x") }
+        fails("a visitor is not the consent id") { match(JsonPrimitive("\$visitor2"), JsonPrimitive(consent), "x") }
+        fails("nor its 16 hex digits") { match(JsonPrimitive("\$visitor2"), JsonPrimitive("1f2e3d4c5b6a4978"), "x") }
+        // A Matomo visitor (16 hex) bound first: the UUID it begins is no consent id.
+        val matomo = VectorMatcher()
+        matomo.match(JsonPrimitive("\$visitor1"), JsonPrimitive("7b7c5a522f0d4f7a"), "x")
+        fails("the 16 hex digits' UUID") { matomo.match(JsonPrimitive("\$consent_id"), JsonPrimitive(visitor), "x") }
+    }
+
+    /** The checks beyond the exact match: no visitor id in a consent request, no consent id in the statistics. */
+    @Test
+    fun theConsentRequestChecksCanFail() {
+        val policy = "sha256=" + "ab".repeat(32)
+        val visitor = "7b7c5a52-2f0d-4f7a-9a4e-0d1f3c2b1a00"
+        val consent = "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"
+        fun request(text: String, header: String? = policy) = ConsentRequest(header, text, JsonParser.parseString(text))
+        fun matcher() = VectorMatcher().apply {
+            this.policy = policy
+            match(JsonPrimitive("\$visitor1"), JsonPrimitive(visitor), "x")
+        }
+        val receiptText = """{"type":"consent_receipts","receipts":[{"consent_id":"$consent"}]}"""
+        val receipt = request(receiptText)
+        val expectedReceipt = """{"policy":"${'$'}policy","body":{"type":"consent_receipts","receipts":[{"consent_id":"${'$'}consent_id"}]}}"""
+        checkConsentRequests(JsonParser.parseString("[$expectedReceipt]"), listOf(receipt), matcher())
+        checkConsentRequests(null, listOf(), matcher())
+        fails("no consent request expected") { checkConsentRequests(null, listOf(receipt), matcher()) }
+        fails("a consent request missing") { checkConsentRequests(JsonParser.parseString("[$expectedReceipt]"), listOf(), matcher()) }
+        fails("no policy header") { checkConsentRequests(JsonParser.parseString("[$expectedReceipt]"), listOf(request(receiptText, null)), matcher()) }
+        // The text is what is checked: an id in a field the body's JSON does not show fails too, in either form.
+        for (id in listOf(visitor, "7b7c5a522f0d4f7a")) {
+            val leaky = ConsentRequest(policy, receiptText.dropLast(1) + ""","x":"$id"}""", receipt.body)
+            fails("a receipt holding the visitor id $id") { checkConsentRequests(JsonParser.parseString("[$expectedReceipt]"), listOf(leaky), matcher()) }
+        }
+        val statsText = """{"type":"consent_statistics","counts":[]}"""
+        val expectedBoth = JsonParser.parseString("""[$expectedReceipt, {"policy":"${'$'}policy","body":$statsText}]""")
+        checkConsentRequests(expectedBoth, listOf(receipt, request(statsText)), matcher())
+        val leaky = ConsentRequest(policy, statsText.dropLast(1) + ""","x":"$consent"}""", JsonParser.parseString(statsText))
+        fails("statistics holding the consent id") { checkConsentRequests(expectedBoth, listOf(receipt, leaky), matcher()) }
     }
 
     @Test

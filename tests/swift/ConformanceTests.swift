@@ -135,6 +135,74 @@ final class ConformanceTests: XCTestCase {
         XCTAssertThrowsError(try match(.null, .string("x"), &b, "x"))
         XCTAssertEqual(try JSON.parse("[true, 1, 1.5, null]"), .array([.bool(true), .int(1), .double(1.5), .null]))
     }
+
+    func testTheConsentPlaceholdersCanFail() throws {
+        let visitor = "7b7c5a52-2f0d-4f7a-9a4e-0d1f3c2b1a00"
+        let consentID = "9c8d7e6f-1a2b-4c3d-8e4f-5a6b7c8d9e0f"
+        let h1 = "sha256=" + String(repeating: "a", count: 64), h2 = "sha256=" + String(repeating: "b", count: 64)
+        var b = Placeholders(policy: h1)
+        XCTAssertNoThrow(try match(.string("$visitor1"), .string(visitor), &b, "x"))
+        XCTAssertThrowsError(try match(.string("$consent_id"), .string(visitor), &b, "x"), "a visitor's id is no consent-proof id")
+        XCTAssertThrowsError(try match(.string("$consent_id"), .string("not-a-uuid"), &b, "x"))
+        XCTAssertNoThrow(try match(.string("$consent_id"), .string(consentID), &b, "x"))
+        XCTAssertNoThrow(try match(.string("$consent_id"), .string(consentID), &b, "x"))
+        XCTAssertThrowsError(try match(.string("$consent_id"), .string("8b7c5a52-2f0d-4f7a-9a4e-0d1f3c2b1a00"), &b, "x"), "one consent id per run")
+        XCTAssertThrowsError(try match(.string("$visitor2"), .string(consentID), &b, "x"), "a visitor may not take the consent-proof id")
+        XCTAssertThrowsError(try match(.string("$visitor2"), .string("9c8d7e6f1a2b4c3d"), &b, "x"), "nor its 16 hex digits")
+        XCTAssertNoThrow(try match(.string("$policy"), .string(h1), &b, "x"))
+        XCTAssertThrowsError(try match(.string("$policy"), .string(h2), &b, "x"), "exactly the SDK's policy hash")
+        XCTAssertNoThrow(try match(.string("$hash1"), .string(h1), &b, "x"))
+        XCTAssertNoThrow(try match(.string("$hash1"), .string(h1), &b, "x"))
+        XCTAssertThrowsError(try match(.string("$hash1"), .string(h2), &b, "x"), "a hash is bound")
+        XCTAssertThrowsError(try match(.string("$hash2"), .string(h1), &b, "x"), "distinct hashes, distinct values")
+        XCTAssertThrowsError(try match(.string("$hash2"), .string("sha256=" + String(repeating: "B", count: 64)), &b, "x"), "lower-case hex")
+        XCTAssertThrowsError(try match(.string("$hash2"), .string("sha256=" + String(repeating: "b", count: 63)), &b, "x"), "64 digits")
+        XCTAssertThrowsError(try match(.string("$hash2"), .string(String(repeating: "b", count: 64)), &b, "x"), "the sha256= prefix")
+        XCTAssertNoThrow(try match(.string("$hash2"), .string(h2), &b, "x"))
+    }
+
+    /// No consent request may hold a visitor's id (either form), no statistics request the consent-proof id.
+    func testTheConsentRequestChecksCanFail() throws {
+        let visitor = "7b7c5a52-2f0d-4f7a-9a4e-0d1f3c2b1a00"
+        let consentID = "9c8d7e6f-1a2b-4c3d-8e4f-5a6b7c8d9e0f"
+        func request(_ text: String) throws -> ConsentRequest { ConsentRequest(policy: "p", text: text, body: try JSON.parse(text)) }
+        var b = Placeholders()
+        XCTAssertNoThrow(try match(.string("$visitor1"), .string(visitor), &b, "x"))
+        XCTAssertNoThrow(try match(.string("$consent_id"), .string(consentID), &b, "x"))
+        let receipt = try request(#"{"type":"consent_receipts","consent_id":"\#(consentID)"}"#)
+        let matomoID = try request(#"{"type":"consent_receipts","note":"7b7c5a522f0d4f7a"}"#)
+        let statistics = try request(#"{"type":"consent_statistics","x":"\#(consentID)"}"#)
+        let expect = { (rs: [ConsentRequest]) in JSON.array(rs.map { .object(["policy": .string("p"), "body": $0.body]) }) }
+        XCTAssertNoThrow(try checkConsentRequests(expect([receipt]), [receipt], &b))
+        XCTAssertThrowsError(try checkConsentRequests(.null, [receipt], &b), "none expected when the vector has none")
+        XCTAssertThrowsError(try checkConsentRequests(expect([matomoID]), [matomoID], &b)) { error in
+            XCTAssert("\(error)".contains("holds the visitor id"), "\(error)")
+        }
+        XCTAssertThrowsError(try checkConsentRequests(expect([statistics]), [statistics], &b)) { error in
+            XCTAssert("\(error)".contains("consent-proof id"), "\(error)")
+        }
+    }
+
+    /// A wrong consent request fails every dialect's run, and says where.
+    func testATamperedConsentRequestFails() throws {
+        let dir = URL(fileURLWithPath: try environment("MESURE_VECTORS_DIR"), isDirectory: true)
+        let vector = try JSON.parse(try Data(contentsOf: dir.appendingPathComponent("consent_statistics.json")))
+        guard case var .object(root) = vector, case var .array(requests) = root["consent_requests"] ?? .null, requests.count > 1,
+              case var .object(second) = requests[1], case var .object(body) = second["body"] ?? .null,
+              case var .array(counts) = body["counts"] ?? .null, case var .object(count) = counts.first ?? .null
+        else { throw TestFailure("consent_statistics.json no longer expects consent statistics as its second consent request") }
+        count["shown"] = .int(2)
+        counts[0] = .object(count)
+        body["counts"] = .array(counts)
+        second["body"] = .object(body)
+        requests[1] = .object(second)
+        root["consent_requests"] = .array(requests)
+        for dialect in dialects {
+            XCTAssertThrowsError(try VectorRunner(.object(root), dialect: dialect).run(), dialect) { error in
+                XCTAssert("\(error)".contains("consent_requests[1].body.counts[0].shown"), "\(error)")
+            }
+        }
+    }
 }
 
 // MARK: - Matching with placeholders
@@ -142,6 +210,18 @@ final class ConformanceTests: XCTestCase {
 struct Placeholders {
     var visitors: [String: String] = [:]
     var eventIDs: Set<String> = []
+    /// `$hashN`: one `sha256=<64 hex>` per N.
+    var hashes: [String: String] = [:]
+    /// `$consent_id`: the consent-proof id, once seen.
+    var consentID: String?
+    /// `$policy`: the SDK's policy hash in this run.
+    var policy = ""
+}
+
+/// The same id, whichever form each place shows: Matomo's `_id` is the
+/// first 16 hex digits of the app-scoped UUID.
+func sameID(_ x: String, _ y: String) -> Bool {
+    x == y || (x.count != y.count && hex16(x) == hex16(y))
 }
 
 /// Compares `actual` with `expected`, where expected strings may be
@@ -150,13 +230,49 @@ struct Placeholders {
 /// lower-case hex digits, the same for the same N, different for different
 /// N; a 16-hex id and a UUID are the same visitor when the 16 digits begin
 /// the UUID's hex digits), `$pvN` (6 lower-case hex digits, bound the same
-/// way), `$sdk_version` (also inside a longer string). Objects must have
-/// the same keys.
+/// way), `$sdk_version` (also inside a longer string), and in consent
+/// requests `$consent_id` (one v4 UUID throughout the run, never a
+/// visitor's id), `$hashN` (`sha256=<64 hex>`, the same for the same N,
+/// different for different N) and `$policy` (the SDK's policy hash).
+/// Objects must have the same keys.
 func match(_ expected: JSON, _ actual: JSON, _ b: inout Placeholders, _ path: String) throws {
     func fail(_ why: String) -> TestFailure { TestFailure("\(path): \(why)") }
     if case let .string(e) = expected, e == "$uuid" {
         guard let a = actual.string, isUUIDv4(a), b.eventIDs.insert(a).inserted else {
             throw fail("expected a fresh v4 UUID, got \(actual)")
+        }
+        return
+    }
+    if case let .string(e) = expected, e == "$consent_id" {
+        guard let a = actual.string, isUUIDv4(a) else {
+            throw fail("expected the consent-proof id, a v4 UUID, got \(actual)")
+        }
+        if let visitor = b.visitors.first(where: { $0.key.hasPrefix("$visitor") && sameID($0.value, a) }) {
+            throw fail("the consent-proof id \(a) is \(visitor.key)'s id")
+        }
+        if let bound = b.consentID {
+            if bound != a { throw fail("$consent_id was \(bound), now \(a)") }
+        } else {
+            b.consentID = a
+        }
+        return
+    }
+    if case let .string(e) = expected, e == "$policy" {
+        guard let a = actual.string, a == b.policy else {
+            throw fail("expected the SDK's policy hash \(b.policy), got \(actual)")
+        }
+        return
+    }
+    if case let .string(e) = expected, e.hasPrefix("$hash") {
+        guard let a = actual.string, a.hasPrefix("sha256="), isHex(String(a.dropFirst("sha256=".count)), 64) else {
+            throw fail("expected sha256=<64 hex> for \(e), got \(actual)")
+        }
+        if let bound = b.hashes[e] {
+            if bound != a { throw fail("\(e) was \(bound), now \(a)") }
+        } else if b.hashes.values.contains(a) {
+            throw fail("\(e) is another placeholder's hash \(a)")
+        } else {
+            b.hashes[e] = a
         }
         return
     }
@@ -167,11 +283,13 @@ func match(_ expected: JSON, _ actual: JSON, _ b: inout Placeholders, _ path: St
         }
         // Matomo's `_id` is the first 16 hex digits of the app-scoped id:
         // the same visitor whichever form each place shows.
-        func same(_ x: String, _ y: String) -> Bool { x == y || (x.count != y.count && hex16(x) == hex16(y)) }
+        let same = sameID
         if let bound = b.visitors[e] {
             if !same(bound, a) { throw fail("\(e) was \(bound), now \(a)") }
         } else if b.visitors.values.contains(where: { same($0, a) }) {
             throw fail("\(e) reuses another visitor's id \(a)")
+        } else if let c = b.consentID, same(c, a) {
+            throw fail("\(e) is the consent-proof id \(a)")
         } else {
             b.visitors[e] = a
         }
@@ -278,13 +396,77 @@ func matomoRequest(url: String, body: JSON) -> JSON {
 
 private let endpoint = "https://collect.example.test"
 
+/// The consent endpoint a vector's `"consent": {"endpoint":
+/// "$consent_endpoint"}` stands for: the same URL in every runner (the
+/// policy hash covers it).
+private let consentEndpoint = "https://collect.example.test/consent"
+
+/// One request to the consent endpoint: its `Mesure-Policy` header, its
+/// body as sent and as JSON.
+struct ConsentRequest {
+    let policy: String?
+    let text: String
+    let body: JSON
+}
+
+/// Records every request and answers 200, as the Rust runner's `Capture`:
+/// the collection requests in `requests`, those to the consent endpoint
+/// apart, in `consent`.
+final class VectorClient: PlatformHttpClient, @unchecked Sendable {
+    private let lock = NSLock()
+    private var collection: [HttpRequest] = []
+    private var consentList: [ConsentRequest] = []
+
+    var requests: [HttpRequest] { lock.lock(); defer { lock.unlock() }; return collection }
+    var consent: [ConsentRequest] { lock.lock(); defer { lock.unlock() }; return consentList }
+
+    func send(request: HttpRequest, completion: UploadCompletion) throws {
+        lock.lock()
+        if request.url == consentEndpoint {
+            let policy = request.headers.first { $0.name.lowercased() == "mesure-policy" }?.value
+            let body = (try? JSON.parse(request.body)) ?? .null
+            consentList.append(ConsentRequest(policy: policy, text: String(decoding: request.body, as: UTF8.self), body: body))
+        } else {
+            collection.append(request)
+        }
+        lock.unlock()
+        _ = completion.response(status: 200, retryAfter: nil)
+    }
+}
+
+/// What reached the consent endpoint, in order, against the vector's
+/// `consent_requests` (`expected`; none when the vector has none): each
+/// request's `Mesure-Policy` header (`$policy`) and body. Whatever the
+/// vector says, no request holds a visitor's id (either form) and a
+/// statistics request does not hold the consent-proof id.
+func checkConsentRequests(_ expected: JSON, _ consent: [ConsentRequest], _ b: inout Placeholders) throws {
+    let got: [JSON] = consent.map { .object(["policy": $0.policy.map(JSON.string) ?? .null, "body": $0.body]) }
+    try match(expected.isNull ? .array([]) : expected, .array(got), &b, "consent_requests")
+    let visitors = b.visitors.filter { $0.key.hasPrefix("$visitor") }.map(\.value)
+    for (i, r) in consent.enumerated() {
+        if let id = visitors.first(where: { r.text.contains($0) || r.text.replacingOccurrences(of: "-", with: "").contains(hex16($0)) }) {
+            throw TestFailure("consent_requests[\(i)]: holds the visitor id \(id)")
+        }
+        if r.body["type"] == .string("consent_statistics"), let c = b.consentID, r.text.contains(c) {
+            throw TestFailure("consent_requests[\(i)]: the consent statistics hold the consent-proof id \(c)")
+        }
+    }
+}
+
+/// A step's prompt, `{"prompt_id": "...", "prompt_version": "...", "locale": "..."}` (locale optional).
+func promptOf(_ p: JSON, _ at: String) throws -> ConsentContext {
+    guard let id = p["prompt_id"].string else { throw TestFailure("\(at): prompt_id") }
+    guard let version = p["prompt_version"].string else { throw TestFailure("\(at): prompt_version") }
+    return ConsentContext(promptId: id, promptVersion: version, locale: p["locale"].string)
+}
+
 final class VectorRunner {
     private let vector: JSON
     private let dialect: String
     private let storage: TempDir
     private let clock: ManualClock
     private let recorder = Recorder()
-    private let capture = CapturingClient()
+    private let capture = VectorClient()
     private let config: MesureConfig
     private var b = Placeholders()
     /// False after `{"restart": "no_wait"}` until a step that waits for the
@@ -314,6 +496,7 @@ final class VectorRunner {
             _ = try? sdk.shutdown()
             throw error
         }
+        b.policy = sdk.policyHash()
         guard let steps = vector["steps"].array else { throw TestFailure("no steps") }
         for (i, step) in steps.enumerated() {
             let at = "step \(i) \(step)"
@@ -349,6 +532,8 @@ final class VectorRunner {
             try match(expected, .object(["requests": .array(requests), "dropped": .array(dropped)]), &b, "wire.\(dialect)")
         }
 
+        try checkConsentRequests(vector["consent_requests"], capture.consent, &b)
+
         let changes: [JSON] = recorder.changes.map {
             .object([
                 "previous": .string(visitorModeName(mode: $0.previous)),
@@ -377,6 +562,7 @@ final class VectorRunner {
 
     private func perform(_ step: JSON, on sdk: inout MesureCore, at: String) throws {
         let expectedError = step["error"].string
+        let prompt = try step["prompt"].isNull ? nil : promptOf(step["prompt"], at)
         if case .object = step["track"] {
             let t = step["track"]
             guard let name = t["name"].string else { throw TestFailure("\(at): track without a name") }
@@ -395,7 +581,7 @@ final class VectorRunner {
             }
         } else if let mode = step["set_mode"].string {
             do {
-                try sdk.setMode(mode: visitorModeFromName(name: mode))
+                try sdk.setMode(mode: visitorModeFromName(name: mode), prompt: prompt)
                 if expectedError != nil { throw TestFailure("\(at): succeeded") }
             } catch let error as MesureError {
                 switch (error, expectedError) {
@@ -404,7 +590,11 @@ final class VectorRunner {
                 }
             }
         } else if let granted = step["set_consent"].bool {
-            try sdk.setConsent(granted: granted)
+            try sdk.setConsent(granted: granted, prompt: prompt)
+        } else if !step["consent_prompt_shown"].isNull {
+            try sdk.consentPromptShown(prompt: try promptOf(step["consent_prompt_shown"], at))
+        } else if let on = step["set_consent_statistics"].bool {
+            try sdk.setConsentStatistics(enabled: on)
         } else if let on = step["set_opted_out"].bool {
             try sdk.setOptedOut(optedOut: on)
         } else if let answers = step["set_purposes"].object {
@@ -413,7 +603,7 @@ final class VectorRunner {
                 guard let name = m.string, let mode = purposeModeFromName(name: name) else { throw TestFailure("\(at): mode \(m)") }
                 map[p] = mode
             }
-            try sdk.setPurposes(answers: map)
+            try sdk.setPurposes(answers: map, prompt: prompt)
         } else if let one = step["set_purpose"].object {
             guard let purpose = one["purpose"]?.string, let name = one["mode"]?.string, let mode = purposeModeFromName(name: name) else {
                 throw TestFailure("\(at): set_purpose needs purpose and mode")
@@ -527,7 +717,7 @@ func makeConfig(_ json: JSON, storageDir: String, collector: MesureBindings.Coll
     let known: Set<String> = [
         "collect_endpoint", "storage_dir", "flush_interval_ms", "site_id", "default_mode", "exempt_allowlist",
         "forbidden_properties", "forbidden_events", "anonymous_events", "purposes", "custom_modes", "send_hits_in_opt_out", "consent_lifetime_months", "queue_max_hits",
-        "queue_max_age_days", "batch_size", "request_timeout_ms", "retry_base_ms", "retry_max_ms", "context",
+        "queue_max_age_days", "batch_size", "request_timeout_ms", "retry_base_ms", "retry_max_ms", "context", "consent",
     ]
     if let unknown = c.keys.sorted().first(where: { !known.contains($0) }) {
         throw TestFailure("config field \(unknown) is not mapped by the Swift runner")
@@ -573,7 +763,30 @@ func makeConfig(_ json: JSON, storageDir: String, collector: MesureBindings.Coll
         retryBaseMs: try i64(c["retry_base_ms"], "retry_base_ms"),
         retryMaxMs: try i64(c["retry_max_ms"], "retry_max_ms"),
         context: try c["context"].map(deviceContext),
-        collector: collector
+        collector: collector,
+        consent: try c["consent"].map(consentSettings)
+    )
+}
+
+/// The vector's `consent` block, where `"endpoint": "$consent_endpoint"`
+/// stands for the runner's consent endpoint; absent fields take
+/// `ConsentSettings`' defaults (as `Config::from_json` does).
+private func consentSettings(_ c: JSON) throws -> ConsentSettings {
+    try onlyKeys(c, ["endpoint", "statistics", "refuse_all_stops_statistics"], "consent")
+    func flag(_ key: String, _ otherwise: Bool) throws -> Bool {
+        if c[key].isNull { return otherwise }
+        guard let b = c[key].bool else { throw TestFailure("consent.\(key): not a boolean: \(c[key])") }
+        return b
+    }
+    var endpoint: String?
+    if !c["endpoint"].isNull {
+        guard let e = c["endpoint"].string else { throw TestFailure("consent.endpoint: not a string: \(c["endpoint"])") }
+        endpoint = e == "$consent_endpoint" ? consentEndpoint : e
+    }
+    return ConsentSettings(
+        endpoint: endpoint,
+        statistics: try flag("statistics", true),
+        refuseAllStopsStatistics: try flag("refuse_all_stops_statistics", false)
     )
 }
 
