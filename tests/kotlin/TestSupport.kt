@@ -48,6 +48,8 @@ object Env {
         siteId = siteId,
         storageDir = dir,
         flushIntervalMs = 3_600_000L,
+        // A full batch wakes the uploader: 500 keeps a test's bursts queued (the default, 50, would send them).
+        batchSize = 500,
         requestTimeoutMs = 2_000L,
     )
 }
