@@ -393,12 +393,12 @@ pub const GUARANTEES: [Guarantee; 25] = [
     g(
         "Every answer of the visitor (never a lapse) writes a consent receipt, hash-chained to the one before, so that an edited, removed or reordered receipt is found; a receipt carries a consent-proof id of its own, never the visitor id, never rides on a measurement hit, survives a corrupt hit queue, and is erased by delete_local_data.",
         "a controller asked to prove consent, storage faults, tampering with the file",
-        "receipts.rs; store/receipts.rs tests",
+        "receipts.rs; consent/receipts.rs tests",
     ),
     g(
         "What leaves for the consent endpoint carries no app-scoped id and no measurement property, passes a send-time check of its keys, and never leaves in a dry run; the consent statistics carry no id of any kind (counts per day and prompt version), leave in requests of their own, are never counted twice, and stop once the visitor switches them off (or refuses all, when the controller links them).",
         "app bug, a consent endpoint linking counts to people, network",
-        "consent.rs; consent/outbox.rs tests; privacy_model.rs (consent steps)",
+        "consent.rs; consent/outbox.rs tests; privacy_model.rs (consent steps); vector consent_statistics.json (Rust, Kotlin, Swift)",
     ),
 ];
 
