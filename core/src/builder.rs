@@ -403,12 +403,23 @@ fn adopt_legacy_store(legacy: &Path, dir: &Path, site: &str) -> Option<String> {
         return Some(format!("cannot create {} to move the store of {} into it: {e}", dir.display(), legacy.display()));
     }
     let failed: Vec<String> = store::store_files()
-        .iter()
+        .into_iter()
+        .chain(consent_files())
         .filter(|f| legacy.join(f).exists())
         .filter(|f| std::fs::rename(legacy.join(f), dir.join(f)).is_err())
-        .cloned()
         .collect();
     (!failed.is_empty()).then(|| format!("could not move {} from {} into {}", failed.join(", "), legacy.display(), dir.display()))
+}
+
+/// The consent module's files beside the store: the receipts (the proof
+/// of every answer, which a move must not leave behind), what the consent
+/// endpoint acknowledged, and the consent statistics with their switch.
+fn consent_files() -> [String; 3] {
+    [
+        crate::consent::receipts::RECEIPTS_FILE_NAME.to_owned(),
+        crate::consent::outbox::SENT_FILE_NAME.to_owned(),
+        crate::consent::stats::STATS_FILE_NAME.to_owned(),
+    ]
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, SdkError> {

@@ -169,6 +169,8 @@ fn a_legacy_store_moves_into_its_site_only() {
         Sdk::builder(c).clock(env.clock.clone()).build().unwrap()
     };
     old.set_mode(VisitorMode::OptOut).unwrap();
+    old.consent_prompt_shown(ConsentContext::new("main_banner", "1")).unwrap();
+    let proof_before = old.consent_proof().unwrap();
     old.shutdown().unwrap();
     drop(old);
     // Site 43 starts first: the store is not its own and stays.
@@ -181,6 +183,16 @@ fn a_legacy_store_moves_into_its_site_only() {
     let own = start(42, &legacy.join("42"));
     assert_eq!(own.mode(), VisitorMode::OptOut);
     assert!(!legacy.join("mesure.choice").exists() && legacy.join("42").join("mesure.choice").exists());
+    // The consent proof and the consent statistics move with it.
+    for f in ["mesure.receipts", "mesure.consent-stats"] {
+        assert!(!legacy.join(f).exists() && legacy.join("42").join(f).exists(), "{f}");
+    }
+    let proof: serde_json::Value = serde_json::from_str(&own.consent_proof().unwrap()).unwrap();
+    let before: serde_json::Value = serde_json::from_str(&proof_before).unwrap();
+    assert_eq!(proof["chain"], "intact");
+    assert_eq!(proof["receipts"], before["receipts"]);
+    assert_eq!(proof["receipts"].as_array().map(Vec::len), Some(1));
+    assert_eq!(own.export_local_data().unwrap().consent_statistics.len(), 1);
 }
 
 /// Leak 5: a store from before sites were recorded (schema 2, choice file
