@@ -638,7 +638,11 @@ pub fn all() -> Res<()> {
         r.line(format!(
             "| {} s{} | {requests} | {hits} | {:.0} | {} |",
             interval / 1000,
-            if interval == mesure_core::DEFAULT_FLUSH_INTERVAL_MS { " (default; target ≤ 30 wake-ups per hour)" } else { " (the default before issue 20)" },
+            if interval == mesure_core::DEFAULT_FLUSH_INTERVAL_MS {
+                " (default; target ≤ 30 wake-ups per hour)"
+            } else {
+                " (the default before issue 20)"
+            },
             requests as f64 * 1000.0 / hits.max(1) as f64,
             wakeups * 6
         ));

@@ -447,7 +447,8 @@ fn conformance_vectors() {
 /// A step's prompt, `{"prompt_id": "...", "prompt_version": "...", "locale": "..."}` (locale optional).
 fn prompt_of(p: &Json, at: &str) -> Result<ConsentContext, String> {
     let field = |k: &str| p.get(k).and_then(Json::as_str).map(str::to_owned);
-    let prompt = ConsentContext::new(field("prompt_id").ok_or(format!("{at}: prompt_id"))?, field("prompt_version").ok_or(format!("{at}: prompt_version"))?);
+    let prompt =
+        ConsentContext::new(field("prompt_id").ok_or(format!("{at}: prompt_id"))?, field("prompt_version").ok_or(format!("{at}: prompt_version"))?);
     Ok(match field("locale") {
         Some(locale) => prompt.with_locale(locale),
         None => prompt,

@@ -358,7 +358,8 @@ fn a_full_default_batch_leaves_before_the_interval() {
     }
     assert!(env.collector.wait_for_requests(1, Duration::from_secs(30)), "the full batch was not sent before the interval");
     let received = env.collector.received();
-    let pages: Vec<String> = received[0].json()["events"].as_array().unwrap().iter().map(|e| e["data"]["page"].as_str().unwrap().to_owned()).collect();
+    let pages: Vec<String> =
+        received[0].json()["events"].as_array().unwrap().iter().map(|e| e["data"]["page"].as_str().unwrap().to_owned()).collect();
     assert_eq!(pages, (0..DEFAULT_BATCH_SIZE).map(|i| format!("p{i}")).collect::<Vec<_>>());
     assert!(wait_until(Duration::from_secs(10), || sdk.stats().uploaded == u64::from(DEFAULT_BATCH_SIZE)));
 }
