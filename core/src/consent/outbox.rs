@@ -16,7 +16,7 @@ use serde_json::Value as Json;
 
 use super::stats::StatRow;
 use crate::consent::receipts::{self, Receipt};
-use crate::store::{private_file_options, StoreError};
+use crate::store::{replace_file, StoreError};
 
 /// Name of the marker file inside the storage directory.
 pub const SENT_FILE_NAME: &str = "mesure.receipts.sent";
@@ -60,15 +60,9 @@ fn read_marker(dir: &Path) -> Option<SentMarker> {
 
 /// Records that the consent endpoint acknowledged receipts up to `last`.
 pub fn mark_sent(dir: &Path, last: &Receipt) -> Result<(), StoreError> {
-    use std::io::Write;
     let marker = SentMarker { consent_id: last.consent_id.clone(), n: last.n };
     let json = serde_json::to_vec(&marker).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    let tmp = dir.join(format!("{SENT_FILE_NAME}.tmp"));
-    let mut f = private_file_options().write(true).truncate(true).open(&tmp)?;
-    f.write_all(&json)?;
-    f.sync_data()?;
-    std::fs::rename(&tmp, dir.join(SENT_FILE_NAME))?;
-    Ok(())
+    replace_file(dir, SENT_FILE_NAME, &json)
 }
 
 /// Deletes the marker (`delete_local_data`).

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Answer, ConsentContext};
 use crate::clock::EpochMillis;
-use crate::store::{private_file_options, StoreError};
+use crate::store::{replace_file, StoreError};
 
 /// Name of the statistics file inside the storage directory.
 pub const STATS_FILE_NAME: &str = "mesure.consent-stats";
@@ -83,14 +83,8 @@ impl ConsentStats {
 
     /// Writes the file whole and syncs it (a temporary file renamed over it).
     pub fn save(&self, dir: &Path) -> Result<(), StoreError> {
-        use std::io::Write;
         let json = serde_json::to_vec(self).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let tmp = dir.join(format!("{STATS_FILE_NAME}.tmp"));
-        let mut f = private_file_options().write(true).truncate(true).open(&tmp)?;
-        f.write_all(&json)?;
-        f.sync_data()?;
-        std::fs::rename(&tmp, dir.join(STATS_FILE_NAME))?;
-        Ok(())
+        replace_file(dir, STATS_FILE_NAME, &json)
     }
 
     /// Counts one event of the prompt `context` on the day of `at_ms`

@@ -11,12 +11,11 @@
 //! from an older database.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{private_file_options, StoreError};
+use super::StoreError;
 use crate::mode::{ModeChangeReason, ModeRecord, PurposeMode, VisitorMode};
 use crate::purpose::PurposeChoice;
 
@@ -109,16 +108,7 @@ pub(crate) fn write(dir: &Path, site: &str, choice: &Choice) -> Result<(), Store
             .collect(),
     };
     let bytes = serde_json::to_vec(&doc).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    let tmp = dir.join(format!("{CHOICE_FILE_NAME}.tmp"));
-    {
-        let mut f = private_file_options().write(true).truncate(true).open(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, dir.join(CHOICE_FILE_NAME))?;
-    // The rename itself must survive a power cut.
-    std::fs::File::open(dir)?.sync_all()?;
-    Ok(())
+    super::replace_file(dir, CHOICE_FILE_NAME, &bytes)
 }
 
 #[cfg(test)]

@@ -65,6 +65,22 @@ pub(crate) fn private_file_options() -> OpenOptions {
     o
 }
 
+/// Replaces `dir/name` with `bytes` as one step a crash cannot split: a
+/// private temporary file written and synced, renamed over the old one, and
+/// the directory synced so that the rename itself survives a power cut.
+pub(crate) fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    use std::io::Write;
+    let tmp = dir.join(format!("{name}.tmp"));
+    {
+        let mut f = private_file_options().write(true).truncate(true).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, dir.join(name))?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
 /// Creates the storage directory (and its parents) if missing; the ones it
 /// creates are `0700`, and an existing storage directory that others may
 /// read or enter (an older version's, or one the app made) is narrowed to
