@@ -2,8 +2,8 @@
 //! what the app says about its consent prompt ([`ConsentContext`]), the
 //! controller's settings ([`ConsentSettings`]), the anonymous counters of
 //! the prompt's answers ([`stats`]), and what leaves for the consent
-//! endpoint ([`outbox`]). The receipts themselves are a file of the store
-//! (`store::receipts`).
+//! endpoint ([`outbox`]). The receipts themselves are a hash-chained file
+//! beside the database ([`receipts`]).
 //!
 //! Nothing here ever carries the visitor id or a measurement property: a
 //! receipt carries its own consent-proof id; the statistics carry no id of

@@ -16,7 +16,7 @@ use serde_json::Value as Json;
 
 use super::stats::StatRow;
 use crate::consent::receipts::{self, Receipt};
-use crate::store::{replace_file, StoreError};
+use crate::store::{remove_if_present, replace_file, StoreError};
 
 /// Name of the marker file inside the storage directory.
 pub const SENT_FILE_NAME: &str = "mesure.receipts.sent";
@@ -67,11 +67,7 @@ pub fn mark_sent(dir: &Path, last: &Receipt) -> Result<(), StoreError> {
 
 /// Deletes the marker (`delete_local_data`).
 pub fn delete_marker(dir: &Path) -> Result<(), StoreError> {
-    match std::fs::remove_file(dir.join(SENT_FILE_NAME)) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    remove_if_present(&dir.join(SENT_FILE_NAME)).map(drop)
 }
 
 /// The body of a request of receipts, each as stored.

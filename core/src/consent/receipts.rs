@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{format_rfc3339, EpochMillis};
 use crate::consent::ConsentContext;
 use crate::sha256;
-use crate::store::{private_file_options, StoreError};
+use crate::store::{private_file_options, remove_if_present, StoreError};
 
 /// Name of the receipts file inside the storage directory.
 pub const RECEIPTS_FILE_NAME: &str = "mesure.receipts";
@@ -164,11 +164,7 @@ pub fn append(dir: &Path, receipt: &Receipt) -> Result<(), StoreError> {
 
 /// Deletes the file (`delete_local_data`); true when there was one.
 pub fn delete(dir: &Path) -> Result<bool, StoreError> {
-    match std::fs::remove_file(dir.join(RECEIPTS_FILE_NAME)) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    remove_if_present(&dir.join(RECEIPTS_FILE_NAME))
 }
 
 #[cfg(test)]

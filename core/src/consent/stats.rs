@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Answer, ConsentContext};
 use crate::clock::EpochMillis;
-use crate::store::{replace_file, StoreError};
+use crate::store::{remove_if_present, replace_file, StoreError};
 
 /// Name of the statistics file inside the storage directory.
 pub const STATS_FILE_NAME: &str = "mesure.consent-stats";
@@ -160,11 +160,7 @@ pub fn day_of(ms: EpochMillis) -> String {
 
 /// Deletes the file (`delete_local_data`).
 pub fn delete(dir: &Path) -> Result<(), StoreError> {
-    match std::fs::remove_file(dir.join(STATS_FILE_NAME)) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    remove_if_present(&dir.join(STATS_FILE_NAME)).map(drop)
 }
 
 #[cfg(test)]

@@ -212,13 +212,19 @@ pub fn remove_files(dir: &Path) -> Result<(), StoreError> {
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let mut p = base.clone().into_os_string();
         p.push(suffix);
-        match std::fs::remove_file(&p) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
+        remove_if_present(Path::new(&p))?;
     }
     Ok(())
+}
+
+/// Deletes a file of the store; one already gone is no error. True when
+/// there was one.
+pub(crate) fn remove_if_present(path: &Path) -> Result<bool, StoreError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A second connection for the uploader: no migration, it only reads and
