@@ -59,6 +59,16 @@ pub enum HttpOutcome {
     },
 }
 
+impl HttpOutcome {
+    /// The status the server answered, if one arrived.
+    pub(crate) fn status(&self) -> Option<u16> {
+        match self {
+            HttpOutcome::Response { status, .. } => Some(*status),
+            HttpOutcome::Failed { .. } => None,
+        }
+    }
+}
+
 /// The one-shot answer channel of a request.
 #[derive(Debug, Clone)]
 pub struct Completion {

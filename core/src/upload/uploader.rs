@@ -24,7 +24,7 @@ use rusqlite::Connection;
 use crate::upload::flush::FlushReport;
 use crate::upload::http::{Completion, FailureKind, HttpOutcome, HttpRequest};
 use crate::upload::policy::{classify, retry_delay_ms, Verdict};
-use crate::upload::wire::{Batch, USER_AGENT};
+use crate::upload::wire::{json_headers, Batch};
 use std::collections::BTreeMap;
 
 use crate::clock::{dated_in_the_past, queue_age_cutoff, EpochMillis};
@@ -307,11 +307,7 @@ impl Uploader {
             HandedOver::Waiting(answer, batch) => (answer, batch),
         };
         let outcome = self.wait(answer);
-        let status = match &outcome {
-            HttpOutcome::Response { status, .. } => Some(*status),
-            HttpOutcome::Failed { .. } => None,
-        };
-        self.report_sent(visitor, &batch, status);
+        self.report_sent(visitor, &batch, outcome.status());
         Ok(Sent::Outcome(outcome, batch))
     }
 
@@ -350,15 +346,22 @@ impl Uploader {
             self.report_sent(visitor, &batch, None);
             return Ok(HandedOver::Done(HttpOutcome::Response { status: 204, retry_after: None, body: Vec::new() }, batch));
         }
-        let (completion, answer) = Completion::pair();
         let request = self.request(visitor, &batch, now);
-        let client = shared.http.clone();
-        let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || client.send(request, completion)));
-        if started.is_err() {
-            let failed = HttpOutcome::Failed { kind: FailureKind::Other, message: "the HTTP client panicked".into() };
-            return Ok(HandedOver::Done(failed, batch));
+        Ok(match self.hand_to_client(request) {
+            Ok(answer) => HandedOver::Waiting(answer, batch),
+            Err(failed) => HandedOver::Done(failed, batch),
+        })
+    }
+
+    /// Hands `request` to the configured client; its answer comes on the
+    /// receiver. A client that panics is a failed attempt, not a dead thread.
+    fn hand_to_client(&self, request: HttpRequest) -> Result<std::sync::mpsc::Receiver<HttpOutcome>, HttpOutcome> {
+        let (completion, answer) = Completion::pair();
+        let client = self.shared.http.clone();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || client.send(request, completion))) {
+            Ok(()) => Ok(answer),
+            Err(_) => Err(HttpOutcome::Failed { kind: FailureKind::Other, message: "the HTTP client panicked".into() }),
         }
-        Ok(HandedOver::Waiting(answer, batch))
     }
 
     /// The egress gate ([`crate::gate`]): the rows of `batch` that may
@@ -524,26 +527,14 @@ impl Uploader {
             shared.diagnostic(Diagnostic::ConsentSent { kind: kind.name().into(), count, status: None, held: Some(why) });
             return Some(None);
         }
-        let request = HttpRequest {
-            url: endpoint.to_owned(),
-            headers: vec![
-                ("Content-Type".into(), "application/json".into()),
-                ("User-Agent".into(), USER_AGENT.into()),
-                (POLICY_HEADER.into(), shared.policy_hash.clone()),
-            ],
-            body,
-            timeout_ms: shared.config.request_timeout_ms,
+        let mut headers = json_headers();
+        headers.push((POLICY_HEADER.into(), shared.policy_hash.clone()));
+        let request = HttpRequest { url: endpoint.to_owned(), headers, body, timeout_ms: shared.config.request_timeout_ms };
+        let outcome = match self.hand_to_client(request) {
+            Ok(answer) => self.wait(answer),
+            Err(failed) => failed,
         };
-        let (completion, answer) = Completion::pair();
-        let client = shared.http.clone();
-        let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || client.send(request, completion))) {
-            Ok(()) => self.wait(answer),
-            Err(_) => HttpOutcome::Failed { kind: FailureKind::Other, message: "the HTTP client panicked".into() },
-        };
-        let status = match &outcome {
-            HttpOutcome::Response { status, .. } => Some(*status),
-            HttpOutcome::Failed { .. } => None,
-        };
+        let status = outcome.status();
         match classify(&outcome, shared.clock.now_ms()) {
             Verdict::Delivered | Verdict::Rejected { .. } => {
                 shared.diagnostic(Diagnostic::ConsentSent { kind: kind.name().into(), count, status, held: None });

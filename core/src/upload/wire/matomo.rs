@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 use serde_json::Value as Json;
 
-use super::{percent_encode, Batch, Dialect, Encoded, StoredHit, USER_AGENT};
+use super::{json_headers, percent_encode, Batch, Dialect, Encoded, StoredHit};
 use crate::clock::EpochMillis;
 use crate::diagnostics::{DropReason, Dropped, EgressReason};
 use crate::hit::{events, reserved};
@@ -222,7 +222,7 @@ impl Dialect for Matomo {
         let body = serde_json::json!({ "requests": entries }).to_string();
         let request = HttpRequest {
             url: format!("{}{}", batch.endpoint, self.flavour.path),
-            headers: vec![("Content-Type".into(), "application/json".into()), ("User-Agent".into(), USER_AGENT.into())],
+            headers: json_headers(),
             body: body.into_bytes(),
             timeout_ms: batch.timeout_ms,
         };

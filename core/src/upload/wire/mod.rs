@@ -27,6 +27,12 @@ pub(crate) mod piwik_pro;
 /// travels in the body as `event_collection_version`.
 pub const USER_AGENT: &str = "Mesure";
 
+/// The headers of every JSON request the SDK sends (a collector's, the
+/// consent endpoint's): its content type and [`USER_AGENT`], nothing else.
+pub(crate) fn json_headers() -> Vec<(String, String)> {
+    vec![("Content-Type".into(), "application/json".into()), ("User-Agent".into(), USER_AGENT.into())]
+}
+
 /// A stored hit read back: its event name and its fields.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct StoredHit {

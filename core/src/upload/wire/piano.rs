@@ -1,7 +1,7 @@
 //! Piano Analytics' collection wire: `POST {endpoint}/event?s={site}&idclient={visitor}`
 //! with `{"events":[<hit>,..]}`, each hit in its stored form.
 
-use super::{percent_encode, Batch, Dialect, Encoded, USER_AGENT};
+use super::{json_headers, percent_encode, Batch, Dialect, Encoded};
 use crate::store::PendingRow;
 use crate::upload::http::HttpRequest;
 
@@ -30,12 +30,7 @@ impl Dialect for Piano {
             body.push_str(&r.body);
         }
         body.push_str("]}");
-        let request = HttpRequest {
-            url,
-            headers: vec![("Content-Type".into(), "application/json".into()), ("User-Agent".into(), USER_AGENT.into())],
-            body: body.into_bytes(),
-            timeout_ms: batch.timeout_ms,
-        };
+        let request = HttpRequest { url, headers: json_headers(), body: body.into_bytes(), timeout_ms: batch.timeout_ms };
         Encoded { request, held: Vec::new() }
     }
 }
@@ -66,7 +61,7 @@ mod tests {
         let body = String::from_utf8(req.body).unwrap();
         assert_eq!(body, r#"{"events":[{"name":"a","data":{}},{"name":"b","data":{"x":1}}]}"#);
         assert_eq!(body.len(), ENVELOPE_BYTES + rows.iter().map(|r| Piano.hit_bytes(r)).sum::<usize>() - 1);
-        assert_eq!(req.headers, vec![("Content-Type".into(), "application/json".into()), ("User-Agent".into(), USER_AGENT.into())]);
+        assert_eq!(req.headers, vec![("Content-Type".into(), "application/json".into()), ("User-Agent".into(), "Mesure".into())]);
         assert_eq!(req.timeout_ms, 9);
     }
 }
