@@ -16,19 +16,16 @@ import eu.mesure.ffi.HttpRequest
 import eu.mesure.ffi.MesureCore
 import eu.mesure.ffi.MesureConfig
 import eu.mesure.ffi.MesureException
-import eu.mesure.ffi.PlatformHttpClient
 import eu.mesure.ffi.PropertyRule
 import eu.mesure.ffi.PropertyValue
 import eu.mesure.ffi.PurposeConfig
 import eu.mesure.ffi.purposeModeFromName
 import eu.mesure.ffi.purposeModeName
 import eu.mesure.ffi.TrackOutcome
-import eu.mesure.ffi.UploadCompletion
 import eu.mesure.ffi.sdkVersion
 import eu.mesure.ffi.visitorModeFromName
 import eu.mesure.ffi.visitorModeName
 import java.io.File
-import java.util.Collections
 import java.time.OffsetDateTime
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
@@ -78,28 +75,13 @@ private const val PIWIK_PRO_APP = "0b7f6e5a-1c2d-4e3f-9a8b-7c6d5e4f3a2b"
 const val CONSENT_ENDPOINT = "https://collect.example.test/consent"
 
 /** One request to the consent endpoint: its `Mesure-Policy` header, its body as sent and as JSON. */
-class ConsentRequest(val policy: String?, val text: String, val body: JsonElement)
-
-/**
- * Records every request and acknowledges it (200): the collection requests
- * in [requests], those to [CONSENT_ENDPOINT] apart, in [consent] (as the
- * Rust runner's `Capture`).
- */
-class VectorClient : PlatformHttpClient {
-    val requests: MutableList<Pair<String, JsonElement>> = Collections.synchronizedList(mutableListOf())
-    val consent: MutableList<ConsentRequest> = Collections.synchronizedList(mutableListOf())
-
-    override fun send(request: HttpRequest, completion: UploadCompletion) {
-        val text = String(request.body, Charsets.UTF_8)
-        val body = runCatching { JsonParser.parseString(text) }.getOrDefault(JsonNull.INSTANCE)
-        if (request.url == CONSENT_ENDPOINT) {
-            val policy = request.headers.firstOrNull { it.name.equals("Mesure-Policy", ignoreCase = true) }?.value
-            consent += ConsentRequest(policy, text, body)
-        } else {
-            requests += request.url to body
-        }
-        completion.response(200, null)
-    }
+class ConsentRequest(val policy: String?, val text: String, val body: JsonElement) {
+    /** A request the runner's client captured, as sent to the consent endpoint. */
+    constructor(request: HttpRequest, text: String = String(request.body, Charsets.UTF_8)) : this(
+        request.headers.firstOrNull { it.name.equals("Mesure-Policy", ignoreCase = true) }?.value,
+        text,
+        runCatching { JsonParser.parseString(text) }.getOrDefault(JsonNull.INSTANCE),
+    )
 }
 
 /** A vector's prompt, `{"prompt_id": "...", "prompt_version": "...", "locale": "..."}` (locale optional). */
@@ -298,7 +280,7 @@ class VectorRun(private val v: JsonObject, private val dialect: String) {
         val cfg = config(v.getAsJsonObject("config"), storage)
         val clock = ManualClock(vectorMs(v["start"].asString))
         val recorder = Recorder()
-        val capture = VectorClient()
+        val capture = CaptureClient()
         var sdk = MesureCore(cfg, recorder, capture, clock).apply { waitStarted() }
         try {
             checkPolicyHash(sdk.policyHash())
@@ -390,7 +372,8 @@ class VectorRun(private val v: JsonObject, private val dialect: String) {
                 addProperty("reason", d.reason)
             })
         }
-        val captured = synchronized(capture.requests) { capture.requests.toList() }
+        // Requests to the consent endpoint are checked apart from the collection's.
+        val captured = synchronized(capture.requests) { capture.requests.filter { (url, _) -> url != CONSENT_ENDPOINT } }
         if (dialect == "piano") {
             val site = v.getAsJsonObject("config")["site_id"].asLong.toString()
             val requests = JsonArray()
@@ -415,7 +398,8 @@ class VectorRun(private val v: JsonObject, private val dialect: String) {
             match(expected, got, "wire.$dialect")
         }
 
-        checkConsentRequests(v["consent_requests"], synchronized(capture.consent) { capture.consent.toList() }, matcher)
+        val consent = synchronized(capture.sent) { capture.sent.filter { it.url == CONSENT_ENDPOINT }.map { ConsentRequest(it) } }
+        checkConsentRequests(v["consent_requests"], consent, matcher)
 
         val changes = JsonArray()
         synchronized(recorder.changes) { recorder.changes.toList() }.forEach { c ->

@@ -169,8 +169,11 @@ class Recorder : MesureListener {
 /** A platform client that records requests and answers each with the next status (then 200). */
 class CaptureClient(private vararg val statuses: Int) : PlatformHttpClient {
     val requests: MutableList<Pair<String, JsonElement>> = Collections.synchronizedList(mutableListOf())
+    /** Every request as it was sent, headers included. */
+    val sent: MutableList<HttpRequest> = Collections.synchronizedList(mutableListOf())
     private var answered = 0
     override fun send(request: HttpRequest, completion: UploadCompletion) {
+        sent += request
         requests += request.url to JsonParser.parseString(String(request.body))
         val status = synchronized(this) { statuses.getOrNull(answered++) ?: 200 }
         completion.response(status, null)

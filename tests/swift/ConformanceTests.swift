@@ -409,28 +409,14 @@ struct ConsentRequest {
     let body: JSON
 }
 
-/// Records every request and answers 200, as the Rust runner's `Capture`:
-/// the collection requests in `requests`, those to the consent endpoint
-/// apart, in `consent`.
-final class VectorClient: PlatformHttpClient, @unchecked Sendable {
-    private let lock = NSLock()
-    private var collection: [HttpRequest] = []
-    private var consentList: [ConsentRequest] = []
-
-    var requests: [HttpRequest] { lock.lock(); defer { lock.unlock() }; return collection }
-    var consent: [ConsentRequest] { lock.lock(); defer { lock.unlock() }; return consentList }
-
-    func send(request: HttpRequest, completion: UploadCompletion) throws {
-        lock.lock()
-        if request.url == consentEndpoint {
-            let policy = request.headers.first { $0.name.lowercased() == "mesure-policy" }?.value
-            let body = (try? JSON.parse(request.body)) ?? .null
-            consentList.append(ConsentRequest(policy: policy, text: String(decoding: request.body, as: UTF8.self), body: body))
-        } else {
-            collection.append(request)
-        }
-        lock.unlock()
-        _ = completion.response(status: 200, retryAfter: nil)
+extension ConsentRequest {
+    /// A request the runner's client captured, as sent to the consent endpoint.
+    init(_ request: HttpRequest) {
+        self.init(
+            policy: request.headers.first { $0.name.lowercased() == "mesure-policy" }?.value,
+            text: String(decoding: request.body, as: UTF8.self),
+            body: (try? JSON.parse(request.body)) ?? .null
+        )
     }
 }
 
@@ -466,7 +452,7 @@ final class VectorRunner {
     private let storage: TempDir
     private let clock: ManualClock
     private let recorder = Recorder()
-    private let capture = VectorClient()
+    private let capture = CapturingClient()
     private let config: MesureConfig
     private var b = Placeholders()
     /// False after `{"restart": "no_wait"}` until a step that waits for the
@@ -514,9 +500,10 @@ final class VectorRunner {
             guard case let .dropped(mode, event, property, reason, _) = $0 else { return nil }
             return .object(["mode": .string(mode), "event": .string(event), "property": property.map(JSON.string) ?? .null, "reason": .string(reason)])
         }
+        let collection = capture.requests.filter { $0.url != consentEndpoint }
         if dialect == "piano" {
             let site = String(config.siteId)
-            let requests: [JSON] = try capture.requests.map { request in
+            let requests: [JSON] = try collection.map { request in
                 guard request.url.hasPrefix("\(endpoint)/event?") else { throw TestFailure("request to \(request.url)") }
                 let query = queryItems(request.url)
                 guard query["s"] == site else { throw TestFailure("site id \(query["s"] ?? "none") in \(request.url), expected \(site)") }
@@ -526,13 +513,15 @@ final class VectorRunner {
             try match(vector["requests"], .array(requests), &b, "requests")
             try match(vector["dropped"], .array(dropped), &b, "dropped")
         } else {
-            let requests: [JSON] = capture.requests.map { matomoRequest(url: $0.url, body: (try? JSON.parse($0.body)) ?? .null) }
+            let requests: [JSON] = collection.map { matomoRequest(url: $0.url, body: (try? JSON.parse($0.body)) ?? .null) }
             let expected = vector["wire"][dialect]
             if expected.isNull { throw TestFailure("no expected wire for \(dialect)") }
             try match(expected, .object(["requests": .array(requests), "dropped": .array(dropped)]), &b, "wire.\(dialect)")
         }
 
-        try checkConsentRequests(vector["consent_requests"], capture.consent, &b)
+        // Requests to the consent endpoint are checked apart from the collection's.
+        let consent = capture.requests.filter { $0.url == consentEndpoint }.map { ConsentRequest($0) }
+        try checkConsentRequests(vector["consent_requests"], consent, &b)
 
         let changes: [JSON] = recorder.changes.map {
             .object([
