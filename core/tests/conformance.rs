@@ -176,12 +176,11 @@ fn matches(expected: &Json, actual: &Json, b: &mut Bindings, path: &str) -> Resu
             };
             // Matomo's `_id` is the first 16 hex digits of the app-scoped
             // id: the same visitor whichever form each place shows.
-            let same = same_id;
             match b.visitors.get(e) {
-                Some(bound) if same(bound, a) => Ok(()),
+                Some(bound) if same_id(bound, a) => Ok(()),
                 Some(bound) => fail(format!("{e} was {bound}, now {a}")),
-                None if b.visitors.values().any(|v| same(v, a)) => fail(format!("{e} reuses another visitor's id {a}")),
-                None if b.consent_id.as_deref().is_some_and(|c| same(c, a)) => fail(format!("{e} is the consent-proof id {a}")),
+                None if b.visitors.values().any(|v| same_id(v, a)) => fail(format!("{e} reuses another visitor's id {a}")),
+                None if b.consent_id.as_deref().is_some_and(|c| same_id(c, a)) => fail(format!("{e} is the consent-proof id {a}")),
                 None => {
                     b.visitors.insert(e.clone(), a.to_owned());
                     Ok(())

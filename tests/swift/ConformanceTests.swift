@@ -283,12 +283,11 @@ func match(_ expected: JSON, _ actual: JSON, _ b: inout Placeholders, _ path: St
         }
         // Matomo's `_id` is the first 16 hex digits of the app-scoped id:
         // the same visitor whichever form each place shows.
-        let same = sameID
         if let bound = b.visitors[e] {
-            if !same(bound, a) { throw fail("\(e) was \(bound), now \(a)") }
-        } else if b.visitors.values.contains(where: { same($0, a) }) {
+            if !sameID(bound, a) { throw fail("\(e) was \(bound), now \(a)") }
+        } else if b.visitors.values.contains(where: { sameID($0, a) }) {
             throw fail("\(e) reuses another visitor's id \(a)")
-        } else if let c = b.consentID, same(c, a) {
+        } else if let c = b.consentID, sameID(c, a) {
             throw fail("\(e) is the consent-proof id \(a)")
         } else {
             b.visitors[e] = a
