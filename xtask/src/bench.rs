@@ -1,8 +1,9 @@
 //! `cargo xtask bench`: every figure of BENCHMARKS.md in one run. The Rust
 //! benchmarks (against the SQLite floor and Glean), the stripped library
 //! sizes with and without the Rust HTTP client (and the mobile one per ABI,
-//! x86_64 and aarch64, with JNA's native library), and `track` through the
-//! Kotlin bindings on the JVM. Writes target/bench/BENCHMARKS.generated.md.
+//! x86_64 and aarch64, stripped and deflated, with JNA's native library and
+//! Glean's own library built the same way), and `track` through the Kotlin
+//! bindings on the JVM. Writes target/bench/BENCHMARKS.generated.md.
 //! `cargo xtask bench-size`: the sizes alone.
 //!
 //! `cargo xtask bench-swift`: `trackScreen` through the Swift wrapper
@@ -63,23 +64,108 @@ fn jnidispatch(arch: &str, multiarch: &str) -> Result<PathBuf> {
     }
 }
 
-/// One row of the per-ABI table: the mobile library and JNA's, stripped.
-fn abi_row(dir: &Path, abi: &str, lib: &Path, strip: &str, deb_arch: &str, multiarch: &str) -> Result<String> {
+/// The version of Glean measured beside Mesure: the one `bench/` runs.
+const GLEAN_CORE: &str = "71.0.0";
+
+/// `[profile.release]` of the workspace manifest, header included, up to
+/// the next table: the throwaway crates are built with the same profile.
+fn release_profile(manifest: &str) -> Option<String> {
+    let start = manifest.find("\n[profile.release]")? + 1;
+    let body = &manifest[start..];
+    let end = body[1..].find("\n[").map_or(body.len(), |i| i + 2);
+    Some(body[..end].trim_end().to_owned())
+}
+
+/// The manifest of the throwaway crate that builds Glean's library as its
+/// Android build links it: mozilla/glean's `glean-core/bundle-android`, a
+/// cdylib named `xul` re-exporting glean-core (whose UniFFI scaffolding
+/// comes with it), here with our release profile. Its own `[workspace]`
+/// keeps it out of ours.
+fn glean_manifest(profile: &str) -> String {
+    format!(
+        "# Written by `cargo xtask bench-size` (xtask/src/bench.rs); not part of the repository.\n\
+         [package]\nname = \"glean-size\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+         [lib]\nname = \"xul\"\ncrate-type = [\"cdylib\"]\npath = \"lib.rs\"\n\n\
+         [dependencies]\nglean-core = \"={GLEAN_CORE}\"\n\n[workspace]\n\n{profile}\n"
+    )
+}
+
+/// Writes the throwaway crate under target/glean-size/crate and returns
+/// its manifest. The workspace's Cargo.lock goes beside it: glean-core and
+/// its dependencies are locked there (the benchmarks depend on Glean), so
+/// the build resolves nothing new and works offline; cargo drops the rest.
+fn glean_crate() -> Result<PathBuf> {
+    let dir = target_dir().join("glean-size/crate");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let workspace = std::fs::read_to_string(root().join("Cargo.toml")).map_err(|e| format!("Cargo.toml: {e}"))?;
+    let profile = release_profile(&workspace).ok_or("Cargo.toml has no [profile.release]")?;
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).map_err(|e| format!("{}: {e}", dir.join(name).display()));
+    write("Cargo.toml", &glean_manifest(&profile))?;
+    write("lib.rs", "pub use glean_core::*;\n")?;
+    let lock = dir.join("Cargo.lock");
+    std::fs::copy(root().join("Cargo.lock"), &lock).map_err(|e| format!("{}: {e}", lock.display()))?;
+    Ok(dir.join("Cargo.toml"))
+}
+
+/// Builds Glean's library with `cargo` (the host's, or the aarch64 one)
+/// for `target` (None: the host) and returns it.
+fn glean_library(mut cargo: Command, target: Option<&str>) -> Result<PathBuf> {
+    let manifest = glean_crate()?;
+    let out = target_dir().join("glean-size/target");
+    cargo.args(["build", "--release", "--manifest-path"]).arg(&manifest).arg("--target-dir").arg(&out);
+    if let Some(t) = target {
+        cargo.args(["--target", t]);
+    }
+    run(&mut cargo)?;
+    let dir = match target {
+        Some(t) => out.join(t).join("release"),
+        None => out.join("release"),
+    };
+    Ok(dir.join(format!("{}xul.{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_EXTENSION)))
+}
+
+/// The size of `file` deflated as zip stores an entry (deflate at zlib's
+/// default level 6, zip's default): `gzip -6 -n`'s output without its
+/// 10-byte header and 8-byte trailer, which is the raw deflate stream.
+fn deflated_size(file: &Path) -> Result<u64> {
+    let out = Command::new("gzip").args(["-6", "-n", "-c"]).arg(file).output().map_err(|e| format!("gzip: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("gzip {}: {}", file.display(), String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok((out.stdout.len() as u64).saturating_sub(18))
+}
+
+/// Stripped (copied to `dir/<name>`) and deflated sizes of `lib`.
+fn sizes(lib: &Path, dir: &Path, name: &str, strip: &str) -> Result<(u64, u64)> {
+    let out = dir.join(name);
+    let stripped = stripped_size(lib, &out, strip)?;
+    Ok((stripped, deflated_size(&out)?))
+}
+
+/// One row of the per-ABI table: the mobile library, Glean's and JNA's,
+/// stripped, and the first two deflated as well.
+fn abi_row(dir: &Path, abi: &str, lib: &Path, glean: Result<PathBuf>, strip: &str, deb_arch: &str, multiarch: &str) -> Result<String> {
     let tag = abi.split_whitespace().next().unwrap_or(abi);
-    let ours = stripped_size(lib, &dir.join(format!("mobile-{tag}.so")), strip)?;
+    let (ours, ours_z) = sizes(lib, dir, &format!("mobile-{tag}.so"), strip)?;
+    let glean = glean.and_then(|g| sizes(&g, dir, &format!("glean-{tag}.so"), strip));
+    let (glean, glean_z) = match glean {
+        Ok((g, z)) => (format!("{} ({:.2}×)", mb(g), ours as f64 / g as f64), format!("{} ({:.2}×)", mb(z), ours_z as f64 / z as f64)),
+        Err(e) => (format!("not measured: {e}"), "-".into()),
+    };
     let (jna, total) = match jnidispatch(deb_arch, multiarch).and_then(|j| stripped_size(&j, &dir.join(format!("jnidispatch-{tag}.so")), strip)) {
         Ok(jna) => (mb(jna), mb(ours + jna)),
         Err(e) => (format!("not measured: {e}"), "-".into()),
     };
-    Ok(format!("| {abi} | {} | {jna} | {total} |\n", mb(ours)))
+    Ok(format!("| {abi} | {} | {} | {glean} | {glean_z} | {jna} | {total} |\n", mb(ours), mb(ours_z)))
 }
 
-/// The mobile library (`--no-default-features`) per ABI, with the JNA
-/// library the AAR carries beside it: x86_64 here, aarch64 through Debian's
-/// cross toolchain when it is there or can be installed.
+/// The mobile library (`--no-default-features`) per ABI, with Glean's and
+/// the JNA library the AAR carries beside it: x86_64 here, aarch64 through
+/// Debian's cross toolchain when it is there or can be installed.
 fn mobile_sizes(dir: &Path) -> Result<String> {
     let mobile = target_dir().join("mobile");
-    let mut rows = abi_row(dir, "x86_64", &mobile.join("release").join(bindings::lib_file_name()), "strip", "amd64", "x86_64-linux-gnu")?;
+    let lib = mobile.join("release").join(bindings::lib_file_name());
+    let mut rows = abi_row(dir, "x86_64", &lib, glean_library(cargo(), None), "strip", "amd64", "x86_64-linux-gnu")?;
     match cross::setup(false) {
         Ok(()) => {
             run(cross::cargo_aarch64()
@@ -97,9 +183,10 @@ fn mobile_sizes(dir: &Path) -> Result<String> {
                 ])
                 .arg(&mobile))?;
             let lib = cross::out_dir(&mobile, "release").join(bindings::lib_file_name());
-            rows += &abi_row(dir, "aarch64 (arm64-v8a)", &lib, cross::STRIP, "arm64", "aarch64-linux-gnu")?;
+            let glean = glean_library(cross::cargo_aarch64(), Some(cross::AARCH64));
+            rows += &abi_row(dir, "aarch64 (arm64-v8a)", &lib, glean, cross::STRIP, "arm64", "aarch64-linux-gnu")?;
         }
-        Err(e) => rows += &format!("| aarch64 (arm64-v8a) | not measured: {e} | | |\n"),
+        Err(e) => rows += &format!("| aarch64 (arm64-v8a) | not measured: {e} | | | | | |\n"),
     }
     Ok(rows)
 }
@@ -220,18 +307,24 @@ fn library_sizes(dir: &Path) -> Result<String> {
         .arg(target_dir().join("mobile")))?;
     let full = stripped_size(&target_dir().join("release").join(bindings::lib_file_name()), &dir.join("full.so"), "strip")?;
     let mobile = stripped_size(&target_dir().join("mobile/release").join(bindings::lib_file_name()), &dir.join("mobile.so"), "strip")?;
+    let rows = mobile_sizes(dir)?;
     Ok(format!(
         "### Library size\n\nStripped release cdylib (`lto`, `opt-level = \"s\"`, one codegen unit; SQLite without the features the store does not use, `LIBSQLITE3_FLAGS` in `.cargo/config.toml`), x86_64 Linux:\n\n\
          | build | size |\n|---|---|\n| with the Rust HTTP client (ureq + rustls) | {} |\n| mobile: without it (platform HTTP client) | {} |\n\n\
          Ratio: the mobile build is {:.2}× the desktop one.\n\n\
-         Per ABI, the native code the AAR carries: the mobile library and JNA's `libjnidispatch.so`. \
+         Per ABI, the native code the AAR carries: the mobile library and JNA's `libjnidispatch.so`, beside Glean's own Rust library \
+         built the same way (glean-core {GLEAN_CORE} in a cdylib re-exporting it, as Glean's `glean-core/bundle-android` does: \
+         its UniFFI scaffolding included; same profile, same targets, same `strip`; Glean's AAR carries JNA too). \
          Linux (glibc) builds stand in for the Android ones (same code; the NDK's libc and linker differ); \
-         JNA's library is Debian's libjna-jni, where the AAR takes JNA's own Android build from Maven.\n\n\
-         | ABI | `libmesure_ffi.so` (mobile) | `libjnidispatch.so` (JNA) | total |\n|---|---|---|---|\n{}",
+         JNA's library is Debian's libjna-jni, where the AAR takes JNA's own Android build from Maven. \
+         Deflated: the stripped library as a zip entry compressed with deflate at zip's default level 6 (the raw stream, headers left out). \
+         With minSdk ≥ 23 the Android Gradle plugin's default (`useLegacyPackaging = false`) stores `.so` files uncompressed and page-aligned, \
+         loaded in place from the APK: the installed size is the stripped one, the download (compressed in transit) about the deflated one.\n\n\
+         | ABI | Mesure `libmesure_ffi.so` (mobile) | deflated | Glean `libxul.so` (Mesure / Glean) | deflated (Mesure / Glean) | `libjnidispatch.so` (JNA) | Mesure + JNA |\n\
+         |---|---|---|---|---|---|---|\n{rows}",
         mb(full),
         mb(mobile),
         mobile as f64 / full as f64,
-        mobile_sizes(dir)?
     ))
 }
 
@@ -266,6 +359,22 @@ pub fn bench() -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn glean_is_built_with_the_workspace_release_profile() {
+        let manifest = "[workspace]\nmembers = []\n\n[profile.release]\nlto = true\nopt-level = \"s\"\n\n# comment\n[profile.dev.package.\"*\"]\nopt-level = 2\n";
+        let profile = release_profile(manifest);
+        assert_eq!(profile.as_deref(), Some("[profile.release]\nlto = true\nopt-level = \"s\"\n\n# comment"));
+        assert_eq!(release_profile("[profile.release]\nlto = true\n"), None, "only a table after a newline counts");
+        assert_eq!(release_profile("[package]\n\n[profile.release]\nlto = true\n").as_deref(), Some("[profile.release]\nlto = true"));
+        let ours = std::fs::read_to_string(root().join("Cargo.toml")).unwrap_or_default();
+        let glean = glean_manifest(&release_profile(&ours).unwrap_or_default());
+        assert!(
+            glean.contains("glean-core = \"=71.0.0\"") && glean.contains("[workspace]") && glean.contains("crate-type = [\"cdylib\"]"),
+            "{glean}"
+        );
+        assert!(glean.contains("[profile.release]\nlto = true\ncodegen-units = 1\nopt-level = \"s\""), "{glean}");
+    }
 
     #[test]
     fn reads_the_swift_benchmark_line() {

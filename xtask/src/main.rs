@@ -25,7 +25,8 @@
 //!   tiny app against one).
 //! - `bench-size`: the "Library size" section of `bench` alone: the stripped
 //!   mobile library per ABI (x86_64, and aarch64 with Debian's cross
-//!   toolchain, installed if missing) with JNA's native library.
+//!   toolchain, installed if missing), stripped and deflated, with JNA's
+//!   native library and Glean's library built the same way.
 //! - `test-arm64`: the core and FFI suites built for aarch64 Linux and run
 //!   under qemu-aarch64 (not in `.ci/run`: slow; see `arm64.rs`).
 //! - `stress [runs]`: the whole Rust suite `runs` times (20) under stress-ng.
