@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::bindings;
+use crate::bloat;
 use crate::cross;
 use crate::kotlin;
 use crate::swift;
@@ -161,11 +162,14 @@ fn abi_row(dir: &Path, abi: &str, lib: &Path, glean: Result<PathBuf>, strip: &st
 
 /// The mobile library (`--no-default-features`) per ABI, with Glean's and
 /// the JNA library the AAR carries beside it: x86_64 here, aarch64 through
-/// Debian's cross toolchain when it is there or can be installed.
-fn mobile_sizes(dir: &Path) -> Result<String> {
+/// Debian's cross toolchain when it is there or can be installed. Returns
+/// the table's rows and the mobile library's breakdown (`bloat.rs`) per ABI.
+fn mobile_sizes(dir: &Path) -> Result<(String, String)> {
     let mobile = target_dir().join("mobile");
     let lib = mobile.join("release").join(bindings::lib_file_name());
     let mut rows = abi_row(dir, "x86_64", &lib, glean_library(cargo(), None), "strip", "amd64", "x86_64-linux-gnu")?;
+    let x86 = bloat::measure(&lib, &bloat::build_dir_of(&lib), "")?;
+    let mut arm = None;
     match cross::setup(false) {
         Ok(()) => {
             run(cross::cargo_aarch64()
@@ -185,10 +189,15 @@ fn mobile_sizes(dir: &Path) -> Result<String> {
             let lib = cross::out_dir(&mobile, "release").join(bindings::lib_file_name());
             let glean = glean_library(cross::cargo_aarch64(), Some(cross::AARCH64));
             rows += &abi_row(dir, "aarch64 (arm64-v8a)", &lib, glean, cross::STRIP, "arm64", "aarch64-linux-gnu")?;
+            arm = Some(bloat::measure(&lib, &bloat::build_dir_of(&lib), cross::BINUTILS_PREFIX)?);
         }
         Err(e) => rows += &format!("| aarch64 (arm64-v8a) | not measured: {e} | | | | | |\n"),
     }
-    Ok(rows)
+    let mut abis = vec![("x86_64", &x86)];
+    if let Some(arm) = &arm {
+        abis.push(("aarch64", arm));
+    }
+    Ok((rows, bloat::render(&abis)))
 }
 
 fn mb(bytes: u64) -> String {
@@ -307,7 +316,7 @@ fn library_sizes(dir: &Path) -> Result<String> {
         .arg(target_dir().join("mobile")))?;
     let full = stripped_size(&target_dir().join("release").join(bindings::lib_file_name()), &dir.join("full.so"), "strip")?;
     let mobile = stripped_size(&target_dir().join("mobile/release").join(bindings::lib_file_name()), &dir.join("mobile.so"), "strip")?;
-    let rows = mobile_sizes(dir)?;
+    let (rows, breakdown) = mobile_sizes(dir)?;
     Ok(format!(
         "### Library size\n\nStripped release cdylib (`lto`, `opt-level = \"s\"`, one codegen unit; SQLite without the features the store does not use, `LIBSQLITE3_FLAGS` in `.cargo/config.toml`), x86_64 Linux:\n\n\
          | build | size |\n|---|---|\n| with the Rust HTTP client (ureq + rustls) | {} |\n| mobile: without it (platform HTTP client) | {} |\n\n\
@@ -321,7 +330,12 @@ fn library_sizes(dir: &Path) -> Result<String> {
          With minSdk ≥ 23 the Android Gradle plugin's default (`useLegacyPackaging = false`) stores `.so` files uncompressed and page-aligned, \
          loaded in place from the APK: the installed size is the stripped one, the download (compressed in transit) about the deflated one.\n\n\
          | ABI | Mesure `libmesure_ffi.so` (mobile) | deflated | Glean `libxul.so` (Mesure / Glean) | deflated (Mesure / Glean) | `libjnidispatch.so` (JNA) | Mesure + JNA |\n\
-         |---|---|---|---|---|---|---|\n{rows}",
+         |---|---|---|---|---|---|---|\n{rows}\n\
+         #### What the mobile library is made of\n\n\
+         The unstripped release library's symbols (`nm -S --size-sort -C`, each address once, `.bss` left out) per crate \
+         (`xtask/src/bloat.rs`: generic code counts for the crate that defines it, a `<T as Trait>` method for `T`'s crate), \
+         then its sections (`size -A`, those loaded). Symbols cover `.text` and most of `.rodata`; unwind tables (`.eh_frame`) and \
+         `.gcc_except_table` have no symbols.\n\n{breakdown}",
         mb(full),
         mb(mobile),
         mobile as f64 / full as f64,

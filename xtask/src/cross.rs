@@ -11,6 +11,8 @@ pub const AARCH64: &str = "aarch64-unknown-linux-gnu";
 /// Debian's aarch64 libraries, for qemu's `-L`.
 pub const SYSROOT: &str = "/usr/aarch64-linux-gnu";
 pub const STRIP: &str = "aarch64-linux-gnu-strip";
+/// Debian's aarch64 binutils (`nm`, `size`) are this prefix and the tool's name.
+pub const BINUTILS_PREFIX: &str = "aarch64-linux-gnu-";
 
 /// Installs the Rust target and the Debian packages that are missing
 /// (`qemu` adds qemu-user). Err says what could not be installed.

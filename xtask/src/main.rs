@@ -39,6 +39,7 @@ mod api;
 mod arm64;
 mod bench;
 mod bindings;
+mod bloat;
 mod cross;
 mod docs;
 mod elf;
