@@ -91,6 +91,13 @@ pub enum TrackError {
     /// The SDK did not start (its published state says why).
     #[error("the SDK did not start")]
     NotStarted,
+    /// A call written by a wrapper into one buffer
+    /// ([`crate::Sdk::track_encoded`]) does not decode.
+    #[error("the call's buffer does not decode: {reason}")]
+    InvalidEncoding {
+        /// Which rule of the format it breaks.
+        reason: &'static str,
+    },
 }
 
 impl TrackError {
@@ -105,6 +112,7 @@ impl TrackError {
             TrackError::EmptyName { .. } => "empty_name",
             TrackError::ShutDown => "shut_down",
             TrackError::NotStarted => "not_started",
+            TrackError::InvalidEncoding { .. } => "invalid_call_encoding",
         }
     }
 }

@@ -28,6 +28,7 @@ mod collector;
 mod config;
 mod consent;
 mod diagnostics;
+mod encoded;
 mod error;
 mod export;
 mod gate;
@@ -65,6 +66,7 @@ pub use config::{
 pub use consent::stats::StatRow;
 pub use consent::{ConsentContext, ConsentSettings, MAX_PROMPT_FIELD_CHARS};
 pub use diagnostics::{short_id, Diagnostic, DropReason, Dropped, EgressReason, Listener, RunState, SdkState, SentHit, TrimCause};
+pub use encoded::{encode_call, EncodedKind, ENCODING_VERSION};
 pub use error::{ConfigError, ConfigErrorKind, ModeError, SdkError, StoreError, TrackError};
 pub use export::{ExportedHit, LocalData};
 pub use hit::{ClickKind, Event, Value};

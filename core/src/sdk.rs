@@ -18,6 +18,7 @@ use crate::config::{Config, DeviceContext};
 use crate::consent::receipts;
 use crate::consent::ConsentContext;
 use crate::diagnostics::{Diagnostic, RunState, SdkState};
+use crate::encoded::EncodedKind;
 use crate::error::{ConfigError, ModeError, SdkError, TrackError};
 use crate::export::LocalData;
 use crate::hit::{check_event_named, ClickKind, Event, Refusal, Value};
@@ -113,6 +114,23 @@ impl Sdk {
     /// refused, and so is a `click` property beside it (a key given twice).
     pub fn track_click(&self, kind: ClickKind, name: &str, properties: Vec<(String, Value)>) -> Result<TrackOutcome, TrackError> {
         self.track_checked(check_click(kind, name, properties))
+    }
+
+    /// One of the three calls above, written into one buffer by a wrapper
+    /// (the format: [`encode_call`](crate::encode_call)): the Kotlin and
+    /// Swift wrappers cross the FFI once per call this way. A buffer that
+    /// does not decode is refused (`invalid_call_encoding`) and reported
+    /// like any refusal; nothing is queued.
+    pub fn track_encoded(&self, call: &[u8]) -> Result<TrackOutcome, TrackError> {
+        let call = match crate::encoded::decode(call) {
+            Ok(call) => call,
+            Err(error) => return Err(self.inner.refused(Refusal { event: String::new(), error })),
+        };
+        match call.kind {
+            EncodedKind::Track => self.track(Event { name: call.name, properties: call.properties }),
+            EncodedKind::Screen => self.track_screen(&call.name, call.properties),
+            EncodedKind::Click(kind) => self.track_click(kind, &call.name, call.properties),
+        }
     }
 
     fn track_checked(&self, checked: Result<crate::hit::CheckedEvent, Refusal>) -> Result<TrackOutcome, TrackError> {

@@ -553,7 +553,9 @@ enum Purge {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Track(String, Vec<(String, V)>),
+    /// An event; `true`: written into one buffer, as the Kotlin and Swift
+    /// wrappers hand it over (`Sdk::track_encoded`).
+    Track(String, Vec<(String, V)>, bool),
     SetMode(M),
     SetConsent(bool),
     SetOptedOut(bool),
@@ -671,7 +673,7 @@ fn purpose_mode() -> impl Strategy<Value = PurposeMode> {
 fn step() -> impl Strategy<Value = Step> {
     let status = prop::sample::select(vec![200u16, 400, 413, 503, 0]);
     prop_oneof![
-        12 => (event_name(), prop::collection::vec((key(), value()), 0..6)).prop_map(|(n, p)| Step::Track(n, p)),
+        12 => (event_name(), prop::collection::vec((key(), value()), 0..6), any::<bool>()).prop_map(|(n, p, e)| Step::Track(n, p, e)),
         3 => mode().prop_map(Step::SetMode),
         2 => any::<bool>().prop_map(Step::SetConsent),
         1 => any::<bool>().prop_map(Step::SetOptedOut),
@@ -1309,7 +1311,7 @@ impl Run {
         self.model.now = self.clock.now_ms();
         self.model.log_len = self.log_len();
         match step {
-            Step::Track(name, props) => self.track(name, props)?,
+            Step::Track(name, props, encoded) => self.track(name, props, *encoded)?,
             Step::SetMode(m) => {
                 self.model.lapse();
                 self.sdk.set_mode(m.sdk()).map_err(fail)?;
@@ -1534,9 +1536,10 @@ impl Run {
         Ok(())
     }
 
-    fn track(&mut self, name: &str, props: &[(String, V)]) -> Check {
+    fn track(&mut self, name: &str, props: &[(String, V)], encoded: bool) -> Check {
         let event = Event { name: name.to_owned(), properties: props.iter().map(|(k, v)| (k.clone(), v.sdk())).collect() };
-        let got = self.sdk.track(event);
+        let got =
+            if encoded { self.sdk.track_encoded(&encode_call(EncodedKind::Track, &event.name, &event.properties)) } else { self.sdk.track(event) };
         // The collector's rules, then the mode's.
         let lowered: Vec<String> = props.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
         let expected_error = if name.bytes().any(|b| !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_')) {
