@@ -12,6 +12,7 @@
 
 mod callbacks;
 mod error;
+mod fast;
 mod types;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use mesure_core as core;
 
 pub use callbacks::{HttpFailure, HttpHeader, HttpRequest, MesureClock, MesureListener, PlatformHttpClient, UploadCompletion};
 pub use error::{CallbackError, MesureError};
+pub use fast::{track_encoded, NOT_SENT, QUEUED, WAITING};
 pub use types::*;
 
 uniffi::setup_scaffolding!();
@@ -53,6 +55,15 @@ pub fn validate_config(config: MesureConfig) -> Result<(), MesureError> {
 #[derive(uniffi::Object)]
 pub struct MesureCore {
     sdk: core::Sdk,
+    /// Its key in the fast path's registry ([`track_encoded`]).
+    key: u64,
+    refusals: fast::Refusals,
+}
+
+impl Drop for MesureCore {
+    fn drop(&mut self) {
+        fast::unregister(self.key);
+    }
 }
 
 #[uniffi::export]
@@ -88,7 +99,21 @@ impl MesureCore {
         if let Some(c) = clock {
             builder = builder.clock(Arc::new(callbacks::ClockAdapter(c)));
         }
-        Ok(Arc::new(MesureCore { sdk: builder.start()? }))
+        let core = Arc::new(MesureCore { sdk: builder.start()?, key: fast::new_key(), refusals: Default::default() });
+        fast::register(&core);
+        Ok(core)
+    }
+
+    /// This object's key for [`track_encoded`], the wrappers' one-crossing
+    /// tracking call.
+    pub fn call_key(&self) -> u64 {
+        self.key
+    }
+
+    /// The refusal [`track_encoded`] answered with `-ticket`, once (the
+    /// last 64 are kept).
+    pub fn take_refusal(&self, ticket: i64) -> Option<TrackOutcome> {
+        self.refusals.take(ticket)
     }
 
     /// Tracks an event; returns without touching disk or network, and never

@@ -287,7 +287,8 @@ pub enum TrackOutcome {
     /// The event was refused: nothing was queued.
     Refused {
         /// A stable code: `invalid_event_name`, `too_many_properties`,
-        /// `duplicate_property`, `empty_name`, `queue_full`, `shut_down`.
+        /// `duplicate_property`, `empty_name`, `queue_full`, `shut_down`,
+        /// `not_started`, `invalid_call_encoding` (`track_encoded` only).
         reason: String,
         /// A sentence for logs.
         message: String,

@@ -114,3 +114,52 @@ fn errors_and_modes_print_as_sentences_and_wire_names() {
     assert_eq!(VisitorMode::Custom { name: "members".into() }.to_string(), "members");
     assert_eq!(PurposeMode::NotAcquired.to_string(), "not-acquired");
 }
+
+#[test]
+fn the_one_buffer_call_answers_as_the_map_call_and_keeps_each_refusal_once() {
+    use mesure_core::{encode_call, ClickKind as Kind, EncodedKind, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let sdk = MesureCore::new(config(&dir), None, None, None).unwrap();
+    let key = sdk.call_key();
+    let refusal = |code: i64| {
+        assert!(code < 0 && code != i64::MIN, "a refusal's ticket, not {code}");
+        let outcome = sdk.take_refusal(-code);
+        assert_eq!(sdk.take_refusal(-code), None, "taken once");
+        match outcome {
+            Some(TrackOutcome::Refused { reason, message }) => (reason, message),
+            other => panic!("a kept refusal, not {other:?}"),
+        }
+    };
+    let (reason, message) = refusal(track_encoded(key, encode_call(EncodedKind::Track, "Add to cart!", &[])));
+    assert_eq!(reason, "invalid_event_name");
+    assert_eq!(message, r#"invalid event name "Add to cart!": must start with a lower-case letter"#);
+    assert_eq!(refusal(track_encoded(key, encode_call(EncodedKind::Screen, " ", &[]))).0, "empty_name");
+    assert_eq!(refusal(track_encoded(key, encode_call(EncodedKind::Click(Kind::Exit), "", &[]))).0, "empty_name");
+    let (reason, message) = refusal(track_encoded(key, vec![1, 9]));
+    assert_eq!(reason, "invalid_call_encoding");
+    assert_eq!(message, "the call's buffer does not decode: unknown call kind");
+    assert_eq!(refusal(track_encoded(key, vec![])).0, "invalid_call_encoding");
+
+    sdk.wait_started().unwrap();
+    let props = [("section".to_owned(), Value::String("news".into())), ("ratio".to_owned(), Value::Float(f64::NAN))];
+    assert_eq!(track_encoded(key, encode_call(EncodedKind::Screen, "home", &props)), QUEUED);
+    assert_eq!(track_encoded(key, encode_call(EncodedKind::Click(Kind::Download), "pdf", &[])), QUEUED);
+    // The default mode (exempt) holds a custom event back.
+    assert_eq!(track_encoded(key, encode_call(EncodedKind::Track, "search", &props)), NOT_SENT);
+    let stats = sdk.stats();
+    assert_eq!((stats.accepted, stats.events_dropped_by_mode), (2, 1));
+
+    // Only the last 64 refusals are kept.
+    let first = track_encoded(key, vec![]);
+    for _ in 0..64 {
+        track_encoded(key, vec![]);
+    }
+    assert_eq!(sdk.take_refusal(-first), None);
+
+    sdk.shutdown().unwrap();
+    assert_eq!(refusal(track_encoded(key, encode_call(EncodedKind::Screen, "home", &[]))).0, "shut_down");
+    // A key whose object is gone, or was never given, reaches nothing.
+    drop(sdk);
+    assert_eq!(track_encoded(key, encode_call(EncodedKind::Screen, "home", &[])), i64::MIN);
+    assert_eq!(track_encoded(u64::MAX, encode_call(EncodedKind::Screen, "home", &[])), i64::MIN);
+}
