@@ -5,14 +5,17 @@ import com.google.gson.JsonObject
 import com.google.gson.JsonParser
 import eu.mesure.HttpUrlConnectionClient
 import eu.mesure.Mesure
+import eu.mesure.EncodedCall
 import eu.mesure.PropertyConvertible
+import eu.mesure.ffi.MesureCore
 import eu.mesure.ffi.ClickKind
 import eu.mesure.ffi.PropertyValue
-import eu.mesure.toPropertyValues
+import eu.mesure.propertyValue
 import java.io.File
 import java.net.URI
 import java.time.Instant
 import java.util.Date
+import org.junit.Assert.assertArrayEquals
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Before
@@ -210,7 +213,7 @@ class TrackingTest {
         val wrong = rows.mapNotNull { row ->
             val case = row["case"].asString
             val expected = sent(row["sent"])
-            val got = mapOf(case to inputs[case]).toPropertyValues()[case]
+            val got = inputs[case]?.let(::propertyValue)
             if (got == expected) null else "$case (${row["kotlin"].asString}): expected $expected, got $got"
         }
         assertEquals("cases converted otherwise than the table says", emptyList<String>(), wrong)
@@ -226,5 +229,59 @@ class TrackingTest {
         val tracked = table.getAsJsonArray("steps").map { it.asJsonObject }.single { it.has("track") }
             .getAsJsonObject("track").getAsJsonObject("properties")
         assertEquals(sendable.associate { it["case"].asString to it["sent"] }, tracked.entrySet().associate { it.key to it.value })
+    }
+
+    /** The bytes mesure-core's `encoded.rs` documents (its test `the_byte_layout_is_the_documented_one`). */
+    @Test
+    fun theCallBufferHasTheCoresLayout() {
+        val call = EncodedCall(EncodedCall.SCREEN, "Home").apply {
+            property("n", PropertyValue.Integer(-2))
+            property("b", PropertyValue.Flag(true))
+        }
+        val expected = intArrayOf(
+            1, 1, 4, 0, 0, 0, 'H'.code, 'o'.code, 'm'.code, 'e'.code, 2, 0, 0, 0,
+            1, 0, 0, 0, 'n'.code, 1, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            1, 0, 0, 0, 'b'.code, 3, 1,
+        ).map { it.toByte() }.toByteArray()
+        assertArrayEquals(expected, call.finish())
+        // UTF-8 by hand: a pair is one 4-byte scalar, an unpaired surrogate U+FFFD.
+        val text = EncodedCall(EncodedCall.TRACK, "a\uD83C\uDFB5\uD800\u00e9").finish()
+        assertArrayEquals(byteArrayOf(10, 0, 0, 0, 0x61, 0xF0.toByte(), 0x9F.toByte(), 0x8E.toByte(), 0xB5.toByte(), 0xEF.toByte(), 0xBF.toByte(), 0xBD.toByte(), 0xC3.toByte(), 0xA9.toByte()), text.copyOfRange(2, 16))
+    }
+
+    /**
+     * Every value of the table, through the wrapper (one buffer, one FFI
+     * call) and through the generated map call, leaves as the same JSON; an
+     * unpaired surrogate, which the generated call cannot lower (it throws),
+     * leaves as U+FFFD from the wrapper.
+     */
+    @Test
+    fun theOneBufferCallSendsWhatTheMapCallSends() {
+        val inputs = tableInputs().filterValues { it != null }
+        Mesure.start(Env.config(), options { httpClient(HttpUrlConnectionClient()) }).use { mesure ->
+            mesure.setConsent(true)
+            mesure.trackScreen("table", inputs + ("lone" to "a\uD800b"))
+            mesure.trackClick(ClickKind.DOWNLOAD, "table", inputs)
+            assertEquals(2L, mesure.flushBlocking().uploaded)
+        }
+        val wrapper = receivedEvents()
+        Collector.reset()
+        MesureCore(Env.config(), null, HttpUrlConnectionClient(), null).use { core ->
+            core.setConsent(true)
+            val values = inputs.mapNotNull { (k, v) -> propertyValue(v!!)?.let { k to it } }.toMap()
+            core.trackScreen("table", values)
+            core.trackClick(ClickKind.DOWNLOAD, "table", values)
+            assertEquals(2L, core.flush().uploaded)
+            core.shutdown()
+        }
+        val generated = receivedEvents()
+        assertEquals(2, wrapper.size)
+        assertEquals(2, generated.size)
+        for ((w, g) in wrapper.zip(generated)) {
+            val keys = g.keySet().filter { it in inputs || it == "page" || it == "click" }
+            assertEquals(keys.sorted(), w.keySet().filter { it in inputs || it == "page" || it == "click" }.sorted())
+            for (k in keys) assertEquals(k, g[k], w[k])
+        }
+        assertEquals("a\uFFFDb", wrapper[0]["lone"].asString)
     }
 }

@@ -17,6 +17,7 @@ import eu.mesure.ffi.SdkState
 import eu.mesure.ffi.Stats
 import eu.mesure.ffi.TrackOutcome
 import eu.mesure.ffi.VisitorMode
+import eu.mesure.ffi.trackEncoded
 import java.util.concurrent.atomic.AtomicBoolean
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -64,6 +65,7 @@ public class Mesure private constructor(config: MesureConfig, private val option
     private val published = MutableStateFlow(MesureState(config.defaultMode ?: VisitorMode.Exempt, false, emptyMap(), 0, RunState.Starting))
     private val warnedIgnored = AtomicBoolean(false)
     private val core = MesureCore(config.copy(strict = config.strict || options.strict), Listener(), options.httpClient, options.clock)
+    private val callKey = core.callKey()
 
     /**
      * What the core published last ([MesureState]): the visitor mode, its
@@ -86,22 +88,19 @@ public class Mesure private constructor(config: MesureConfig, private val option
      */
     @JvmOverloads
     public fun track(name: String, properties: Map<String, Any?> = emptyMap()) {
-        val values = convert("track", properties) ?: return
-        outcome("track", core.track(name, values))
+        send("track", EncodedCall.TRACK, name, properties)
     }
 
     /** A screen view: `page.display` with `page = name` (an empty name is refused). As [track]. */
     @JvmOverloads
     public fun trackScreen(name: String, properties: Map<String, Any?> = emptyMap()) {
-        val values = convert("trackScreen", properties) ?: return
-        outcome("trackScreen", core.trackScreen(name, values))
+        send("trackScreen", EncodedCall.SCREEN, name, properties)
     }
 
     /** A click: `click.action`, `.navigation`, `.download` or `.exit` with `click = name` (an empty name is refused). As [track]. */
     @JvmOverloads
     public fun trackClick(kind: ClickKind, name: String, properties: Map<String, Any?> = emptyMap()) {
-        val values = convert("trackClick", properties) ?: return
-        outcome("trackClick", core.trackClick(kind, name, values))
+        send("trackClick", EncodedCall.click(kind), name, properties)
     }
 
     /**
@@ -296,24 +295,35 @@ public class Mesure private constructor(config: MesureConfig, private val option
         }
     }
 
-    private fun convert(operation: String, properties: Map<String, Any?>): Map<String, PropertyValue>? {
-        val values = try {
-            properties.toPropertyValues()
+    /**
+     * Converts the properties (docs/PROPERTIES.md) into one buffer with the
+     * call and hands it to the core in one FFI call; a refusal's details
+     * are taken from the core only when there is one.
+     */
+    private fun send(operation: String, kind: Int, name: String, properties: Map<String, Any?>) {
+        val call = EncodedCall(kind, name)
+        try {
+            for (entry in properties.entries) {
+                val value = propertyValue(entry.value ?: continue) ?: continue
+                if (options.strict && value is PropertyValue.Unsupported) {
+                    throw MesureException.TrackRefused(
+                        "unsupported_value",
+                        "property \"${entry.key}\": a value of type ${value.typeName} cannot be sent: use text, a number, a boolean, a date or a list of one of those",
+                    )
+                }
+                call.property(entry.key, value)
+            }
+        } catch (e: MesureException) {
+            throw e
         } catch (e: RuntimeException) {
             // A map changed by another thread while it is read: the call is lost, not the app.
             log.warn("$operation ignored: its properties could not be read ($e)")
-            return null
+            return
         }
-        if (options.strict) {
-            values.entries.firstOrNull { it.value is PropertyValue.Unsupported }?.let { (key, value) ->
-                val type = (value as PropertyValue.Unsupported).typeName
-                throw MesureException.TrackRefused(
-                    "unsupported_value",
-                    "property \"$key\": a value of type $type cannot be sent: use text, a number, a boolean, a date or a list of one of those",
-                )
-            }
-        }
-        return values
+        val answer = trackEncoded(callKey, call.finish())
+        if (answer >= 0) return
+        val refusal = if (answer == EncodedCall.GONE) TrackOutcome.Refused("shut_down", "the SDK is shut down") else core.takeRefusal(-answer)
+        outcome(operation, refusal ?: return)
     }
 
     /** A refusal was reported by the core (listener, debug log): strict mode throws it, and a closed SDK says so once. */

@@ -16,26 +16,14 @@ public fun interface PropertyConvertible {
 }
 
 /**
- * Converts an app's property map to the SDK's values, on the caller's
- * thread (so later changes to the app's objects do not reach the hit), by
- * the table that Swift follows too: docs/PROPERTIES.md. Never throws (an
- * app's [PropertyConvertible] aside): a null value is left out; a value of
- * a type the SDK cannot send becomes [PropertyValue.Unsupported], which the
- * core drops and reports (`Dropped`, `unsupported_value`); a null key
- * (possible from Java) becomes the empty key, which the core drops and
- * reports (`invalid_name`).
+ * One value of an app's property map, converted on the caller's thread (so
+ * later changes to the app's objects do not reach the hit) by the table
+ * that Swift follows too: docs/PROPERTIES.md. Never throws (an app's
+ * [PropertyConvertible] aside): a value of a type the SDK cannot send
+ * becomes [PropertyValue.Unsupported], which the core drops and reports
+ * (`Dropped`, `unsupported_value`). Null: a [PropertyConvertible] has
+ * nothing to send (a null value is left out by the caller).
  */
-internal fun Map<String, Any?>.toPropertyValues(): Map<String, PropertyValue> {
-    val out = HashMap<String, PropertyValue>(size * 2)
-    for (entry in entries) {
-        val value = propertyValue(entry.value ?: continue) ?: continue
-        val key: String? = entry.key
-        out[key ?: ""] = value
-    }
-    return out
-}
-
-/** One value; null when a [PropertyConvertible] has nothing to send. */
 internal fun propertyValue(value: Any): PropertyValue? = when (value) {
     is String -> PropertyValue.Text(value)
     is Int -> PropertyValue.Integer(value.toLong())
