@@ -217,7 +217,19 @@ fn run_app(generated: &Path, lib: &Path) -> Result<()> {
     let t = Instant::now();
     let app = root().join("tests/swift/app");
     let stage = |dir: &Path| -> Result<()> {
+        // SwiftPM does not look again at the files of a path dependency
+        // whose manifest is unchanged: a wrapper file added or removed
+        // would be missing from (or linger in) the app's build. Such a
+        // change starts the app's build afresh.
+        let sources = dir.join("Mesure/Sources/Mesure");
+        let before = file_names(&sources);
         write_linux_package(&dir.join("Mesure"), generated, lib)?;
+        if file_names(&sources) != before {
+            let build = dir.join("app/.build");
+            if build.exists() {
+                fs::remove_dir_all(&build).map_err(|e| format!("{}: {e}", build.display()))?;
+            }
+        }
         sync_file(&app.join("Package.swift"), &dir.join("app/Package.swift"))?;
         sync_dir(&dir.join("app/Sources/MesureApp"), vec![("main.swift".to_owned(), read(&app.join("main.swift"))?)])
     };
@@ -398,6 +410,14 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Makes `dir` hold exactly `files`: a test deleted from the tree must not
 /// linger in the staged package and keep passing there.
+/// The names of the files in `dir`, sorted (none if it cannot be read).
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        fs::read_dir(dir).map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+    names.sort();
+    names
+}
+
 fn sync_dir(dir: &Path, files: Vec<(String, Vec<u8>)>) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {
