@@ -6,6 +6,7 @@
 
 import Foundation
 @testable import Mesure
+import MesureBindings
 import XCTest
 
 final class TrackingInputTests: XCTestCase {
@@ -266,5 +267,54 @@ final class TrackingInputTests: XCTestCase {
             }
         }
         XCTAssertEqual(wrong, [], "cases converted otherwise than the table says")
+    }
+
+    /// The bytes mesure-core's `encoded.rs` documents (its test `the_byte_layout_is_the_documented_one`).
+    func testTheCallBufferHasTheCoresLayout() {
+        var call = EncodedCall(kind: EncodedCall.screen, name: "Home")
+        call.property("n", .integer(value: -2))
+        call.property("b", .flag(value: true))
+        let expected: [UInt8] = [
+            1, 1, 4, 0, 0, 0, 0x48, 0x6f, 0x6d, 0x65, 2, 0, 0, 0,
+            1, 0, 0, 0, 0x6e, 1, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            1, 0, 0, 0, 0x62, 3, 1,
+        ]
+        XCTAssertEqual([UInt8](call.finish()), expected)
+        let text = [UInt8](EncodedCall(kind: EncodedCall.track, name: "a\u{1F3B5}é").finish())
+        XCTAssertEqual(Array(text[2..<13]), [7, 0, 0, 0, 0x61, 0xF0, 0x9F, 0x8E, 0xB5, 0xC3, 0xA9])
+    }
+
+    /// Every value of the table, through the wrapper (one buffer, one FFI
+    /// call) and through the generated dictionary call, leaves as the same JSON.
+    func testTheOneBufferCallSendsWhatTheMapCallSends() async throws {
+        let inputs = tableInputs().compactMapValues { $0 }
+        let sdk = try start()
+        sdk.setConsent(true)
+        sdk.trackScreen("table", inputs)
+        sdk.trackClick(.download, "table", inputs)
+        let uploaded = try await sdk.flush().uploaded
+        XCTAssertEqual(uploaded, 2)
+        sdk.close()
+
+        let other = try TempDir()
+        let direct = CapturingClient()
+        let core = try MesureCore(config: MesureConfig(collectEndpoint: "https://collect.example.test", siteId: 42, storageDir: other.url.path,
+                                                       flushIntervalMs: 3_600_000), httpClient: direct)
+        try core.setConsent(granted: true)
+        _ = core.trackScreen(name: "table", properties: Properties.map(inputs))
+        _ = core.trackClick(kind: .download, name: "table", properties: Properties.map(inputs))
+        XCTAssertEqual(try core.flush().uploaded, 2)
+        try core.shutdown()
+
+        let events = { (c: CapturingClient) in try c.requests.flatMap { try JSON.parse($0.body)["events"].array ?? [] }.map { $0["data"] } }
+        let wrapper = try events(client)
+        let generated = try events(direct)
+        XCTAssertEqual(wrapper.count, 2)
+        XCTAssertEqual(generated.count, 2)
+        for (w, g) in zip(wrapper, generated) {
+            let keep = { (o: JSON) in (o.object ?? [:]).filter { inputs[$0.key] != nil || $0.key == "page" || $0.key == "click" } }
+            XCTAssertEqual(keep(w), keep(g))
+            XCTAssertFalse(keep(w).isEmpty)
+        }
     }
 }

@@ -93,6 +93,8 @@ public final class MesureSDK: @unchecked Sendable {
     }
 
     let core: MesureCore
+    /// The core's key for `trackEncoded`, the one-call tracking path.
+    private let callKey: UInt64
     private let options: Options
     private let log: DebugLog
     private let store: StateStore
@@ -177,6 +179,7 @@ public final class MesureSDK: @unchecked Sendable {
 
     private init(core: MesureCore, options: Options, log: DebugLog, store: StateStore) {
         self.core = core
+        self.callKey = core.callKey()
         self.options = options
         self.log = log
         self.store = store
@@ -212,32 +215,46 @@ public final class MesureSDK: @unchecked Sendable {
     /// Properties: see `PropertyConvertible` (nil values are left out, values
     /// of other types dropped and reported).
     public func track(_ name: String, _ properties: [String: Any?] = [:]) {
-        tracked("track") { try direct.track(name, properties) }
+        send("track", EncodedCall.track, name, properties)
     }
 
     /// A screen view: `page.display` with `page = name`. An empty or blank name is refused.
     public func trackScreen(_ name: String, _ properties: [String: Any?] = [:]) {
-        tracked("trackScreen") { try direct.trackScreen(name, properties) }
+        send("trackScreen", EncodedCall.screen, name, properties)
     }
 
     /// A click: `click.action|navigation|download|exit` with `click = name`.
     /// An empty or blank name is refused.
     public func trackClick(_ kind: ClickKind, _ name: String, _ properties: [String: Any?] = [:]) {
-        tracked("trackClick") { try direct.trackClick(kind, name, properties) }
+        send("trackClick", EncodedCall.click(kind), name, properties)
+    }
+
+    /// Converts the properties (the table of `PropertyConvertible`), writes
+    /// them with the call into one buffer and hands it to the core in one
+    /// FFI call. A refusal was already reported by the core (diagnostic and
+    /// log line); its details are taken from the core only for strict mode
+    /// and for a call after close.
+    private func send(_ operation: String, _ kind: UInt8, _ name: String, _ properties: [String: Any?]) {
+        let map = Properties.map(properties)
+        if options.strict, let (key, typeName) = Properties.firstUnsupported(map) {
+            return failStrictly(operation, MesureError.TrackRefused(
+                reason: "unsupported_value",
+                explanation: "property \"\(key)\": a value of type \(typeName) cannot be sent: "
+                    + "use text, a number, a boolean, a date or a list of one of those"))
+        }
+        var call = EncodedCall(kind: kind, name: name)
+        for (key, value) in map { call.property(key, value) }
+        let answer = trackEncoded(instance: callKey, call: call.finish())
+        if answer >= 0 { return }
+        let refusal = answer == EncodedCall.gone ? .refused(reason: "shut_down", message: "the SDK is shut down") : core.takeRefusal(ticket: -answer)
+        guard case let .refused(reason, message)? = refusal else { return }
+        let error = reason == "shut_down" ? MesureError.ShutDown : MesureError.TrackRefused(reason: reason, explanation: message)
+        if options.strict { return failStrictly(operation, error) }
+        if error == .ShutDown { ignoredAfterClose(operation) }
     }
 
     /// The calls as the core answers them, without waiting for the start.
     private var direct: Strict { Strict(sdk: self, waits: false) }
-
-    /// A refusal was already reported by the core (diagnostic and log line), but a call after close.
-    private func tracked(_ operation: String, _ call: () throws -> TrackOutcome) {
-        do {
-            _ = try call()
-        } catch {
-            if options.strict { return failStrictly(operation, error) }
-            if error as? MesureError == .ShutDown { ignoredAfterClose(operation) }
-        }
-    }
 
     // MARK: Mode setters
 
