@@ -15,6 +15,7 @@ mod db;
 pub(crate) mod lock;
 
 pub mod schema;
+pub(crate) mod sqlite_version;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,6 +32,21 @@ pub const DB_FILE_NAME: &str = "mesure.sqlite3";
 
 /// How long a connection waits for the other one (writer or uploader).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A connection to the database of `dir`, once the linked SQLite is one the
+/// SDK runs on (see `sqlite_version`). Every connection is opened here.
+fn connect(dir: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
+    sqlite_version::check(rusqlite::version_number())?;
+    Ok(Connection::open_with_flags(db_path(dir), flags)?)
+}
+
+/// The busy timeout, through the pragma: rusqlite's `Connection::busy_timeout`
+/// also calls `sqlite3_set_clientdata`, new in SQLite 3.44 (iOS 18 still
+/// ships 3.43): with the system's SQLite the library would not load there.
+fn set_busy_timeout(conn: &Connection) -> Result<(), StoreError> {
+    conn.pragma_update(None, "busy_timeout", BUSY_TIMEOUT.as_millis() as i64)?;
+    Ok(())
+}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -126,8 +142,8 @@ pub(crate) fn has_store(dir: &Path) -> bool {
 /// later) or its choice file; `None` when neither records one.
 pub(crate) fn site_of(dir: &Path) -> Result<Option<String>, StoreError> {
     if dir.join(DB_FILE_NAME).exists() {
-        let conn = Connection::open_with_flags(db_path(dir), OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let conn = connect(dir, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        set_busy_timeout(&conn)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version >= 3 {
             if let Some(site) = site(&conn)? {
@@ -160,7 +176,7 @@ fn prepare_private_files(dir: &Path) -> Result<(), StoreError> {
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    set_busy_timeout(conn)?;
     // Deleted rows and freed pages are overwritten with zeros.
     conn.pragma_update(None, "secure_delete", "ON")?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -177,10 +193,7 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 pub fn open(dir: &Path) -> Result<Connection, StoreError> {
     create_private_dir(dir)?;
     prepare_private_files(dir)?;
-    let mut conn = Connection::open_with_flags(
-        db_path(dir),
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let mut conn = connect(dir, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     configure(&conn)?;
     schema::migrate(&mut conn)?;
     // Touch every table once so a damaged schema shows now, not mid-session.
@@ -230,7 +243,7 @@ pub(crate) fn remove_if_present(path: &Path) -> Result<bool, StoreError> {
 /// A second connection for the uploader: no migration, it only reads and
 /// deletes acknowledged rows.
 pub fn open_reader(dir: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(db_path(dir), OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    let conn = connect(dir, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     configure(&conn)?;
     // This connection only deletes acknowledged hits. Those deletes need not
     // survive a power cut (they are still atomic and survive a crash): at
