@@ -34,7 +34,10 @@ let apple: [Platform] = [.iOS, .macCatalyst, .macOS]
 
 let package = Package(
     name: "Mesure",
-    platforms: [.iOS(.v15), .macCatalyst(.v15), .macOS(.v12)],
+    // The library calls the system's SQLite, 3.38 or newer: iOS 16 ships
+    // 3.39, iOS 15 3.36-3.37 (ARCHITECTURE.md, "SQLite"). Keep in step with
+    // the deployment targets of xtask/src/xcframework.rs.
+    platforms: [.iOS(.v16), .macCatalyst(.v16), .macOS(.v13)],
     products: [
         .library(name: "Mesure", targets: ["Mesure"]),
     ],
@@ -48,10 +51,11 @@ let package = Package(
             path: "ios/Sources/MesureBindings",
             exclude: [".gitkeep"],
             linkerSettings: [
-                // The static library does not say what it links. chrono's
-                // time-zone lookup (iana-time-zone) calls CoreFoundation;
-                // without it the app fails to link (_CFTimeZoneCopySystem).
-                .linkedFramework("CoreFoundation", .when(platforms: apple)),
+                // The static library does not say what it links: the
+                // system's SQLite (the default `platform-sqlite` on Apple
+                // targets). Nothing else: without chrono's time-zone lookup
+                // it no longer calls CoreFoundation.
+                .linkedLibrary("sqlite3", .when(platforms: apple)),
             ]
         ),
         .target(

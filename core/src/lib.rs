@@ -16,10 +16,18 @@
 
 #![warn(missing_docs)]
 
-#[cfg(not(any(feature = "bundled-sqlite", feature = "system-sqlite")))]
-compile_error!("mesure-core: choose the SQLite, feature `bundled-sqlite` (compiled in: Android, desktop) or `system-sqlite` (the platform's libsqlite3: iOS, macOS)");
-#[cfg(all(feature = "bundled-sqlite", feature = "system-sqlite"))]
+#[cfg(not(any(feature = "platform-sqlite", feature = "bundled-sqlite", feature = "system-sqlite")))]
+compile_error!(
+    "mesure-core: choose the SQLite: feature `platform-sqlite` (the default: the system's on Apple targets, compiled in elsewhere), \
+     `bundled-sqlite` (compiled in everywhere) or `system-sqlite` (the system's libsqlite3 everywhere)"
+);
+#[cfg(all(feature = "system-sqlite", feature = "bundled-sqlite"))]
 compile_error!("mesure-core: features `bundled-sqlite` and `system-sqlite` exclude each other");
+#[cfg(all(feature = "system-sqlite", feature = "platform-sqlite", not(target_vendor = "apple")))]
+compile_error!(
+    "mesure-core: `system-sqlite` excludes `platform-sqlite`, a default feature that compiles SQLite in off Apple targets: \
+     build with `--no-default-features --features system-sqlite`"
+);
 
 mod builder;
 mod calls;

@@ -10,8 +10,9 @@
 //!
 //! Slices: iOS device; iOS simulator, Mac Catalyst and macOS (for `swift
 //! test` and Mac apps), each arm64 and x86_64 lipo'd together. The
-//! mobile build of the library (`--no-default-features`): no Rust HTTP
-//! client, uploads go through URLSession. The C header and its module map
+//! mobile build of the library (`--no-default-features --features
+//! platform-sqlite`): no Rust HTTP client, uploads go through URLSession;
+//! the system's SQLite, which the app links (Package.swift). The C header and its module map
 //! sit in `Headers/mesure_ffiFFI/`, not at the top of `Headers/`: Xcode
 //! copies every static xcframework's headers into one `include/` directory,
 //! where two `module.modulemap` of two Rust libraries collide.
@@ -26,10 +27,11 @@ use crate::util::{have, output, root, run, target_dir, Result};
 pub const FFI_MODULE: &str = "mesure_ffiFFI";
 /// The static library of every Apple target.
 pub const LIB: &str = "libmesure_ffi.a";
-/// Keep in step with `platforms:` in Package.swift; the bundled SQLite's C
-/// code is compiled for the same minimum through these.
-pub const IOS_DEPLOYMENT_TARGET: &str = "15.0";
-const MACOS_DEPLOYMENT_TARGET: &str = "12.0";
+/// Keep in step with `platforms:` in Package.swift. The library calls the
+/// system's SQLite: iOS 16 is the first to ship the 3.38 it needs
+/// (`ios_slice.rs` checks it), macOS 13 its contemporary.
+pub const IOS_DEPLOYMENT_TARGET: &str = "16.0";
+const MACOS_DEPLOYMENT_TARGET: &str = "13.0";
 
 /// One library of the xcframework: a platform, and the Rust targets lipo'd into it.
 pub struct Slice {
@@ -128,7 +130,7 @@ pub fn plan(l: &Layout) -> Vec<Step> {
                 "mesure-ffi",
                 "--no-default-features",
                 "--features",
-                "bundled-sqlite",
+                "platform-sqlite",
                 "--target",
                 *t,
             ]
@@ -495,6 +497,7 @@ mod tests {
     fn the_root_manifest_has_the_release_markers() {
         let text = std::fs::read_to_string(root().join("Package.swift")).unwrap_or_default();
         assert!(fill_manifest(&text, "https://example.com/MesureFFI.xcframework.zip", &"0".repeat(64)).is_ok());
-        assert!(text.contains("linkedFramework(\"CoreFoundation\""), "chrono's time-zone lookup needs CoreFoundation");
+        assert!(text.contains("linkedLibrary(\"sqlite3\""), "the library calls the system's SQLite: the package links it");
+        assert!(text.contains(&format!(".iOS(.v{})", IOS_DEPLOYMENT_TARGET.trim_end_matches(".0"))), "platforms: in step with IOS_DEPLOYMENT_TARGET");
     }
 }
