@@ -316,10 +316,12 @@ fn library_sizes(dir: &Path) -> Result<String> {
         .arg(target_dir().join("mobile")))?;
     let full = stripped_size(&target_dir().join("release").join(bindings::lib_file_name()), &dir.join("full.so"), "strip")?;
     let mobile = stripped_size(&target_dir().join("mobile/release").join(bindings::lib_file_name()), &dir.join("mobile.so"), "strip")?;
+    let system = system_sqlite_size(dir).map_or_else(|e| format!("not measured: {e}"), |(s, z)| format!("{} ({} deflated)", mb(s), mb(z)));
     let (rows, breakdown) = mobile_sizes(dir)?;
     Ok(format!(
         "### Library size\n\nStripped release cdylib (`lto`, `opt-level = \"s\"`, one codegen unit; SQLite without the features the store does not use, `LIBSQLITE3_FLAGS` in `.cargo/config.toml`), x86_64 Linux:\n\n\
-         | build | size |\n|---|---|\n| with the Rust HTTP client (ureq + rustls) | {} |\n| mobile: without it (platform HTTP client) | {} |\n\n\
+         | build | size |\n|---|---|\n| with the Rust HTTP client (ureq + rustls) | {} |\n| mobile: without it (platform HTTP client) | {} |\n\
+         | mobile, the system's SQLite (`system-sqlite`: the stand-in for iOS, where `platform-sqlite` links the system's) | {system} |\n\n\
          Ratio: the mobile build is {:.2}× the desktop one.\n\n\
          Per ABI, the native code the AAR carries: the mobile library and JNA's `libjnidispatch.so`, beside Glean's own Rust library \
          built the same way (glean-core {GLEAN_CORE} in a cdylib re-exporting it, as Glean's `glean-core/bundle-android` does: \
@@ -340,6 +342,19 @@ fn library_sizes(dir: &Path) -> Result<String> {
         mb(mobile),
         mobile as f64 / full as f64,
     ))
+}
+
+/// The mobile library linked to the system's SQLite, as the iOS one is
+/// (`platform-sqlite` on Apple targets), built here with `system-sqlite`
+/// against Debian's libsqlite3 (libsqlite3-dev, installed if missing), in
+/// its own target directory: stripped and deflated sizes.
+fn system_sqlite_size(dir: &Path) -> Result<(u64, u64)> {
+    apt_install(&["libsqlite3-dev"])?;
+    let target = target_dir().join("mobile-system-sqlite");
+    run(cargo()
+        .args(["build", "--release", "-p", "mesure-ffi", "--no-default-features", "--features", "system-sqlite", "--target-dir"])
+        .arg(&target))?;
+    sizes(&target.join("release").join(bindings::lib_file_name()), dir, "mobile-system-sqlite.so", "strip")
 }
 
 /// `cargo xtask bench-size`: the "Library size" section alone, printed.
