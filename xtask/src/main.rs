@@ -9,8 +9,9 @@
 //! - `bindings kotlin|swift`: generate the bindings into target/bindings/.
 //! - `check-docs`: the documentation checks of `docs.rs` alone.
 //! - `ios-slice`: the iOS device library (system SQLite) built on Linux, its
-//!   UniFFI exports compared with the Linux library's (`ios_slice.rs`; also
-//!   a step of `test-rust`).
+//!   UniFFI exports compared with the Linux library's, its SQLite imports
+//!   held to the core's minimum SQLite (`ios_slice.rs`; also a step of
+//!   `test-rust`).
 //! - `release`: the release's artifacts this machine can build, checksummed,
 //!   the JVM jar's classpath and how to run an app against it, and the
 //!   commands for the AAR and the XCFramework (`release.rs`).
