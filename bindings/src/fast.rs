@@ -9,6 +9,13 @@
 //! `mesure_core::encode_call` writes it) and returning an integer (nothing
 //! to free): two crossings, the buffer's allocation and the call.
 //!
+//! On the JVM even those two are most of the cost: JNA builds the buffer's
+//! structure by reflection to return it from the allocation and again to
+//! pass it. [`mesure_track_encoded`] is the same call for JNA's direct
+//! mapping, outside UniFFI: a key, a byte array JNA copies for the call,
+//! its length, an integer back. One crossing, no structure. Swift calls
+//! C directly and uses [`track_encoded`].
+//!
 //! It finds its `MesureCore` by key in a registry of weak references, so a
 //! key outlives nothing: a key whose object is gone (closed, collected)
 //! answers `shut_down`. A refusal's reason and message are kept, by
@@ -30,6 +37,10 @@ pub const QUEUED: i64 = 0;
 pub const NOT_SENT: i64 = 1;
 /// [`track_encoded`]: waiting in order for the start (reported to the listener).
 pub const WAITING: i64 = 2;
+
+/// [`mesure_track_encoded`]: the core panicked on this call (a bug; the
+/// call is lost, the app is not).
+pub const PANICKED: i64 = i64::MIN + 1;
 
 /// How many refusals an SDK keeps for its wrapper to take.
 const KEPT_REFUSALS: usize = 64;
@@ -89,11 +100,37 @@ impl Refusals {
 /// as `shut_down`, with no ticket to take (`i64::MIN`).
 #[uniffi::export]
 pub fn track_encoded(instance: u64, call: Vec<u8>) -> i64 {
+    track_bytes(instance, &call)
+}
+
+/// [`track_encoded`] for JNA's direct mapping (the Kotlin wrapper's
+/// `FastTrack`): `call` is `len` bytes. A null pointer or a length below 1
+/// is the empty buffer, refused like any buffer that does not decode. A
+/// panic is caught here ([`PANICKED`]): UniFFI's scaffolding, which catches
+/// them for its own functions, is not on this path.
+///
+/// # Safety
+///
+/// `call` must point to `len` bytes readable for the whole call (JNA's
+/// copy of a Java byte array is), or be null.
+#[no_mangle]
+pub unsafe extern "C" fn mesure_track_encoded(instance: u64, call: *const u8, len: i32) -> i64 {
+    let bytes: &[u8] = match usize::try_from(len) {
+        Ok(len) if len > 0 && !call.is_null() => {
+            // SAFETY: the caller's contract: `len` readable bytes at `call`.
+            unsafe { std::slice::from_raw_parts(call, len) }
+        }
+        _ => &[],
+    };
+    std::panic::catch_unwind(|| track_bytes(instance, bytes)).unwrap_or(PANICKED)
+}
+
+fn track_bytes(instance: u64, call: &[u8]) -> i64 {
     let found = registry().read().unwrap_or_else(PoisonError::into_inner).get(&instance).and_then(Weak::upgrade);
     let Some(core) = found else {
         return i64::MIN;
     };
-    match core.sdk.track_encoded(&call) {
+    match core.sdk.track_encoded(call) {
         Ok(core::TrackOutcome::Queued { .. }) => QUEUED,
         Ok(core::TrackOutcome::Waiting) => WAITING,
         Ok(_) => NOT_SENT,

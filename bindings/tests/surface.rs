@@ -156,6 +156,16 @@ fn the_one_buffer_call_answers_as_the_map_call_and_keeps_each_refusal_once() {
     }
     assert_eq!(sdk.take_refusal(-first), None);
 
+    // The same call as JNA's direct mapping makes it: a pointer and a length.
+    let bytes = encode_call(EncodedKind::Screen, "news", &props);
+    assert_eq!(unsafe { mesure_track_encoded(key, bytes.as_ptr(), bytes.len() as i32) }, QUEUED);
+    let short = unsafe { mesure_track_encoded(key, bytes.as_ptr(), bytes.len() as i32 - 1) };
+    assert_eq!(refusal(short).1, "the call's buffer does not decode: the buffer ends inside a field");
+    for (ptr, len) in [(std::ptr::null(), 10), (bytes.as_ptr(), 0), (bytes.as_ptr(), -1)] {
+        assert_eq!(refusal(unsafe { mesure_track_encoded(key, ptr, len) }).0, "invalid_call_encoding");
+    }
+    assert_eq!(sdk.stats().accepted, 3);
+
     sdk.shutdown().unwrap();
     assert_eq!(refusal(track_encoded(key, encode_call(EncodedKind::Screen, "home", &[]))).0, "shut_down");
     // A key whose object is gone, or was never given, reaches nothing.

@@ -223,7 +223,7 @@ fn kotlin_figures(dir: &Path) -> Result<String> {
     let row = |label: &str, key: &str| format!("| {label} | {:.2} µs | {:.2} µs | {:.2} µs |\n", v(key, "p50"), v(key, "p99"), v(key, "p999"));
     Ok(format!(
         "### Tracking through Kotlin (desktop JVM, JNA)\n\n\
-         100 bursts of 1000 calls after warm-up, waiting between bursts for the SDK to drain; baselines in the same JVM: calls across the same FFI that do nothing, one returning a string (`sdkVersion()`: a UniFFI buffer crosses back), one a boolean (`hasBuiltinHttpClient()`). `Mesure.trackScreen` is the wrapper's (convert the properties, then the core's `trackScreen` on the caller's thread: no wrapper queue since issue 17), its empty call measured interleaved with it; `MesureCore.trackScreen` is the core's work on the caller's thread.\n\n\
+         100 bursts of 1000 calls after warm-up, waiting between bursts for the SDK to drain; baselines in the same JVM: calls across the same FFI that do nothing, one returning a string (`sdkVersion()`: a UniFFI buffer crosses back), one a boolean (`hasBuiltinHttpClient()`). `Mesure.trackScreen` is the wrapper's (convert the properties, write them with the call into one buffer, one JNA call by direct mapping into the core, `mesure_track_encoded`, which does its work on the caller's thread: issue 20), its empty call measured interleaved with it; `MesureCore.trackScreen` is the generated bindings' call (the handle cloned, the name and a map of sealed values lowered, the outcome lifted and freed: five JNA crossings).\n\n\
          | | p50 | p99 | p99.9 |\n|---|---|---|---|\n\
          {}{}{}{}{}\n\
          Wrapper: p50 {:.2}× the empty boolean call (target: 2× at most), p99.9 {:.3} ms (target: 1 ms at most). \

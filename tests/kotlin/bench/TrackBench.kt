@@ -18,13 +18,15 @@ import java.nio.file.Files
  * - `track`: `MesureCore.trackScreen` through the generated bindings (the
  *   core's work on the caller's thread).
  * - `wrapper_track`: `Mesure.trackScreen` through the wrapper (convert the
- *   properties, enqueue, return); its `empty_call` is measured interleaved
+ *   properties, write them with the call into one buffer, one JNA call
+ *   into the core by direct mapping, `mesure_track_encoded`; the core's
+ *   work on the caller's thread); its `empty_call` is measured interleaved
  *   with it. Target: p50 at most 2x the empty call, p99.9 at most 1 ms.
  * - `start`: `Mesure.start` on a store holding 100 000 queued hits, the
  *   caller's time (and, for information, the time until the core is ready).
  *
  * Same protocol as the Rust benchmark: 100 bursts of 1000 calls, waiting
- * between bursts for the SDK to drain (the wrapper's worker, then storage).
+ * between bursts for the SDK to drain (storage).
  * Prints JSON on its last line.
  */
 private const val PAYLOAD = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis."

@@ -1,14 +1,16 @@
 package eu.mesure
 
+import com.sun.jna.Native
 import eu.mesure.ffi.ClickKind
 import eu.mesure.ffi.PropertyValue
 
 /**
  * A tracking call written into one buffer, in the format of mesure-core's
- * `encoded.rs` (version 1, integers little-endian), for the core's
- * `trackEncoded`: one buffer and one call cross JNA, where the generated
- * `trackScreen` lowers the name and a map of sealed values one by one
- * (five crossings in all: BENCHMARKS.md, "Tracking through Kotlin").
+ * `encoded.rs` (version 1, integers little-endian), and handed to the core
+ * in one JNA call ([send]), where the generated `trackScreen` lowers the
+ * name and a map of sealed values one by one (five crossings in all, each
+ * with JNA structures built by reflection: BENCHMARKS.md, "Tracking
+ * through Kotlin").
  * The core decodes it and tracks it as `track`, `trackScreen` or
  * `trackClick`: no rule is applied here.
  */
@@ -47,11 +49,25 @@ internal class EncodedCall(kind: Int, name: String) {
 
     /** The buffer, its property count written in. */
     fun finish(): ByteArray {
+        writeCount()
+        return bytes.copyOf(size)
+    }
+
+    /**
+     * Hands the call to the core whose `callKey()` is [key]: [QUEUED],
+     * [NOT_SENT], [WAITING], [GONE], [PANICKED], or a refusal's negative
+     * ticket (`MesureCore.takeRefusal(-answer)`).
+     */
+    fun send(key: Long): Long {
+        writeCount()
+        return FastTrack.mesure_track_encoded(key, bytes, size)
+    }
+
+    private fun writeCount() {
         val end = size
         size = countAt
         int(count)
         size = end
-        return bytes.copyOf(size)
     }
 
     private inline fun tagged(tag: Int, body: () -> Unit) {
@@ -144,5 +160,24 @@ internal class EncodedCall(kind: Int, name: String) {
 
         /** The answer for a key whose core is gone: refused as shut down, with no ticket. */
         const val GONE: Long = Long.MIN_VALUE
+
+        /** The core panicked on the call (a bug): the call is lost. */
+        const val PANICKED: Long = Long.MIN_VALUE + 1
     }
+}
+
+/**
+ * The core's `mesure_track_encoded` (bindings/src/fast.rs), bound by JNA's
+ * direct mapping outside the generated bindings: a key, the buffer (JNA
+ * copies the array for the call) and its length in, an integer out; no
+ * structure to build, no status to read. The library is the one the
+ * generated bindings load (the same name, the same override property).
+ */
+internal object FastTrack {
+    init {
+        Native.register(FastTrack::class.java, System.getProperty("uniffi.component.mesure_ffi.libraryOverride") ?: "mesure_ffi")
+    }
+
+    @Suppress("FunctionName")
+    external fun mesure_track_encoded(instance: Long, call: ByteArray, len: Int): Long
 }

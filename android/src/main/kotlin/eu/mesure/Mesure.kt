@@ -17,7 +17,6 @@ import eu.mesure.ffi.SdkState
 import eu.mesure.ffi.Stats
 import eu.mesure.ffi.TrackOutcome
 import eu.mesure.ffi.VisitorMode
-import eu.mesure.ffi.trackEncoded
 import java.util.concurrent.atomic.AtomicBoolean
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -65,7 +64,7 @@ public class Mesure private constructor(config: MesureConfig, private val option
     private val published = MutableStateFlow(MesureState(config.defaultMode ?: VisitorMode.Exempt, false, emptyMap(), 0, RunState.Starting))
     private val warnedIgnored = AtomicBoolean(false)
     private val core = MesureCore(config.copy(strict = config.strict || options.strict), Listener(), options.httpClient, options.clock)
-    private val callKey = core.callKey()
+    private val callKey = core.callKey().toLong()
 
     /**
      * What the core published last ([MesureState]): the visitor mode, its
@@ -320,10 +319,14 @@ public class Mesure private constructor(config: MesureConfig, private val option
             log.warn("$operation ignored: its properties could not be read ($e)")
             return
         }
-        val answer = trackEncoded(callKey, call.finish())
+        val answer = call.send(callKey)
         if (answer >= 0) return
-        val refusal = if (answer == EncodedCall.GONE) TrackOutcome.Refused("shut_down", "the SDK is shut down") else core.takeRefusal(-answer)
-        outcome(operation, refusal ?: return)
+        val refusal = when (answer) {
+            EncodedCall.GONE -> TrackOutcome.Refused("shut_down", "the SDK is shut down")
+            EncodedCall.PANICKED -> return log.warn("$operation lost: the core failed on it")
+            else -> core.takeRefusal(-answer) ?: return
+        }
+        outcome(operation, refusal)
     }
 
     /** A refusal was reported by the core (listener, debug log): strict mode throws it, and a closed SDK says so once. */
