@@ -297,6 +297,26 @@ fn rows(n: usize) -> Res<Vec<(String, String)>> {
 /// pragmas (WAL, synchronous=FULL), in transactions as large as the writer's.
 fn insert_rows(dir: &Path, rows: &[(String, String)]) -> Res<Duration> {
     store::create_store(dir).map_err(err)?;
+    insert_rows_of(dir, rows, "5b0d6a0e-7f3c-4a57-9d55-2b8f0b2f4c11", "")
+}
+
+/// A store as an opted-in visitor's app leaves it, `rows` queued: the
+/// choice and the visitor id written by the SDK itself, the rows inserted
+/// with that id and site. (At start the SDK purges hits queued under a
+/// consent not in force, or with an id that is not on the device: rows
+/// inserted into a bare store would be gone before anything is measured.)
+fn prefilled(dir: &Path, rows: &[(String, String)]) -> Res<()> {
+    let sdk = sdk(dir, NOWHERE)?;
+    sdk.track(event(0)).map_err(err)?;
+    sdk.shutdown().map_err(err)?;
+    let db = rusqlite::Connection::open(store::db_path(dir)).map_err(err)?;
+    let (visitor, site): (String, String) = db.query_row("SELECT visitor_id, site FROM identity", [], |r| Ok((r.get(0)?, r.get(1)?))).map_err(err)?;
+    db.execute("DELETE FROM hits", []).map_err(err)?;
+    drop(db);
+    insert_rows_of(dir, rows, &visitor, &site).map(drop)
+}
+
+fn insert_rows_of(dir: &Path, rows: &[(String, String)], visitor: &str, site: &str) -> Res<Duration> {
     let mut db = rusqlite::Connection::open(store::db_path(dir)).map_err(err)?;
     // The writer's pragmas (core/src/store/mod.rs).
     db.pragma_update(None, "secure_delete", "ON").map_err(err)?;
@@ -308,10 +328,10 @@ fn insert_rows(dir: &Path, rows: &[(String, String)]) -> Res<Duration> {
         let tx = db.transaction().map_err(err)?;
         {
             let mut st = tx
-                .prepare_cached("INSERT INTO hits (event_id, visitor_id, mode, tracked_at_ms, body) VALUES (?1, ?2, 'optin', ?3, ?4)")
+                .prepare_cached("INSERT INTO hits (event_id, visitor_id, mode, tracked_at_ms, body, site) VALUES (?1, ?2, 'optin', ?3, ?4, ?5)")
                 .map_err(err)?;
             for (id, body) in chunk {
-                st.execute(params![id, "5b0d6a0e-7f3c-4a57-9d55-2b8f0b2f4c11", now, body]).map_err(err)?;
+                st.execute(params![id, visitor, now, body, site]).map_err(err)?;
             }
         }
         tx.commit().map_err(err)?;
@@ -423,7 +443,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn startup(queued: usize) -> Res<(Duration, Duration)> {
     let dir = tempfile::tempdir().map_err(err)?;
     if queued > 0 {
-        insert_rows(dir.path(), &rows(queued)?)?;
+        prefilled(dir.path(), &rows(queued)?)?;
     } else {
         store::create_store(dir.path()).map_err(err)?;
     }
@@ -441,6 +461,12 @@ fn startup(queued: usize) -> Res<(Duration, Duration)> {
         let _: String = db.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(err)?;
         let _: i64 = db.query_row("SELECT count(*) FROM visitor", [], |r| r.get(0)).map_err(err)?;
         floor_times.push(t0.elapsed());
+    }
+    // Every start measured ran over the whole queue.
+    let db = rusqlite::Connection::open(store::db_path(dir.path())).map_err(err)?;
+    let left: i64 = db.query_row("SELECT count(*) FROM hits", [], |r| r.get(0)).map_err(err)?;
+    if left != queued as i64 {
+        return Err(format!("start-up: {left} of the {queued} queued hits were left after the starts"));
     }
     Ok((median(sdk_times), median(floor_times)))
 }
@@ -476,7 +502,7 @@ pub fn rss_child(args: &[String]) -> Res<()> {
 fn rss(queued: usize) -> Res<(u64, u64)> {
     let dir = tempfile::tempdir().map_err(err)?;
     if queued > 0 {
-        insert_rows(dir.path(), &rows(queued)?)?;
+        prefilled(dir.path(), &rows(queued)?)?;
     }
     let exe = std::env::current_exe().map_err(err)?;
     let out = Command::new(exe).arg("rss").arg(queued.to_string()).arg(dir.path()).output().map_err(err)?;
