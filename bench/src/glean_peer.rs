@@ -84,13 +84,20 @@ pub fn ingest(args: &[String]) -> Result<(), String> {
     let n: usize = args.first().and_then(|s| s.parse().ok()).ok_or("glean-ingest <n> <dir>")?;
     let dir = args.get(1).ok_or("glean-ingest <n> <dir>")?;
     let metric = start(dir);
+    let cpu0 = crate::measure::process_cpu();
     let t0 = Instant::now();
     for i in 0..n {
         metric.record(payload(i));
     }
     let _ = metric.test_get_value(None); // returns once every queued record is processed
     let elapsed = t0.elapsed();
-    println!(r#"{{"events_per_s":{:.0},"elapsed_ms":{}}}"#, n as f64 / elapsed.as_secs_f64(), elapsed.as_millis());
+    let cpu = crate::measure::process_cpu().saturating_sub(cpu0);
+    println!(
+        r#"{{"events_per_s":{:.0},"elapsed_ms":{},"cpu_ns_per_event":{:.0}}}"#,
+        n as f64 / elapsed.as_secs_f64(),
+        elapsed.as_millis(),
+        cpu.as_nanos() as f64 / n as f64
+    );
     glean::shutdown();
     Ok(())
 }

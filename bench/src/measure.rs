@@ -211,10 +211,23 @@ fn spin_latency(threads: usize, spin_ns: u64) -> Percentiles {
     )
 }
 
-/// Hits per second from the first `track` to the last row committed.
-fn ingest() -> Res<(f64, f64)> {
+/// The CPU time this process has used, every thread counted (user and
+/// system, `/proc/self/stat`, in the kernel's 10 ms ticks).
+pub fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the command name, which may hold spaces: state is field 3, utime 14, stime 15.
+    let fields: Vec<u64> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().skip(11).take(2).filter_map(|f| f.parse().ok()).collect()).unwrap_or_default();
+    Duration::from_millis(fields.iter().sum::<u64>() * 10)
+}
+
+/// Hits per second from the first `track` to the last row committed, the
+/// average stored hit, and the CPU time per hit of every thread of the
+/// process (the caller's and the SDK's).
+fn ingest() -> Res<(f64, f64, Duration)> {
     let dir = tempfile::tempdir().map_err(err)?;
     let sdk = sdk(dir.path(), NOWHERE)?;
+    let cpu0 = process_cpu();
     let t0 = Instant::now();
     for i in 0..INGEST {
         loop {
@@ -227,10 +240,11 @@ fn ingest() -> Res<(f64, f64)> {
     }
     wait_persisted(&sdk, INGEST as u64);
     let elapsed = t0.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu0) / INGEST as u32;
     sdk.shutdown().map_err(err)?;
     let db = rusqlite::Connection::open(store::db_path(dir.path())).map_err(err)?;
     let avg: f64 = db.query_row("SELECT avg(length(body)) FROM hits", [], |r| r.get(0)).map_err(err)?;
-    Ok((INGEST as f64 / elapsed.as_secs_f64(), avg))
+    Ok((INGEST as f64 / elapsed.as_secs_f64(), avg, cpu))
 }
 
 /// The privacy work's cost alone (for quick comparisons).
@@ -270,8 +284,8 @@ pub fn upload_only() -> Res<()> {
 }
 
 pub fn ingest_only() -> Res<()> {
-    let (rate, avg) = ingest()?;
-    println!("{rate:.0} hits/s, {avg:.0} bytes per hit");
+    let (rate, avg, cpu) = ingest()?;
+    println!("{rate:.0} hits/s, {avg:.0} bytes per hit, {:.2} µs CPU per hit", cpu.as_nanos() as f64 / 1000.0);
     Ok(())
 }
 
@@ -608,22 +622,36 @@ pub fn all() -> Res<()> {
     r.line("");
 
     // 2. ingest
-    let (rate, avg_body) = ingest()?;
+    let (rate, avg_body, cpu) = ingest()?;
     let floor_rows = rows(INGEST)?;
     let floor_dir = tempfile::tempdir().map_err(err)?;
+    let floor_cpu0 = process_cpu();
     let floor = INGEST as f64 / insert_rows(floor_dir.path(), &floor_rows)?.as_secs_f64();
+    let floor_cpu = process_cpu().saturating_sub(floor_cpu0) / INGEST as u32;
     drop(floor_rows);
     let g = glean(&["glean-ingest", &INGEST.to_string()])?;
     let g_rate = g["events_per_s"].as_f64().unwrap_or(0.0);
+    let g_cpu = g["cpu_ns_per_event"].as_f64().unwrap_or(f64::NAN);
+    let cpu_us = |ns: f64| format!("{:.2} µs", ns / 1000.0);
     r.line("### Sustained ingest to disk");
     r.line("");
     r.line(format!("{INGEST} hits tracked flat out, timed until the last one is committed (average stored hit {avg_body:.0} bytes)."));
     r.line("");
-    r.line("| | hits/s | durability |");
-    r.line("|---|---|---|");
-    r.line(format!("| Mesure: `track` → committed row | {rate:.0} | WAL, `synchronous=FULL`: each commit is fsynced |"));
-    r.line(format!("| floor: rusqlite inserts of the same rows, {FLOOR_TX} per transaction | {floor:.0} | same |"));
-    r.line(format!("| peer: Glean events written (record → `shutdown` done) | {g_rate:.0} | appends to files, no fsync |"));
+    r.line("| | hits/s | CPU per hit, every thread | durability |");
+    r.line("|---|---|---|---|");
+    r.line(format!(
+        "| Mesure: `track` → committed row | {rate:.0} | {} | WAL, `synchronous=FULL`: each commit is fsynced |",
+        cpu_us(cpu.as_nanos() as f64)
+    ));
+    r.line(format!(
+        "| floor: rusqlite inserts of the same rows, {FLOOR_TX} per transaction | {floor:.0} | {} | same |",
+        cpu_us(floor_cpu.as_nanos() as f64)
+    ));
+    r.line(format!("| peer: Glean events written (record → `shutdown` done) | {g_rate:.0} | {} | appends to files, no fsync |", cpu_us(g_cpu)));
+    r.line("");
+    r.line(
+        "CPU per hit: the process's user and system time (`/proc/self/stat`, 10 ms ticks) over the run, divided by the hits: the caller's thread and every thread of the SDK (Glean: its dispatcher), for the phone's battery.",
+    );
     r.line("");
     r.line(format!(
         "Ratio to the floor: {} (target ≥ 0.5×: {}). Ratio to Glean: {} (beat it: {}).",
