@@ -280,7 +280,8 @@ final class TrackingInputTests: XCTestCase {
             1, 0, 0, 0, 0x62, 3, 1,
         ]
         XCTAssertEqual([UInt8](call.finish()), expected)
-        let text = [UInt8](EncodedCall(kind: EncodedCall.track, name: "a\u{1F3B5}é").finish())
+        var named = EncodedCall(kind: EncodedCall.track, name: "a\u{1F3B5}é")
+        let text = [UInt8](named.finish())
         XCTAssertEqual(Array(text[2..<13]), [7, 0, 0, 0, 0x61, 0xF0, 0x9F, 0x8E, 0xB5, 0xC3, 0xA9])
     }
 

@@ -61,10 +61,12 @@ struct EncodedCall {
     }
 
     /// The buffer, its property count written in.
-    func finish() -> Data {
-        var out = bytes
-        withUnsafeBytes(of: count.littleEndian) { out.replaceSubrange(countAt..<countAt + 4, with: $0) }
-        return Data(out)
+    mutating func finish() -> Data {
+        let count = count.littleEndian
+        withUnsafeBytes(of: count) { raw in
+            for (i, byte) in raw.enumerated() { bytes[countAt + i] = byte }
+        }
+        return Data(bytes)
     }
 
     private mutating func list<T>(_ tag: UInt8, _ items: [T], _ item: (inout EncodedCall, T) -> Void) {

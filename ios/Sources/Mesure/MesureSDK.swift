@@ -235,15 +235,21 @@ public final class MesureSDK: @unchecked Sendable {
     /// log line); its details are taken from the core only for strict mode
     /// and for a call after close.
     private func send(_ operation: String, _ kind: UInt8, _ name: String, _ properties: [String: Any?]) {
-        let map = Properties.map(properties)
-        if options.strict, let (key, typeName) = Properties.firstUnsupported(map) {
-            return failStrictly(operation, MesureError.TrackRefused(
-                reason: "unsupported_value",
-                explanation: "property \"\(key)\": a value of type \(typeName) cannot be sent: "
-                    + "use text, a number, a boolean, a date or a list of one of those"))
-        }
         var call = EncodedCall(kind: kind, name: name)
-        for (key, value) in map { call.property(key, value) }
+        if options.strict {
+            let map = Properties.map(properties)
+            if let (key, typeName) = Properties.firstUnsupported(map) {
+                return failStrictly(operation, MesureError.TrackRefused(
+                    reason: "unsupported_value",
+                    explanation: "property \"\(key)\": a value of type \(typeName) cannot be sent: "
+                        + "use text, a number, a boolean, a date or a list of one of those"))
+            }
+            for (key, value) in map { call.property(key, value) }
+        } else {
+            for (key, value) in properties {
+                if let value = Properties.value(value) { call.property(key, value) }
+            }
+        }
         let answer = trackEncoded(instance: callKey, call: call.finish())
         if answer >= 0 { return }
         let refusal = answer == EncodedCall.gone ? .refused(reason: "shut_down", message: "the SDK is shut down") : core.takeRefusal(ticket: -answer)

@@ -186,6 +186,11 @@ enum Properties {
         properties.compactMapValues { value in value.flatMap(convert) }
     }
 
+    /// One value of the app's dictionary (nil: left out).
+    static func value(_ value: Any?) -> PropertyValue? {
+        value.flatMap(convert)
+    }
+
     /// The common types first, by concrete cast (a few nanoseconds), then
     /// the protocol (a conformance lookup), then the arrays and sets of
     /// other elements (`[Any]`, `[String?]`, `Set<AnyHashable>`...).
