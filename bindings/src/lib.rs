@@ -55,7 +55,7 @@ pub fn validate_config(config: MesureConfig) -> Result<(), MesureError> {
 #[derive(uniffi::Object)]
 pub struct MesureCore {
     sdk: core::Sdk,
-    /// Its key in the fast path's registry ([`track_encoded`]).
+    // Its key in the fast path's registry (`track_encoded`).
     key: u64,
     refusals: fast::Refusals,
 }

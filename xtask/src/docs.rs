@@ -60,7 +60,10 @@ fn exported_docs(src: &Path) -> Result<Vec<String>> {
 /// Doc lines followed (after attributes) by an exported item: `pub` items
 /// other than `pub(crate)`, fields and enum variants of public types, and
 /// the methods of public traits. Docs of private helpers and of trait
-/// impls are skipped. Blocks inside `#[cfg(test)]` modules are skipped.
+/// impls are skipped, and so are those of what UniFFI does not export: a
+/// constant, a hand-written `extern "C"` function (the Kotlin wrapper's
+/// direct-mapped call), a private field. Blocks inside `#[cfg(test)]`
+/// modules are skipped.
 pub fn docs_of_exported_items(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut pending: Vec<String> = Vec::new();
@@ -82,7 +85,7 @@ pub fn docs_of_exported_items(text: &str) -> Vec<String> {
             in_pub_type = ["pub struct ", "pub enum ", "pub trait "].iter().any(|p| line.starts_with(p));
         }
         let exported = if top_level {
-            line.starts_with("pub ") && !line.starts_with("pub(")
+            line.starts_with("pub ") && !line.starts_with("pub(") && !line.starts_with("pub const ") && !line.contains("extern \"C\"")
         } else if line.starts_with("pub(") {
             false
         } else {
@@ -119,6 +122,13 @@ pub struct Record {
     /// A field.
     pub field: i64,
 }
+
+/// A constant: UniFFI exports none.
+pub const ANSWER: i64 = 0;
+
+/// A hand-written C function, outside UniFFI.
+#[no_mangle]
+pub unsafe extern "C" fn by_hand(len: i32) -> i64 { 0 }
 
 /// An enum.
 pub enum Kind {
