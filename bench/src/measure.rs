@@ -298,11 +298,15 @@ fn rows(n: usize) -> Res<Vec<(String, String)>> {
     }
     sdk.shutdown().map_err(err)?;
     let db = rusqlite::Connection::open(store::db_path(dir.path())).map_err(err)?;
-    let template: String = db.query_row("SELECT body FROM hits LIMIT 1", [], |r| r.get(0)).map_err(err)?;
+    let (template, template_id): (String, String) =
+        db.query_row("SELECT body, event_id FROM hits WHERE body LIKE '%\"seq\":0%' LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).map_err(err)?;
+    // Each row's body carries its own event id, as the SDK writes it (the
+    // egress gate holds back a row whose body names another).
     Ok((0..n)
         .map(|i| {
             let id = format!("00000000-0000-4000-8000-{i:012}");
-            (id.clone(), template.replacen("\"seq\":0", &format!("\"seq\":{i}"), 1))
+            let body = template.replacen("\"seq\":0", &format!("\"seq\":{i}"), 1).replacen(&template_id, &id, 1);
+            (id, body)
         })
         .collect())
 }
