@@ -5,8 +5,9 @@
 //! foreign callbacks wrapped. No privacy rule lives here.
 //!
 //! Panics: the core does not panic on input or I/O; UniFFI's scaffolding
-//! catches any panic at the boundary and turns it into an error, and the
-//! core contains panics of foreign callbacks on its own threads.
+//! catches any panic at the boundary and turns it into an error (the one
+//! function outside UniFFI, `mesure_track_encoded`, catches its own), and
+//! the core contains panics of foreign callbacks on its own threads.
 
 #![warn(missing_docs)]
 
