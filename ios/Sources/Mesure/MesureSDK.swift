@@ -238,12 +238,7 @@ public final class MesureSDK: @unchecked Sendable {
         var call = EncodedCall(kind: kind, name: name)
         if options.strict {
             let map = Properties.map(properties)
-            if let (key, typeName) = Properties.firstUnsupported(map) {
-                return failStrictly(operation, MesureError.TrackRefused(
-                    reason: "unsupported_value",
-                    explanation: "property \"\(key)\": a value of type \(typeName) cannot be sent: "
-                        + "use text, a number, a boolean, a date or a list of one of those"))
-            }
+            if let error = Self.unsupportedRefusal(map) { return failStrictly(operation, error) }
             for (key, value) in map { call.property(key, value) }
         } else {
             for (key, value) in properties {
@@ -252,11 +247,31 @@ public final class MesureSDK: @unchecked Sendable {
         }
         let answer = trackEncoded(instance: callKey, call: call.finish())
         if answer >= 0 { return }
-        let refusal = answer == EncodedCall.gone ? .refused(reason: "shut_down", message: "the SDK is shut down") : core.takeRefusal(ticket: -answer)
-        guard case let .refused(reason, message)? = refusal else { return }
-        let error = reason == "shut_down" ? MesureError.ShutDown : MesureError.TrackRefused(reason: reason, explanation: message)
+        let error: MesureError
+        if answer == EncodedCall.gone {
+            error = .ShutDown
+        } else if case let .refused(reason, message)? = core.takeRefusal(ticket: -answer) {
+            error = Self.refusalError(reason: reason, message: message)
+        } else {
+            return
+        }
         if options.strict { return failStrictly(operation, error) }
         if error == .ShutDown { ignoredAfterClose(operation) }
+    }
+
+    /// Strict mode's refusal of a value of a type the SDK cannot send,
+    /// naming the first such key in key order; nil when there is none.
+    static func unsupportedRefusal(_ map: [String: PropertyValue]) -> MesureError? {
+        guard let (key, typeName) = Properties.firstUnsupported(map) else { return nil }
+        return .TrackRefused(
+            reason: "unsupported_value",
+            explanation: "property \"\(key)\": a value of type \(typeName) cannot be sent: "
+                + "use text, a number, a boolean, a date or a list of one of those")
+    }
+
+    /// The error a refused outcome stands for.
+    static func refusalError(reason: String, message: String) -> MesureError {
+        reason == "shut_down" ? .ShutDown : .TrackRefused(reason: reason, explanation: message)
     }
 
     /// The calls as the core answers them, without waiting for the start.
@@ -429,16 +444,9 @@ public final class MesureSDK: @unchecked Sendable {
         private func refusing(_ properties: [String: Any?],
                               _ track: ([String: PropertyValue]) throws -> TrackOutcome) throws -> TrackOutcome {
             let map = Properties.map(properties)
-            if waits || sdk.options.strict, let (key, typeName) = Properties.firstUnsupported(map) {
-                throw MesureError.TrackRefused(
-                    reason: "unsupported_value",
-                    explanation: "property \"\(key)\": a value of type \(typeName) cannot be sent: "
-                        + "use text, a number, a boolean, a date or a list of one of those")
-            }
+            if waits || sdk.options.strict, let error = MesureSDK.unsupportedRefusal(map) { throw error }
             let outcome = try track(map)
-            if case let .refused(reason, message) = outcome {
-                throw reason == "shut_down" ? MesureError.ShutDown : MesureError.TrackRefused(reason: reason, explanation: message)
-            }
+            if case let .refused(reason, message) = outcome { throw MesureSDK.refusalError(reason: reason, message: message) }
             return outcome
         }
     }
