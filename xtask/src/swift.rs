@@ -30,7 +30,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use crate::bindings;
-use crate::util::{apt_install, cache_dir, cargo, have, is_root, output, root, run, target_dir, CollectorProcess, Result};
+use crate::util::{apt_install, cache_dir, cargo, files_with_extension, have, is_root, output, root, run, target_dir, CollectorProcess, Result};
 
 /// Debian 13: the first release whose `swiftlang` ships SwiftPM, Foundation and XCTest.
 const SUITE: &str = "trixie";
@@ -222,9 +222,9 @@ fn run_app(generated: &Path, lib: &Path) -> Result<()> {
         // would be missing from (or linger in) the app's build. Such a
         // change starts the app's build afresh.
         let sources = dir.join("Mesure/Sources/Mesure");
-        let before = file_names(&sources);
+        let before = files_with_extension(&sources, "swift");
         write_linux_package(&dir.join("Mesure"), generated, lib)?;
-        if file_names(&sources) != before {
+        if files_with_extension(&sources, "swift") != before {
             let build = dir.join("app/.build");
             if build.exists() {
                 fs::remove_dir_all(&build).map_err(|e| format!("{}: {e}", build.display()))?;
@@ -410,14 +410,6 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Makes `dir` hold exactly `files`: a test deleted from the tree must not
 /// linger in the staged package and keep passing there.
-/// The names of the files in `dir`, sorted (none if it cannot be read).
-fn file_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        fs::read_dir(dir).map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
-    names.sort();
-    names
-}
-
 fn sync_dir(dir: &Path, files: Vec<(String, Vec<u8>)>) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {
