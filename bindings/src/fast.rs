@@ -38,6 +38,10 @@ pub const NOT_SENT: i64 = 1;
 /// [`track_encoded`]: waiting in order for the start (reported to the listener).
 pub const WAITING: i64 = 2;
 
+/// [`track_encoded`]: refused as shut down, the key's object being gone
+/// (no ticket to take).
+pub const GONE: i64 = i64::MIN;
+
 /// [`mesure_track_encoded`]: the core panicked on this call (a bug; the
 /// call is lost, the app is not).
 pub const PANICKED: i64 = i64::MIN + 1;
@@ -96,8 +100,8 @@ impl Refusals {
 /// is `instance` (its `call_key()`), written into one buffer by the
 /// wrapper. Returns [`QUEUED`], [`NOT_SENT`], [`WAITING`], or, for a
 /// refusal, a negative ticket: `MesureCore::take_refusal(-ticket)` gives
-/// its reason and message. An unknown key (the object is gone) is refused
-/// as `shut_down`, with no ticket to take (`i64::MIN`).
+/// its reason and message. An unknown key (the object is gone) answers
+/// [`GONE`].
 #[uniffi::export]
 pub fn track_encoded(instance: u64, call: Vec<u8>) -> i64 {
     track_bytes(instance, &call)
@@ -128,7 +132,7 @@ pub unsafe extern "C" fn mesure_track_encoded(instance: u64, call: *const u8, le
 fn track_bytes(instance: u64, call: &[u8]) -> i64 {
     let found = registry().read().unwrap_or_else(PoisonError::into_inner).get(&instance).and_then(Weak::upgrade);
     let Some(core) = found else {
-        return i64::MIN;
+        return GONE;
     };
     match core.sdk.track_encoded(call) {
         Ok(core::TrackOutcome::Queued { .. }) => QUEUED,

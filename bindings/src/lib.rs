@@ -23,7 +23,7 @@ use mesure_core as core;
 
 pub use callbacks::{HttpFailure, HttpHeader, HttpRequest, MesureClock, MesureListener, PlatformHttpClient, UploadCompletion};
 pub use error::{CallbackError, MesureError};
-pub use fast::{mesure_track_encoded, track_encoded, NOT_SENT, PANICKED, QUEUED, WAITING};
+pub use fast::{mesure_track_encoded, track_encoded, GONE, NOT_SENT, PANICKED, QUEUED, WAITING};
 pub use types::*;
 
 uniffi::setup_scaffolding!();
